@@ -1,0 +1,113 @@
+// Package targets holds the WebSocket servers wsharness tests: the built-in
+// reference servers (one http.Handler per library configuration) and the
+// adapter for a server the user already runs at a URL.
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// Endpoint paths every reference target serves.
+const (
+	EchoPath      = "/echo"
+	BroadcastPath = "/broadcast"
+)
+
+// Info describes a target for listings and reports.
+type Info struct {
+	Name        string `json:"name"`
+	Library     string `json:"library"` // module path and version, or "external"
+	Description string `json:"description"`
+	// Default marks a "-default" variant: the library run exactly as its
+	// README example does, expected to deviate from the RFC in known ways.
+	Default bool `json:"default"`
+}
+
+// Target is the one seam between the suites/load generator and a server.
+type Target interface {
+	Info() Info
+	// Start makes the target reachable. addr is a HOST:PORT to listen on
+	// (":0" ports allowed); targets that already run elsewhere ignore it.
+	Start(ctx context.Context, addr string) (Running, error)
+}
+
+// Running is a started target.
+type Running interface {
+	// URL returns the ws:// URL of an endpoint path such as EchoPath.
+	URL(path string) string
+	// Stop shuts the target down and waits for its connections to end.
+	Stop(ctx context.Context) error
+}
+
+// handlerTarget serves a fresh http.Handler on a loopback listener.
+type handlerTarget struct {
+	info       Info
+	newHandler func() http.Handler
+}
+
+func (t handlerTarget) Info() Info { return t.info }
+
+func (t handlerTarget) Start(ctx context.Context, addr string) (Running, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: listen on %s: %w", t.info.Name, addr, err)
+	}
+	srv := &http.Server{
+		Handler:           t.newHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	s := &httpRunning{srv: srv, addr: ln.Addr().String()}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.serveErr = err
+		}
+	}()
+	return s, nil
+}
+
+type httpRunning struct {
+	srv      *http.Server
+	addr     string
+	wg       sync.WaitGroup
+	serveErr error
+}
+
+func (s *httpRunning) URL(path string) string { return "ws://" + s.addr + path }
+
+func (s *httpRunning) Stop(ctx context.Context) error {
+	// Shutdown does not track hijacked (WebSocket) connections; the
+	// handlers own those and end when their peers go away.
+	err := s.srv.Shutdown(ctx)
+	s.wg.Wait()
+	if err != nil {
+		return fmt.Errorf("stop %s: %w", s.addr, err)
+	}
+	return s.serveErr
+}
+
+// URLTarget is a server the user runs: it is never started, only addressed.
+type URLTarget struct {
+	Name    string
+	EchoURL string
+}
+
+func (u URLTarget) Info() Info {
+	return Info{Name: u.Name, Library: "external", Description: "user server at " + u.EchoURL}
+}
+
+func (u URLTarget) Start(context.Context, string) (Running, error) { return fixedURL(u.EchoURL), nil }
+
+type fixedURL string
+
+// URL returns the user's echo URL for every path: conformance only needs /echo.
+func (f fixedURL) URL(string) string          { return string(f) }
+func (f fixedURL) Stop(context.Context) error { return nil }
