@@ -1,0 +1,56 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/wsharness/wsharness/reports"
+	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+func runCases(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("cases", "[--json] [--family NAME]", stderr)
+	asJSON := fs.Bool("json", false, "print the catalog as JSON")
+	family := fs.String("family", "", "only this family")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	all := cases.All()
+	if *family != "" {
+		all = cases.ByFamily(*family)
+		if len(all) == 0 {
+			return usageError("unknown family %q (families: %v)", *family, cases.Families)
+		}
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(all)
+	}
+	for _, c := range all {
+		fmt.Fprintf(stdout, "%-8s %-14s %-28s %s\n", c.ID, c.Family, c.RFC, c.Title)
+	}
+	fmt.Fprintf(stdout, "%d cases\n", len(all))
+	return nil
+}
+
+func runSummary(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("summary", "RESULTS.json", stderr)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("want one results.json path, got %d arguments", fs.NArg())
+	}
+	run, err := results.ReadFile(fs.Arg(0))
+	if err != nil {
+		return usageError("%v", err)
+	}
+	_, _ = stdout.Write(reports.ConformanceSummary(run))
+	if n := reports.UnexpectedFailures(run); n > 0 {
+		return &exitError{code: exitCasesFailed, err: fmt.Errorf("%d unexpected failures (see above; details in results.json and junit.xml)", n)}
+	}
+	return nil
+}

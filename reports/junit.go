@@ -1,0 +1,91 @@
+// Package reports renders results as bytes: JUnit XML and text summaries
+// now, HTML later. Reporters are pure functions of the results.
+package reports
+
+import (
+	"encoding/xml"
+	"fmt"
+
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+type junitSuites struct {
+	XMLName  xml.Name     `xml:"testsuites"`
+	Name     string       `xml:"name,attr"`
+	Tests    int          `xml:"tests,attr"`
+	Failures int          `xml:"failures,attr"`
+	Skipped  int          `xml:"skipped,attr"`
+	Time     float64      `xml:"time,attr"`
+	Suites   []junitSuite `xml:"testsuite"`
+}
+
+type junitSuite struct {
+	Name     string      `xml:"name,attr"`
+	Tests    int         `xml:"tests,attr"`
+	Failures int         `xml:"failures,attr"`
+	Skipped  int         `xml:"skipped,attr"`
+	Time     float64     `xml:"time,attr"`
+	Cases    []junitCase `xml:"testcase"`
+}
+
+type junitCase struct {
+	Name      string        `xml:"name,attr"`
+	Classname string        `xml:"classname,attr"`
+	Time      float64       `xml:"time,attr"`
+	Failure   *junitMessage `xml:"failure,omitempty"`
+	Skipped   *junitMessage `xml:"skipped,omitempty"`
+	SystemOut string        `xml:"system-out,omitempty"`
+}
+
+type junitMessage struct {
+	Message string `xml:"message,attr"`
+	Type    string `xml:"type,attr,omitempty"`
+	Text    string `xml:",chardata"`
+}
+
+// JUnit renders a conformance run as JUnit XML: one testsuite per target,
+// one testcase per case. Unexpected failures are <failure>s carrying the
+// observed-versus-expected text; UNIMPLEMENTED cases are skipped; listed
+// deviations pass with their reason in system-out.
+func JUnit(run results.Run) ([]byte, error) {
+	doc := junitSuites{Name: "wsharness conformance", Time: float64(run.DurationMS) / 1000}
+	for _, t := range run.Targets {
+		s := junitSuite{Name: t.Name}
+		for _, c := range t.Cases {
+			jc := junitCase{
+				Name:      fmt.Sprintf("%s %s", c.ID, c.Title),
+				Classname: fmt.Sprintf("%s.%s", t.Name, c.Family),
+				Time:      c.DurationMS / 1000,
+			}
+			verdicts := fmt.Sprintf("behaviour %s, close %s", c.Verdict, c.CloseVerdict)
+			switch {
+			case c.Unexpected():
+				jc.Failure = &junitMessage{
+					Message: fmt.Sprintf("%s: %s (%s)", c.ID, verdicts, c.RFC),
+					Type:    c.Verdict,
+					Text:    fmt.Sprintf("Expected: %s\nObserved: %s\n", c.Expectation, c.Observed),
+				}
+				s.Failures++
+			case c.Verdict == results.Unimplemented:
+				jc.Skipped = &junitMessage{Message: "UNIMPLEMENTED: " + c.Observed}
+				s.Skipped++
+			case c.Failing():
+				jc.SystemOut = fmt.Sprintf("%s; known deviation: %s\n%s", verdicts, c.Deviation, c.Observed)
+			case c.Verdict != results.OK || c.CloseVerdict != results.CloseOK:
+				jc.SystemOut = verdicts + "\n" + c.Observed
+			}
+			s.Tests++
+			s.Time += jc.Time
+			s.Cases = append(s.Cases, jc)
+		}
+		doc.Tests += s.Tests
+		doc.Failures += s.Failures
+		doc.Skipped += s.Skipped
+		doc.Suites = append(doc.Suites, s)
+	}
+	b, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode JUnit: %w", err)
+	}
+	return append([]byte(xml.Header), append(b, '\n')...), nil
+}

@@ -1,0 +1,102 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+// ConformanceSummary renders the per-target verdict counts, then every
+// unexpected failure with its RFC clause, then known deviations.
+func ConformanceSummary(run results.Run) []byte {
+	var b bytes.Buffer
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "target\tcases\t")
+	for _, v := range results.Verdicts {
+		fmt.Fprintf(tw, "%s\t", v)
+	}
+	fmt.Fprintf(tw, "close !OK\tunexpected\tknown\t\n")
+	for _, t := range run.Targets {
+		unexpected, known, badClose := 0, 0, 0
+		for _, c := range t.Cases {
+			switch {
+			case c.Unexpected():
+				unexpected++
+			case c.Failing():
+				known++
+			}
+			if c.CloseVerdict != results.CloseOK {
+				badClose++
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%d\t", t.Name, len(t.Cases))
+		for _, v := range results.Verdicts {
+			fmt.Fprintf(tw, "%d\t", t.Summary[v])
+		}
+		fmt.Fprintf(tw, "%d\t%d\t%d\t\n", badClose, unexpected, known)
+	}
+	_ = tw.Flush()
+
+	for _, t := range run.Targets {
+		var lines []string
+		for _, c := range t.Cases {
+			if c.Unexpected() {
+				lines = append(lines, fmt.Sprintf("  %-8s %-13s close %-10s %s — %s\n           %s", c.ID, c.Verdict, c.CloseVerdict, c.RFC, c.Title, firstLine(c.Observed, c.RFC)))
+			}
+		}
+		if len(lines) > 0 {
+			fmt.Fprintf(&b, "\n%s: %d unexpected failures\n%s\n", t.Name, len(lines), strings.Join(lines, "\n"))
+		}
+	}
+	for _, t := range run.Targets {
+		var ids []string
+		for _, c := range t.Cases {
+			if c.Failing() && !c.Unexpected() {
+				ids = append(ids, c.ID)
+			}
+		}
+		if len(ids) > 0 {
+			fmt.Fprintf(&b, "\n%s: %d known deviations (listed with reasons, not failing the run): %s\n", t.Name, len(ids), compactIDs(ids))
+		}
+	}
+	if run.Incomplete {
+		b.WriteString("\nINCOMPLETE: the run was interrupted; counts cover the cases that finished.\n")
+	}
+	return b.Bytes()
+}
+
+// firstLine returns the first line of the observed text that is not the
+// case's own RFC/expectation preamble.
+func firstLine(observed, rfc string) string {
+	for _, l := range strings.Split(observed, "\n") {
+		if l != "" && !strings.HasPrefix(l, rfc+":") {
+			return l
+		}
+	}
+	return observed
+}
+
+// compactIDs joins IDs, cutting long lists.
+func compactIDs(ids []string) string {
+	const most = 30
+	if len(ids) <= most {
+		return strings.Join(ids, " ")
+	}
+	return strings.Join(ids[:most], " ") + fmt.Sprintf(" … (+%d more)", len(ids)-most)
+}
+
+// UnexpectedFailures counts failing cases not listed as deviations.
+func UnexpectedFailures(run results.Run) int {
+	n := 0
+	for _, t := range run.Targets {
+		for _, c := range t.Cases {
+			if c.Unexpected() {
+				n++
+			}
+		}
+	}
+	return n
+}

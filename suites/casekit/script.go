@@ -1,0 +1,412 @@
+package casekit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/suites/wire"
+)
+
+// Env is where and how a case runs.
+type Env struct {
+	// URL is the server's echo endpoint (ws://...).
+	URL string
+	// TimeScale multiplies every case timer (1 when zero), for slow
+	// servers or a debugger; Autobahn's fixed timers are a known complaint.
+	TimeScale float64
+}
+
+// Scaled returns d multiplied by the environment's time scale.
+func (e Env) Scaled(d time.Duration) time.Duration {
+	if e.TimeScale <= 0 {
+		return d
+	}
+	return time.Duration(float64(d) * e.TimeScale)
+}
+
+// Timers every script uses unless it sets its own.
+const (
+	// DefaultTimeout is how long after its last step a case waits for the
+	// server to finish (echo, fail or close) before the client closes.
+	DefaultTimeout = 2 * time.Second
+	// CloseTimeout is how long the client waits for the server's Close
+	// reply, and then for the server to drop TCP.
+	CloseTimeout = 2 * time.Second
+	// HandshakeTimeout bounds connect plus opening handshake.
+	HandshakeTimeout = 5 * time.Second
+)
+
+// Step is one action of a script: send frames or raw bytes, or pause.
+type Step struct {
+	Frames []wire.Frame
+	Raw    []byte
+	Split  wire.Split
+	// Pause waits this long; then, if the connection is still open,
+	// Marker (when set) is appended to the trace.
+	Pause  time.Duration
+	Marker string
+}
+
+// Send is a step that writes frames as split says.
+func Send(split wire.Split, frames ...wire.Frame) Step { return Step{Frames: frames, Split: split} }
+
+// SendRaw is a step that writes bytes as they are.
+func SendRaw(split wire.Split, b []byte) Step { return Step{Raw: b, Split: split} }
+
+// Wait is a step that pauses, then records marker if still open.
+func Wait(d time.Duration, marker string) Step { return Step{Pause: d, Marker: marker} }
+
+// CloseExpect is the close a case requires.
+type CloseExpect struct {
+	// ByServer: the server must fail or close the connection; otherwise
+	// the client closes once the expected events arrived.
+	ByServer bool
+	// Codes the server may close with; an absent code is always accepted,
+	// nil accepts any code.
+	Codes []int
+	// RequireClean: both Close frames must be exchanged.
+	RequireClean bool
+	// WrongCodeFatal turns WRONG CODE into a FAILED behaviour (7.x, where
+	// the code is what is tested).
+	WrongCodeFatal bool
+	// WrongEndpointFatal turns a close by the wrong endpoint into a FAILED
+	// behaviour (6.x invalid UTF-8).
+	WrongEndpointFatal bool
+	// AnyEndpoint accepts a close started by either side (cases where the
+	// RFC lets the server choose between processing and failing).
+	AnyEndpoint bool
+}
+
+// Judge decides a behaviour verdict from a trace. final reports that no
+// further event can change the outcome, so the client may stop waiting.
+type Judge func(trace []Event) (verdict string, final bool)
+
+// Script is a frame-level case.
+type Script struct {
+	// Edit changes the opening handshake request; Trailing frames are sent
+	// in the same TCP write as the request.
+	Edit     func(*wire.Request)
+	Trailing []wire.Frame
+	Steps    []Step
+	// OK and NonStrict list the traces that earn those verdicts; anything
+	// else is FAILED. Judge, when set, replaces them.
+	OK, NonStrict [][]Event
+	Judge         Judge
+	// Informational cases record behaviour the RFC leaves open.
+	Informational bool
+	Close         CloseExpect
+	// Timeout runs from the last step; 0 = DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Outcome is a case result before the catalog adds the case's metadata.
+type Outcome = results.Case
+
+// Run executes the script against env.URL.
+func (s Script) Run(ctx context.Context, env Env) Outcome {
+	started := time.Now()
+	log := wire.NewLog()
+	conn, hs, err := wire.Dial(ctx, env.URL, wire.Options{
+		Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: s.Edit, Trailing: encodeAll(s.Trailing),
+	})
+	out := Outcome{Handshake: handshakeText(hs)}
+	if err != nil {
+		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
+		out.Observed = "no WebSocket connection: " + err.Error()
+		out.Wirelog = log.Entries()
+		out.DurationMS = ms(time.Since(started))
+		return out
+	}
+	for _, f := range s.Trailing {
+		b := f.Encode()
+		h, _ := wire.ParseHeader(b)
+		log.Frame("tx", h, f.Payload, "sent in the same TCP write as the handshake request")
+	}
+	sess := newSession(conn, log, env.Scaled(caseCeiling))
+	go sess.readLoop()
+	s.play(ctx, env, sess)
+	s.finish(ctx, env, sess)
+	sess.wait()
+	// The reader has ended; when the server closed TCP first nothing else
+	// closes the client's socket.
+	_ = conn.Close()
+
+	st := sess.snapshot()
+	out.Events = eventStrings(st.trace)
+	out.Wirelog = log.Entries()
+	out.DurationMS = ms(time.Since(sess.opened))
+	if st.serverClose != nil {
+		out.RemoteCloseCode = st.serverClose.code
+		out.RemoteCloseReason = st.serverClose.reason
+	}
+	s.judge(env, st, &out)
+	return out
+}
+
+// caseCeiling bounds a whole case whatever the server does.
+const caseCeiling = 5 * time.Minute
+
+func (s Script) play(ctx context.Context, env Env, sess *session) {
+	for _, st := range s.Steps {
+		if !sess.open() {
+			return
+		}
+		switch {
+		case st.Pause > 0:
+			select {
+			case <-ctx.Done():
+				return
+			case <-sess.ended:
+			case <-sess.serverClosed:
+			case <-time.After(env.Scaled(st.Pause)):
+			}
+			if st.Marker != "" && sess.open() {
+				sess.mark(st.Marker)
+			}
+		case st.Raw != nil:
+			if err := sess.conn.WriteRaw(ctx, st.Raw, st.Split); err != nil {
+				sess.writeFailed(err)
+				return
+			}
+		default:
+			for _, f := range st.Frames {
+				// A Close with RSV bits set is a protocol error to be
+				// failed, not the start of the closing handshake.
+				if f.Opcode == wire.OpClose && f.RSV == 0 {
+					sess.clientClosing()
+				}
+			}
+			if err := sess.conn.WriteFrames(ctx, st.Frames, st.Split); err != nil {
+				sess.writeFailed(err)
+				return
+			}
+		}
+	}
+}
+
+// finish waits for the outcome: the client closes when the expected events
+// arrived, the trace went wrong, or the timer ran out; the server must
+// answer Close and then drop TCP.
+func (s Script) finish(ctx context.Context, env Env, sess *session) {
+	timeout := s.Timeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	timer := time.NewTimer(env.Scaled(timeout))
+	defer timer.Stop()
+	phase := "waiting" // then "closing" (our Close sent), then "draining" (both sent)
+	for {
+		st := sess.snapshot()
+		if st.tcpClosed {
+			return
+		}
+		switch {
+		case st.clientCloseSent && st.serverClose != nil:
+			if phase != "draining" {
+				phase = "draining"
+				resetTimer(timer, env.Scaled(CloseTimeout))
+			}
+		case st.clientCloseSent:
+			if phase == "waiting" {
+				phase = "closing"
+				resetTimer(timer, env.Scaled(CloseTimeout))
+			}
+		case st.serverClose != nil:
+			sess.replyClose(ctx, st.serverClose)
+			continue
+		default:
+			if _, final := s.judgeTrace(st.trace); final && (!s.Close.ByServer || !s.passes(st.trace)) {
+				sess.log.Note("client starts the closing handshake: the trace is settled")
+				sess.sendClose(ctx, 1000)
+				continue
+			}
+		}
+		select {
+		case <-ctx.Done():
+			sess.log.Note("case cancelled: %v", ctx.Err())
+			sess.drop()
+			return
+		case <-sess.changed:
+		case <-timer.C:
+			switch phase {
+			case "waiting":
+				sess.log.Note("timer expired after %v: client starts the closing handshake", env.Scaled(timeout))
+				sess.timedOutClosing(ctx)
+			case "closing":
+				sess.log.Note("no Close from the server within %v: client drops TCP", env.Scaled(CloseTimeout))
+				sess.drop()
+				return
+			default:
+				sess.log.Note("server did not close TCP within %v after the closing handshake: client drops TCP", env.Scaled(CloseTimeout))
+				sess.clientDroppedAfterClose = true
+				sess.drop()
+				return
+			}
+		}
+	}
+}
+
+func resetTimer(t *time.Timer, d time.Duration) {
+	t.Stop()
+	t.Reset(d)
+}
+
+// judgeTrace applies Judge or the OK/NonStrict lists.
+func (s Script) judgeTrace(trace []Event) (string, bool) {
+	if s.Judge != nil {
+		return s.Judge(trace)
+	}
+	return ListJudge(s.OK, s.NonStrict)(trace)
+}
+
+func (s Script) passes(trace []Event) bool {
+	v, _ := s.judgeTrace(trace)
+	return v != results.Failed
+}
+
+// ListJudge judges a trace against lists of passing traces: equal to an OK
+// trace is OK, to a NonStrict one NON-STRICT, anything else FAILED. The
+// outcome is final once no longer trace could earn a better verdict.
+func ListJudge(ok, nonStrict [][]Event) Judge {
+	return func(trace []Event) (string, bool) {
+		extendsTo := func(lists [][]Event) (equal, prefix bool) {
+			for _, l := range lists {
+				if equalTrace(trace, l) {
+					equal = true
+				} else if isPrefix(trace, l) {
+					prefix = true
+				}
+			}
+			return
+		}
+		okEq, okPre := extendsTo(ok)
+		nsEq, nsPre := extendsTo(nonStrict)
+		switch {
+		case okEq:
+			return results.OK, !okPre
+		case nsEq:
+			return results.NonStrict, !okPre
+		}
+		return results.Failed, !okPre && !nsPre
+	}
+}
+
+// judge fills the verdicts and the observed text.
+func (s Script) judge(env Env, st snapshot, out *Outcome) {
+	var notes []string
+	verdict, _ := s.judgeTrace(st.trace)
+	if verdict == results.Failed {
+		notes = append(notes, "unexpected events: expected "+s.expectedText()+", observed "+Trace(st.trace))
+	}
+	if s.Informational {
+		verdict = results.Informational
+	}
+	if len(st.violations) > 0 {
+		verdict = results.Failed
+		notes = append(notes, st.violations...)
+	}
+
+	closeVerdict, closeNote := s.judgeClose(env, st)
+	if closeNote != "" {
+		notes = append(notes, closeNote)
+	}
+	switch {
+	case closeVerdict == results.CloseWrongCode && s.Close.WrongCodeFatal && !s.Informational:
+		verdict = results.Failed
+	case closeVerdict == results.CloseFailed && s.Close.WrongEndpointFatal && !s.Informational:
+		verdict = results.Failed
+	}
+	if st.clientDroppedAfterClose && verdict == results.OK {
+		verdict = results.NonStrict
+		notes = append(notes, "the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)")
+	}
+	out.Verdict, out.CloseVerdict = verdict, closeVerdict
+	summary := fmt.Sprintf("events %s; %s", Trace(st.trace), st.closeStory())
+	if len(notes) > 0 {
+		summary = strings.Join(notes, "\n") + "\n" + summary
+	}
+	out.Observed = summary
+}
+
+func (s Script) expectedText() string {
+	if s.Judge != nil {
+		return "(see expectation)"
+	}
+	var parts []string
+	for _, t := range s.OK {
+		parts = append(parts, "OK "+Trace(t))
+	}
+	for _, t := range s.NonStrict {
+		parts = append(parts, "NON-STRICT "+Trace(t))
+	}
+	return strings.Join(parts, " or ")
+}
+
+// judgeClose applies Autobahn's close rules in order: wrong endpoint,
+// unclean, wrong code.
+func (s Script) judgeClose(env Env, st snapshot) (string, string) {
+	e := s.Close
+	switch {
+	case e.AnyEndpoint:
+	case e.ByServer && st.initiator == byClient:
+		if st.clientCloseCausedByTimeout {
+			return results.CloseFailed, fmt.Sprintf("the server did not fail the connection within %v; it MUST", env.Scaled(s.timeoutOrDefault()))
+		}
+		return results.CloseFailed, "the server did not fail the connection; the client had to close it"
+	case !e.ByServer && (st.initiator == byServer || st.initiator == byServerDrop):
+		return results.CloseFailed, "the server closed the connection before the client's Close; it had to keep it open"
+	}
+	switch {
+	case e.RequireClean && !(st.clientCloseSent && st.serverClose != nil):
+		return results.CloseUnclean, "the closing handshake did not complete: the server MUST answer a Close frame with a Close frame (RFC 6455 §5.5.1)"
+	}
+	if st.serverClose != nil && st.serverClose.code != nil && e.Codes != nil && !containsInt(e.Codes, *st.serverClose.code) {
+		return results.CloseWrongCode, fmt.Sprintf("the server closed with code %d, expected one of %v", *st.serverClose.code, e.Codes)
+	}
+	return results.CloseOK, ""
+}
+
+func (s Script) timeoutOrDefault() time.Duration {
+	if s.Timeout == 0 {
+		return DefaultTimeout
+	}
+	return s.Timeout
+}
+
+func containsInt(list []int, v int) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func encodeAll(frames []wire.Frame) []byte {
+	var b []byte
+	for _, f := range frames {
+		b = append(b, f.Encode()...)
+	}
+	return b
+}
+
+func handshakeText(hs *wire.Handshake) results.Handshake {
+	if hs == nil {
+		return results.Handshake{}
+	}
+	return results.Handshake{Request: string(hs.Request), Response: string(hs.RawResponse)}
+}
+
+func eventStrings(trace []Event) []string {
+	out := make([]string, len(trace))
+	for i, e := range trace {
+		out[i] = e.String()
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+

@@ -1,0 +1,355 @@
+package casekit
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+	"unicode/utf8"
+
+	"github.com/wsharness/wsharness/suites/wire"
+)
+
+// Who started the close.
+const (
+	byNobody = iota
+	byClient
+	byServer     // server sent Close first
+	byServerDrop // server dropped TCP without a Close
+)
+
+type closeFrame struct {
+	code   *int
+	reason string
+}
+
+// snapshot is the session state the judge reads.
+type snapshot struct {
+	trace                      []Event
+	violations                 []string
+	serverClose                *closeFrame
+	clientCloseSent            bool
+	clientCloseCausedByTimeout bool
+	clientDroppedAfterClose    bool
+	initiator                  int
+	tcpClosed                  bool
+	tcpStory                   string
+}
+
+func (s snapshot) closeStory() string {
+	var who string
+	switch s.initiator {
+	case byClient:
+		who = "the client sent Close first"
+	case byServer:
+		who = "the server sent Close first"
+	case byServerDrop:
+		who = "the server dropped TCP without a Close"
+	default:
+		who = "nobody sent Close"
+	}
+	code := "no Close frame from the server"
+	if s.serverClose != nil {
+		code = "server Close with no code"
+		if s.serverClose.code != nil {
+			code = fmt.Sprintf("server Close code %d reason %q", *s.serverClose.code, s.serverClose.reason)
+		}
+	}
+	return fmt.Sprintf("%s; %s; %s", who, code, s.tcpStory)
+}
+
+// session is one running case connection: a reader goroutine that decodes
+// server frames into events, and the script side that writes.
+type session struct {
+	conn   *wire.Conn
+	log    *wire.Log
+	opened time.Time
+	// readDeadline bounds the reader whatever the server does.
+	readDeadline time.Time
+
+	changed      chan struct{} // signalled on every state change
+	ended        chan struct{} // closed when the reader ends
+	serverClosed chan struct{} // closed on the server's Close frame
+	closeOnce    sync.Once
+
+	mu                      sync.Mutex
+	trace                   []Event
+	violations              []string
+	serverClose             *closeFrame
+	clientCloseSent         bool
+	initiator               int
+	tcpClosed               bool
+	tcpStory                string
+	droppedByClient         bool
+	timedOut                bool
+	clientDroppedAfterClose bool
+}
+
+func newSession(c *wire.Conn, log *wire.Log, ceiling time.Duration) *session {
+	now := time.Now()
+	return &session{
+		conn: c, log: log, opened: now, readDeadline: now.Add(ceiling),
+		changed: make(chan struct{}, 1), ended: make(chan struct{}), serverClosed: make(chan struct{}),
+	}
+}
+
+func (s *session) signal() {
+	select {
+	case s.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (s *session) snapshot() snapshot {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return snapshot{
+		trace: append([]Event(nil), s.trace...), violations: append([]string(nil), s.violations...),
+		serverClose: s.serverClose, clientCloseSent: s.clientCloseSent,
+		clientCloseCausedByTimeout: s.timedOut && s.initiator == byClient,
+		clientDroppedAfterClose:    s.clientDroppedAfterClose,
+		initiator:                  s.initiator, tcpClosed: s.tcpClosed, tcpStory: s.tcpStory,
+	}
+}
+
+// open reports whether the connection is still OPEN: no Close from the
+// server and TCP up.
+func (s *session) open() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.serverClose == nil && !s.tcpClosed
+}
+
+func (s *session) mark(name string) {
+	s.mu.Lock()
+	s.trace = append(s.trace, Mark(name))
+	s.mu.Unlock()
+	s.log.Note("marker <%s>: connection still open after the pause", name)
+	s.signal()
+}
+
+func (s *session) violate(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	s.mu.Lock()
+	s.violations = append(s.violations, msg)
+	s.mu.Unlock()
+	s.log.Note("violation: %s", msg)
+}
+
+// clientClosing records that a Close frame is about to be sent by a step.
+func (s *session) clientClosing() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.clientCloseSent {
+		s.clientCloseSent = true
+		if s.initiator == byNobody {
+			s.initiator = byClient
+		}
+	}
+}
+
+// timedOutClosing closes because the case timer ran out.
+func (s *session) timedOutClosing(ctx context.Context) {
+	s.mu.Lock()
+	s.timedOut = true
+	s.mu.Unlock()
+	s.sendClose(ctx, 1001)
+}
+
+func (s *session) sendClose(ctx context.Context, code uint16) {
+	s.clientClosing()
+	if err := s.conn.WriteFrames(ctx, []wire.Frame{wire.Close(code, "")}, wire.OneWrite); err != nil {
+		s.writeFailed(err)
+	}
+	s.signal()
+}
+
+// replyClose answers the server's Close: with its code when that is one a
+// Close may carry, else with an empty body.
+func (s *session) replyClose(ctx context.Context, cf *closeFrame) {
+	f := wire.NewFrame(wire.OpClose, nil)
+	if cf.code != nil && validSendableCode(*cf.code) {
+		f = wire.Close(uint16(*cf.code), "")
+	}
+	s.clientClosing()
+	if err := s.conn.WriteFrames(ctx, []wire.Frame{f}, wire.OneWrite); err != nil {
+		s.writeFailed(err)
+	}
+	s.signal()
+}
+
+func (s *session) writeFailed(err error) {
+	s.log.Note("write failed: %v", err)
+	s.signal()
+}
+
+// drop closes TCP from the client side.
+func (s *session) drop() {
+	s.mu.Lock()
+	s.droppedByClient = true
+	if !s.tcpClosed {
+		s.tcpStory = "TCP dropped by the client"
+	}
+	s.mu.Unlock()
+	_ = s.conn.Close()
+}
+
+// wait blocks until the reader has ended.
+func (s *session) wait() {
+	select {
+	case <-s.ended:
+	case <-time.After(CloseTimeout):
+		_ = s.conn.Close()
+		<-s.ended
+	}
+}
+
+// readLoop decodes server frames until TCP ends, reassembling messages
+// and checking each frame against what a server may send.
+func (s *session) readLoop() {
+	defer close(s.ended)
+	defer s.signal()
+	var (
+		msgOp  byte
+		msg    []byte
+		inMsg  bool
+		closed bool // server Close seen
+	)
+	for {
+		f, err := s.conn.ReadFrame(s.readDeadline)
+		if err != nil {
+			s.readEnded(err)
+			return
+		}
+		if closed {
+			s.violate("server sent a %s frame after its Close frame (RFC 6455 §5.5.1)", wire.OpName(f.Opcode))
+		}
+		for _, v := range f.Violations(0) {
+			s.violate("%s", v)
+		}
+		switch op := f.Opcode; {
+		case op == wire.OpText || op == wire.OpBinary:
+			if inMsg {
+				s.violate("server started a new %s message inside a fragmented message (RFC 6455 §5.4)", wire.OpName(op))
+			}
+			msgOp, msg, inMsg = op, append([]byte(nil), f.Payload...), true
+		case op == wire.OpContinuation:
+			if !inMsg {
+				s.violate("server sent a continuation frame with no message to continue (RFC 6455 §5.4)")
+				continue
+			}
+			msg = append(msg, f.Payload...)
+		case op == wire.OpPing:
+			if !s.snapshot().clientCloseSent {
+				_ = s.conn.WriteFrames(context.Background(), []wire.Frame{wire.Pong(f.Payload)}, wire.OneWrite)
+			}
+			continue
+		case op == wire.OpPong:
+			s.push(PongOf(f.Payload))
+			continue
+		case op == wire.OpClose:
+			closed = true
+			s.serverCloseFrame(f.Payload)
+			continue
+		default:
+			continue // reserved opcode: already a violation
+		}
+		if f.Fin && inMsg {
+			inMsg = false
+			if msgOp == wire.OpText && !utf8.Valid(msg) {
+				s.violate("server sent a text message that is not valid UTF-8 (RFC 6455 §5.6, §8.1)")
+			}
+			s.push(Event{Kind: Message, Opcode: msgOp, Payload: msg})
+		}
+	}
+}
+
+func (s *session) push(e Event) {
+	s.mu.Lock()
+	s.trace = append(s.trace, e)
+	s.mu.Unlock()
+	s.signal()
+}
+
+func (s *session) serverCloseFrame(p []byte) {
+	cf := &closeFrame{}
+	switch {
+	case len(p) == 1:
+		s.violate("server Close frame has a 1-byte body; a body starts with a 2-byte status code (RFC 6455 §5.5.1)")
+	case len(p) >= 2:
+		code := int(binary.BigEndian.Uint16(p))
+		cf.code = &code
+		cf.reason = string(p[2:])
+		if code == 1005 || code == 1006 || code == 1015 {
+			s.violate("server Close frame carries status code %d, which MUST NOT be sent in a Close frame (RFC 6455 §7.4.1)", code)
+		}
+		if !utf8.Valid(p[2:]) {
+			s.violate("server Close reason is not valid UTF-8 (RFC 6455 §5.5.1)")
+			cf.reason = wire.Printable(p[2:])
+		}
+	}
+	s.mu.Lock()
+	if s.serverClose == nil {
+		s.serverClose = cf
+		if s.initiator == byNobody {
+			s.initiator = byServer
+		}
+	}
+	s.mu.Unlock()
+	s.closeOnce.Do(func() { close(s.serverClosed) })
+	s.signal()
+}
+
+func (s *session) readEnded(err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tcpClosed = true
+	if s.initiator == byNobody && !s.droppedByClient {
+		s.initiator = byServerDrop
+	}
+	var tooLarge *wire.TooLargeError
+	switch {
+	case s.droppedByClient:
+		if s.tcpStory == "" {
+			s.tcpStory = "TCP dropped by the client"
+		}
+	case errors.As(err, &tooLarge):
+		s.tcpStory = "stopped reading: " + err.Error()
+		s.violations = append(s.violations, "server sent a frame declaring "+fmt.Sprint(tooLarge.Declared)+" payload bytes; no case expects more than 16 MiB")
+		_ = s.conn.Close()
+	case errors.Is(err, io.EOF):
+		s.tcpStory = "TCP closed by the server"
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		s.tcpStory = "TCP closed by the server in the middle of a frame"
+	case errors.Is(err, syscall.ECONNRESET):
+		s.tcpStory = "TCP reset by the server"
+	case isTimeout(err):
+		s.tcpStory = "client stopped reading: case time limit reached"
+		_ = s.conn.Close()
+	default:
+		s.tcpStory = "TCP ended: " + err.Error()
+	}
+	s.log.Note("%s", s.tcpStory)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// validSendableCode reports whether a status code may appear in a Close
+// frame (RFC 6455 §7.4).
+func validSendableCode(code int) bool {
+	switch {
+	case code >= 3000 && code <= 4999:
+		return true
+	case code >= 1000 && code <= 1014:
+		return code != 1004 && code != 1005 && code != 1006
+	}
+	return false
+}

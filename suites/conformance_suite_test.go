@@ -1,0 +1,232 @@
+package suites_test
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	. "github.com/onsi/ginkgo/v2"
+	. "github.com/onsi/gomega"
+	"github.com/onsi/ginkgo/v2/types"
+	"github.com/onsi/gomega/gcustom"
+
+	"github.com/wsharness/wsharness/reports"
+	"github.com/wsharness/wsharness/suites/casekit"
+	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/expect"
+	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/targets"
+)
+
+// Suite flags; pass them after "--" to ginkgo (make conformance does).
+var (
+	flagURL       = flag.String("wsh.url", "", "echo URL of a server to test instead of the built-in targets")
+	flagName      = flag.String("wsh.name", "", "name of the server given by -wsh.url (default: external)")
+	flagTargets   = flag.String("wsh.targets", "all", "comma-separated built-in targets, or all")
+	flagOut       = flag.String("wsh.out", "", "directory for results.json and junit.xml (none if empty)")
+	flagExpect    = flag.String("wsh.expect", "expectations.yaml", "file of known per-target deviations")
+	flagTimeScale = flag.Float64("wsh.time-scale", 1, "multiply every case timer (for slow servers)")
+)
+
+// reportEntry is the name under which each spec attaches its result.
+const reportEntry = "wsharness.result"
+
+var (
+	selected   []targets.Target
+	deviations expect.List
+	// running maps target names to their started instances in this
+	// Ginkgo process; each parallel process starts its own.
+	running = map[string]targets.Running{}
+)
+
+// record is what a spec reports; ReportAfterSuite assembles them.
+type record struct {
+	Target  string       `json:"target"`
+	Library string       `json:"library"`
+	URL     string       `json:"url"`
+	Case    results.Case `json:"case"`
+}
+
+func TestConformance(t *testing.T) {
+	var err error
+	if selected, err = selectTargets(); err != nil {
+		t.Fatal(err)
+	}
+	if deviations, err = expect.ReadFile(*flagExpect); err != nil {
+		t.Fatal(err)
+	}
+	RegisterFailHandler(Fail)
+	RunSpecs(t, "wsharness conformance")
+}
+
+func selectTargets() ([]targets.Target, error) {
+	if *flagURL != "" {
+		name := *flagName
+		if name == "" {
+			name = "external"
+		}
+		return []targets.Target{targets.URLTarget{Name: name, EchoURL: *flagURL}}, nil
+	}
+	if *flagTargets == "all" || *flagTargets == "" {
+		return targets.Builtin(), nil
+	}
+	var out []targets.Target
+	for _, name := range strings.Split(*flagTargets, ",") {
+		t, err := targets.Lookup(strings.TrimSpace(name))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
+var _ = BeforeSuite(func(ctx SpecContext) {
+	for _, t := range selected {
+		r, err := t.Start(ctx, "127.0.0.1:0")
+		Expect(err).NotTo(HaveOccurred(), "start target %s", t.Info().Name)
+		running[t.Info().Name] = r
+		DeferCleanup(func(ctx SpecContext) { _ = r.Stop(ctx) })
+	}
+})
+
+// describeFamily declares one spec per case of the family per target.
+func describeFamily(family string) bool {
+	return Describe(family, Label("family:"+family), func() {
+		for _, t := range selected {
+			info := t.Info()
+			Describe(info.Name, Label("target:"+info.Name), func() {
+				for _, c := range cases.ByFamily(family) {
+					It(c.ID+" "+c.Title, Label("case:"+c.ID), func(ctx SpecContext) {
+						runCase(ctx, info, c)
+					}, SpecTimeout(5*time.Minute))
+				}
+			})
+		}
+	})
+}
+
+func runCase(ctx context.Context, info targets.Info, c cases.Case) {
+	r := running[info.Name]
+	Expect(r).NotTo(BeNil(), "target %s is not running", info.Name)
+	url := r.URL(targets.EchoPath)
+	res := c.Run(ctx, casekit.Env{URL: url, TimeScale: *flagTimeScale})
+	res.Deviation = deviations.Reason(info.Name, c.ID)
+	AddReportEntry(reportEntry, record{Target: info.Name, Library: info.Library, URL: url, Case: res}, ReportEntryVisibilityNever)
+	Expect(res).To(conform())
+}
+
+// conform fails a spec on an unexpected FAILED behaviour or FAILED/UNCLEAN
+// close, explaining it with the RFC clause and the observed text.
+func conform() OmegaMatcher {
+	return gcustom.MakeMatcher(func(c results.Case) (bool, error) {
+		return !c.Unexpected(), nil
+	}).WithTemplate("case {{.Actual.ID}} ({{.Actual.RFC}}): behaviour {{.Actual.Verdict}}, close {{.Actual.CloseVerdict}}\nexpected: {{.Actual.Expectation}}\nobserved: {{.Actual.Observed}}")
+}
+
+var _ = ReportAfterSuite("write results", func(report Report) {
+	if *flagOut == "" {
+		return
+	}
+	run := assemble(report)
+	Expect(os.MkdirAll(*flagOut, 0o755)).To(Succeed())
+	b, err := results.Marshal(run)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.WriteFile(filepath.Join(*flagOut, "results.json"), b, 0o644)).To(Succeed())
+	j, err := reports.JUnit(run)
+	Expect(err).NotTo(HaveOccurred())
+	Expect(os.WriteFile(filepath.Join(*flagOut, "junit.xml"), j, 0o644)).To(Succeed())
+})
+
+// assemble collects every spec's record into a results document.
+func assemble(report Report) results.Run {
+	run := results.Run{
+		Schema: results.Schema, Started: report.StartTime.UTC(), DurationMS: report.RunTime.Milliseconds(),
+		Incomplete: report.SpecialSuiteFailureReasons != nil && interrupted(report.SpecialSuiteFailureReasons),
+	}
+	byName := map[string]*results.Target{}
+	for _, t := range selected {
+		info := t.Info()
+		run.Targets = append(run.Targets, results.Target{Name: info.Name, Library: info.Library})
+	}
+	for i := range run.Targets {
+		byName[run.Targets[i].Name] = &run.Targets[i]
+	}
+	for _, spec := range report.SpecReports {
+		for _, e := range spec.ReportEntries {
+			if e.Name != reportEntry {
+				continue
+			}
+			rec, err := decodeRecord(e.Value)
+			if err != nil {
+				fmt.Fprintf(os.Stderr, "wsharness: skipping an unreadable result: %v\n", err)
+				continue
+			}
+			t := byName[rec.Target]
+			if t == nil {
+				continue
+			}
+			t.URL = rec.URL
+			if t.Agent == "" {
+				t.Agent = serverHeader(rec.Case.Handshake.Response)
+			}
+			t.Cases = append(t.Cases, rec.Case)
+		}
+	}
+	for i := range run.Targets {
+		t := &run.Targets[i]
+		if t.Agent == "" {
+			t.Agent = t.Name
+		}
+		t.SortCases()
+		t.Summarize()
+	}
+	return run
+}
+
+// decodeRecord reads a spec's record: the value itself when the spec ran in
+// this process, its JSON when it ran in another parallel process.
+func decodeRecord(v types.ReportEntryValue) (record, error) {
+	var b []byte
+	switch raw := v.GetRawValue().(type) {
+	case record:
+		return raw, nil
+	case string:
+		b = []byte(raw)
+	default: // decoded by Ginkgo into generic JSON values
+		var err error
+		if b, err = json.Marshal(raw); err != nil {
+			return record{}, err
+		}
+	}
+	var rec record
+	err := json.Unmarshal(b, &rec)
+	return rec, err
+}
+
+func interrupted(reasons []string) bool {
+	for _, r := range reasons {
+		if strings.Contains(strings.ToLower(r), "interrupt") || strings.Contains(strings.ToLower(r), "timeout") {
+			return true
+		}
+	}
+	return false
+}
+
+// serverHeader extracts the Server header from a raw HTTP response head.
+func serverHeader(raw string) string {
+	for _, line := range strings.Split(raw, "\r\n")[1:] {
+		name, value, ok := strings.Cut(line, ":")
+		if ok && http.CanonicalHeaderKey(strings.TrimSpace(name)) == "Server" {
+			return strings.TrimSpace(value)
+		}
+	}
+	return ""
+}

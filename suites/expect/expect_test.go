@@ -1,0 +1,38 @@
+package expect
+
+import "testing"
+
+func TestMatch(t *testing.T) {
+	for _, tc := range []struct {
+		pattern, id string
+		want        bool
+	}{
+		{"6.1.3", "6.1.3", true},
+		{"6.1.3", "6.1.30", false},
+		{"6.1.*", "6.1.3", true},
+		{"6.1.*", "6.10.1", false},
+		{"6.*", "6.22.34", true},
+		{"6.*", "60.1", false},
+		{"*", "1.1.1", true},
+	} {
+		if got := Match(tc.pattern, tc.id); got != tc.want {
+			t.Errorf("Match(%q, %q) = %v, want %v", tc.pattern, tc.id, got, tc.want)
+		}
+	}
+}
+
+func TestParseRequiresReasons(t *testing.T) {
+	if _, err := Parse([]byte("gws-default:\n  - cases: [\"2.2\"]\n")); err == nil {
+		t.Fatal("a deviation without a reason was accepted")
+	}
+	l, err := Parse([]byte("gws-default:\n  - cases: [\"2.*\"]\n    reason: empty pongs\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := l.Reason("gws-default", "2.3"); got != "empty pongs" {
+		t.Fatalf("Reason = %q", got)
+	}
+	if got := l.Reason("gws", "2.3"); got != "" {
+		t.Fatalf("Reason for an unlisted target = %q", got)
+	}
+}

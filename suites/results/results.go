@@ -1,0 +1,207 @@
+// Package results is the versioned, documented schema of a conformance run
+// (results.json), with reading, writing and the verdict vocabulary. It does
+// no networking and knows nothing of how cases run.
+package results
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"time"
+)
+
+// Schema identifies the format version of results.json.
+const Schema = "wsharness.conformance/v1"
+
+// Behaviour verdicts (Autobahn's vocabulary).
+const (
+	OK            = "OK"
+	NonStrict     = "NON-STRICT"
+	Informational = "INFORMATIONAL"
+	Unimplemented = "UNIMPLEMENTED"
+	Failed        = "FAILED"
+)
+
+// Close verdicts.
+const (
+	CloseOK        = "OK"
+	CloseWrongCode = "WRONG CODE"
+	CloseUnclean   = "UNCLEAN"
+	CloseFailed    = "FAILED"
+)
+
+// Verdicts lists behaviour verdicts in report order.
+var Verdicts = []string{OK, NonStrict, Informational, Unimplemented, Failed}
+
+// Run is one conformance run: every selected case against every target.
+type Run struct {
+	Schema     string    `json:"schema"`
+	Started    time.Time `json:"started"`
+	DurationMS int64     `json:"duration_ms"`
+	// Incomplete is set when the run was interrupted or crashed before all
+	// cases finished.
+	Incomplete bool     `json:"incomplete,omitempty"`
+	Targets    []Target `json:"targets"`
+}
+
+// Target holds one target's results.
+type Target struct {
+	Name    string `json:"name"`
+	URL     string `json:"url"`
+	Agent   string `json:"agent"`
+	Library string `json:"library,omitempty"`
+	// Summary counts cases per behaviour verdict.
+	Summary map[string]int `json:"summary"`
+	Cases   []Case         `json:"cases"`
+}
+
+// Case is the outcome of one case against one target.
+type Case struct {
+	ID          string `json:"id"`
+	Family      string `json:"family"`
+	Title       string `json:"title"`
+	RFC         string `json:"rfc"`
+	Description string `json:"description,omitempty"`
+	Expectation string `json:"expectation"`
+
+	Verdict      string `json:"verdict"`
+	CloseVerdict string `json:"close_verdict"`
+	// RemoteCloseCode is the status code of the server's Close frame; null
+	// when it sent none or an empty one.
+	RemoteCloseCode   *int    `json:"remote_close_code"`
+	RemoteCloseReason string  `json:"remote_close_reason"`
+	DurationMS        float64 `json:"duration_ms"`
+	// Observed explains the verdict: expected versus observed, with the RFC
+	// clause of any violation.
+	Observed string `json:"observed"`
+	// Events are the observed events in order (messages, pongs, markers).
+	Events []string `json:"events"`
+	// Deviation is the reason this target is listed as known to deviate in
+	// this case; a listed FAILED does not fail the run.
+	Deviation string      `json:"deviation,omitempty"`
+	Wirelog   []WireEntry `json:"wirelog"`
+	Handshake Handshake   `json:"handshake"`
+}
+
+// Handshake is the raw opening handshake.
+type Handshake struct {
+	Request  string `json:"request"`
+	Response string `json:"response"`
+}
+
+// WireEntry is one line of a case's wire log.
+type WireEntry struct {
+	AtMS float64 `json:"t_ms"`
+	// Dir is "tx" (client to server), "rx" (server to client) or "--"
+	// (an event of the harness: timer, marker, TCP state).
+	Dir   string     `json:"dir"`
+	Frame *FrameInfo `json:"frame,omitempty"`
+	Note  string     `json:"note,omitempty"`
+}
+
+// FrameInfo is a decoded frame header with a payload prefix.
+type FrameInfo struct {
+	Fin    bool   `json:"fin"`
+	RSV    int    `json:"rsv"`
+	Opcode int    `json:"opcode"`
+	OpName string `json:"op"`
+	Masked bool   `json:"masked"`
+	Key    string `json:"mask_key,omitempty"`
+	Length uint64 `json:"len"`
+	// PayloadHex and PayloadText show at most the first 64 payload bytes
+	// (unmasked); Truncated says more followed.
+	PayloadHex  string `json:"payload_hex"`
+	PayloadText string `json:"payload_text"`
+	Truncated   bool   `json:"truncated,omitempty"`
+}
+
+// Failing reports whether a case outcome breaks a MUST: a FAILED behaviour
+// or a FAILED or UNCLEAN close.
+func (c Case) Failing() bool {
+	return c.Verdict == Failed || c.CloseVerdict == CloseFailed || c.CloseVerdict == CloseUnclean
+}
+
+// Unexpected reports whether the case fails and is not a listed deviation.
+func (c Case) Unexpected() bool { return c.Failing() && c.Deviation == "" }
+
+// Summarize recomputes Summary from Cases.
+func (t *Target) Summarize() {
+	t.Summary = map[string]int{}
+	for _, v := range Verdicts {
+		t.Summary[v] = 0
+	}
+	for _, c := range t.Cases {
+		t.Summary[c.Verdict]++
+	}
+}
+
+// SortCases orders cases by dotted numeric ID (1.2.10 after 1.2.9).
+func (t *Target) SortCases() {
+	sort.SliceStable(t.Cases, func(i, j int) bool { return LessID(t.Cases[i].ID, t.Cases[j].ID) })
+}
+
+// LessID compares dotted case IDs segment by segment, numerically.
+func LessID(a, b string) bool {
+	as, bs := splitID(a), splitID(b)
+	for i := 0; i < len(as) && i < len(bs); i++ {
+		if as[i] != bs[i] {
+			return as[i] < bs[i]
+		}
+	}
+	return len(as) < len(bs)
+}
+
+func splitID(id string) []int {
+	var out []int
+	n, digits := 0, false
+	for _, r := range id {
+		if r == '.' {
+			out = append(out, n)
+			n, digits = 0, false
+			continue
+		}
+		if r >= '0' && r <= '9' {
+			n = n*10 + int(r-'0')
+			digits = true
+		}
+	}
+	if digits || len(out) > 0 {
+		out = append(out, n)
+	}
+	return out
+}
+
+// Marshal encodes a run as indented JSON.
+func Marshal(r Run) ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode results: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// Unmarshal decodes and checks a results document.
+func Unmarshal(b []byte) (Run, error) {
+	var r Run
+	if err := json.Unmarshal(b, &r); err != nil {
+		return Run{}, fmt.Errorf("decode results: %w", err)
+	}
+	if r.Schema != Schema {
+		return Run{}, fmt.Errorf("decode results: schema %q, want %q", r.Schema, Schema)
+	}
+	return r, nil
+}
+
+// ReadFile reads and checks a results.json file.
+func ReadFile(path string) (Run, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Run{}, fmt.Errorf("read results: %w", err)
+	}
+	r, err := Unmarshal(b)
+	if err != nil {
+		return Run{}, fmt.Errorf("%s: %w", path, err)
+	}
+	return r, nil
+}

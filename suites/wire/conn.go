@@ -1,0 +1,276 @@
+package wire
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+)
+
+// DefaultIOTimeout bounds every write and the opening handshake, so a server
+// that never reads or never answers cannot hang a case.
+const DefaultIOTimeout = 10 * time.Second
+
+// Conn is a raw client connection.
+type Conn struct {
+	nc  net.Conn
+	br  *bufio.Reader
+	dec *Decoder
+	log *Log
+	wmu sync.Mutex
+}
+
+// Options tune Open and Dial.
+type Options struct {
+	// Timeout bounds the TCP connect and the handshake; 0 = DefaultIOTimeout.
+	Timeout time.Duration
+	// Edit changes the upgrade request before it is sent.
+	Edit func(*Request)
+	// Trailing bytes go out in the same TCP write as the request.
+	Trailing []byte
+	// MaxPayload bounds received frames; 0 = DefaultMaxPayload.
+	MaxPayload uint64
+	// Log receives the wire log; nil = a new one.
+	Log *Log
+}
+
+// Handshake is what Open sent and received.
+type Handshake struct {
+	Key      string
+	Request  []byte
+	Response *Response
+	// RawResponse is what was read, even when it did not parse.
+	RawResponse []byte
+}
+
+// HandshakeError is an opening handshake the server got wrong.
+type HandshakeError struct{ Problems []string }
+
+func (e *HandshakeError) Error() string {
+	return "opening handshake failed: " + strings.Join(e.Problems, "; ")
+}
+
+// Open connects, sends the (possibly edited) upgrade request and reads the
+// response head, whatever its status. It returns the connection whenever
+// the TCP connection was made, so callers can inspect and close it.
+func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("parse URL %q: %w", rawURL, err)
+	}
+	if u.Scheme != "ws" {
+		return nil, nil, fmt.Errorf("URL %q: scheme %q not supported (use ws://)", rawURL, u.Scheme)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	timeout := o.Timeout
+	if timeout == 0 {
+		timeout = DefaultIOTimeout
+	}
+	log := o.Log
+	if log == nil {
+		log = NewLog()
+	}
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(dctx, "tcp", host)
+	if err != nil {
+		return nil, nil, fmt.Errorf("connect to %s: %w", host, err)
+	}
+	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log}
+	c.dec = NewDecoder(c.br, o.MaxPayload)
+	log.Note("TCP connected to %s", host)
+
+	hs := &Handshake{Key: NewKey()}
+	req := UpgradeRequest(u, hs.Key)
+	if o.Edit != nil {
+		o.Edit(req)
+	}
+	hs.Request = req.Bytes()
+	deadline := time.Now().Add(timeout)
+	_ = nc.SetDeadline(deadline)
+	if _, err := nc.Write(append(append([]byte(nil), hs.Request...), o.Trailing...)); err != nil {
+		return c, hs, fmt.Errorf("send handshake: %w", err)
+	}
+	log.Octets("tx", "opening handshake request (%d octets, %d more octets in the same write)", len(hs.Request), len(o.Trailing))
+	raw, err := ReadHead(c.br)
+	hs.RawResponse = raw
+	if err != nil {
+		return c, hs, fmt.Errorf("read handshake response: %w", describeIOError(err))
+	}
+	resp, err := ParseResponse(raw)
+	if err != nil {
+		return c, hs, err
+	}
+	hs.Response = resp
+	log.Octets("rx", "opening handshake response: %d (%d octets)", resp.Status, len(raw))
+	_ = nc.SetDeadline(time.Time{})
+	return c, hs, nil
+}
+
+// Dial opens a connection and requires a valid 101 response.
+func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, error) {
+	var protocols, extensions []string
+	edit := o.Edit
+	o.Edit = func(r *Request) {
+		if edit != nil {
+			edit(r)
+		}
+		for _, h := range r.Headers {
+			switch {
+			case strings.EqualFold(h.Name, "Sec-WebSocket-Protocol"):
+				for _, t := range strings.Split(h.Value, ",") {
+					protocols = append(protocols, strings.TrimSpace(t))
+				}
+			case strings.EqualFold(h.Name, "Sec-WebSocket-Extensions"):
+				extensions = append(extensions, ExtensionNames(h.Value)...)
+			}
+		}
+	}
+	c, hs, err := Open(ctx, rawURL, o)
+	if err != nil {
+		if c != nil {
+			c.Close()
+		}
+		return nil, hs, err
+	}
+	if problems := CheckUpgrade(hs.Response, hs.Key, protocols, extensions); len(problems) > 0 {
+		c.Close()
+		return nil, hs, &HandshakeError{Problems: problems}
+	}
+	return c, hs, nil
+}
+
+// Log returns the connection's wire log.
+func (c *Conn) Log() *Log { return c.log }
+
+// Split says how frames are cut into TCP writes.
+type Split struct {
+	// PerFrame writes each frame separately; otherwise all frames go out
+	// as one byte stream.
+	PerFrame bool
+	// Chop cuts each write into chunks of this many bytes (0 = no cut).
+	Chop int
+	// Pause waits between chunks.
+	Pause time.Duration
+}
+
+// OneWrite sends everything in a single write.
+var OneWrite = Split{}
+
+// FrameWise sends one write per frame.
+var FrameWise = Split{PerFrame: true}
+
+// OctetWise sends one byte per write.
+var OctetWise = Split{Chop: 1}
+
+// Chops sends n-byte writes.
+func Chops(n int) Split { return Split{Chop: n} }
+
+// WriteFrames encodes and sends frames as split says, logging each frame.
+func (c *Conn) WriteFrames(ctx context.Context, frames []Frame, split Split) error {
+	var stream []byte
+	for _, f := range frames {
+		b := f.Encode()
+		h, _ := ParseHeader(b)
+		c.log.Frame("tx", h, f.Payload, "")
+		if split.PerFrame {
+			if err := c.write(ctx, b, split); err != nil {
+				return err
+			}
+			continue
+		}
+		stream = append(stream, b...)
+	}
+	if split.PerFrame {
+		return nil
+	}
+	return c.write(ctx, stream, split)
+}
+
+// WriteRaw sends bytes as they are: pieces of frames, or garbage.
+func (c *Conn) WriteRaw(ctx context.Context, b []byte, split Split) error {
+	prefix := b[:min(len(b), payloadPrefix)]
+	c.log.Octets("tx", "%d raw octets: %x", len(b), prefix)
+	return c.write(ctx, b, split)
+}
+
+func (c *Conn) write(ctx context.Context, b []byte, split Split) error {
+	chop := split.Chop
+	if chop <= 0 || chop > len(b) {
+		chop = len(b)
+	}
+	writes := 0
+	for off := 0; off < len(b) || (len(b) == 0 && writes == 0); off += chop {
+		if writes > 0 && split.Pause > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(split.Pause):
+			}
+		}
+		end := min(off+chop, len(b))
+		if err := c.writeLocked(b[off:end]); err != nil {
+			c.log.Octets("tx", "write failed after %d of %d octets: %v", off, len(b), err)
+			return fmt.Errorf("write: %w", describeIOError(err))
+		}
+		writes++
+		if len(b) == 0 {
+			break
+		}
+	}
+	if writes > 1 {
+		c.log.Octets("tx", "%d octets in %d writes of up to %d", len(b), writes, chop)
+	}
+	return nil
+}
+
+func (c *Conn) writeLocked(b []byte) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	_ = c.nc.SetWriteDeadline(time.Now().Add(DefaultIOTimeout))
+	_, err := c.nc.Write(b)
+	return err
+}
+
+// ReadFrame reads one frame, waiting at most until deadline.
+func (c *Conn) ReadFrame(deadline time.Time) (Received, error) {
+	_ = c.nc.SetReadDeadline(deadline)
+	f, err := c.dec.Next()
+	if err != nil {
+		return f, describeIOError(err)
+	}
+	c.log.Frame("rx", f.Header, f.Payload, "")
+	return f, nil
+}
+
+// CloseWrite half-closes the connection (TCP FIN).
+func (c *Conn) CloseWrite() error {
+	if tc, ok := c.nc.(*net.TCPConn); ok {
+		return tc.CloseWrite()
+	}
+	return nil
+}
+
+// Close drops the TCP connection.
+func (c *Conn) Close() error { return c.nc.Close() }
+
+// describeIOError turns low-level errors into the words a report needs.
+func describeIOError(err error) error {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &ne) && ne.Timeout():
+		return fmt.Errorf("timed out: %w", err)
+	}
+	return err
+}

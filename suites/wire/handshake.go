@@ -1,0 +1,235 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// acceptGUID is the fixed string of RFC 6455 §1.3.
+const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// MaxHeadBytes bounds an HTTP response head; a server sending more is
+// reported, not buffered.
+const MaxHeadBytes = 64 << 10
+
+// AcceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key (§4.2.2).
+func AcceptKey(key string) string {
+	sum := sha1.Sum([]byte(key + acceptGUID))
+	return base64.StdEncoding.EncodeToString(sum[:])
+}
+
+// NewKey returns a fresh Sec-WebSocket-Key: 16 random bytes, base64.
+func NewKey() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// HeaderField is one request header line, kept in order and spelling.
+type HeaderField struct{ Name, Value string }
+
+// Request is an HTTP request written byte for byte as given, so cases can
+// send what net/http would refuse to.
+type Request struct {
+	Method, Target, Proto string
+	Headers               []HeaderField
+}
+
+// UpgradeRequest returns a valid RFC 6455 opening handshake for u.
+func UpgradeRequest(u *url.URL, key string) *Request {
+	target := u.RequestURI()
+	return &Request{
+		Method: "GET", Target: target, Proto: "HTTP/1.1",
+		Headers: []HeaderField{
+			{"Host", u.Host},
+			{"Upgrade", "websocket"},
+			{"Connection", "Upgrade"},
+			{"Sec-WebSocket-Key", key},
+			{"Sec-WebSocket-Version", "13"},
+		},
+	}
+}
+
+// Get returns the first value of a header (case-insensitive name).
+func (r *Request) Get(name string) string {
+	for _, h := range r.Headers {
+		if strings.EqualFold(h.Name, name) {
+			return h.Value
+		}
+	}
+	return ""
+}
+
+// Set replaces the first header of that name or appends one.
+func (r *Request) Set(name, value string) {
+	for i, h := range r.Headers {
+		if strings.EqualFold(h.Name, name) {
+			r.Headers[i].Value = value
+			return
+		}
+	}
+	r.Headers = append(r.Headers, HeaderField{name, value})
+}
+
+// Del removes every header of that name.
+func (r *Request) Del(name string) {
+	kept := r.Headers[:0]
+	for _, h := range r.Headers {
+		if !strings.EqualFold(h.Name, name) {
+			kept = append(kept, h)
+		}
+	}
+	r.Headers = kept
+}
+
+// Bytes renders the request head.
+func (r *Request) Bytes() []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%s %s %s\r\n", r.Method, r.Target, r.Proto)
+	for _, h := range r.Headers {
+		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
+	}
+	b.WriteString("\r\n")
+	return b.Bytes()
+}
+
+// Response is a parsed HTTP response head.
+type Response struct {
+	Status int
+	Proto  string
+	Header http.Header
+	Raw    []byte
+}
+
+// ErrHeadTooLarge means the server sent a response head over MaxHeadBytes.
+var ErrHeadTooLarge = fmt.Errorf("response head is larger than %d bytes", MaxHeadBytes)
+
+// ReadHead reads an HTTP response head up to and including the empty line,
+// leaving whatever follows (frames) in br.
+func ReadHead(br *bufio.Reader) ([]byte, error) {
+	var head []byte
+	for {
+		line, err := br.ReadSlice('\n')
+		if len(head)+len(line) > MaxHeadBytes {
+			return head, ErrHeadTooLarge
+		}
+		head = append(head, line...)
+		if errors.Is(err, bufio.ErrBufferFull) {
+			continue
+		}
+		if err != nil {
+			return head, noEOF(err)
+		}
+		if len(line) <= 2 && strings.TrimRight(string(line), "\r\n") == "" {
+			return head, nil
+		}
+	}
+}
+
+// ParseResponse parses a response head read by ReadHead.
+func ParseResponse(raw []byte) (*Response, error) {
+	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(raw)), nil)
+	if err != nil {
+		return nil, fmt.Errorf("malformed HTTP response: %w", err)
+	}
+	_ = resp.Body.Close()
+	return &Response{Status: resp.StatusCode, Proto: resp.Proto, Header: resp.Header, Raw: raw}, nil
+}
+
+// HeaderHasToken reports whether any value of a comma-separated header
+// contains token, compared case-insensitively (RFC 7230 token lists).
+func HeaderHasToken(h http.Header, name, token string) bool {
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if strings.EqualFold(strings.TrimSpace(t), token) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// HeaderTokens returns all comma-separated tokens of a header.
+func HeaderTokens(h http.Header, name string) []string {
+	var out []string
+	for _, v := range h.Values(name) {
+		for _, t := range strings.Split(v, ",") {
+			if t = strings.TrimSpace(t); t != "" {
+				out = append(out, t)
+			}
+		}
+	}
+	return out
+}
+
+// CheckUpgrade lists what in a response breaks the server's side of the
+// opening handshake (RFC 6455 §4.2.2, as the client checks it in §4.1).
+// offeredProtocols and offeredExtensions are what the request offered.
+func CheckUpgrade(resp *Response, key string, offeredProtocols, offeredExtensions []string) []string {
+	var v []string
+	if resp.Status != http.StatusSwitchingProtocols {
+		return []string{fmt.Sprintf("status %d, want 101 Switching Protocols (§4.2.2)", resp.Status)}
+	}
+	if !HeaderHasToken(resp.Header, "Upgrade", "websocket") {
+		v = append(v, fmt.Sprintf("Upgrade header %q lacks \"websocket\" (§4.2.2 item 5.2)", resp.Header.Get("Upgrade")))
+	}
+	if !HeaderHasToken(resp.Header, "Connection", "upgrade") {
+		v = append(v, fmt.Sprintf("Connection header %q lacks \"Upgrade\" (§4.2.2 item 5.3)", resp.Header.Get("Connection")))
+	}
+	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), AcceptKey(key); got != want {
+		v = append(v, fmt.Sprintf("Sec-WebSocket-Accept %q, want %q for key %q (§4.2.2 item 5.4)", got, want, key))
+	}
+	if protos := HeaderTokens(resp.Header, "Sec-WebSocket-Protocol"); len(protos) > 0 {
+		switch {
+		case len(protos) > 1 || len(resp.Header.Values("Sec-WebSocket-Protocol")) > 1:
+			v = append(v, fmt.Sprintf("Sec-WebSocket-Protocol selects %d subprotocols %q; at most one (§4.2.2 item 5.5)", len(protos), protos))
+		case !containsFold(offeredProtocols, protos[0]):
+			v = append(v, fmt.Sprintf("Sec-WebSocket-Protocol %q was not offered (offered %q; §4.2.2 item 5.5, §4.1)", protos[0], offeredProtocols))
+		}
+	}
+	for _, ext := range HeaderTokens(resp.Header, "Sec-WebSocket-Extensions") {
+		name := strings.TrimSpace(strings.SplitN(ext, ";", 2)[0])
+		if !containsToken(offeredExtensions, name) {
+			v = append(v, fmt.Sprintf("Sec-WebSocket-Extensions accepts %q, which was not offered (§4.1, §9.1)", name))
+		}
+	}
+	return v
+}
+
+// ExtensionNames returns the extension names of a Sec-WebSocket-Extensions
+// value, without parameters.
+func ExtensionNames(value string) []string {
+	var out []string
+	for _, ext := range strings.Split(value, ",") {
+		if name := strings.TrimSpace(strings.SplitN(ext, ";", 2)[0]); name != "" {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+func containsToken(list []string, s string) bool {
+	for _, x := range list {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func containsFold(list []string, s string) bool {
+	for _, x := range list {
+		if x == s { // subprotocol names are case-sensitive tokens (§11.3.4)
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,283 @@
+package targets
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsutil"
+)
+
+// newGobwasHandler serves gobwas/ws configured the way its authors run
+// Autobahn (a wsutil.Reader that answers control frames between fragments),
+// plus what the library leaves to the application: every Close frame the
+// server sends (gobwas reports errors but never writes a Close for them),
+// fail-fast UTF-8 validation, 32 MiB frame and message limits, one lock
+// around all writes to a connection, and the handshake guard.
+func newGobwasHandler() http.Handler {
+	h := newHub(encodeGobwas)
+	mux := http.NewServeMux()
+	mux.HandleFunc(EchoPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
+		s := upgradeGobwas(w, r)
+		if s == nil {
+			return
+		}
+		s.serve(s.out.writeMessage)
+	}))
+	mux.HandleFunc(BroadcastPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
+		s := upgradeGobwas(w, r)
+		if s == nil {
+			return
+		}
+		m := h.join(gobwasSubscriber{s.out})
+		defer h.leave(m) // runs after serve has closed the connection
+		s.serve(h.publish)
+	}))
+	return mux
+}
+
+// gobwasSession is one configured gobwas connection.
+type gobwasSession struct {
+	raw net.Conn
+	out *gobwasWriter
+	rd  *wsutil.Reader
+	buf []byte // reused between messages
+}
+
+// upgradeGobwas completes the handshake, or returns nil when gobwas refused
+// it (it has then answered the request).
+func upgradeGobwas(w http.ResponseWriter, r *http.Request) *gobwasSession {
+	conn, rw, _, err := ws.UpgradeHTTP(r, w)
+	if err != nil {
+		if conn != nil {
+			_ = conn.Close()
+		}
+		return nil
+	}
+	var src io.Reader = conn
+	if n := rw.Reader.Buffered(); n > 0 {
+		// Frames sent right behind the handshake may already sit in
+		// net/http's buffer; read those first.
+		src = io.MultiReader(io.LimitReader(rw.Reader, int64(n)), conn)
+	}
+	s := &gobwasSession{raw: conn, out: &gobwasWriter{conn: conn}}
+	s.rd = &wsutil.Reader{
+		Source:         bufio.NewReaderSize(src, 4096),
+		State:          ws.StateServerSide,
+		MaxFrameSize:   maxMessageSize,
+		MaxMessageSize: maxMessageSize,
+		OnIntermediate: s.handleControl,
+		// CheckUTF8 stays off: readMessage validates text itself.
+	}
+	return s
+}
+
+// serve reads messages and hands each to deliver until the connection ends,
+// then closes it.
+func (s *gobwasSession) serve(deliver func(op opcode, payload []byte) error) {
+	var text utf8Stream
+	for {
+		op, payload, err := s.readMessage(&text)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if err := deliver(op, payload); err != nil {
+			s.out.sendClose(ws.StatusInternalServerError, "")
+			closeGracefully(s.raw)
+			return
+		}
+		if cap(payload) <= 64<<10 { // don't pin a large buffer
+			s.buf = payload[:0]
+		} else {
+			s.buf = nil
+		}
+	}
+}
+
+// readMessage reads the next data message, answering control frames on the
+// way. It validates text as it streams in and grows its buffer with the bytes
+// received, never with the length a peer declares.
+func (s *gobwasSession) readMessage(text *utf8Stream) (opcode, []byte, error) {
+	hdr, err := s.rd.NextFrame()
+	for err == nil && hdr.OpCode.IsControl() {
+		if err = s.handleControl(hdr, s.rd); err == nil {
+			hdr, err = s.rd.NextFrame()
+		}
+	}
+	if err != nil {
+		return 0, nil, err
+	}
+	// ws.CheckHeader has rejected reserved opcodes and stray continuations,
+	// so this is the first frame of a text or binary message; s.rd.Read
+	// follows its continuation frames.
+	isText := hdr.OpCode == ws.OpText
+	text.reset()
+	msg := s.buf[:0]
+	for {
+		if cap(msg)-len(msg) < readChunk {
+			msg = slices.Grow(msg, max(readChunk, len(msg)))
+		}
+		n, err := s.rd.Read(msg[len(msg):cap(msg)])
+		if isText && !text.feed(msg[len(msg):len(msg)+n]) {
+			return 0, nil, errInvalidUTF8
+		}
+		msg = msg[:len(msg)+n]
+		switch {
+		case err == io.EOF:
+			if isText && !text.complete() {
+				return 0, nil, errInvalidUTF8
+			}
+			return opcode(hdr.OpCode), msg, nil
+		case err != nil:
+			return 0, nil, err
+		}
+	}
+}
+
+// handleControl answers a control frame, between messages or between the
+// fragments of one. It returns wsutil.ClosedError once the peer has closed
+// and the server has answered.
+func (s *gobwasSession) handleControl(hdr ws.Header, body io.Reader) error {
+	// ws.CheckHeader has limited control payloads to 125 bytes.
+	payload, err := io.ReadAll(io.LimitReader(body, ws.MaxControlFramePayloadSize))
+	if err != nil {
+		return fmt.Errorf("read %v payload: %w", hdr.OpCode, err)
+	}
+	switch hdr.OpCode {
+	case ws.OpPing:
+		return s.out.writeFrame(ws.OpPong, payload)
+	case ws.OpClose:
+		if len(payload) == 0 {
+			s.out.sendCloseFrame(nil)
+			return wsutil.ClosedError{Code: ws.StatusNoStatusRcvd}
+		}
+		code, reason := ws.ParseCloseFrameData(payload)
+		if err := ws.CheckCloseFrameData(code, reason); err != nil {
+			return err // a ws.ProtocolError: fail answers 1002
+		}
+		// Like gobwas' own ControlHandler: echo the code, no reason.
+		s.out.sendCloseFrame(payload[:2])
+		return wsutil.ClosedError{Code: code, Reason: reason}
+	}
+	return nil // an unsolicited pong needs no answer
+}
+
+// fail ends the connection after a read error with the Close frame the error
+// calls for, then closes TCP.
+func (s *gobwasSession) fail(err error) {
+	var (
+		closed   wsutil.ClosedError
+		protocol ws.ProtocolError
+	)
+	switch {
+	case errors.As(err, &closed):
+		// The peer closed and handleControl answered: the server now
+		// closes TCP first, as RFC 6455 §7.1.1 asks.
+		_ = s.raw.Close()
+		return
+	case errors.As(err, &protocol), errors.Is(err, ws.ErrHeaderLengthMSB), errors.Is(err, ws.ErrHeaderLengthUnexpected):
+		s.out.sendClose(ws.StatusProtocolError, err.Error())
+	case errors.Is(err, errInvalidUTF8):
+		s.out.sendClose(ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
+	case errors.Is(err, wsutil.ErrFrameTooLarge), errors.Is(err, wsutil.ErrMessageTooLarge):
+		s.out.sendClose(ws.StatusMessageTooBig, "")
+	}
+	closeGracefully(s.raw)
+}
+
+// errCloseSent is returned for a write after the server's Close frame.
+var errCloseSent = errors.New("close frame already sent")
+
+// gobwasWriter serializes the writes to one gobwas connection. gobwas does
+// no locking, and control replies (reader goroutine), echoes and broadcasts
+// (writer goroutine) would otherwise interleave their bytes.
+type gobwasWriter struct {
+	conn      net.Conn
+	mu        sync.Mutex
+	closeSent bool // after the Close frame nothing more may be sent
+}
+
+// writeMessage writes one unfragmented data frame.
+func (w *gobwasWriter) writeMessage(op opcode, payload []byte) error {
+	return w.writeFrame(ws.OpCode(op), payload)
+}
+
+// writeFrame writes one frame, header and payload in a single writev.
+func (w *gobwasWriter) writeFrame(op ws.OpCode, payload []byte) error {
+	var header bytes.Buffer
+	header.Grow(ws.MaxHeaderSize)
+	if err := ws.WriteHeader(&header, ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))}); err != nil {
+		return fmt.Errorf("encode %v header: %w", op, err)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closeSent {
+		return errCloseSent
+	}
+	if op == ws.OpClose {
+		w.closeSent = true
+	}
+	bufs := net.Buffers{header.Bytes(), payload}
+	if _, err := bufs.WriteTo(w.conn); err != nil {
+		return fmt.Errorf("write %v frame: %w", op, err)
+	}
+	return nil
+}
+
+// writeEncoded writes a frame encoded by encodeGobwas.
+func (w *gobwasWriter) writeEncoded(frame []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closeSent {
+		return errCloseSent
+	}
+	if _, err := w.conn.Write(frame); err != nil {
+		return fmt.Errorf("write broadcast frame: %w", err)
+	}
+	return nil
+}
+
+// sendClose writes a Close frame with code and reason, unless one was sent.
+func (w *gobwasWriter) sendClose(code ws.StatusCode, reason string) {
+	w.sendCloseFrame(ws.NewCloseFrameBody(code, reason))
+}
+
+// sendCloseFrame writes a Close frame with the given payload, unless one was
+// sent. It is best effort: the write deadline also frees the lock from a
+// data write stuck on a peer that does not read.
+func (w *gobwasWriter) sendCloseFrame(payload []byte) {
+	_ = w.conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
+	_ = w.writeFrame(ws.OpClose, payload)
+}
+
+// gobwasSubscriber writes /broadcast messages to a gobwas connection.
+type gobwasSubscriber struct{ out *gobwasWriter }
+
+func (g gobwasSubscriber) writeBroadcast(m *broadcastMessage) error {
+	return g.out.writeEncoded(m.encoded.([]byte))
+}
+
+func (g gobwasSubscriber) disconnect() {
+	g.out.sendClose(ws.StatusPolicyViolation, "too slow")
+	_ = g.out.conn.Close()
+}
+
+// encodeGobwas frames a broadcast message once, as bytes written as they are
+// to every connection.
+func encodeGobwas(op opcode, payload []byte) (any, func(), error) {
+	f := ws.NewFrame(ws.OpCode(op), true, payload)
+	buf := bytes.NewBuffer(make([]byte, 0, ws.HeaderSize(f.Header)+len(payload)))
+	if err := ws.WriteFrame(buf, f); err != nil {
+		return nil, nil, fmt.Errorf("gobwas: encode frame: %w", err)
+	}
+	return buf.Bytes(), nil, nil
+}

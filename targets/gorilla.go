@@ -1,0 +1,225 @@
+package targets
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"slices"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// newGorillaHandler serves gorilla/websocket configured the way its authors
+// run Autobahn (examples/autobahn), plus what the library leaves to the
+// application: fail-fast UTF-8 validation of text messages, a 32 MiB read
+// limit, a Close frame for the few errors gorilla reports without one, and
+// the handshake guard.
+func newGorillaHandler() http.Handler {
+	upgrader := &websocket.Upgrader{
+		// Non-zero sizes make gorilla allocate its own buffers instead of
+		// reusing net/http's, whatever net/http's sizes are.
+		ReadBufferSize:  4096,
+		WriteBufferSize: 4096,
+		CheckOrigin:     acceptAnyOrigin,
+	}
+	h := newHub(encodeGorilla)
+	mux := http.NewServeMux()
+	mux.HandleFunc(EchoPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
+		s := upgradeGorilla(upgrader, w, r)
+		if s == nil {
+			return
+		}
+		s.serve(func(op opcode, payload []byte) error {
+			return s.conn.WriteMessage(int(op), payload)
+		})
+	}))
+	mux.HandleFunc(BroadcastPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
+		s := upgradeGorilla(upgrader, w, r)
+		if s == nil {
+			return
+		}
+		m := h.join(gorillaSubscriber{s.conn})
+		defer h.leave(m) // runs after serve has closed the connection
+		s.serve(h.publish)
+	}))
+	return mux
+}
+
+// Errors that end a configured connection and decide its Close code.
+var (
+	errInvalidUTF8  = errors.New("invalid UTF-8 in text message")
+	errOneByteClose = errors.New("close frame with a 1-byte payload")
+)
+
+// maxMessageSize is the read limit of the configured targets: twice the
+// largest message Autobahn sends (16 MiB, cases 9.x).
+const maxMessageSize = 32 << 20
+
+// gorillaSession is one configured gorilla connection.
+type gorillaSession struct {
+	conn  *websocket.Conn
+	raw   net.Conn // the TCP connection, for the closing handshake
+	watch *frameWatch
+	buf   []byte // reused between messages
+}
+
+// upgradeGorilla completes the handshake, or returns nil when the upgrader
+// has refused it (it has then answered the request).
+func upgradeGorilla(up *websocket.Upgrader, w http.ResponseWriter, r *http.Request) *gorillaSession {
+	s := &gorillaSession{watch: newFrameWatch()}
+	intercept := hijackInterceptor{ResponseWriter: w, wrap: func(c net.Conn) net.Conn {
+		s.raw = c
+		return &watchedConn{Conn: c, watch: s.watch}
+	}}
+	conn, err := up.Upgrade(intercept, r, nil)
+	if err != nil {
+		return nil
+	}
+	s.conn = conn
+	conn.SetReadLimit(maxMessageSize)
+	conn.SetCloseHandler(s.onClose)
+	// gorilla's default ping handler already answers with the same
+	// payload and its default pong handler ignores pongs.
+	return s
+}
+
+// serve reads messages and hands each to deliver until the connection ends,
+// then closes it.
+func (s *gorillaSession) serve(deliver func(op opcode, payload []byte) error) {
+	var text utf8Stream
+	for {
+		op, payload, err := s.readMessage(&text)
+		if err != nil {
+			s.fail(err)
+			return
+		}
+		if err := deliver(op, payload); err != nil {
+			s.sendClose(websocket.CloseInternalServerErr, "")
+			closeGracefully(s.raw)
+			return
+		}
+		s.recycle(payload)
+	}
+}
+
+// readChunk is the smallest read into a message buffer.
+const readChunk = 4096
+
+// readMessage reads the next data message. It validates text as it streams
+// in, so that invalid UTF-8 ends the connection before the rest of the
+// message has arrived. Its buffer grows with the bytes received, never with
+// the length a peer declares.
+func (s *gorillaSession) readMessage(text *utf8Stream) (opcode, []byte, error) {
+	mt, r, err := s.conn.NextReader()
+	if err != nil {
+		return 0, nil, err
+	}
+	isText := mt == websocket.TextMessage
+	text.reset()
+	msg := s.buf[:0]
+	for {
+		if cap(msg)-len(msg) < readChunk {
+			msg = slices.Grow(msg, max(readChunk, len(msg)))
+		}
+		n, err := r.Read(msg[len(msg):cap(msg)])
+		if isText && !text.feed(msg[len(msg):len(msg)+n]) {
+			return 0, nil, errInvalidUTF8
+		}
+		msg = msg[:len(msg)+n]
+		switch {
+		case err == io.EOF:
+			if isText && !text.complete() {
+				return 0, nil, errInvalidUTF8
+			}
+			return opcode(mt), msg, nil
+		case err != nil:
+			return 0, nil, err
+		}
+	}
+}
+
+// recycle keeps a message buffer for the next message unless it is large:
+// an idle connection should not pin the memory of its largest message.
+func (s *gorillaSession) recycle(buf []byte) {
+	if cap(buf) <= 64<<10 {
+		s.buf = buf[:0]
+	} else {
+		s.buf = nil
+	}
+}
+
+// onClose answers a Close frame like gorilla's default handler (same code,
+// no reason), except for a 1-byte payload, which gorilla reports as an
+// empty Close (1005) although RFC 6455 §5.5.1 makes it a protocol error.
+func (s *gorillaSession) onClose(code int, _ string) error {
+	if code == websocket.CloseNoStatusReceived && s.watch.firstCloseLen == 1 {
+		s.sendClose(websocket.CloseProtocolError, "close payload of 1 byte")
+		return errOneByteClose
+	}
+	var reply []byte
+	if code != websocket.CloseNoStatusReceived {
+		reply = websocket.FormatCloseMessage(code, "")
+	}
+	if err := s.conn.WriteControl(websocket.CloseMessage, reply, time.Now().Add(closeWriteTimeout)); err != nil && !errors.Is(err, websocket.ErrCloseSent) {
+		return fmt.Errorf("reply to close: %w", err)
+	}
+	return nil
+}
+
+// fail ends the connection after a read error, sending the Close frame
+// gorilla has not sent. gorilla itself sends 1002 for malformed frames and
+// close payloads and 1009 when a message passes the read limit.
+func (s *gorillaSession) fail(err error) {
+	var closed *websocket.CloseError
+	switch {
+	case errors.As(err, &closed):
+		// The peer closed and onClose answered: the server now closes
+		// TCP first, as RFC 6455 §7.1.1 asks.
+		_ = s.raw.Close()
+		return
+	case errors.Is(err, errInvalidUTF8):
+		s.sendClose(websocket.CloseInvalidFramePayloadData, "invalid UTF-8 in text message")
+	case errors.Is(err, websocket.ErrReadLimit) && s.watch.lengthMSB:
+		// gorilla turns a 64-bit length with its top bit set into a
+		// negative length and reports ErrReadLimit without a Close frame.
+		s.sendClose(websocket.CloseProtocolError, "64-bit payload length with the most significant bit set")
+	case errors.Is(err, websocket.ErrReadLimit):
+		// Usually gorilla has sent 1009 already and this is a no-op; it
+		// has not when the sum of frame lengths overflowed.
+		s.sendClose(websocket.CloseMessageTooBig, "")
+	}
+	closeGracefully(s.raw)
+}
+
+// sendClose writes a Close frame unless one was sent already (gorilla then
+// returns ErrCloseSent without writing).
+func (s *gorillaSession) sendClose(code int, reason string) {
+	_ = s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, reason), time.Now().Add(closeWriteTimeout))
+}
+
+// gorillaSubscriber writes /broadcast messages to a gorilla connection.
+type gorillaSubscriber struct{ conn *websocket.Conn }
+
+func (g gorillaSubscriber) writeBroadcast(m *broadcastMessage) error {
+	return g.conn.WritePreparedMessage(m.encoded.(*websocket.PreparedMessage))
+}
+
+func (g gorillaSubscriber) disconnect() {
+	_ = g.conn.WriteControl(websocket.CloseMessage,
+		websocket.FormatCloseMessage(websocket.ClosePolicyViolation, "too slow"),
+		time.Now().Add(closeWriteTimeout))
+	_ = g.conn.Close()
+}
+
+// encodeGorilla frames a broadcast message once; a PreparedMessage keeps its
+// own copy of the payload.
+func encodeGorilla(op opcode, payload []byte) (any, func(), error) {
+	pm, err := websocket.NewPreparedMessage(int(op), payload)
+	if err != nil {
+		return nil, nil, fmt.Errorf("gorilla: prepare message: %w", err)
+	}
+	return pm, nil, nil
+}

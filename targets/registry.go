@@ -1,0 +1,86 @@
+package targets
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Library versions the built-in targets run, as go.mod requires them.
+// TestLibraryVersionsMatchGoMod keeps them in step with the build.
+const (
+	gorillaLibrary = "github.com/gorilla/websocket v1.5.3"
+	gobwasLibrary  = "github.com/gobwas/ws v1.5.0"
+	gwsLibrary     = "github.com/lxzan/gws v1.8.9"
+)
+
+// Builtin returns the reference targets: each library configured to conform
+// to RFC 6455, then each library as its README runs it. Every call returns
+// fresh targets; starting one builds its handler (and broadcast hub) anew.
+func Builtin() []Target {
+	return []Target{
+		handlerTarget{
+			info: Info{
+				Name:        "gorilla",
+				Library:     gorillaLibrary,
+				Description: "gorilla/websocket as run for Autobahn, plus fail-fast UTF-8 checks, a 32 MiB limit and Close frames for every error",
+			},
+			newHandler: newGorillaHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gobwas",
+				Library:     gobwasLibrary,
+				Description: "gobwas/ws (wsutil.Reader) as run for Autobahn, plus Close frames for every error, fail-fast UTF-8 checks, 32 MiB limits and locked writes",
+			},
+			newHandler: newGobwasHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gws",
+				Library:     gwsLibrary,
+				Description: "lxzan/gws as run for Autobahn (UTF-8 checks, pong echoes ping), plus a 32 MiB limit; UTF-8 checked per message, not fail-fast",
+			},
+			newHandler: newGWSHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gorilla-default",
+				Library:     gorillaLibrary,
+				Description: "gorilla/websocket README echo: default Upgrader (any Origin), ReadMessage/WriteMessage",
+				Default:     true,
+			},
+			newHandler: newGorillaDefaultHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gobwas-default",
+				Library:     gobwasLibrary,
+				Description: "gobwas/ws README echo: ws.UpgradeHTTP, wsutil.ReadClientData/WriteServerMessage",
+				Default:     true,
+			},
+			newHandler: newGobwasDefaultHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gws-default",
+				Library:     gwsLibrary,
+				Description: "lxzan/gws README echo: BuiltinEventHandler defaults, default ServerOption",
+				Default:     true,
+			},
+			newHandler: newGWSDefaultHandler,
+		},
+	}
+}
+
+// Lookup returns the built-in target called name.
+func Lookup(name string) (Target, error) {
+	targets := Builtin()
+	names := make([]string, 0, len(targets))
+	for _, t := range targets {
+		if t.Info().Name == name {
+			return t, nil
+		}
+		names = append(names, t.Info().Name)
+	}
+	return nil, fmt.Errorf("unknown target %q (valid: %s)", name, strings.Join(names, ", "))
+}
