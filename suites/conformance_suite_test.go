@@ -13,8 +13,8 @@ import (
 	"time"
 
 	. "github.com/onsi/ginkgo/v2"
-	. "github.com/onsi/gomega"
 	"github.com/onsi/ginkgo/v2/types"
+	. "github.com/onsi/gomega"
 	"github.com/onsi/gomega/gcustom"
 
 	"github.com/wsharness/wsharness/reports"

@@ -409,4 +409,3 @@ func eventStrings(trace []Event) []string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-

@@ -46,7 +46,8 @@ var Families = []string{
 	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyMisc, FamilyMasking,
 }
 
-// All returns the whole catalog, sorted by ID within report order.
+// All returns the whole catalog, sorted by ID. IDs are unique (a test
+// checks it).
 func All() []Case {
 	var all []Case
 	for _, fam := range [][]Case{
@@ -126,4 +127,16 @@ func lenient(c Case, why string) Case {
 		return out
 	}
 	return c
+}
+
+// duplicateIDs returns IDs that occur more than once.
+func duplicateIDs(cs []Case) []string {
+	seen := map[string]int{}
+	var dup []string
+	for _, c := range cs {
+		if seen[c.ID]++; seen[c.ID] == 2 {
+			dup = append(dup, c.ID)
+		}
+	}
+	return dup
 }

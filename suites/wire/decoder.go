@@ -77,8 +77,8 @@ const growStep = 64 << 10
 func readGrowing(r io.Reader, n int) ([]byte, error) {
 	if n <= growStep {
 		b := make([]byte, n)
-		_, err := io.ReadFull(r, b)
-		return b, err
+		m, err := io.ReadFull(r, b)
+		return b[:m], err
 	}
 	b := make([]byte, 0, growStep)
 	for len(b) < n {

@@ -1,0 +1,64 @@
+# wsharness — WebSocket conformance and load-testing harness.
+#
+#   make conformance                      every case against the built-in targets
+#   make conformance URL=ws://127.0.0.1:9001/echo NAME=myserver OUT=out/mine
+#   make test                             the project's own tests
+#
+# URL, NAME and OUT are the public contract of `make conformance`.
+
+GO      ?= go
+URL     ?=
+NAME    ?=
+OUT     ?= out/conformance
+# Ginkgo processes: cases mostly wait on the network, so more processes than
+# cores pay off.
+PROCS   ?= 4
+TARGETS ?= all
+GINKGO  := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+BIN     := out/bin
+
+.PHONY: all build conformance test vet fmt-check unit fuzz clean help
+
+all: build
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build the wsharness binary into out/bin
+	@mkdir -p $(BIN)
+	$(GO) build -o $(BIN)/wsharness ./cmd/wsharness
+
+# The suites write results.json and junit.xml into OUT; the summary step
+# prints them and sets the exit status (non-zero on any unexpected FAILED).
+conformance: build ## run the conformance suites (URL=, NAME=, OUT=)
+	@mkdir -p $(OUT)
+	@rm -f $(OUT)/results.json $(OUT)/junit.xml
+	@rc=0; \
+	$(GINKGO) --procs=$(PROCS) --randomize-all --keep-going --succinct --silence-skips --timeout=30m \
+		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) \
+		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') || rc=$$?; \
+	if [ -f $(OUT)/results.json ]; then \
+		$(BIN)/wsharness summary $(OUT)/results.json || rc=$$?; \
+		echo "results: $(OUT)/results.json  junit: $(OUT)/junit.xml"; \
+	else echo "no results were written to $(OUT)" >&2; [ $$rc -ne 0 ] || rc=1; fi; \
+	exit $$rc
+
+test: fmt-check vet unit ## gofmt, go vet and every test (race detector on)
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet ./...
+
+unit:
+	$(GO) test -race -count=1 -timeout 15m ./...
+
+FUZZTIME ?= 30s
+fuzz: ## run each fuzz target for FUZZTIME
+	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./suites/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzResponseHead$$' -fuzztime $(FUZZTIME) ./suites/wire/
+
+clean:
+	rm -rf out

@@ -1,0 +1,220 @@
+package wire
+
+import (
+	"bytes"
+	"encoding/hex"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+)
+
+// unhex decodes a hex string with spaces; the frame tables below read as
+// the bytes on the wire: byte 0 = FIN RSV1-3 opcode, byte 1 = MASK len7.
+func unhex(t *testing.T, s string) []byte {
+	t.Helper()
+	b, err := hex.DecodeString(strings.ReplaceAll(s, " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestEncode(t *testing.T) {
+	key := [4]byte{1, 2, 3, 4}
+	n126 := uint64(126)
+	msb := uint64(1)<<63 | 5
+	for _, tc := range []struct {
+		name  string
+		frame Frame
+		want  string
+	}{
+		{"final unmasked text", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi")}, "81 02 4869"},
+		{"non-final binary", Frame{Opcode: OpBinary, Payload: []byte{0xff}}, "02 01 ff"},
+		{"RSV1+RSV3 ping", Frame{Fin: true, RSV: RSV1 | RSV3, Opcode: OpPing}, "d9 00"},
+		{"reserved opcode 11", Frame{Fin: true, Opcode: 11}, "8b 00"},
+		{"masked text", Frame{Fin: true, Opcode: OpText, Masked: true, Key: key, Payload: []byte("Hi")}, "81 82 01020304 496b"},
+		{"zero key leaves payload", Frame{Fin: true, Opcode: OpText, Masked: true, Payload: []byte("Hi")}, "81 82 00000000 4869"},
+		{"non-minimal 16-bit length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), LengthForm: Length16}, "81 7e 0002 4869"},
+		{"non-minimal 64-bit length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), LengthForm: Length64}, "81 7f 0000000000000002 4869"},
+		{"lying length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), DeclaredLength: &n126}, "81 7e 007e 4869"},
+		{"64-bit length MSB set", Frame{Fin: true, Opcode: OpText, DeclaredLength: &msb}, "81 7f 8000000000000005"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got, want := tc.frame.Encode(), unhex(t, tc.want); !bytes.Equal(got, want) {
+				t.Fatalf("Encode = % x, want % x", got, want)
+			}
+		})
+	}
+}
+
+func TestLengthBoundaries(t *testing.T) {
+	for _, tc := range []struct {
+		n      int
+		form   int
+		header int
+	}{{0, Length7, 2}, {125, Length7, 2}, {126, Length16, 4}, {65535, Length16, 4}, {65536, Length64, 10}} {
+		b := Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, tc.n)}.Encode()
+		h, err := ParseHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Length != uint64(tc.n) || h.LengthForm != tc.form || h.Size != tc.header {
+			t.Errorf("n=%d: got length %d form %d size %d, want form %d size %d", tc.n, h.Length, h.LengthForm, h.Size, tc.form, tc.header)
+		}
+		if v := h.Violations(0); len(v) != 0 {
+			t.Errorf("n=%d: minimal frame reported as %v", tc.n, v)
+		}
+	}
+}
+
+func TestDecodeRoundTripUnmasks(t *testing.T) {
+	payload := make([]byte, 70000)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	var stream []byte
+	stream = append(stream, Frame{Fin: false, Opcode: OpBinary, Masked: true, Key: [4]byte{9, 8, 7, 6}, Payload: payload}.Encode()...)
+	stream = append(stream, Close(1000, "bye").Encode()...)
+	// One byte per read: the decoder must assemble headers and payloads
+	// from arbitrary splits.
+	d := NewDecoder(&oneByteReader{r: bytes.NewReader(stream)}, 0)
+	f, err := d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Fin || f.Opcode != OpBinary || !f.Masked || !bytes.Equal(f.Payload, payload) {
+		t.Fatalf("first frame: fin %v op %d masked %v, payload equal %v", f.Fin, f.Opcode, f.Masked, bytes.Equal(f.Payload, payload))
+	}
+	f, err = d.Next()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.Opcode != OpClose || string(f.Payload) != "\x03\xe8bye" {
+		t.Fatalf("second frame: op %d payload %q", f.Opcode, f.Payload)
+	}
+	if _, err := d.Next(); err != io.EOF {
+		t.Fatalf("after the last frame: %v, want io.EOF", err)
+	}
+}
+
+type oneByteReader struct{ r io.Reader }
+
+func (o *oneByteReader) Read(p []byte) (int, error) {
+	if len(p) == 0 {
+		return 0, nil
+	}
+	return o.r.Read(p[:1])
+}
+
+func TestDecoderRefusesDeclaredGiants(t *testing.T) {
+	for _, n := range []uint64{1<<63 - 1, 1 << 62, DefaultMaxPayload + 1} {
+		n := n
+		b := Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &n}.Encode()
+		_, err := NewDecoder(bytes.NewReader(b), 0).Next()
+		var tl *TooLargeError
+		if !errors.As(err, &tl) || tl.Declared != n {
+			t.Errorf("declared %d: err %v, want TooLargeError", n, err)
+		}
+	}
+}
+
+func TestDecoderTrickleAllocatesWhatArrived(t *testing.T) {
+	n := uint64(DefaultMaxPayload)
+	b := Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &n, Payload: make([]byte, 1000)}.Encode()
+	f, err := NewDecoder(bytes.NewReader(b), 0).Next()
+	if err != io.ErrUnexpectedEOF {
+		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
+	}
+	if len(f.Payload) != 1000 || cap(f.Payload) > 2*growStep {
+		t.Fatalf("read %d bytes into a %d-byte buffer; a 32 MiB declaration must not be allocated up front", len(f.Payload), cap(f.Payload))
+	}
+}
+
+func TestHeaderViolations(t *testing.T) {
+	msb := uint64(1)<<63 | 1
+	for _, tc := range []struct {
+		name  string
+		frame Frame
+		want  string
+	}{
+		{"masked", Frame{Fin: true, Opcode: OpText, Masked: true}, "MUST NOT mask"},
+		{"rsv", Frame{Fin: true, RSV: RSV2, Opcode: OpText}, "RSV bits 010"},
+		{"reserved opcode", Frame{Fin: true, Opcode: 5}, "reserved opcode 5"},
+		{"fragmented ping", Frame{Opcode: OpPing}, "fragmented"},
+		{"long ping", Frame{Fin: true, Opcode: OpPing, Payload: make([]byte, 126)}, "126-byte"},
+		{"non-minimal", Frame{Fin: true, Opcode: OpText, LengthForm: Length16}, "minimal"},
+		{"msb", Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &msb}, "most significant bit"},
+	} {
+		h, err := ParseHeader(tc.frame.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := strings.Join(h.Violations(0), "; ")
+		if !strings.Contains(v, tc.want) {
+			t.Errorf("%s: violations %q, want one mentioning %q", tc.name, v, tc.want)
+		}
+	}
+	if v := (Header{Fin: true, RSV: RSV1, Opcode: OpText, LengthForm: Length7}).Violations(RSV1); len(v) != 0 {
+		t.Errorf("RSV1 with an extension that defines it: %v", v)
+	}
+}
+
+func TestParseHeaderShort(t *testing.T) {
+	full := Frame{Fin: true, Opcode: OpBinary, Masked: true, Payload: make([]byte, 300)}.Encode()
+	for i := 0; i < 8; i++ { // 2 + 2 length + 4 key
+		if _, err := ParseHeader(full[:i]); err != ErrShortHeader {
+			t.Errorf("%d bytes: err %v, want ErrShortHeader", i, err)
+		}
+	}
+	if _, err := ParseHeader(full[:8]); err != nil {
+		t.Errorf("8 bytes: %v", err)
+	}
+}
+
+func TestAcceptKey(t *testing.T) {
+	// The example of RFC 6455 §1.3.
+	if got := AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
+		t.Fatalf("AcceptKey = %q", got)
+	}
+}
+
+func TestReadHeadLimits(t *testing.T) {
+	huge := "HTTP/1.1 101 Switching Protocols\r\nX-Big: " + strings.Repeat("a", MaxHeadBytes) + "\r\n\r\n"
+	if _, err := ReadHead(bufioReader(huge)); err != ErrHeadTooLarge {
+		t.Fatalf("err = %v, want ErrHeadTooLarge", err)
+	}
+	head, err := ReadHead(bufioReader("HTTP/1.1 101 OK\r\nUpgrade: websocket\r\n\r\n\x81\x00"))
+	if err != nil || !strings.HasSuffix(string(head), "\r\n\r\n") {
+		t.Fatalf("head %q err %v", head, err)
+	}
+	if _, err := ReadHead(bufioReader("HTTP/1.1 101 OK\r\nUpgr")); err != io.ErrUnexpectedEOF {
+		t.Fatalf("truncated head: err %v", err)
+	}
+}
+
+func TestCheckUpgrade(t *testing.T) {
+	key := "dGhlIHNhbXBsZSBub25jZQ=="
+	resp := func(extra string) *Response {
+		r, err := ParseResponse([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n" + extra + "\r\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if v := CheckUpgrade(resp(""), key, nil, nil); len(v) != 0 {
+		t.Fatalf("valid response: %v", v)
+	}
+	if v := CheckUpgrade(resp("Sec-WebSocket-Protocol: chat\r\n"), key, nil, nil); len(v) != 1 {
+		t.Fatalf("unoffered subprotocol: %v", v)
+	}
+	if v := CheckUpgrade(resp("Sec-WebSocket-Protocol: chat\r\n"), key, []string{"chat"}, nil); len(v) != 0 {
+		t.Fatalf("offered subprotocol: %v", v)
+	}
+	if v := CheckUpgrade(resp("Sec-WebSocket-Extensions: permessage-deflate\r\n"), key, nil, nil); len(v) != 1 {
+		t.Fatalf("unoffered extension: %v", v)
+	}
+	if v := CheckUpgrade(resp(""), "AAAAAAAAAAAAAAAAAAAAAA==", nil, nil); len(v) != 1 {
+		t.Fatalf("wrong accept: %v", v)
+	}
+}

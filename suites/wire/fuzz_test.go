@@ -1,0 +1,60 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"strings"
+	"testing"
+)
+
+func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewReader(s)) }
+
+// FuzzDecoder feeds arbitrary bytes to the frame decoder: it must never
+// panic, never return a payload longer than its limit, and never hold more
+// than it was given.
+func FuzzDecoder(f *testing.F) {
+	f.Add(Text("Hello").Encode())
+	f.Add(append(Frame{Fin: false, Opcode: OpText, Payload: []byte("frag")}.Encode(), Continuation([]byte("ment"), true).Encode()...))
+	f.Add(Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, 300), LengthForm: Length64}.Encode())
+	msb := uint64(1)<<63 | 3
+	f.Add(Frame{Fin: true, Opcode: OpText, DeclaredLength: &msb, Payload: []byte("abc")}.Encode())
+	f.Add([]byte{0x81, 0xff})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 1 << 20
+		d := NewDecoder(bytes.NewReader(data), limit)
+		consumed := 0
+		for {
+			fr, err := d.Next()
+			if len(fr.Payload) > limit || len(fr.Payload) > len(data) {
+				t.Fatalf("payload of %d bytes from %d input bytes", len(fr.Payload), len(data))
+			}
+			if err != nil {
+				return
+			}
+			consumed += fr.Size + len(fr.Payload)
+			if consumed > len(data) {
+				t.Fatalf("decoded %d bytes from %d", consumed, len(data))
+			}
+			_ = fr.Violations(0)
+		}
+	})
+}
+
+// FuzzResponseHead feeds arbitrary bytes to the handshake response reader.
+func FuzzResponseHead(f *testing.F) {
+	f.Add([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: x\r\n\r\n"))
+	f.Add([]byte("HTTP/1.1 426 Upgrade Required\r\nSec-WebSocket-Version: 13\r\n\r\n"))
+	f.Add([]byte("garbage\r\n\r\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		head, err := ReadHead(bufio.NewReader(bytes.NewReader(data)))
+		if len(head) > MaxHeadBytes {
+			t.Fatalf("head of %d bytes", len(head))
+		}
+		if err != nil {
+			return
+		}
+		if resp, err := ParseResponse(head); err == nil {
+			_ = CheckUpgrade(resp, "dGhlIHNhbXBsZSBub25jZQ==", nil, nil)
+		}
+	})
+}
