@@ -14,6 +14,10 @@ OUT     ?= out/conformance
 # cores pay off.
 PROCS   ?= 4
 TARGETS ?= all
+# Known deviations (see suites/expectations.yaml); TIMESCALE multiplies
+# every case timer for slow servers.
+EXPECT    ?= $(CURDIR)/suites/expectations.yaml
+TIMESCALE ?= 1
 GINKGO  := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
 BIN     := out/bin
 
@@ -36,6 +40,7 @@ conformance: build ## run the conformance suites (URL=, NAME=, OUT=)
 	@rc=0; \
 	$(GINKGO) --procs=$(PROCS) --randomize-all --keep-going --succinct --silence-skips --timeout=30m \
 		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) \
+		-wsh.expect='$(abspath $(EXPECT))' -wsh.time-scale=$(TIMESCALE) \
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') || rc=$$?; \
 	if [ -f $(OUT)/results.json ]; then \
 		$(BIN)/wsharness summary $(OUT)/results.json || rc=$$?; \
