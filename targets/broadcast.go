@@ -16,10 +16,13 @@ const (
 )
 
 // broadcastQueueLen is how many messages may wait for one /broadcast
-// connection. A connection that falls this far behind is disconnected with
-// Close 1008 "too slow" (best effort) rather than being waited for: one slow
-// reader must not stall the others, and buffering without bound would let it
-// exhaust the server's memory.
+// connection. A connection that falls this far behind is disconnected rather
+// than waited for: one slow reader must not stall the others, and buffering
+// without bound would let it exhaust the server's memory. The server sends
+// Close 1008 "too slow" first, best effort: when a write to the connection
+// has been stuck for closeWriteTimeout, the Close frame cannot be delivered
+// either (nor appended to a half-written frame), and the server just closes
+// TCP.
 const broadcastQueueLen = 1024
 
 // subscriber is one library's connection as the hub writes to it.

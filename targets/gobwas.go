@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"sync"
 	"time"
 
@@ -75,7 +74,7 @@ func upgradeGobwas(w http.ResponseWriter, r *http.Request) *gobwasSession {
 		MaxFrameSize:   maxMessageSize,
 		MaxMessageSize: maxMessageSize,
 		OnIntermediate: s.handleControl,
-		// CheckUTF8 stays off: readMessage validates text itself.
+		// CheckUTF8 stays off: serve validates text, failing fast.
 	}
 	return s
 }
@@ -85,60 +84,44 @@ func upgradeGobwas(w http.ResponseWriter, r *http.Request) *gobwasSession {
 func (s *gobwasSession) serve(deliver func(op opcode, payload []byte) error) {
 	var text utf8Stream
 	for {
-		op, payload, err := s.readMessage(&text)
+		op, err := s.nextMessage()
+		if err == nil {
+			var validate *utf8Stream
+			if op == ws.OpText {
+				validate = &text
+			}
+			// s.rd.Read follows the message's continuation frames.
+			s.buf, err = readMessageBody(s.rd, s.buf, validate)
+		}
 		if err != nil {
 			s.fail(err)
 			return
 		}
-		if err := deliver(op, payload); err != nil {
+		if err := deliver(opcode(op), s.buf); err != nil {
+			// The connection is broken, or a broadcast could not be
+			// encoded; either way it ends here.
 			s.out.sendClose(ws.StatusInternalServerError, "")
 			closeGracefully(s.raw)
 			return
 		}
-		if cap(payload) <= 64<<10 { // don't pin a large buffer
-			s.buf = payload[:0]
-		} else {
-			s.buf = nil
-		}
+		s.buf = reusable(s.buf)
 	}
 }
 
-// readMessage reads the next data message, answering control frames on the
-// way. It validates text as it streams in and grows its buffer with the bytes
-// received, never with the length a peer declares.
-func (s *gobwasSession) readMessage(text *utf8Stream) (opcode, []byte, error) {
-	hdr, err := s.rd.NextFrame()
-	for err == nil && hdr.OpCode.IsControl() {
-		if err = s.handleControl(hdr, s.rd); err == nil {
-			hdr, err = s.rd.NextFrame()
-		}
-	}
-	if err != nil {
-		return 0, nil, err
-	}
-	// ws.CheckHeader has rejected reserved opcodes and stray continuations,
-	// so this is the first frame of a text or binary message; s.rd.Read
-	// follows its continuation frames.
-	isText := hdr.OpCode == ws.OpText
-	text.reset()
-	msg := s.buf[:0]
+// nextMessage answers control frames until the first frame of a data
+// message and returns its opcode. ws.CheckHeader (run by s.rd) has already
+// rejected reserved opcodes and stray continuation frames.
+func (s *gobwasSession) nextMessage() (ws.OpCode, error) {
 	for {
-		if cap(msg)-len(msg) < readChunk {
-			msg = slices.Grow(msg, max(readChunk, len(msg)))
+		hdr, err := s.rd.NextFrame()
+		if err != nil {
+			return 0, err
 		}
-		n, err := s.rd.Read(msg[len(msg):cap(msg)])
-		if isText && !text.feed(msg[len(msg):len(msg)+n]) {
-			return 0, nil, errInvalidUTF8
+		if !hdr.OpCode.IsControl() {
+			return hdr.OpCode, nil
 		}
-		msg = msg[:len(msg)+n]
-		switch {
-		case err == io.EOF:
-			if isText && !text.complete() {
-				return 0, nil, errInvalidUTF8
-			}
-			return opcode(hdr.OpCode), msg, nil
-		case err != nil:
-			return 0, nil, err
+		if err := s.handleControl(hdr, s.rd); err != nil {
+			return 0, err
 		}
 	}
 }
@@ -184,7 +167,7 @@ func (s *gobwasSession) fail(err error) {
 		// closes TCP first, as RFC 6455 §7.1.1 asks.
 		_ = s.raw.Close()
 		return
-	case errors.As(err, &protocol), errors.Is(err, ws.ErrHeaderLengthMSB), errors.Is(err, ws.ErrHeaderLengthUnexpected):
+	case errors.As(err, &protocol), errors.Is(err, ws.ErrHeaderLengthMSB):
 		s.out.sendClose(ws.StatusProtocolError, err.Error())
 	case errors.Is(err, errInvalidUTF8):
 		s.out.sendClose(ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")

@@ -3,10 +3,8 @@ package targets
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
-	"slices"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -48,15 +46,9 @@ func newGorillaHandler() http.Handler {
 	return mux
 }
 
-// Errors that end a configured connection and decide its Close code.
-var (
-	errInvalidUTF8  = errors.New("invalid UTF-8 in text message")
-	errOneByteClose = errors.New("close frame with a 1-byte payload")
-)
-
-// maxMessageSize is the read limit of the configured targets: twice the
-// largest message Autobahn sends (16 MiB, cases 9.x).
-const maxMessageSize = 32 << 20
+// errOneByteClose ends a gorilla connection whose peer sent a Close frame
+// with a 1-byte payload.
+var errOneByteClose = errors.New("close frame with a 1-byte payload")
 
 // gorillaSession is one configured gorilla connection.
 type gorillaSession struct {
@@ -91,63 +83,26 @@ func upgradeGorilla(up *websocket.Upgrader, w http.ResponseWriter, r *http.Reque
 func (s *gorillaSession) serve(deliver func(op opcode, payload []byte) error) {
 	var text utf8Stream
 	for {
-		op, payload, err := s.readMessage(&text)
+		mt, r, err := s.conn.NextReader()
+		if err == nil {
+			var validate *utf8Stream
+			if mt == websocket.TextMessage {
+				validate = &text
+			}
+			s.buf, err = readMessageBody(r, s.buf, validate)
+		}
 		if err != nil {
 			s.fail(err)
 			return
 		}
-		if err := deliver(op, payload); err != nil {
+		if err := deliver(opcode(mt), s.buf); err != nil {
+			// The connection is broken, or a broadcast could not be
+			// encoded; either way it ends here.
 			s.sendClose(websocket.CloseInternalServerErr, "")
 			closeGracefully(s.raw)
 			return
 		}
-		s.recycle(payload)
-	}
-}
-
-// readChunk is the smallest read into a message buffer.
-const readChunk = 4096
-
-// readMessage reads the next data message. It validates text as it streams
-// in, so that invalid UTF-8 ends the connection before the rest of the
-// message has arrived. Its buffer grows with the bytes received, never with
-// the length a peer declares.
-func (s *gorillaSession) readMessage(text *utf8Stream) (opcode, []byte, error) {
-	mt, r, err := s.conn.NextReader()
-	if err != nil {
-		return 0, nil, err
-	}
-	isText := mt == websocket.TextMessage
-	text.reset()
-	msg := s.buf[:0]
-	for {
-		if cap(msg)-len(msg) < readChunk {
-			msg = slices.Grow(msg, max(readChunk, len(msg)))
-		}
-		n, err := r.Read(msg[len(msg):cap(msg)])
-		if isText && !text.feed(msg[len(msg):len(msg)+n]) {
-			return 0, nil, errInvalidUTF8
-		}
-		msg = msg[:len(msg)+n]
-		switch {
-		case err == io.EOF:
-			if isText && !text.complete() {
-				return 0, nil, errInvalidUTF8
-			}
-			return opcode(mt), msg, nil
-		case err != nil:
-			return 0, nil, err
-		}
-	}
-}
-
-// recycle keeps a message buffer for the next message unless it is large:
-// an idle connection should not pin the memory of its largest message.
-func (s *gorillaSession) recycle(buf []byte) {
-	if cap(buf) <= 64<<10 {
-		s.buf = buf[:0]
-	} else {
-		s.buf = nil
+		s.buf = reusable(s.buf)
 	}
 }
 

@@ -164,15 +164,28 @@ func TestTargets(t *testing.T) {
 				t.Parallel()
 				testBroadcast(t, run.URL(targets.BroadcastPath))
 			})
+			// gws' BuiltinEventHandler answers every ping with an
+			// empty pong; everyone else echoes the payload.
+			pong := func(ping string) []byte {
+				if info.Name == "gws-default" {
+					return []byte{}
+				}
+				return []byte(ping)
+			}
 			t.Run("ping", func(t *testing.T) {
 				t.Parallel()
 				c := dialRaw(t, echoURL)
 				c.send(opPing, []byte("abc"))
-				want := "abc"
-				if info.Name == "gws-default" {
-					want = "" // gws' BuiltinEventHandler sends empty pongs
-				}
-				c.expectMessage(opPong, []byte(want))
+				c.expectMessage(opPong, pong("abc"))
+			})
+			t.Run("ping between fragments", func(t *testing.T) {
+				t.Parallel()
+				c := dialRaw(t, echoURL)
+				c.write(frame{op: opBinary, payload: []byte("before ")})
+				c.send(opPing, []byte("in between"))
+				c.write(frame{fin: true, op: opContinuation, payload: []byte("after")})
+				c.expectMessage(opPong, pong("in between"))
+				c.expectMessage(opBinary, []byte("before after"))
 			})
 			if info.Default {
 				t.Run("library behaviour", func(t *testing.T) {

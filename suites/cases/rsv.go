@@ -41,6 +41,16 @@ func ReservedBits() []Case {
 		// Autobahn's 3.6 is titled "Ping with RSV=6" but sends a binary
 		// frame; wsharness sends what the title says.
 		alone("3.6", "ping with RSV=6", `Send a Ping "Hello, world!" with RSV=6.`, withRSV(wire.Ping([]byte(hello)), 6)),
-		alone("3.7", "close with RSV=7", "Send a Close frame (no body) with RSV=7.", withRSV(wire.NewFrame(wire.OpClose, nil), 7)),
+		// Autobahn sends an empty Close here, which a server that ignores
+		// RSV answers with an empty Close: indistinguishable from failing
+		// the connection. With code 1000 inside, such a server answers
+		// 1000 where a conforming one says 1002 or drops TCP.
+		scripted("3.7", FamilyReservedBits, "close with RSV=7", "RFC 6455 §5.2", "Send Close 1000 with RSV=7.",
+			rsvRule+" Answering 1000, as to a normal Close, shows the RSV bits were ignored: FAILED.",
+			casekit.Script{
+				Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Close(1000, ""), 7))},
+				OK:    one(),
+				Close: casekit.CloseExpect{ByServer: true, Codes: []int{1002}, WrongCodeFatal: true},
+			}),
 	}
 }

@@ -1,0 +1,209 @@
+// Package brokenserver is a raw-TCP WebSocket echo server built on the wire
+// package, used to prove that the conformance cases catch what they target.
+// With the zero Defects it follows every server MUST of RFC 6455; each
+// Defects knob breaks exactly one rule.
+package brokenserver
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"time"
+)
+
+// Defects lists the rule violations a Server commits. The zero value is a
+// correct server.
+type Defects struct {
+	// AcceptUnmasked processes client frames whose MASK bit is clear.
+	AcceptUnmasked bool
+	// IgnoreRSV processes frames with nonzero RSV bits.
+	IgnoreRSV bool
+	// EchoInvalidUTF8 does no UTF-8 check at all: text messages and close
+	// reasons are taken as they come.
+	EchoInvalidUTF8 bool
+	// NoFailFastUTF8 validates a text message only once it is complete.
+	NoFailFastUTF8 bool
+	// IgnoreReservedOpcodes skips frames with reserved opcodes silently.
+	IgnoreReservedOpcodes bool
+	// WrongPongPayload answers every Ping with an empty Pong.
+	WrongPongPayload bool
+	// NoPong never answers a Ping.
+	NoPong bool
+	// AcceptOrphanContinuation ignores continuation frames that have no
+	// message to continue.
+	AcceptOrphanContinuation bool
+	// AcceptFragmentedControl reassembles control frames sent with FIN
+	// clear and continuations, then handles them.
+	AcceptFragmentedControl bool
+	// AcceptLargeControl handles control frames over 125 bytes.
+	AcceptLargeControl bool
+	// AcceptInvalidCloseCodes answers any Close with the same code.
+	AcceptInvalidCloseCodes bool
+	// NoCloseReply drops TCP on a Close instead of answering it.
+	NoCloseReply bool
+	// MaskServerFrames masks every frame the server sends.
+	MaskServerFrames bool
+	// SelectUnofferedSubprotocol always answers Sec-WebSocket-Protocol: chat.
+	SelectUnofferedSubprotocol bool
+	// WrongAcceptKey sends a Sec-WebSocket-Accept computed from the wrong
+	// input.
+	WrongAcceptKey bool
+	// UpgradeWithoutKey upgrades when Sec-WebSocket-Key is missing, short
+	// or not base64.
+	UpgradeWithoutKey bool
+	// UpgradeAnyVersion upgrades whatever Sec-WebSocket-Version says,
+	// including none.
+	UpgradeAnyVersion bool
+	// RejectVersionWithoutHeader answers an unsupported version with 400
+	// and no Sec-WebSocket-Version header.
+	RejectVersionWithoutHeader bool
+	// RequireExactConnectionUpgrade rejects any Connection value other
+	// than the single token "Upgrade" (such as "keep-alive, Upgrade").
+	RequireExactConnectionUpgrade bool
+	// CaseSensitiveUpgrade compares the Upgrade and Connection tokens
+	// case-sensitively ("websocket", "Upgrade").
+	CaseSensitiveUpgrade bool
+	// EchoFragmentsSeparately echoes each data frame as a message of its
+	// own instead of reassembling.
+	EchoFragmentsSeparately bool
+	// DropInterleavedControl ignores control frames that arrive inside a
+	// fragmented message.
+	DropInterleavedControl bool
+	// ServerClosesFirstOnEcho sends Close 1000 right after each echo.
+	ServerClosesFirstOnEcho bool
+	// NoTCPClose never closes TCP after the closing handshake; it waits
+	// for the client to.
+	NoTCPClose bool
+	// SendsExtension answers every upgrade with
+	// Sec-WebSocket-Extensions: permessage-deflate.
+	SendsExtension bool
+}
+
+// Timers of a connection.
+const (
+	// handshakeTimeout bounds reading the opening handshake request.
+	handshakeTimeout = 10 * time.Second
+	// idleTimeout bounds the wait for the next client bytes.
+	idleTimeout = 30 * time.Second
+	// writeTimeout bounds each write.
+	writeTimeout = 10 * time.Second
+	// lingerTimeout bounds the drain after the server sent its Close and
+	// half-closed TCP.
+	lingerTimeout = 5 * time.Second
+	// noTCPCloseTimeout is how long a NoTCPClose server keeps a closed
+	// WebSocket's TCP connection open waiting for the client to drop it.
+	noTCPCloseTimeout = 30 * time.Second
+)
+
+// maxMessage bounds a reassembled message; larger ones fail with 1009.
+const maxMessage = 64 << 20
+
+// Server is a running echo server.
+type Server struct {
+	d  Defects
+	ln net.Listener
+
+	mu     sync.Mutex
+	conns  map[net.Conn]struct{}
+	closed bool
+
+	closeOnce sync.Once
+	wg        sync.WaitGroup
+}
+
+// Start listens on a free loopback port and serves until Close.
+func Start(d Defects) (*Server, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("brokenserver: listen: %w", err)
+	}
+	s := &Server{d: d, ln: ln, conns: map[net.Conn]struct{}{}}
+	s.wg.Add(1)
+	go s.acceptLoop()
+	return s, nil
+}
+
+// URL returns the echo endpoint, ws://127.0.0.1:port/echo.
+func (s *Server) URL() string { return "ws://" + s.ln.Addr().String() + "/echo" }
+
+// Close stops listening, drops every connection and waits for their
+// goroutines to end.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() {
+		s.mu.Lock()
+		s.closed = true
+		_ = s.ln.Close()
+		for c := range s.conns {
+			_ = c.Close()
+		}
+		s.mu.Unlock()
+	})
+	s.wg.Wait()
+}
+
+func (s *Server) acceptLoop() {
+	defer s.wg.Done()
+	for {
+		nc, err := s.ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			time.Sleep(5 * time.Millisecond) // e.g. out of file descriptors: retry
+			continue
+		}
+		s.mu.Lock()
+		if s.closed {
+			s.mu.Unlock()
+			_ = nc.Close()
+			return
+		}
+		s.conns[nc] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go s.serve(nc)
+	}
+}
+
+func (s *Server) forget(nc net.Conn) {
+	s.mu.Lock()
+	delete(s.conns, nc)
+	s.mu.Unlock()
+}
+
+// serve runs one connection: the opening handshake, then the frame loop,
+// then the end of the connection the loop chose.
+func (s *Server) serve(nc net.Conn) {
+	defer s.wg.Done()
+	defer s.forget(nc)
+	defer nc.Close()
+	br := bufio.NewReaderSize(nc, 16<<10)
+	_ = nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
+	if !s.handshake(nc, br) {
+		linger(nc, br)
+		return
+	}
+	c := &conn{d: s.d, nc: nc, br: br}
+	switch c.run() {
+	case endLinger:
+		linger(nc, br)
+	case endWaitForClient:
+		_ = nc.SetReadDeadline(time.Now().Add(noTCPCloseTimeout))
+		_, _ = io.Copy(io.Discard, br)
+	case endDrop:
+	}
+}
+
+// linger half-closes TCP and reads until the client closes or the linger
+// timer runs out, so unread client bytes never turn the close into a reset
+// that could destroy what the server sent last.
+func linger(nc net.Conn, br *bufio.Reader) {
+	if tc, ok := nc.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+	_ = nc.SetReadDeadline(time.Now().Add(lingerTimeout))
+	_, _ = io.Copy(io.Discard, br)
+}
