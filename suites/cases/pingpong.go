@@ -37,22 +37,8 @@ func PingPong() []Case {
 				Close: failProtocol,
 			}),
 		pong("2.6", "125-byte ping written one octet at a time", "Send a Ping with 125 bytes of 0xfe, one octet per TCP write.", bytes.Repeat([]byte{0xfe}, 125), wire.OctetWise),
-		scripted("2.7", FamilyPingPong, "unsolicited pong without payload", "RFC 6455 §5.5.3",
-			"Send an unsolicited Pong with no payload, then Close 1000.",
-			"A Pong MAY be sent unsolicited and no response is expected (§5.5.3): nothing is received, then a clean close with 1000.",
-			casekit.Script{
-				Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Pong(nil), wire.Close(1000, ""))},
-				OK:    one(),
-				Close: closeNormal,
-			}),
-		scripted("2.8", FamilyPingPong, "unsolicited pong with payload", "RFC 6455 §5.5.3",
-			`Send an unsolicited Pong with payload "unsolicited pong payload", then Close 1000.`,
-			"A Pong MAY be sent unsolicited and no response is expected (§5.5.3): nothing is received, then a clean close with 1000.",
-			casekit.Script{
-				Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Pong(unsolicited), wire.Close(1000, ""))},
-				OK:    one(),
-				Close: closeNormal,
-			}),
+		unsolicitedPong("2.7", "unsolicited pong without payload", "Send an unsolicited Pong with no payload, then Close 1000.", nil),
+		unsolicitedPong("2.8", "unsolicited pong with payload", `Send an unsolicited Pong with payload "unsolicited pong payload", then Close 1000.`, unsolicited),
 		scripted("2.9", FamilyPingPong, "unsolicited pong, then ping", "RFC 6455 §5.5.2, §5.5.3",
 			`Send an unsolicited Pong, then a Ping with payload "ping payload".`,
 			"Nothing answers the Pong; the Ping MUST get exactly one Pong with payload \"ping payload\"; then a clean close with 1000.",
@@ -65,6 +51,17 @@ func PingPong() []Case {
 		tenPings("2.11", "ten pings written one octet at a time", "Send 10 Pings with payloads payload-0 … payload-9, one octet per TCP write.", wire.OctetWise),
 	}
 	return cases
+}
+
+// unsolicitedPong is 2.7/2.8: a Pong nobody asked for, then Close.
+func unsolicitedPong(id, title, desc string, payload []byte) Case {
+	return scripted(id, FamilyPingPong, title, "RFC 6455 §5.5.3", desc,
+		"A Pong MAY be sent unsolicited and no response is expected (§5.5.3): nothing is received, then a clean close with 1000.",
+		casekit.Script{
+			Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Pong(payload), wire.Close(1000, ""))},
+			OK:    one(),
+			Close: closeNormal,
+		})
 }
 
 // tenPings is 2.10/2.11. Autobahn demands all ten pongs, but §5.5.3 lets an
