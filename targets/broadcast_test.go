@@ -65,7 +65,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		if time.Now().After(deadline) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
-		time.Sleep(5 * time.Millisecond)
+		time.Sleep(time.Millisecond)
 	}
 }
 
@@ -107,12 +107,14 @@ func TestHubEvictsSlowMember(t *testing.T) {
 	mFast, mSlow := h.join(fast), h.join(slow)
 
 	// The slow member's writer holds one message and its queue the next
-	// broadcastQueueLen; one more overflows it.
+	// broadcastQueueLen; one more overflows it. Publishing in step with the
+	// fast member keeps its queue short however loaded the machine is.
 	total := broadcastQueueLen + 2
 	for i := 0; i < total; i++ {
 		if err := h.publish(opBinary, []byte{byte(i)}); err != nil {
 			t.Fatal(err)
 		}
+		waitFor(t, "fast delivery", func() bool { return len(fast.received()) == i+1 })
 	}
 	select {
 	case <-slow.disconnected:
@@ -122,7 +124,6 @@ func TestHubEvictsSlowMember(t *testing.T) {
 	if h.size() != 1 {
 		t.Errorf("hub has %d members, want only the fast one", h.size())
 	}
-	waitFor(t, "fast delivery", func() bool { return len(fast.received()) == total })
 
 	h.leave(mSlow) // the evicted member's reader still leaves; must not block
 	h.leave(mFast)

@@ -61,14 +61,14 @@ func upgradeGWS(up *gws.Upgrader, w http.ResponseWriter, r *http.Request) *gws.C
 // runGWS runs a connection's read loop: the README's `go socket.ReadLoop()`,
 // plus hub membership for /broadcast (h non-nil) and a recover.
 //
-// The recover is needed because gws v1.8.9 panics, in the read loop where
-// its Recovery option does not reach, on a data frame whose 64-bit length has
-// the most significant bit set (it becomes a negative int that passes the
-// size check and is then used as a slice bound). Unrecovered, any client
-// could crash the whole harness with 10 bytes. If sendClose is set, the
-// server answers with Close 1002 as for any other malformed frame;
-// otherwise it just drops the connection, which is what a crashed server
-// looks like to the peer.
+// The recover is needed because gws v1.8.9 panics in its read loop, where
+// the Recovery option does not reach, on a data frame whose 64-bit length
+// has the most significant bit set: the length becomes a negative int that
+// passes the size check and is then used as a slice bound. Unrecovered, one
+// frame header from any client would crash the whole harness. If sendClose
+// is set the server answers with Close 1002, as for any other malformed
+// frame; otherwise it just drops the connection, which is what a crashed
+// server looks like to the peer.
 func runGWS(socket *gws.Conn, h *hub, sendClose bool) {
 	if h != nil {
 		m := h.join(gwsSubscriber{socket})
@@ -80,7 +80,7 @@ func runGWS(socket *gws.Conn, h *hub, sendClose bool) {
 		}
 		if sendClose {
 			_ = socket.NetConn().SetWriteDeadline(time.Now().Add(closeWriteTimeout))
-			_ = socket.WriteClose(1002, []byte("malformed frame length"))
+			_ = socket.WriteClose(1002, []byte("malformed frame"))
 		}
 		_ = socket.NetConn().Close()
 	}()

@@ -41,7 +41,9 @@ type Target interface {
 type Running interface {
 	// URL returns the ws:// URL of an endpoint path such as EchoPath.
 	URL(path string) string
-	// Stop shuts the target down and waits for its connections to end.
+	// Stop stops accepting connections and returns once the listener is
+	// closed. WebSocket connections already open are owned by their
+	// handlers and end when their peers close them.
 	Stop(ctx context.Context) error
 }
 

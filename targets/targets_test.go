@@ -226,6 +226,25 @@ func TestTargets(t *testing.T) {
 				c.write(frame{fin: true, op: opContinuation, payload: []byte("\xac and \xf0\x9f\x98\x80")})
 				c.expectMessage(opText, []byte("€ and 😀"))
 			})
+			t.Run("16 MiB text", func(t *testing.T) {
+				t.Parallel()
+				// Autobahn's largest message, multi-byte characters
+				// split across every read boundary.
+				unit := "wsharness ü € 😀 "
+				text := []byte(strings.Repeat(unit, 16<<20/len(unit)))
+				conn := dialGorilla(t, echoURL)
+				// 16 MiB each way may take seconds on a loaded
+				// machine with the race detector.
+				_ = conn.SetWriteDeadline(time.Now().Add(3 * ioTimeout))
+				if err := conn.WriteMessage(websocket.TextMessage, text); err != nil {
+					t.Fatalf("write: %v", err)
+				}
+				_ = conn.SetReadDeadline(time.Now().Add(3 * ioTimeout))
+				kind, got, err := conn.ReadMessage()
+				if err != nil || kind != websocket.TextMessage || !bytes.Equal(got, text) {
+					t.Fatalf("echo of %d bytes: type %d, %d bytes, %v", len(text), kind, len(got), err)
+				}
+			})
 			t.Run("too large", func(t *testing.T) {
 				t.Parallel()
 				c := dialRaw(t, echoURL)
