@@ -18,7 +18,7 @@ TARGETS ?= all
 # every case timer for slow servers.
 EXPECT    ?= $(CURDIR)/suites/expectations.yaml
 TIMESCALE ?= 1
-GINKGO  := $(GO) run github.com/onsi/ginkgo/v2/ginkgo
+GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
 
 .PHONY: all build conformance test vet fmt-check unit fuzz clean help

@@ -37,12 +37,21 @@ func TestBroadcastDisconnectsSlowReader(t *testing.T) {
 			// socket buffers.
 			const messages = 3000
 			payload := bytes.Repeat([]byte("x"), 16<<10)
+			// The sender keeps at most window broadcasts unread, so on a
+			// loaded machine its own queue never nears the limit while
+			// the slow client's overflows.
+			const window = 64
 			var wg sync.WaitGroup
 			var received int
 			var readErr error
+			credit := make(chan struct{}, window)
+			for range window {
+				credit <- struct{}{}
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
+				defer close(credit)
 				for received < messages {
 					_ = sender.SetReadDeadline(time.Now().Add(ioTimeout))
 					if _, _, err := sender.ReadMessage(); err != nil {
@@ -50,9 +59,13 @@ func TestBroadcastDisconnectsSlowReader(t *testing.T) {
 						return
 					}
 					received++
+					credit <- struct{}{}
 				}
 			}()
 			for i := 0; i < messages; i++ {
+				if _, ok := <-credit; !ok {
+					break
+				}
 				_ = sender.SetWriteDeadline(time.Now().Add(ioTimeout))
 				if err := sender.WriteMessage(websocket.BinaryMessage, payload); err != nil {
 					t.Fatalf("send %d: %v", i, err)

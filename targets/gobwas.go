@@ -13,6 +13,8 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/gobwas/ws/wsutil"
+
+	"github.com/wsharness/wsharness/internal/utf8stream"
 )
 
 // newGobwasHandler serves gobwas/ws configured the way its authors run
@@ -82,11 +84,11 @@ func upgradeGobwas(w http.ResponseWriter, r *http.Request) *gobwasSession {
 // serve reads messages and hands each to deliver until the connection ends,
 // then closes it.
 func (s *gobwasSession) serve(deliver func(op opcode, payload []byte) error) {
-	var text utf8Stream
+	var text utf8stream.Validator
 	for {
 		op, err := s.nextMessage()
 		if err == nil {
-			var validate *utf8Stream
+			var validate *utf8stream.Validator
 			if op == ws.OpText {
 				validate = &text
 			}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsharness/wsharness/internal/utf8stream"
 )
 
 // newGorillaHandler serves gorilla/websocket configured the way its authors
@@ -81,11 +83,11 @@ func upgradeGorilla(up *websocket.Upgrader, w http.ResponseWriter, r *http.Reque
 // serve reads messages and hands each to deliver until the connection ends,
 // then closes it.
 func (s *gorillaSession) serve(deliver func(op opcode, payload []byte) error) {
-	var text utf8Stream
+	var text utf8stream.Validator
 	for {
 		mt, r, err := s.conn.NextReader()
 		if err == nil {
-			var validate *utf8Stream
+			var validate *utf8stream.Validator
 			if mt == websocket.TextMessage {
 				validate = &text
 			}

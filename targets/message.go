@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io"
 	"slices"
+
+	"github.com/wsharness/wsharness/internal/utf8stream"
 )
 
 // maxMessageSize is the read limit of the configured targets: twice the
@@ -27,9 +29,9 @@ const (
 // in, so that invalid UTF-8 fails with errInvalidUTF8 before the rest of
 // the message has arrived. The buffer grows with the bytes received, never
 // with a length the peer declares; the library's read limit bounds it.
-func readMessageBody(r io.Reader, buf []byte, text *utf8Stream) ([]byte, error) {
+func readMessageBody(r io.Reader, buf []byte, text *utf8stream.Validator) ([]byte, error) {
 	if text != nil {
-		text.reset()
+		text.Reset()
 	}
 	msg := buf[:0]
 	for {
@@ -37,13 +39,13 @@ func readMessageBody(r io.Reader, buf []byte, text *utf8Stream) ([]byte, error) 
 			msg = slices.Grow(msg, max(readChunk, len(msg)))
 		}
 		n, err := r.Read(msg[len(msg):cap(msg)])
-		if text != nil && !text.feed(msg[len(msg):len(msg)+n]) {
+		if text != nil && !text.Feed(msg[len(msg):len(msg)+n]) {
 			return nil, errInvalidUTF8
 		}
 		msg = msg[:len(msg)+n]
 		switch {
 		case err == io.EOF:
-			if text != nil && !text.complete() {
+			if text != nil && !text.Complete() {
 				return nil, errInvalidUTF8
 			}
 			return msg, nil

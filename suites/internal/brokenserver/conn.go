@@ -9,6 +9,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/wsharness/wsharness/internal/utf8stream"
 	"github.com/wsharness/wsharness/suites/wire"
 )
 
@@ -46,7 +47,7 @@ type conn struct {
 	// msg is its payload so far and text its UTF-8 state.
 	msgOp byte
 	msg   []byte
-	text  utf8State
+	text  utf8stream.Validator
 
 	// ctlOp and ctl hold a fragmented control frame in progress, which only
 	// the AcceptFragmentedControl defect admits.
@@ -194,12 +195,12 @@ func (c *conn) data(h wire.Header) (endKind, bool, *failure) {
 		return 0, false, fail(codeTooBig, "message over %d bytes", maxMessage)
 	}
 	if h.Opcode != wire.OpContinuation {
-		c.msgOp, c.msg, c.text = h.Opcode, nil, utf8State{}
+		c.msgOp, c.msg, c.text = h.Opcode, nil, utf8stream.Validator{}
 	}
 	isText := c.msgOp == wire.OpText
 	var check func([]byte) bool
 	if isText && !d.EchoInvalidUTF8 && !d.NoFailFastUTF8 {
-		check = c.text.feed // fail fast: reject the first byte no valid text can have
+		check = c.text.Feed // fail fast: reject the first byte no valid text can have
 	}
 	p, rejected, err := c.readPayload(h, check)
 	switch {
@@ -210,7 +211,7 @@ func (c *conn) data(h wire.Header) (endKind, bool, *failure) {
 	}
 	c.msg = append(c.msg, p...)
 	if h.Fin && isText && !d.EchoInvalidUTF8 {
-		if (d.NoFailFastUTF8 && !utf8.Valid(c.msg)) || (!d.NoFailFastUTF8 && !c.text.complete()) {
+		if (d.NoFailFastUTF8 && !utf8.Valid(c.msg)) || (!d.NoFailFastUTF8 && !c.text.Complete()) {
 			return 0, false, fail(codeInvalidData, "text message is not valid UTF-8")
 		}
 	}

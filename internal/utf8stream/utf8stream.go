@@ -1,26 +1,26 @@
-package targets
+package utf8stream
 
 import "unicode/utf8"
 
-// utf8Stream validates UTF-8 that arrives in pieces, such as a text message
+// Validator validates UTF-8 that arrives in pieces, such as a text message
 // read frame by frame. It rejects a byte as soon as no valid continuation of
 // the bytes seen so far is possible, which RFC 6455 §8.1 asks of an endpoint
 // that can (Autobahn 6.4.x checks it): the connection fails while the bad
 // message is still streaming in instead of after it has been buffered.
 //
 // The zero value is ready for the start of a message.
-type utf8Stream struct {
+type Validator struct {
 	need   int  // continuation bytes still expected for the current character
 	lo, hi byte // allowed range of the next continuation byte
 	bad    bool // an invalid byte was seen; sticky until reset
 }
 
-// reset prepares s for a new message.
-func (s *utf8Stream) reset() { *s = utf8Stream{} }
+// Reset prepares s for a new message.
+func (s *Validator) Reset() { *s = Validator{} }
 
-// feed consumes the next bytes of the stream and reports whether they can
+// Feed consumes the next bytes of the stream and reports whether they can
 // still be the beginning of valid UTF-8.
-func (s *utf8Stream) feed(p []byte) bool {
+func (s *Validator) Feed(p []byte) bool {
 	if s.bad {
 		return false
 	}
@@ -53,13 +53,13 @@ func (s *utf8Stream) feed(p []byte) bool {
 	return true
 }
 
-// complete reports whether the bytes fed so far form whole characters, as
+// Complete reports whether the bytes fed so far form whole characters, as
 // they must when the message ends.
-func (s *utf8Stream) complete() bool { return !s.bad && s.need == 0 }
+func (s *Validator) Complete() bool { return !s.bad && s.need == 0 }
 
 // step advances the validator by one byte, following the table of
 // well-formed byte sequences (Unicode 15, table 3-7).
-func (s *utf8Stream) step(b byte) bool {
+func (s *Validator) step(b byte) bool {
 	if s.need > 0 {
 		if b < s.lo || b > s.hi {
 			s.bad = true

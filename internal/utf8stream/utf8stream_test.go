@@ -1,4 +1,4 @@
-package targets
+package utf8stream
 
 import (
 	"strings"
@@ -37,10 +37,10 @@ func TestUTF8StreamFailsAtFirstImpossibleByte(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			// Byte by byte: the exact byte that fails.
-			var s utf8Stream
+			var s Validator
 			failedAt := -1
 			for i := 0; i < len(tc.in); i++ {
-				if !s.feed([]byte{tc.in[i]}) {
+				if !s.Feed([]byte{tc.in[i]}) {
 					failedAt = i
 					break
 				}
@@ -48,34 +48,34 @@ func TestUTF8StreamFailsAtFirstImpossibleByte(t *testing.T) {
 			if failedAt != tc.failAt {
 				t.Errorf("byte by byte: failed at %d, want %d", failedAt, tc.failAt)
 			}
-			if tc.failAt < 0 && s.complete() != tc.whole {
-				t.Errorf("complete() = %v, want %v", s.complete(), tc.whole)
+			if tc.failAt < 0 && s.Complete() != tc.whole {
+				t.Errorf("Complete() = %v, want %v", s.Complete(), tc.whole)
 			}
 			// In one piece, after a long valid prefix that takes the
 			// fast path.
-			s.reset()
+			s.Reset()
 			prefix := strings.Repeat("ascii and ü ", 100)
-			ok := s.feed([]byte(prefix + tc.in))
+			ok := s.Feed([]byte(prefix + tc.in))
 			if ok != (tc.failAt < 0) {
-				t.Errorf("one piece: feed = %v, want %v", ok, tc.failAt < 0)
+				t.Errorf("one piece: Feed = %v, want %v", ok, tc.failAt < 0)
 			}
-			if ok && s.complete() != tc.whole {
-				t.Errorf("one piece: complete() = %v, want %v", s.complete(), tc.whole)
+			if ok && s.Complete() != tc.whole {
+				t.Errorf("one piece: Complete() = %v, want %v", s.Complete(), tc.whole)
 			}
 		})
 	}
 }
 
 func TestUTF8StreamStaysFailed(t *testing.T) {
-	var s utf8Stream
-	if s.feed([]byte{0xff}) {
+	var s Validator
+	if s.Feed([]byte{0xff}) {
 		t.Fatal("0xff accepted")
 	}
-	if s.feed([]byte("fine")) || s.complete() {
+	if s.Feed([]byte("fine")) || s.Complete() {
 		t.Fatal("validator recovered after an invalid byte")
 	}
-	s.reset()
-	if !s.feed([]byte("fine")) || !s.complete() {
+	s.Reset()
+	if !s.Feed([]byte("fine")) || !s.Complete() {
 		t.Fatal("reset did not clear the failure")
 	}
 }
@@ -88,15 +88,15 @@ func FuzzUTF8Stream(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, in []byte, cut1, cut2 uint8) {
 		chunks := split(in, int(cut1), int(cut2))
-		var s utf8Stream
+		var s Validator
 		ok := true
 		for _, c := range chunks {
-			ok = s.feed(c)
+			ok = s.Feed(c)
 			if !ok {
 				break
 			}
 		}
-		got := ok && s.complete()
+		got := ok && s.Complete()
 		if want := utf8.Valid(in); got != want {
 			t.Fatalf("%q split %d/%d: valid = %v, utf8.Valid = %v", in, cut1, cut2, got, want)
 		}

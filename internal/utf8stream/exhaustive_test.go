@@ -1,4 +1,4 @@
-package brokenserver
+package utf8stream
 
 import (
 	"math/rand/v2"
@@ -10,23 +10,23 @@ import (
 var edges = []byte{0x00, 0x41, 0x7F, 0x80, 0x8F, 0x90, 0x9F, 0xA0, 0xBF, 0xC0, 0xC1, 0xC2, 0xDF,
 	0xE0, 0xE1, 0xEC, 0xED, 0xEE, 0xEF, 0xF0, 0xF1, 0xF3, 0xF4, 0xF5, 0xFF}
 
-// TestUTF8StateMatchesStdlib compares the incremental validator with
+// TestValidatorMatchesStdlibExhaustively compares the incremental validator with
 // utf8.Valid on every sequence of up to 2 bytes, on 3-byte sequences whose
 // last byte is an edge value, and on random longer ones, fed whole and
 // byte by byte.
-func TestUTF8StateMatchesStdlib(t *testing.T) {
+func TestValidatorMatchesStdlibExhaustively(t *testing.T) {
 	t.Parallel()
 	check := func(p []byte) {
-		var whole, split utf8State
-		gotWhole := whole.feed(p) && whole.complete()
+		var whole, split Validator
+		gotWhole := whole.Feed(p) && whole.Complete()
 		okSplit := true
 		for i := range p {
-			if !split.feed(p[i : i+1]) {
+			if !split.Feed(p[i : i+1]) {
 				okSplit = false
 				break
 			}
 		}
-		gotSplit := okSplit && split.complete()
+		gotSplit := okSplit && split.Complete()
 		if want := utf8.Valid(p); gotWhole != want || gotSplit != want {
 			t.Fatalf("% x: whole %v, byte by byte %v, utf8.Valid %v", p, gotWhole, gotSplit, want)
 		}
@@ -85,8 +85,8 @@ func TestUTF8StateFailsFast(t *testing.T) {
 		for _, b := range edges {
 			for _, c := range edges {
 				p := []byte{'x', byte(a), b, c}
-				var u utf8State
-				got := u.feed(p)
+				var u Validator
+				got := u.Feed(p)
 				if want := canComplete(p); got != want {
 					t.Fatalf("% x: feed says %v, but completable is %v", p, got, want)
 				}
