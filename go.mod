@@ -1,6 +1,6 @@
 module github.com/wsharness/wsharness
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/gobwas/ws v1.5.0
@@ -12,6 +12,7 @@ require (
 )
 
 require (
+	github.com/HdrHistogram/hdrhistogram-go v1.4.0 // indirect
 	github.com/Masterminds/semver/v3 v3.4.0 // indirect
 	github.com/dolthub/maphash v0.1.0 // indirect
 	github.com/go-logr/logr v1.4.3 // indirect
@@ -23,7 +24,7 @@ require (
 	golang.org/x/mod v0.36.0 // indirect
 	golang.org/x/net v0.56.0 // indirect
 	golang.org/x/sync v0.21.0 // indirect
-	golang.org/x/sys v0.46.0 // indirect
+	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.38.0 // indirect
 	golang.org/x/tools v0.45.0 // indirect
 )

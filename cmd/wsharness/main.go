@@ -14,10 +14,12 @@ import (
 // Exit codes, documented in the README.
 const (
 	exitOK          = 0
-	exitCasesFailed = 1 // conformance cases failed
-	exitUsage       = 2 // bad flags or arguments
-	exitUnreachable = 3 // a target could not be started or reached
-	exitInternal    = 5 // anything else
+	exitCasesFailed = 1   // conformance cases failed
+	exitUsage       = 2   // bad flags or arguments
+	exitUnreachable = 3   // a target could not be started or reached
+	exitThreshold   = 4   // a load threshold failed
+	exitInternal    = 5   // anything else
+	exitInterrupted = 130 // stopped by SIGINT/SIGTERM; partial results written
 )
 
 // exitError carries an exit code through to main.
@@ -44,6 +46,7 @@ var commands = map[string]command{
 	"targets": {"list the reference targets", runTargets},
 	"cases":   {"list the conformance case catalog", runCases},
 	"summary": {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
+	"load":    {"generate load and measure latency, fan-out and connection rate", runLoad},
 }
 
 func main() {

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime/pprof"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/targets"
+)
+
+// repeated is a flag that may be given several times.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
+
+func runLoad(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("load", "--scenario echo|broadcast|connect (--url URL | --target NAME) [flags]", stderr)
+	var cfg loadgen.Config
+	fs.StringVar(&cfg.Scenario, "scenario", loadgen.ScenarioEcho, "echo, broadcast or connect")
+	fs.StringVar(&cfg.URL, "url", "", "server endpoint (ws://host:port/path)")
+	target := fs.String("target", "", "start this reference target in its own process and load it")
+	fs.StringVar(&cfg.Target, "name", "", "name of the server in the result (default: the target or URL)")
+	fs.IntVar(&cfg.Conns, "conns", loadgen.DefaultConns, "connections")
+	fs.Float64Var(&cfg.Rate, "rate", 0, "messages/s in total (broadcasts/s for broadcast); 0 = closed loop at full speed (echo)")
+	fs.IntVar(&cfg.Size, "size", loadgen.DefaultSize, fmt.Sprintf("payload bytes (text ≥ %d, binary ≥ %d)", loadgen.MinTextSize, loadgen.MinBinarySize))
+	fs.BoolVar(&cfg.Binary, "binary", false, "send binary messages instead of text")
+	fs.DurationVar(&cfg.Duration, "duration", loadgen.DefaultDuration, "measured time (connect: how long to hold)")
+	fs.DurationVar(&cfg.Warmup, "warmup", loadgen.DefaultWarmup, "sending time before the measurement, excluded from statistics")
+	fs.Float64Var(&cfg.RampPerS, "ramp", loadgen.DefaultRamp, "connections opened per second (0 = unpaced)")
+	fs.IntVar(&cfg.MaxInflight, "max-inflight", 0, fmt.Sprintf("unanswered messages per connection (default %d, closed loop 1)", loadgen.DefaultMaxInflight))
+	fs.IntVar(&cfg.Senders, "senders", 1, "broadcast: connections that send")
+	fs.BoolVar(&cfg.ExcludeSender, "exclude-sender", false, "broadcast: the server does not send a message back to its sender")
+	fs.DurationVar(&cfg.Drain, "drain", loadgen.DefaultDrain, "how long to wait for outstanding replies after sending stops")
+	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "sample this process's CPU and RSS (the server's, when you started it)")
+	sources := fs.String("source-ips", "", "comma-separated source addresses to spread connections over (default: automatic past 25,000 loopback connections)")
+	out := fs.String("out", "", "write the JSON result here")
+	quiet := fs.Bool("quiet", false, "no progress line")
+	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the generator here (to check it is not the bottleneck)")
+	var thresholds repeated
+	fs.Var(&thresholds, "threshold", "fail (exit 4) unless this holds, e.g. p99<20ms, errors==0, delivery>=0.999; repeatable")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments: %v", fs.Args())
+	}
+	if (cfg.URL == "") == (*target == "") {
+		return usageError("give exactly one of --url and --target")
+	}
+	if cfg.Scenario == loadgen.ScenarioEcho && cfg.Rate == 0 && !flagSet(fs, "rate") {
+		fmt.Fprintln(stderr, "note: no --rate given: closed loop at full speed (latency is then service time)")
+	}
+	for _, s := range strings.Split(*sources, ",") {
+		if s = strings.TrimSpace(s); s == "" {
+			continue
+		}
+		ip := net.ParseIP(s)
+		if ip == nil {
+			return usageError("--source-ips: %q is not an IP address", s)
+		}
+		cfg.SourceIPs = append(cfg.SourceIPs, ip)
+	}
+	var checks []loadgen.Threshold
+	for _, expr := range thresholds {
+		t, err := loadgen.ParseThreshold(expr)
+		if err != nil {
+			return usageError("--threshold %q: %v", expr, err)
+		}
+		checks = append(checks, t)
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
+
+	if *target != "" {
+		if cfg.Target == "" {
+			cfg.Target = *target
+		}
+		srv, err := startTargetProcess(ctx, *target, cfg.Scenario)
+		if err != nil {
+			return err
+		}
+		defer srv.stop()
+		cfg.URL, cfg.ServerPID = srv.url, srv.pid
+	}
+	if !*quiet {
+		cfg.Progress = progressPrinter(stderr)
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return usageError("--cpuprofile: %v", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("start CPU profile: %w", err)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	res, err := loadgen.Run(ctx, cfg)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if !*quiet {
+		fmt.Fprintln(stderr)
+	}
+	var failed []string
+	if len(checks) > 0 {
+		res.Thresholds, failed, err = loadgen.EvalAll(checks, res)
+		if err != nil {
+			return usageError("%v", err)
+		}
+	}
+	if *out != "" {
+		b, err := loadgen.Marshal(res)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
+			return fmt.Errorf("create %s: %w", filepath.Dir(*out), err)
+		}
+		if err := os.WriteFile(*out, b, 0o644); err != nil {
+			return fmt.Errorf("write result: %w", err)
+		}
+	}
+	_, _ = stdout.Write(loadSummary(res))
+	if *out != "" {
+		fmt.Fprintf(stdout, "result: %s\n", *out)
+	}
+	switch {
+	case res.Interrupted:
+		return &exitError{code: exitInterrupted, err: errors.New("interrupted; the result covers what was measured until then")}
+	case len(failed) > 0:
+		return &exitError{code: exitThreshold, err: fmt.Errorf("thresholds failed: %s", strings.Join(failed, ", "))}
+	}
+	return nil
+}
+
+func flagSet(fs *flag.FlagSet, name string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// progressPrinter writes one status line a second: rewritten in place on
+// a terminal, one line per second otherwise.
+func progressPrinter(w io.Writer) func(loadgen.Progress) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			tty = true
+		}
+	}
+	return func(p loadgen.Progress) {
+		line := fmt.Sprintf("%4ds %-7s conns %d/%d  sent %d/s  recv %d/s  errors %d  p99 %s",
+			p.T, p.Phase, p.Conns, p.Target, p.SentPerS, p.ReceivedPerS, p.Errors, formatUS(p.P99US))
+		if tty {
+			fmt.Fprintf(w, "\r%-100s", line)
+		} else {
+			fmt.Fprintln(w, line)
+		}
+	}
+}
+
+// targetProcess is a reference target the harness started in its own
+// process, so the generator never shares a process with the server.
+type targetProcess struct {
+	cmd  *exec.Cmd
+	url  string
+	pid  int
+	done chan struct{}
+}
+
+func startTargetProcess(ctx context.Context, name, scenario string) (*targetProcess, error) {
+	if _, err := targets.Lookup(name); err != nil {
+		return nil, usageError("%v", err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("find own executable: %w", err)
+	}
+	cmd := exec.Command(exe, "serve", "--target", name, "--addr", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("start target %s: %w", name, err)}
+	}
+	p := &targetProcess{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	lines := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	select {
+	case line := <-lines:
+		for _, f := range strings.Fields(line) {
+			if strings.HasPrefix(f, "ws://") {
+				p.url = f
+				break
+			}
+		}
+	case <-p.done:
+		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("target %s exited before serving", name)}
+	case <-time.After(10 * time.Second):
+		p.stop()
+		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("target %s did not start within 10s", name)}
+	case <-ctx.Done():
+		p.stop()
+		return nil, ctx.Err()
+	}
+	if p.url == "" {
+		p.stop()
+		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("target %s printed no URL", name)}
+	}
+	if scenario == loadgen.ScenarioBroadcast {
+		p.url = strings.TrimSuffix(p.url, targets.EchoPath) + targets.BroadcastPath
+	}
+	return p, nil
+}
+
+// stop ends the target: SIGTERM, then SIGKILL after 5 s.
+func (p *targetProcess) stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}

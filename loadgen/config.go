@@ -1,0 +1,171 @@
+package loadgen
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+)
+
+// Scenarios.
+const (
+	ScenarioEcho      = "echo"
+	ScenarioBroadcast = "broadcast"
+	ScenarioConnect   = "connect"
+)
+
+// Defaults the CLI shares.
+const (
+	DefaultConns       = 100
+	DefaultSize        = 128
+	DefaultDuration    = 10 * time.Second
+	DefaultWarmup      = 2 * time.Second
+	DefaultRamp        = 2000 // connections per second
+	DefaultMaxInflight = 16
+	DefaultDialTimeout = 10 * time.Second
+	DefaultDrain       = 3 * time.Second
+	// DialConcurrency bounds dials in flight: bursts beyond the listen
+	// backlog turn into SYN retries and false timeouts.
+	DialConcurrency = 256
+	// MaxDuration bounds any run's sending time.
+	MaxDuration = 24 * time.Hour
+)
+
+// Config is one load run.
+type Config struct {
+	Scenario string
+	URL      string
+	// Target names the server in the result.
+	Target string
+
+	Conns    int
+	Rate     float64 // messages/s in total; 0 = closed loop (echo only)
+	Size     int
+	Binary   bool
+	Duration time.Duration
+	Warmup   time.Duration
+	// RampPerS paces connection attempts; 0 = as fast as DialConcurrency allows.
+	RampPerS    float64
+	MaxInflight int
+	// Senders is how many broadcast connections send.
+	Senders       int
+	ExcludeSender bool
+	// SourceIPs spread connections over source addresses; nil picks
+	// 127.0.0.x automatically for more than SourceSpreadAbove loopback
+	// connections.
+	SourceIPs   []net.IP
+	DialTimeout time.Duration
+	// Drain is how long to wait for outstanding replies after sending stops.
+	Drain time.Duration
+	// ServerPID, when set, is sampled for CPU and RSS during the run.
+	ServerPID int
+	// Progress, when set, is called once a second from the run's ticker.
+	Progress func(Progress)
+}
+
+// SourceSpreadAbove is the connection count past which loopback runs spread
+// over source addresses (the ephemeral port range holds ~28,000 ports).
+const SourceSpreadAbove = 25000
+
+// Progress is the live state reported once a second.
+type Progress struct {
+	T            int
+	Phase        string
+	Conns        int
+	Target       int
+	SentPerS     int64
+	ReceivedPerS int64
+	Errors       int64
+	P99US        int64
+}
+
+// Phases of a run, as the timeline labels them.
+const (
+	PhaseRamp    = "ramp"
+	PhaseWarmup  = "warmup"
+	PhaseMeasure = "measure"
+	PhaseDrain   = "drain"
+	PhaseHold    = "hold"
+)
+
+// withDefaults fills unset fields.
+func (c Config) withDefaults() Config {
+	if c.Conns == 0 {
+		c.Conns = DefaultConns
+	}
+	if c.Size == 0 {
+		c.Size = DefaultSize
+	}
+	if c.Duration == 0 {
+		c.Duration = DefaultDuration
+	}
+	if c.MaxInflight == 0 {
+		c.MaxInflight = DefaultMaxInflight
+		if c.Rate == 0 {
+			c.MaxInflight = 1
+		}
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = DefaultDialTimeout
+	}
+	if c.Drain == 0 {
+		c.Drain = DefaultDrain
+	}
+	if c.Senders == 0 {
+		c.Senders = 1
+	}
+	if c.Target == "" {
+		c.Target = c.URL
+	}
+	return c
+}
+
+// Validate reports every problem with the configuration at once.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	switch c.Scenario {
+	case ScenarioEcho, ScenarioBroadcast, ScenarioConnect:
+	default:
+		bad("--scenario %q: want echo, broadcast or connect", c.Scenario)
+	}
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "ws") || u.Host == "" {
+		bad("--url %q: want a ws://host:port/path URL", c.URL)
+	}
+	if c.Conns < 1 {
+		bad("--conns %d: want at least 1", c.Conns)
+	}
+	if c.Rate < 0 {
+		bad("--rate %v: want 0 (closed loop) or more", c.Rate)
+	}
+	if c.Scenario == ScenarioBroadcast {
+		if c.Rate <= 0 {
+			bad("--rate: broadcast needs a rate above 0 (broadcasts/s)")
+		}
+		if c.Senders < 1 || c.Senders > c.Conns {
+			bad("--senders %d: want 1 to --conns (%d)", c.Senders, c.Conns)
+		}
+	}
+	if c.Scenario != ScenarioConnect {
+		if err := checkSize(c.Size, c.Binary); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if c.Duration <= 0 || c.Duration > MaxDuration {
+		bad("--duration %v: want more than 0 and at most %v", c.Duration, MaxDuration)
+	}
+	if c.Warmup < 0 || c.Warmup > MaxDuration {
+		bad("--warmup %v: want 0 to %v", c.Warmup, MaxDuration)
+	}
+	if c.RampPerS < 0 {
+		bad("--ramp %v: want 0 (unpaced) or more connections/s", c.RampPerS)
+	}
+	if c.MaxInflight < 1 {
+		bad("--max-inflight %d: want at least 1", c.MaxInflight)
+	}
+	if c.DialTimeout <= 0 {
+		bad("dial timeout %v: want more than 0", c.DialTimeout)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,119 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+	"golang.org/x/sys/unix"
+)
+
+// Failure reasons for connections, as the result counts them.
+const (
+	FailRefused      = "refused"
+	FailTimeout      = "timeout"
+	FailBadHandshake = "bad_handshake"
+	FailReset        = "reset"
+	FailOther        = "other"
+)
+
+// classify names why a dial failed.
+func classify(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, websocket.ErrBadHandshake):
+		return FailBadHandshake
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return FailRefused
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return FailReset
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
+		errors.As(err, &ne) && ne.Timeout():
+		return FailTimeout
+	}
+	return FailOther
+}
+
+// dialer opens client connections, spreading them over source addresses
+// when asked: one source address reaches a destination through at most
+// ~28,000 ephemeral ports here.
+type dialer struct {
+	ws      websocket.Dialer
+	sources []net.IP
+	timeout time.Duration
+}
+
+func newDialer(sources []net.IP, timeout time.Duration, bufSize int) *dialer {
+	d := &dialer{sources: sources, timeout: timeout}
+	d.ws = websocket.Dialer{
+		HandshakeTimeout: timeout,
+		// Small buffers: thousands of mostly idle connections. gorilla
+		// reads larger messages through them in several calls.
+		ReadBufferSize:  bufSize,
+		WriteBufferSize: bufSize,
+	}
+	return d
+}
+
+// dial opens connection i.
+func (d *dialer) dial(ctx context.Context, rawURL string, i int) (*websocket.Conn, error) {
+	nd := &net.Dialer{Timeout: d.timeout}
+	if len(d.sources) > 0 {
+		nd.LocalAddr = &net.TCPAddr{IP: d.sources[i%len(d.sources)]}
+		// Without IP_BIND_ADDRESS_NO_PORT, bind() reserves a port per
+		// source address before connect() and large bursts fail with
+		// EADDRINUSE.
+		nd.Control = func(_, _ string, c syscall.RawConn) error {
+			var serr error
+			err := c.Control(func(fd uintptr) {
+				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
+			})
+			if err != nil {
+				return err
+			}
+			return serr
+		}
+	}
+	ws := d.ws
+	ws.NetDialContext = nd.DialContext
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	c, resp, err := ws.DialContext(ctx, rawURL, nil)
+	if resp != nil && resp.Body != nil {
+		_ = resp.Body.Close()
+	}
+	if err != nil {
+		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
+			return nil, fmt.Errorf("%w: HTTP %d", err, resp.StatusCode)
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+// loopbackSources returns n source addresses 127.0.0.1, 127.0.0.2, ... for
+// a loopback destination, or nil when the destination is not loopback.
+func loopbackSources(rawURL string, n int) ([]net.IP, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	ip := net.ParseIP(u.Hostname())
+	if u.Hostname() == "localhost" {
+		ip = net.IPv4(127, 0, 0, 1)
+	}
+	if ip == nil || !ip.IsLoopback() || ip.To4() == nil {
+		return nil, nil
+	}
+	out := make([]net.IP, n)
+	for i := range out {
+		out[i] = net.IPv4(127, 0, 0, byte(1+i))
+	}
+	return out, nil
+}

@@ -1,0 +1,164 @@
+package loadgen
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Schema identifies the format version of a load result file.
+const Schema = "wsharness.load/v1"
+
+// Result is one load run. Keys that do not apply to a scenario are absent.
+type Result struct {
+	Schema   string    `json:"schema"`
+	Scenario string    `json:"scenario"`
+	Target   string    `json:"target"`
+	URL      string    `json:"url"`
+	Params   Params    `json:"params"`
+	Started  time.Time `json:"started"`
+	// DurationMS is the measured window: from the end of the warm-up to
+	// the end of sending.
+	DurationMS int64 `json:"duration_ms"`
+	// Interrupted is set when a signal stopped the run early; the figures
+	// cover what was measured until then.
+	Interrupted bool `json:"interrupted,omitempty"`
+
+	Connections Connections `json:"connections"`
+	Messages    *Messages   `json:"messages,omitempty"`
+	// ThroughputPerS is received messages per second in the measured
+	// window (deliveries per second for broadcast).
+	ThroughputPerS float64 `json:"throughput_per_s,omitempty"`
+
+	LatencyUS          *Percentiles `json:"latency_us,omitempty"`
+	ServiceTimeUS      *Percentiles `json:"service_time_us,omitempty"`
+	ConnectLatencyUS   *Percentiles `json:"connect_latency_us,omitempty"`
+	FanoutLatencyUS    *Percentiles `json:"fanout_latency_us,omitempty"`
+	FanoutCompletionUS *Percentiles `json:"fanout_completion_us,omitempty"`
+	DeliveryRatio      *float64     `json:"delivery_ratio,omitempty"`
+
+	Timeline []Second   `json:"timeline"`
+	Client   Resources  `json:"client"`
+	Server   *Resources `json:"server,omitempty"`
+	// Histograms are the full distributions, HdrHistogram V2 compressed
+	// and base64-encoded, in microseconds: merge them, never average
+	// percentiles.
+	Histograms map[string]string `json:"histograms"`
+	// Thresholds are the checks requested on the command line and their
+	// outcome.
+	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+}
+
+// Params are the run's settings as given.
+type Params struct {
+	Conns       int     `json:"conns"`
+	Rate        float64 `json:"rate"`         // messages/s in total; 0 = closed loop
+	ClosedLoop  bool    `json:"closed_loop"`  // latency is then service time, not corrected
+	Size        int     `json:"size"`         // payload bytes
+	Binary      bool    `json:"binary"`       // binary or text messages
+	DurationMS  int64   `json:"duration_ms"`  // sending time after warm-up
+	WarmupMS    int64   `json:"warmup_ms"`    // excluded from statistics
+	RampPerS    float64 `json:"ramp_per_s"`   // connections opened per second
+	MaxInflight int     `json:"max_inflight"` // per connection
+	Senders     int     `json:"senders,omitempty"`
+	// ExcludeSender: the server does not send a broadcast back to its
+	// sender, so one delivery less is expected per message.
+	ExcludeSender bool     `json:"exclude_sender,omitempty"`
+	SourceIPs     []string `json:"source_ips,omitempty"`
+}
+
+// Connections counts connection attempts.
+type Connections struct {
+	Target      int            `json:"target"`
+	Established int            `json:"established"`
+	Failed      int            `json:"failed"`
+	Failures    map[string]int `json:"failures"`
+	// Dropped counts established connections that ended before the run did.
+	Dropped int `json:"dropped"`
+}
+
+// Messages counts messages (deliveries, for broadcast).
+type Messages struct {
+	Sent        int64 `json:"sent"`
+	Received    int64 `json:"received"`
+	Expected    int64 `json:"expected,omitempty"` // broadcast: deliveries expected
+	Lost        int64 `json:"lost"`
+	Duplicated  int64 `json:"duplicated"`
+	OutOfOrder  int64 `json:"out_of_order"`
+	Errors      int64 `json:"errors"`       // send/receive errors and malformed replies
+	Unmatched   int64 `json:"unmatched"`    // replies not carrying a payload we sent
+	WarmupSent  int64 `json:"warmup_sent"`  // sent during warm-up, not in statistics
+	NotMeasured int64 `json:"not_measured"` // received but outside the window
+}
+
+// Percentiles summarize a histogram, in microseconds.
+type Percentiles struct {
+	Count int64   `json:"count"`
+	Mean  float64 `json:"mean"`
+	P50   int64   `json:"p50"`
+	P90   int64   `json:"p90"`
+	P99   int64   `json:"p99"`
+	P999  int64   `json:"p999"`
+	Max   int64   `json:"max"`
+}
+
+// Second is one point of the per-second timeline; T counts seconds from
+// the first connection attempt. Phase is ramp, warmup, measure, drain or
+// hold; only measure seconds count in the statistics.
+type Second struct {
+	T        int    `json:"t"`
+	Phase    string `json:"phase"`
+	Conns    int    `json:"conns"`
+	Sent     int64  `json:"sent"`
+	Received int64  `json:"received"`
+	Errors   int64  `json:"errors"`
+	P50US    int64  `json:"p50_us"`
+	P99US    int64  `json:"p99_us"`
+}
+
+// Resources of a process during the run.
+type Resources struct {
+	PID         int     `json:"pid,omitempty"`
+	RSSBytesMax int64   `json:"rss_bytes_max"`
+	CPUSeconds  float64 `json:"cpu_seconds"`
+	// CPUPerMessageUS is CPU time per message handled (client: sent plus
+	// received), to show whether the generator was the bottleneck.
+	CPUPerMessageUS float64 `json:"cpu_per_message_us,omitempty"`
+	// RSSBytesPerConn divides the peak RSS above the idle baseline by the
+	// connections held.
+	RSSBytesPerConn float64 `json:"rss_bytes_per_conn,omitempty"`
+	Samples         int     `json:"samples,omitempty"`
+}
+
+// ThresholdResult is one --threshold check.
+type ThresholdResult struct {
+	Expr   string  `json:"expr"`
+	Value  float64 `json:"value"`
+	Passed bool    `json:"passed"`
+}
+
+// Marshal encodes a result as indented JSON.
+func Marshal(r *Result) ([]byte, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encode load result: %w", err)
+	}
+	return append(b, '\n'), nil
+}
+
+// ReadFile reads and checks a load result file.
+func ReadFile(path string) (*Result, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read load result: %w", err)
+	}
+	var r Result
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: decode load result: %w", path, err)
+	}
+	if r.Schema != Schema {
+		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, Schema)
+	}
+	return &r, nil
+}

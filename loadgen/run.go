@@ -1,0 +1,393 @@
+package loadgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+	"github.com/gorilla/websocket"
+
+	"github.com/wsharness/wsharness/loadgen/metrics"
+	"github.com/wsharness/wsharness/loadgen/procstat"
+)
+
+// recorderShards spreads histogram locks over a few shards per core. Each
+// shard holds two ~140 KB histograms, so more would cost memory for nothing.
+func recorderShards() int { return 2 * runtime.GOMAXPROCS(0) }
+
+// run is the state of one load run shared by its goroutines.
+type run struct {
+	cfg  Config
+	base time.Time // the clock all timestamps count from
+
+	// Times in ns since base; set once sending starts.
+	sendStart, measureStart, sendEnd atomic.Int64
+	phase                            atomic.Value // string
+
+	latency, service, connect, fanout, completion *metrics.Recorder
+
+	sent, received, errs, unmatched, duplicated, outOfOrder atomic.Int64
+	warmupSent, notMeasured, measuredReceived, measuredSent atomic.Int64
+	established, dropped                                    atomic.Int64
+
+	failMu   sync.Mutex
+	failures map[string]int
+
+	closing atomic.Bool // set when the run closes connections itself
+	conns   []*conn
+	connsMu sync.Mutex
+
+	pending *pendingSet // broadcast completion tracking
+
+	timelineMu sync.Mutex
+	timeline   []Second
+}
+
+// conn is one client connection.
+type conn struct {
+	id       int
+	ws       *websocket.Conn
+	nextSeq  atomic.Uint64 // messages sent so far = next sequence number
+	seq      metrics.Sequence
+	senders  []metrics.Sequence // broadcast: per-sender sequence state
+	inflight chan struct{}
+	done     chan struct{} // closed when the reader ends
+}
+
+func (r *run) now() int64 { return int64(time.Since(r.base)) }
+
+// Run executes one load run. It returns a result whenever anything was
+// measured, also when ctx is cancelled (the result is marked interrupted);
+// the error is for configurations that cannot run.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := checkFileLimit(cfg.Conns); err != nil {
+		return nil, err
+	}
+	sources, err := pickSources(cfg)
+	if err != nil {
+		return nil, err
+	}
+	r := &run{
+		cfg: cfg, base: time.Now(), failures: map[string]int{},
+		latency: metrics.NewRecorder(recorderShards()), service: metrics.NewRecorder(recorderShards()),
+		connect: metrics.NewRecorder(recorderShards()), fanout: metrics.NewRecorder(recorderShards()),
+		completion: metrics.NewRecorder(recorderShards()), pending: newPendingSet(),
+	}
+	r.phase.Store(PhaseRamp)
+	r.sendEnd.Store(math.MaxInt64)
+	r.measureStart.Store(math.MaxInt64)
+	started := time.Now()
+
+	self := os.Getpid()
+	runtime.GC() // the baseline for memory per connection: everything but the connections
+	baseline, _ := procstat.Read(self)
+	clientCPU := procstat.Start(self, 250*time.Millisecond)
+	var serverCPU *procstat.Sampler
+	if cfg.ServerPID > 0 {
+		serverCPU = procstat.Start(cfg.ServerPID, 250*time.Millisecond)
+	}
+
+	tickCtx, stopTicker := context.WithCancel(context.Background())
+	tickerDone := make(chan struct{})
+	go func() { defer close(tickerDone); r.tick(tickCtx) }()
+
+	d := newDialer(sources, cfg.DialTimeout, dialBufferSize(cfg))
+	r.ramp(ctx, d)
+	switch cfg.Scenario {
+	case ScenarioConnect:
+		r.hold(ctx)
+	default:
+		r.send(ctx)
+	}
+	r.closeAll()
+	stopTicker()
+	<-tickerDone
+
+	res := r.result(started, ctx.Err() != nil)
+	res.Params.SourceIPs = ipStrings(sources)
+	cpu, rss, samples, _ := clientCPU.Stop()
+	peak, err := procstat.PeakRSS(self)
+	if err != nil || peak < rss {
+		peak = rss
+	}
+	res.Client = Resources{PID: self, RSSBytesMax: peak, CPUSeconds: cpu, Samples: samples}
+	if handled := res.messagesHandled(); handled > 0 {
+		res.Client.CPUPerMessageUS = cpu * 1e6 / float64(handled)
+	}
+	if n := res.Connections.Established; n > 0 && peak > baseline.RSSBytes {
+		res.Client.RSSBytesPerConn = float64(peak-baseline.RSSBytes) / float64(n)
+	}
+	if serverCPU != nil {
+		cpu, rss, samples, err := serverCPU.Stop()
+		res.Server = &Resources{PID: cfg.ServerPID, RSSBytesMax: rss, CPUSeconds: cpu, Samples: samples}
+		if handled := res.messagesHandled(); handled > 0 {
+			res.Server.CPUPerMessageUS = cpu * 1e6 / float64(handled)
+		}
+		_ = err // a server that exited mid-run still reports what was sampled
+	}
+	return res, nil
+}
+
+// dialBufferSize sizes gorilla's per-connection buffers: small for idle
+// connections, the message size (bounded) otherwise.
+func dialBufferSize(cfg Config) int {
+	if cfg.Scenario == ScenarioConnect {
+		return 256
+	}
+	return min(max(cfg.Size+16, 512), 16<<10)
+}
+
+// checkFileLimit fails early when the process cannot hold the connections.
+// Go raises the soft limit to the hard one at start-up; nothing more can
+// be done in-process.
+func checkFileLimit(conns int) error {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		return nil
+	}
+	if need := uint64(conns) + 64; lim.Cur < need {
+		return fmt.Errorf("--conns %d needs about %d open files, but this process may open %d (hard limit %d); split the load over several processes", conns, need, lim.Cur, lim.Max)
+	}
+	return nil
+}
+
+func pickSources(cfg Config) ([]net.IP, error) {
+	if len(cfg.SourceIPs) > 0 {
+		return cfg.SourceIPs, nil
+	}
+	if cfg.Conns <= SourceSpreadAbove {
+		return nil, nil
+	}
+	n := (cfg.Conns + SourceSpreadAbove - 1) / SourceSpreadAbove
+	return loopbackSources(cfg.URL, n)
+}
+
+func ipStrings(ips []net.IP) []string {
+	var out []string
+	for _, ip := range ips {
+		out = append(out, ip.String())
+	}
+	return out
+}
+
+// ramp opens the connections, paced, with bounded concurrency.
+func (r *run) ramp(ctx context.Context, d *dialer) {
+	cfg := r.cfg
+	url := cfg.URL
+	sem := make(chan struct{}, DialConcurrency)
+	var wg sync.WaitGroup
+	start := time.Now()
+	for i := 0; i < cfg.Conns; i++ {
+		if cfg.RampPerS > 0 {
+			at := start.Add(time.Duration(float64(i) / cfg.RampPerS * float64(time.Second)))
+			if !sleepUntil(ctx, at) {
+				break
+			}
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
+			break
+		}
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			t0 := time.Now()
+			ws, err := d.dial(ctx, url, i)
+			if err != nil {
+				if ctx.Err() == nil {
+					r.fail(classify(err))
+				}
+				return
+			}
+			r.connect.Record(i, time.Since(t0).Microseconds())
+			c := &conn{id: i, ws: ws, inflight: make(chan struct{}, cfg.MaxInflight), done: make(chan struct{})}
+			if cfg.Scenario == ScenarioBroadcast {
+				c.senders = make([]metrics.Sequence, cfg.Senders)
+			}
+			r.connsMu.Lock()
+			r.conns = append(r.conns, c)
+			r.connsMu.Unlock()
+			r.established.Add(1)
+			go r.read(c)
+		}(i)
+	}
+	wg.Wait()
+	// Sort-free lookup by id: senders are found by scanning once.
+}
+
+func (r *run) fail(reason string) {
+	r.failMu.Lock()
+	r.failures[reason]++
+	r.failMu.Unlock()
+}
+
+// hold keeps connect-scenario connections open for the duration.
+func (r *run) hold(ctx context.Context) {
+	r.phase.Store(PhaseHold)
+	now := r.now()
+	r.sendStart.Store(now)
+	r.measureStart.Store(now)
+	r.sendEnd.Store(now + int64(r.cfg.Duration))
+	sleepUntil(ctx, r.base.Add(time.Duration(r.sendEnd.Load())))
+}
+
+// closeAll closes every connection politely and waits for the readers.
+func (r *run) closeAll() {
+	r.closing.Store(true)
+	r.connsMu.Lock()
+	conns := append([]*conn(nil), r.conns...)
+	r.connsMu.Unlock()
+	deadline := time.Now().Add(time.Second)
+	for _, c := range conns {
+		_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), deadline)
+	}
+	for _, c := range conns {
+		select {
+		case <-c.done:
+		case <-time.After(time.Until(deadline)):
+		}
+		_ = c.ws.Close()
+	}
+	for _, c := range conns {
+		<-c.done
+	}
+}
+
+// read drains a connection, handing each message to the scenario.
+func (r *run) read(c *conn) {
+	defer close(c.done)
+	var buf []byte
+	for {
+		_, rd, err := c.ws.NextReader()
+		if err != nil {
+			if !r.closing.Load() {
+				r.dropped.Add(1)
+				if !isCloseError(err) {
+					r.errs.Add(1)
+				}
+			}
+			return
+		}
+		buf = buf[:0]
+		for {
+			if len(buf) == cap(buf) {
+				buf = append(buf, 0)[:len(buf)]
+			}
+			n, err := rd.Read(buf[len(buf):cap(buf)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				break
+			}
+		}
+		at := r.now()
+		switch r.cfg.Scenario {
+		case ScenarioEcho:
+			r.onEcho(c, buf, at)
+		case ScenarioBroadcast:
+			r.onBroadcast(c, buf, at)
+		}
+	}
+}
+
+func isCloseError(err error) bool {
+	var ce *websocket.CloseError
+	return errors.As(err, &ce)
+}
+
+// sleepUntil waits for t; false when ctx ended first.
+func sleepUntil(ctx context.Context, t time.Time) bool {
+	d := time.Until(t)
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	tm := time.NewTimer(d)
+	defer tm.Stop()
+	select {
+	case <-tm.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+// tick records the timeline once a second and reports progress.
+func (r *run) tick(ctx context.Context) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var lastSent, lastRecv, lastErr int64
+	primary := r.primary()
+	for sec := 1; ; sec++ {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		sent, recv, errs := r.sent.Load(), r.received.Load(), r.errs.Load()
+		w := primary.TakeWindow()
+		s := Second{
+			T: sec, Phase: r.phase.Load().(string), Conns: int(r.established.Load() - r.dropped.Load()),
+			Sent: sent - lastSent, Received: recv - lastRecv, Errors: errs - lastErr,
+		}
+		if w.TotalCount() > 0 {
+			s.P50US, s.P99US = w.ValueAtQuantile(50), w.ValueAtQuantile(99)
+		}
+		lastSent, lastRecv, lastErr = sent, recv, errs
+		r.timelineMu.Lock()
+		r.timeline = append(r.timeline, s)
+		r.timelineMu.Unlock()
+		if r.cfg.Progress != nil {
+			r.cfg.Progress(Progress{T: sec, Phase: s.Phase, Conns: s.Conns, Target: r.cfg.Conns,
+				SentPerS: s.Sent, ReceivedPerS: s.Received, Errors: errs + int64(r.failedCount()), P99US: s.P99US})
+		}
+	}
+}
+
+// primary is the recorder the timeline's percentiles follow.
+func (r *run) primary() *metrics.Recorder {
+	switch r.cfg.Scenario {
+	case ScenarioBroadcast:
+		return r.fanout
+	case ScenarioConnect:
+		return r.connect
+	}
+	return r.latency
+}
+
+func (r *run) failedCount() int {
+	r.failMu.Lock()
+	defer r.failMu.Unlock()
+	n := 0
+	for _, v := range r.failures {
+		n += v
+	}
+	return n
+}
+
+// summarize turns a histogram into the result's percentiles; nil when empty.
+func summarize(h *hdr.Histogram) *Percentiles {
+	if h.TotalCount() == 0 {
+		return nil
+	}
+	return &Percentiles{
+		Count: h.TotalCount(), Mean: math.Round(h.Mean()*10) / 10,
+		P50: h.ValueAtQuantile(50), P90: h.ValueAtQuantile(90), P99: h.ValueAtQuantile(99),
+		P999: h.ValueAtQuantile(99.9), Max: h.Max(),
+	}
+}

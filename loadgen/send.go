@@ -1,0 +1,156 @@
+package loadgen
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// send runs the echo and broadcast sending phases: warm-up, measured
+// window, then a drain for outstanding replies.
+func (r *run) send(ctx context.Context) {
+	cfg := r.cfg
+	r.connsMu.Lock()
+	conns := append([]*conn(nil), r.conns...)
+	r.connsMu.Unlock()
+	if len(conns) == 0 {
+		return
+	}
+	start := r.now()
+	r.sendStart.Store(start)
+	r.measureStart.Store(start + int64(cfg.Warmup))
+	r.sendEnd.Store(start + int64(cfg.Warmup+cfg.Duration))
+	if cfg.Warmup > 0 {
+		r.phase.Store(PhaseWarmup)
+		go func() {
+			if sleepUntil(ctx, r.at(r.measureStart.Load())) {
+				r.phase.Store(PhaseMeasure)
+			}
+		}()
+	} else {
+		r.phase.Store(PhaseMeasure)
+	}
+
+	senders := conns
+	if cfg.Scenario == ScenarioBroadcast {
+		senders = nil
+		for _, c := range conns {
+			if c.id < cfg.Senders {
+				senders = append(senders, c)
+			}
+		}
+	}
+	sendCtx, cancel := context.WithDeadline(ctx, r.at(r.sendEnd.Load()))
+	defer cancel()
+	var wg sync.WaitGroup
+	for slot, c := range senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r.sendLoop(sendCtx, c, slot, len(senders))
+		}()
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return
+	}
+	r.phase.Store(PhaseDrain)
+	r.drain(ctx)
+}
+
+func (r *run) at(ns int64) time.Time { return r.base.Add(time.Duration(ns)) }
+
+// sendLoop sends one connection's messages. In the open model, message j
+// of the connection in slot k of n is due at start + (k + j·n)/rate: the
+// total rate spreads evenly, and a late send still counts from when it
+// was due (no coordinated omission). In the closed loop (rate 0) a
+// message goes as soon as an in-flight slot frees.
+func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
+	cfg := r.cfg
+	closed := cfg.Rate == 0
+	var interval, offset float64
+	if !closed {
+		interval = float64(n) / cfg.Rate * 1e9
+		offset = float64(slot) / cfg.Rate * 1e9
+	}
+	msgType := websocket.TextMessage
+	if cfg.Binary {
+		msgType = websocket.BinaryMessage
+	}
+	buf := newPayload(cfg.Size)
+	start, end := r.sendStart.Load(), r.sendEnd.Load()
+	for j := uint64(0); ; j++ {
+		var due int64
+		if !closed {
+			due = start + int64(offset+float64(j)*interval)
+			if due >= end || !sleepUntil(ctx, r.at(due)) {
+				return
+			}
+		}
+		if cfg.Scenario == ScenarioEcho {
+			select {
+			case c.inflight <- struct{}{}:
+			case <-ctx.Done():
+				return
+			case <-c.done:
+				return
+			}
+		}
+		now := r.now()
+		if closed {
+			due = now
+			if due >= end {
+				return
+			}
+		}
+		st := stamp{id: uint32(c.id), seq: j, intended: due, sentAtNS: now}
+		measured := due >= r.measureStart.Load()
+		if cfg.Scenario == ScenarioBroadcast && measured {
+			r.pending.add(st, r.expectedReceivers())
+		}
+		encodeStamp(buf, cfg.Binary, st)
+		c.nextSeq.Store(j + 1) // before the write: the reply may beat it
+		_ = c.ws.SetWriteDeadline(time.Now().Add(cfg.DialTimeout))
+		if err := c.ws.WriteMessage(msgType, buf); err != nil {
+			if ctx.Err() == nil && !r.closing.Load() {
+				r.errs.Add(1)
+			}
+			return
+		}
+		r.sent.Add(1)
+		if measured {
+			r.measuredSent.Add(1)
+		} else {
+			r.warmupSent.Add(1)
+		}
+	}
+}
+
+// expectedReceivers is how many deliveries one broadcast should produce.
+func (r *run) expectedReceivers() int {
+	n := int(r.established.Load())
+	if r.cfg.ExcludeSender {
+		n--
+	}
+	return n
+}
+
+// drain waits for outstanding replies, at most cfg.Drain.
+func (r *run) drain(ctx context.Context) {
+	deadline := time.Now().Add(r.cfg.Drain)
+	for time.Now().Before(deadline) && ctx.Err() == nil {
+		if r.outstanding() == 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func (r *run) outstanding() int64 {
+	if r.cfg.Scenario == ScenarioBroadcast {
+		return int64(r.pending.len())
+	}
+	return r.sent.Load() - r.received.Load()
+}
