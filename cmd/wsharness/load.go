@@ -199,6 +199,9 @@ func startTargetProcess(ctx context.Context, name, scenario string) (*targetProc
 	}
 	cmd := exec.Command(exe, "serve", "--target", name, "--addr", "127.0.0.1:0")
 	cmd.Stderr = os.Stderr
+	// Its own process group: a terminal's Ctrl-C reaches only the
+	// generator, which then stops the target after writing its result.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
