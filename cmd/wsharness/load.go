@@ -201,7 +201,9 @@ func startTargetProcess(ctx context.Context, name, scenario string) (*targetProc
 	cmd.Stderr = os.Stderr
 	// Its own process group: a terminal's Ctrl-C reaches only the
 	// generator, which then stops the target after writing its result.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: should the generator die without stopping it, the target
+	// does not linger.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
