@@ -91,9 +91,6 @@ const (
 
 // withDefaults fills unset fields.
 func (c Config) withDefaults() Config {
-	if c.Conns == 0 {
-		c.Conns = DefaultConns
-	}
 	if c.Size == 0 {
 		c.Size = DefaultSize
 	}

@@ -146,6 +146,8 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "result: %s\n", *out)
 	}
 	switch {
+	case res.Connections.Established == 0:
+		return &exitError{code: exitUnreachable, err: fmt.Errorf("no connection to %s could be established (%s)", cfg.URL, strings.TrimSpace(failureText(res.Connections.Failures)))}
 	case res.Interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted; the result covers what was measured until then")}
 	case len(failed) > 0:

@@ -29,6 +29,15 @@ func TestUsageErrors(t *testing.T) {
 		{"serve", "--target", "gorilla", "--addr", "no-port"},
 		{"summary"},
 		{"summary", "/does/not/exist.json"},
+		{"load"},
+		{"load", "--url", "ws://127.0.0.1:1/echo", "--target", "gws"},
+		{"load", "--url", "http://127.0.0.1:1/echo"},
+		{"load", "--url", "ws://127.0.0.1:1/echo", "--conns", "0"},
+		{"load", "--url", "ws://127.0.0.1:1/echo", "--scenario", "nope"},
+		{"load", "--url", "ws://127.0.0.1:1/echo", "--size", "3"},
+		{"load", "--url", "ws://127.0.0.1:1/echo", "--threshold", "p99<20"},
+		{"load", "--url", "ws://127.0.0.1:1/echo", "--source-ips", "not-an-ip"},
+		{"load", "--target", "no-such-target"},
 	} {
 		code, _, stderr := runCLI(args...)
 		if code != exitUsage {
@@ -100,5 +109,20 @@ func TestSummaryExitCodes(t *testing.T) {
 	_ = os.WriteFile(corrupt, []byte(`{"schema": "something/else"}`), 0o644)
 	if code, _, stderr := runCLI("summary", corrupt); code != exitUsage || !strings.Contains(stderr, "schema") {
 		t.Errorf("wrong schema: exit %d, stderr %q", code, stderr)
+	}
+}
+
+func TestLoadAgainstRefusedPortReportsFailures(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "r.json")
+	code, stdout, stderr := runCLI("load", "--scenario", "connect", "--url", "ws://127.0.0.1:1/echo",
+		"--conns", "5", "--duration", "100ms", "--quiet", "--out", out)
+	if code != exitUnreachable {
+		t.Fatalf("exit %d, want %d (nothing listens on port 1)\n%s%s", code, exitUnreachable, stdout, stderr)
+	}
+	if !strings.Contains(stdout, "refused 5") {
+		t.Fatalf("failures not reported by reason:\n%s", stdout)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatalf("no result written: %v", err)
 	}
 }
