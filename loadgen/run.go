@@ -150,13 +150,21 @@ func dialBufferSize(cfg Config) int {
 	return min(max(cfg.Size+16, 512), 16<<10)
 }
 
-// checkFileLimit fails early when the process cannot hold the connections.
-// Go raises the soft limit to the hard one at start-up; nothing more can
-// be done in-process.
+// checkFileLimit raises the open-file soft limit to the hard one (Go does
+// this at start-up too; being explicit costs nothing) and fails early when
+// the process still cannot hold the connections: past the hard limit only
+// more processes help.
 func checkFileLimit(conns int) error {
 	var lim syscall.Rlimit
 	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
 		return nil
+	}
+	if lim.Cur < lim.Max {
+		raised := lim
+		raised.Cur = lim.Max
+		if syscall.Setrlimit(syscall.RLIMIT_NOFILE, &raised) == nil {
+			lim = raised
+		}
 	}
 	if need := uint64(conns) + 64; lim.Cur < need {
 		return fmt.Errorf("--conns %d needs about %d open files, but this process may open %d (hard limit %d); split the load over several processes", conns, need, lim.Cur, lim.Max)
