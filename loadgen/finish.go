@@ -38,7 +38,7 @@ func (r *run) result(started time.Time, interrupted bool) *Result {
 		Target: cfg.Conns, Established: int(r.established.Load()), Failed: sumInts(failures),
 		Failures: failures, Dropped: int(r.dropped.Load()),
 	}
-	window := r.window()
+	window := r.window(interrupted)
 	res.DurationMS = window.Milliseconds()
 
 	hists := map[string]*hdr.Histogram{"connect_latency_us": r.connect.Total()}
@@ -90,13 +90,15 @@ func (r *run) messages(sent, received, lost int64) *Messages {
 }
 
 // window is the measured time: warm-up end to send end, or to now when
-// the run stopped early.
-func (r *run) window() time.Duration {
+// the run was interrupted before. A run that was not interrupted can
+// finish before the send end (the last message is due up to one send
+// interval before it): its window is still the whole schedule.
+func (r *run) window(interrupted bool) time.Duration {
 	start, end := r.measureStart.Load(), r.sendEnd.Load()
 	if start == math.MaxInt64 {
 		return 0
 	}
-	if now := r.now(); now < end {
+	if now := r.now(); interrupted && now < end {
 		end = now
 	}
 	return time.Duration(max(end-start, 0))

@@ -13,19 +13,26 @@ func (r *run) onEcho(c *conn, p []byte, at int64) {
 		r.unmatched.Add(1)
 		return
 	}
+	// Like Sent, Received and Lost, duplicates and late replies count
+	// only for messages due in the measured window.
+	measured := r.inWindow(st)
 	switch c.seq.Observe(st.seq) {
 	case metrics.Duplicate:
-		r.duplicated.Add(1)
+		if measured {
+			r.duplicated.Add(1)
+		}
 		return
 	case metrics.OutOfOrder:
-		r.outOfOrder.Add(1)
+		if measured {
+			r.outOfOrder.Add(1)
+		}
 	}
 	r.received.Add(1)
 	select { // free the in-flight slot
 	case <-c.inflight:
 	default:
 	}
-	if st.intended < r.measureStart.Load() || st.intended >= r.sendEnd.Load() {
+	if !measured {
 		r.notMeasured.Add(1)
 		return
 	}
@@ -41,15 +48,20 @@ func (r *run) onBroadcast(c *conn, p []byte, at int64) {
 		r.unmatched.Add(1)
 		return
 	}
+	measured := r.inWindow(st)
 	switch c.senders[st.id].Observe(st.seq) {
 	case metrics.Duplicate:
-		r.duplicated.Add(1)
+		if measured {
+			r.duplicated.Add(1)
+		}
 		return
 	case metrics.OutOfOrder:
-		r.outOfOrder.Add(1)
+		if measured {
+			r.outOfOrder.Add(1)
+		}
 	}
 	r.received.Add(1)
-	if st.intended < r.measureStart.Load() || st.intended >= r.sendEnd.Load() {
+	if !measured {
 		r.notMeasured.Add(1)
 		return
 	}
@@ -58,6 +70,11 @@ func (r *run) onBroadcast(c *conn, p []byte, at int64) {
 	if r.pending.deliver(st) {
 		r.completion.Record(int(st.seq), (at-st.sentAtNS)/1000)
 	}
+}
+
+// inWindow reports whether a message was due in the measured window.
+func (r *run) inWindow(st stamp) bool {
+	return st.intended >= r.measureStart.Load() && st.intended < r.sendEnd.Load()
 }
 
 // pendingSet tracks measured broadcasts until every receiver got them.
