@@ -47,6 +47,10 @@ func (r *run) result(started time.Time, interrupted bool) *Result {
 	case ScenarioEcho:
 		hists["latency_us"], hists["service_time_us"] = r.latency.Total(), r.service.Total()
 		res.LatencyUS, res.ServiceTimeUS = summarize(hists["latency_us"]), summarize(hists["service_time_us"])
+		if cfg.Rate > 0 {
+			hists["send_lag_us"] = r.sendLag.Total()
+			res.SendLagUS = summarize(hists["send_lag_us"])
+		}
 		sent := r.measuredSent.Load()
 		got := r.measuredReceived.Load()
 		res.Messages = r.messages(sent, got, sent-got)

@@ -31,8 +31,11 @@ type Result struct {
 	// window (deliveries per second for broadcast).
 	ThroughputPerS float64 `json:"throughput_per_s,omitempty"`
 
-	LatencyUS          *Percentiles `json:"latency_us,omitempty"`
-	ServiceTimeUS      *Percentiles `json:"service_time_us,omitempty"`
+	LatencyUS     *Percentiles `json:"latency_us,omitempty"`
+	ServiceTimeUS *Percentiles `json:"service_time_us,omitempty"`
+	// SendLagUS is how late the generator sent against its schedule (open
+	// model): the part of the latency that is the client's own.
+	SendLagUS          *Percentiles `json:"send_lag_us,omitempty"`
 	ConnectLatencyUS   *Percentiles `json:"connect_latency_us,omitempty"`
 	FanoutLatencyUS    *Percentiles `json:"fanout_latency_us,omitempty"`
 	FanoutCompletionUS *Percentiles `json:"fanout_completion_us,omitempty"`

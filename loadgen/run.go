@@ -33,7 +33,7 @@ type run struct {
 	sendStart, measureStart, sendEnd atomic.Int64
 	phase                            atomic.Value // string
 
-	latency, service, connect, fanout, completion *metrics.Recorder
+	latency, service, sendLag, connect, fanout, completion *metrics.Recorder
 
 	sent, received, errs, unmatched, duplicated, outOfOrder atomic.Int64
 	warmupSent, notMeasured, measuredReceived, measuredSent atomic.Int64
@@ -83,6 +83,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	r := &run{
 		cfg: cfg, base: time.Now(), failures: map[string]int{},
 		latency: metrics.NewRecorder(recorderShards()), service: metrics.NewRecorder(recorderShards()),
+		sendLag: metrics.NewRecorder(recorderShards()),
 		connect: metrics.NewRecorder(recorderShards()), fanout: metrics.NewRecorder(recorderShards()),
 		completion: metrics.NewRecorder(recorderShards()), pending: newPendingSet(),
 	}

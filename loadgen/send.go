@@ -122,6 +122,9 @@ func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
 		r.sent.Add(1)
 		if measured {
 			r.measuredSent.Add(1)
+			if !closed {
+				r.sendLag.Record(c.id, (now-due)/1000)
+			}
 		} else {
 			r.warmupSent.Add(1)
 		}

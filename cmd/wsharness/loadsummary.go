@@ -42,7 +42,7 @@ func loadSummary(r *loadgen.Result) []byte {
 		name string
 		p    *loadgen.Percentiles
 	}{
-		{"latency", r.LatencyUS}, {"service time", r.ServiceTimeUS}, {"fan-out", r.FanoutLatencyUS},
+		{"latency", r.LatencyUS}, {"service time", r.ServiceTimeUS}, {"send lag", r.SendLagUS}, {"fan-out", r.FanoutLatencyUS},
 		{"completion", r.FanoutCompletionUS}, {"connect", r.ConnectLatencyUS},
 	} {
 		if row.p == nil {
