@@ -3,6 +3,8 @@
 #   make conformance                      every case against the built-in targets
 #   make conformance URL=ws://127.0.0.1:9001/echo NAME=myserver OUT=out/mine
 #   make test                             the project's own tests
+#   make bench                            load benchmarks of the targets, and k6 on the same echo
+#   make bench BENCH_FLAGS=--quick        the same, cut down to a smoke run
 #
 # URL, NAME and OUT are the public contract of `make conformance`.
 
@@ -21,7 +23,7 @@ TIMESCALE ?= 1
 GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
 
-.PHONY: all build conformance test vet fmt-check unit fuzz clean help
+.PHONY: all build conformance test vet fmt-check unit fuzz bench clean help
 
 all: build
 
@@ -64,6 +66,26 @@ FUZZTIME ?= 30s
 fuzz: ## run each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./suites/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzResponseHead$$' -fuzztime $(FUZZTIME) ./suites/wire/
+
+# Load benchmarks (docs/benchmarks.md). Each run starts every target in its
+# own process; results go to BENCH_OUT/<target>-<workload>-<run>.json and
+# BENCH_OUT/summary.md. RUNS defaults to 3 (1 with --quick). k6 is built
+# into out/tools for the generator comparison; if that build fails the
+# comparison is skipped with a message and the rest still runs.
+RUNS        ?=
+BENCH_OUT   ?= out/bench
+BENCH_FLAGS ?=
+K6_VERSION  ?= v1.8.1
+TOOLS       := out/tools
+
+bench: build ## load benchmarks of the reference targets plus k6 (RUNS=, BENCH_OUT=, BENCH_FLAGS=)
+	@$(MAKE) --no-print-directory $(TOOLS)/k6 || echo "bench: building k6 failed; the k6 comparison will be skipped" >&2
+	$(BIN)/wsharness bench $(if $(RUNS),--runs $(RUNS)) --out $(BENCH_OUT) --k6 $(TOOLS)/k6 $(BENCH_FLAGS)
+
+# One to four minutes and ~900 MB of memory on a cold module cache.
+$(TOOLS)/k6:
+	@mkdir -p $(TOOLS)
+	GOBIN=$(abspath $(TOOLS)) $(GO) install go.k6.io/k6@$(K6_VERSION)
 
 clean:
 	rm -rf out

@@ -38,6 +38,9 @@ func (r *run) result(started time.Time, interrupted bool) *Result {
 		Target: cfg.Conns, Established: int(r.established.Load()), Failed: sumInts(failures),
 		Failures: failures, Dropped: int(r.dropped.Load()),
 	}
+	if n, d := r.established.Load(), r.lastEstablished.Load()-r.rampStart.Load(); n > 0 && d > 0 {
+		res.Connections.RatePerS = math.Round(float64(n)/time.Duration(d).Seconds()*10) / 10
+	}
 	window := r.window(interrupted)
 	res.DurationMS = window.Milliseconds()
 

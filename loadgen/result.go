@@ -79,6 +79,9 @@ type Connections struct {
 	Failures    map[string]int `json:"failures"`
 	// Dropped counts established connections that ended before the run did.
 	Dropped int `json:"dropped"`
+	// RatePerS is the connection rate achieved during the ramp: connections
+	// made divided by the time from the first attempt to the last success.
+	RatePerS float64 `json:"rate_per_s,omitempty"`
 }
 
 // Messages counts messages (deliveries, for broadcast).

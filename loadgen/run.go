@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -47,6 +48,13 @@ type run struct {
 	connsMu sync.Mutex
 
 	pending *pendingSet // broadcast completion tracking
+
+	// CPU used by client and server at the start and end of the measured
+	// window, so CPU per message divides like by like.
+	cpuMu   sync.Mutex
+	cpuMark [2]cpuSnapshot
+
+	rampStart, lastEstablished atomic.Int64 // ns since base
 
 	timelineMu sync.Mutex
 	timeline   []Second
@@ -93,7 +101,10 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	started := time.Now()
 
 	self := os.Getpid()
-	runtime.GC() // the baseline for memory per connection: everything but the connections
+	// The baseline for memory per connection is everything but the
+	// connections; an earlier run in this process must not count.
+	debug.FreeOSMemory()
+	_ = procstat.ResetPeak(self)
 	baseline, _ := procstat.Read(self)
 	clientCPU := procstat.Start(self, 250*time.Millisecond)
 	var serverCPU *procstat.Sampler
@@ -125,17 +136,23 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		peak = rss
 	}
 	res.Client = Resources{PID: self, RSSBytesMax: peak, CPUSeconds: cpu, Samples: samples}
-	if handled := res.messagesHandled(); handled > 0 {
-		res.Client.CPUPerMessageUS = cpu * 1e6 / float64(handled)
+	clientWindowCPU, serverWindowCPU := r.windowCPU()
+	if handled := res.messagesHandled(); handled > 0 && clientWindowCPU > 0 {
+		res.Client.CPUPerMessageUS = clientWindowCPU * 1e6 / float64(handled)
 	}
 	if n := res.Connections.Established; n > 0 && peak > baseline.RSSBytes {
 		res.Client.RSSBytesPerConn = float64(peak-baseline.RSSBytes) / float64(n)
 	}
 	if serverCPU != nil {
 		cpu, rss, samples, err := serverCPU.Stop()
+		// VmHWM catches a peak between samples, when the server is ours
+		// to read.
+		if hwm, err := procstat.PeakRSS(cfg.ServerPID); err == nil && hwm > rss {
+			rss = hwm
+		}
 		res.Server = &Resources{PID: cfg.ServerPID, RSSBytesMax: rss, CPUSeconds: cpu, Samples: samples}
-		if handled := res.messagesHandled(); handled > 0 {
-			res.Server.CPUPerMessageUS = cpu * 1e6 / float64(handled)
+		if handled := res.messagesHandled(); handled > 0 && serverWindowCPU > 0 {
+			res.Server.CPUPerMessageUS = serverWindowCPU * 1e6 / float64(handled)
 		}
 		_ = err // a server that exited mid-run still reports what was sampled
 	}
@@ -199,6 +216,7 @@ func (r *run) ramp(ctx context.Context, d *dialer) {
 	sem := make(chan struct{}, DialConcurrency)
 	var wg sync.WaitGroup
 	start := time.Now()
+	r.rampStart.Store(r.now())
 	for i := 0; i < cfg.Conns; i++ {
 		if cfg.RampPerS > 0 {
 			at := start.Add(time.Duration(float64(i) / cfg.RampPerS * float64(time.Second)))
@@ -234,6 +252,7 @@ func (r *run) ramp(ctx context.Context, d *dialer) {
 			r.conns = append(r.conns, c)
 			r.connsMu.Unlock()
 			r.established.Add(1)
+			r.noteEstablished()
 			go r.read(c)
 		}(i)
 	}
@@ -401,5 +420,52 @@ func summarize(h *hdr.Histogram) *Percentiles {
 		Count: h.TotalCount(), Mean: math.Round(h.Mean()*10) / 10,
 		P50: h.ValueAtQuantile(50), P90: h.ValueAtQuantile(90), P99: h.ValueAtQuantile(99),
 		P999: h.ValueAtQuantile(99.9), Max: h.Max(),
+	}
+}
+
+type cpuSnapshot struct {
+	client, server float64
+	ok             bool
+}
+
+// markCPU records the CPU time of client and server at window edge i
+// (0 = start, 1 = end).
+func (r *run) markCPU(i int) {
+	snap := cpuSnapshot{ok: true}
+	if st, err := procstat.Read(os.Getpid()); err == nil {
+		snap.client = st.CPUSeconds
+	} else {
+		snap.ok = false
+	}
+	if r.cfg.ServerPID > 0 {
+		if st, err := procstat.Read(r.cfg.ServerPID); err == nil {
+			snap.server = st.CPUSeconds
+		}
+	}
+	r.cpuMu.Lock()
+	r.cpuMark[i] = snap
+	r.cpuMu.Unlock()
+}
+
+// windowCPU returns the CPU seconds client and server used in the
+// measured window; zero when it was not marked.
+func (r *run) windowCPU() (client, server float64) {
+	r.cpuMu.Lock()
+	defer r.cpuMu.Unlock()
+	a, b := r.cpuMark[0], r.cpuMark[1]
+	if !a.ok || !b.ok {
+		return 0, 0
+	}
+	return b.client - a.client, b.server - a.server
+}
+
+// noteEstablished keeps the time of the latest connection made.
+func (r *run) noteEstablished() {
+	now := r.now()
+	for {
+		last := r.lastEstablished.Load()
+		if now <= last || r.lastEstablished.CompareAndSwap(last, now) {
+			return
+		}
 	}
 }

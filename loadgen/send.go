@@ -26,10 +26,12 @@ func (r *run) send(ctx context.Context) {
 		r.phase.Store(PhaseWarmup)
 		go func() {
 			if sleepUntil(ctx, r.at(r.measureStart.Load())) {
+				r.markCPU(0)
 				r.phase.Store(PhaseMeasure)
 			}
 		}()
 	} else {
+		r.markCPU(0)
 		r.phase.Store(PhaseMeasure)
 	}
 
@@ -53,6 +55,7 @@ func (r *run) send(ctx context.Context) {
 		}()
 	}
 	wg.Wait()
+	r.markCPU(1)
 	if ctx.Err() != nil {
 		return
 	}

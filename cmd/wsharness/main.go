@@ -47,6 +47,7 @@ var commands = map[string]command{
 	"cases":   {"list the conformance case catalog", runCases},
 	"summary": {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
 	"load":    {"generate load and measure latency, fan-out and connection rate", runLoad},
+	"bench":   {"run the standard load workloads against the reference targets and compare them", runBench},
 }
 
 func main() {

@@ -150,3 +150,12 @@ func parseStatusField(status, key string) (int64, bool, error) {
 	}
 	return 0, false, nil
 }
+
+// ResetPeak restarts a process's peak-RSS counter (VmHWM) at its current
+// RSS, so PeakRSS covers only what follows (Linux ≥ 4.0, own processes).
+func ResetPeak(pid int) error {
+	if err := os.WriteFile(procPath(pid, "clear_refs"), []byte("5"), 0); err != nil {
+		return readErr(pid, err)
+	}
+	return nil
+}

@@ -1,0 +1,272 @@
+package reports
+
+import (
+	"math"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/wsharness/wsharness/loadgen"
+)
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{5}, 5},
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{30, 10, 20}, 20},
+		{[]float64{4, 1}, 1},           // even: the lower middle value, not 2.5
+		{[]float64{1, 9, 3, 7}, 3},     // even: 3, not (3+7)/2
+		{[]float64{2, 2, 2, 100}, 2},   // outliers do not pull it
+		{[]float64{-1, 0, 1, 2, 3}, 1}, // odd
+	} {
+		in := slices.Clone(c.in)
+		if got := Median(in); got != c.want {
+			t.Errorf("Median(%v) = %v, want %v", c.in, got, c.want)
+		}
+		if !slices.Equal(in, c.in) {
+			t.Errorf("Median(%v) reordered its input to %v", c.in, in)
+		}
+	}
+	if !math.IsNaN(Median(nil)) {
+		t.Error("Median(nil) is not NaN")
+	}
+}
+
+func TestFormatMicros(t *testing.T) {
+	for us, want := range map[float64]string{
+		0: "0 µs", 749: "749 µs", 1523: "1.52 ms", 12151: "12.2 ms", 121343: "121 ms",
+		2795519: "2.80 s", 60e6: "60.0 s",
+	} {
+		if got := FormatMicros(us); got != want {
+			t.Errorf("FormatMicros(%v) = %q, want %q", us, got, want)
+		}
+	}
+}
+
+func echoRate(target string, throughput float64, p50, p99, p999 int64) *loadgen.Result {
+	return &loadgen.Result{
+		Schema: loadgen.Schema, Scenario: loadgen.ScenarioEcho, Target: target,
+		Params:         loadgen.Params{Conns: 1000, Rate: 4000, Size: 128, DurationMS: 10000, RampPerS: 2000, MaxInflight: 16},
+		Connections:    loadgen.Connections{Target: 1000, Established: 1000},
+		Messages:       &loadgen.Messages{Sent: 40000, Received: 40000},
+		ThroughputPerS: throughput,
+		LatencyUS:      &loadgen.Percentiles{Count: 40000, P50: p50, P99: p99, P999: p999, Max: p999 * 2},
+		Client:         loadgen.Resources{RSSBytesMax: 40 << 20, CPUSeconds: 4, CPUPerMessageUS: 50, RSSBytesPerConn: 25 * 1024},
+		Server:         &loadgen.Resources{RSSBytesMax: 30 << 20, CPUSeconds: 3},
+	}
+}
+
+func echoClosed(target string, throughput float64) *loadgen.Result {
+	r := echoRate(target, throughput, 0, 0, 0)
+	r.Params.Rate, r.Params.ClosedLoop, r.Params.MaxInflight = 0, true, 1
+	r.LatencyUS = &loadgen.Percentiles{Count: 1, P50: 60000, P99: 120000}
+	r.ServiceTimeUS = r.LatencyUS
+	return r
+}
+
+func broadcast(target string, conns int, rate float64, fanoutP99 int64, ratio float64) *loadgen.Result {
+	return &loadgen.Result{
+		Schema: loadgen.Schema, Scenario: loadgen.ScenarioBroadcast, Target: target,
+		Params:             loadgen.Params{Conns: conns, Rate: rate, Size: 128, Senders: 1, DurationMS: 10000},
+		Connections:        loadgen.Connections{Target: conns, Established: conns},
+		Messages:           &loadgen.Messages{Sent: 100, Received: int64(conns) * 100, Expected: int64(conns) * 100},
+		ThroughputPerS:     float64(conns) * rate,
+		FanoutLatencyUS:    &loadgen.Percentiles{Count: 1000, P50: fanoutP99 / 2, P99: fanoutP99, Max: fanoutP99 + 1000},
+		FanoutCompletionUS: &loadgen.Percentiles{Count: 100, P99: fanoutP99 + 500},
+		DeliveryRatio:      &ratio,
+		Client:             loadgen.Resources{CPUPerMessageUS: 20, RSSBytesPerConn: 12 * 1024},
+		Server:             &loadgen.Resources{RSSBytesMax: 150 << 20, CPUSeconds: 8},
+	}
+}
+
+func connect(target string, timeline []loadgen.Second) *loadgen.Result {
+	return &loadgen.Result{
+		Schema: loadgen.Schema, Scenario: loadgen.ScenarioConnect, Target: target,
+		Params:           loadgen.Params{Conns: 10000, RampPerS: 2000, DurationMS: 5000},
+		Connections:      loadgen.Connections{Target: 10000, Established: 10000},
+		ConnectLatencyUS: &loadgen.Percentiles{Count: 10000, P50: 900, P99: 17000},
+		Timeline:         timeline,
+		Client:           loadgen.Resources{RSSBytesPerConn: 9.8 * 1024},
+		Server:           &loadgen.Resources{RSSBytesMax: 200 << 20, CPUSeconds: 4},
+	}
+}
+
+// row returns the cells of the table row whose metric column is metric,
+// in the section that starts with the given workload label.
+func row(t *testing.T, table, workload, metric string) []string {
+	t.Helper()
+	in := false
+	for line := range strings.Lines(table) {
+		if !strings.HasPrefix(line, "|") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(strings.TrimSpace(line), "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if cells[0] != "" {
+			in = cells[0] == "**"+workload+"**"
+		}
+		if in && len(cells) > 1 && cells[1] == metric {
+			return cells[2:]
+		}
+	}
+	t.Fatalf("no row %q in section %q of\n%s", metric, workload, table)
+	return nil
+}
+
+func TestLoadComparisonMediansPerRun(t *testing.T) {
+	results := []*loadgen.Result{
+		// gws: three runs; the median p99 is 20 ms (an average would be 30 ms).
+		echoRate("gws", 4000, 700, 10000, 30000),
+		echoRate("gws", 3990, 900, 60000, 90000),
+		echoRate("gws", 4001, 800, 20000, 50000),
+		// gorilla: two runs; the lower middle value, never their mean.
+		echoRate("gorilla", 4000, 500, 1000, 4000),
+		echoRate("gorilla", 4000, 600, 3000, 8000),
+	}
+	table := string(LoadComparison(results))
+	w := "echo 1,000 conns, 4,000 msg/s, 128 B text"
+	if got := row(t, table, w, "latency p99"); !slices.Equal(got, []string{"20.0 ms", "1.00 ms"}) {
+		t.Errorf("p99 cells %q, want gws 20.0 ms and gorilla 1.00 ms\n%s", got, table)
+	}
+	if got := row(t, table, w, "latency p50"); !slices.Equal(got, []string{"800 µs", "500 µs"}) {
+		t.Errorf("p50 cells %q", got)
+	}
+	if got := row(t, table, w, "latency p99.9"); !slices.Equal(got, []string{"50.0 ms", "4.00 ms"}) {
+		t.Errorf("p99.9 cells %q", got)
+	}
+	if got := row(t, table, w, "throughput (replies)"); !slices.Equal(got, []string{"4,000/s", "4,000/s"}) {
+		t.Errorf("throughput cells %q", got)
+	}
+	if got := row(t, table, w, "server peak RSS"); !slices.Equal(got, []string{"30.0 MiB", "30.0 MiB"}) {
+		t.Errorf("RSS cells %q", got)
+	}
+	if got := row(t, table, w, "client KiB/conn"); !slices.Equal(got, []string{"25.0", "25.0"}) {
+		t.Errorf("KiB/conn cells %q", got)
+	}
+	if !strings.Contains(table, "| workload | metric | gws | gorilla |") {
+		t.Errorf("targets not in first-seen order:\n%s", table)
+	}
+	if !strings.Contains(table, "Medians over up to 3 runs") || !strings.Contains(table, "never averaged") {
+		t.Errorf("footnote does not say how cells are computed:\n%s", table)
+	}
+}
+
+func TestLoadComparisonMissing(t *testing.T) {
+	partial := echoRate("gws", 4000, 700, 10000, 30000)
+	partial.Server = nil // e.g. the server could not be sampled in this run
+	interrupted := echoRate("gws", 1, 1, 1, 1)
+	interrupted.Interrupted = true
+	results := []*loadgen.Result{
+		echoRate("gorilla", 4000, 500, 1000, 4000),
+		broadcast("gorilla", 1000, 10, 60000, 1),
+		echoRate("gws", 4000, 700, 10000, 30000),
+		echoRate("gws", 4000, 700, 10000, 30000),
+		partial,
+		interrupted,
+		nil,
+	}
+	table := string(LoadComparison(results))
+	b := "broadcast to 1,000 conns, 10/s from 1 sender"
+	if got := row(t, table, b, "fan-out p99"); !slices.Equal(got, []string{"60.0 ms", "—"}) {
+		t.Errorf("a workload gws has no result for: %q\n%s", got, table)
+	}
+	if got := row(t, table, b, "delivery ratio"); !slices.Equal(got, []string{"1.00000", "—"}) {
+		t.Errorf("delivery ratio cells %q", got)
+	}
+	w := "echo 1,000 conns, 4,000 msg/s, 128 B text"
+	if got := row(t, table, w, "server CPU"); !slices.Equal(got, []string{"3.00 s", "3.00 s (2 of 3 runs)"}) {
+		t.Errorf("a metric missing from one run: %q\n%s", got, table)
+	}
+	if got := row(t, table, w, "latency p99"); got[1] != "10.0 ms" {
+		t.Errorf("interrupted run counted: %q", got)
+	}
+	if !strings.Contains(table, "1 run left out as interrupted") {
+		t.Errorf("interrupted run not mentioned:\n%s", table)
+	}
+	if got := string(LoadComparison(nil)); got != "No load results.\n" {
+		t.Errorf("empty input: %q", got)
+	}
+}
+
+func TestLoadComparisonLayout(t *testing.T) {
+	ramp := []loadgen.Second{
+		{T: 1, Phase: loadgen.PhaseRamp, Conns: 1900}, {T: 2, Phase: loadgen.PhaseRamp, Conns: 3900},
+		{T: 3, Phase: loadgen.PhaseRamp, Conns: 5900}, {T: 4, Phase: loadgen.PhaseRamp, Conns: 7900},
+		{T: 5, Phase: loadgen.PhaseRamp, Conns: 9900}, {T: 6, Phase: loadgen.PhaseHold, Conns: 10000},
+	}
+	fast := []loadgen.Second{{T: 1, Phase: loadgen.PhaseHold, Conns: 10000}}
+	results := []*loadgen.Result{
+		connect("gorilla", ramp),
+		broadcast("gorilla", 5000, 2, 300000, 0.99),
+		broadcast("gorilla", 1000, 10, 60000, 1),
+		echoClosed("gorilla", 15780),
+		echoRate("gorilla", 4000, 500, 1000, 4000),
+		connect("gws", fast),
+	}
+	table := string(LoadComparison(results))
+	var sections []string
+	lines := strings.Split(strings.TrimSpace(strings.SplitN(table, "\n\n", 2)[0]), "\n")
+	for _, line := range lines {
+		if cells := strings.Split(line, "|"); len(cells) != 6 {
+			t.Errorf("row with %d columns, want 2 label columns + 2 targets: %q", len(cells)-2, line)
+		}
+		if i := strings.Index(line, "**"); i >= 0 {
+			sections = append(sections, line[i+2:strings.LastIndex(line, "**")])
+		}
+	}
+	want := []string{
+		"echo 1,000 conns, 4,000 msg/s, 128 B text",
+		"echo closed loop 1,000 conns, 128 B text",
+		"broadcast to 1,000 conns, 10/s from 1 sender",
+		"broadcast to 5,000 conns, 2/s from 1 sender",
+		"connect 10,000 conns at 2,000/s, hold 5s",
+	}
+	if !slices.Equal(sections, want) {
+		t.Errorf("sections\n%q\nwant\n%q", sections, want)
+	}
+	c := "connect 10,000 conns at 2,000/s, hold 5s"
+	if got := row(t, table, c, "connections/s"); !slices.Equal(got, []string{"1,980/s", "≥10,000/s"}) {
+		t.Errorf("connections/s cells %q", got)
+	}
+	if got := row(t, table, c, "connect p99"); !slices.Equal(got, []string{"17.0 ms", "17.0 ms"}) {
+		t.Errorf("connect p99 cells %q", got)
+	}
+	if got := row(t, table, "echo closed loop 1,000 conns, 128 B text", "throughput (replies)"); got[0] != "15,780/s" {
+		t.Errorf("closed-loop throughput %q", got)
+	}
+	if got := row(t, table, "broadcast to 5,000 conns, 2/s from 1 sender", "completion p99"); got[0] != "300 ms" {
+		t.Errorf("completion p99 %q", got)
+	}
+	// The connect section has no per-message figures.
+	connectSection := table[strings.Index(table, "| **connect"):]
+	connectSection = connectSection[:strings.Index(connectSection, "\n\n")]
+	if strings.Contains(connectSection, "µs CPU/message") || strings.Contains(connectSection, "latency") {
+		t.Errorf("connect section has message rows:\n%s", connectSection)
+	}
+	if strings.Count(table, "| **connect") != 1 {
+		t.Errorf("connect section repeated:\n%s", table)
+	}
+}
+
+func TestConnectRate(t *testing.T) {
+	r := connect("x", []loadgen.Second{
+		{T: 1, Phase: loadgen.PhaseRamp, Conns: 1500}, {T: 2, Phase: loadgen.PhaseRamp, Conns: 3000},
+		{T: 3, Phase: loadgen.PhaseHold, Conns: 4000},
+	})
+	if v, lower, ok := ConnectRate(r); !ok || lower || v != 1500 {
+		t.Errorf("ConnectRate = %v, %v, %v; want 1500 from the last ramp tick", v, lower, ok)
+	}
+	r.Timeline = nil
+	if v, lower, ok := ConnectRate(r); !ok || !lower || v != 10000 {
+		t.Errorf("ramp shorter than a tick: %v, %v, %v; want a lower bound of 10000", v, lower, ok)
+	}
+	r.Connections.Established = 0
+	if _, _, ok := ConnectRate(r); ok {
+		t.Error("no connection established, yet a rate")
+	}
+}
