@@ -127,9 +127,9 @@ func LoadComparison(results []*loadgen.Result) []byte {
 		fmt.Fprintf(&b, " %s left out as interrupted.", plural(skipped, "run"))
 	}
 	b.WriteString(" Latency is from the scheduled send time (open model, corrected for coordinated omission); " +
-		"closed-loop service time is from the actual send. Server and client figures cover the whole run " +
-		"(connecting, warm-up, measurement, drain); client µs CPU/message divides the generator's CPU time by the " +
-		"messages it sent and received in the measured window, over the CPU it used in that window. Connections/s is the rate " +
+		"closed-loop service time is from the actual send. Server CPU, peak RSS and client KiB/conn cover the whole run " +
+		"(connecting, warm-up, measurement, drain); client µs CPU/message is the generator's CPU time in the measured " +
+		"window divided by the messages it sent and received in that window. Connections/s is the rate " +
 		"achieved during the ramp: connections made divided by the time from the first attempt to the last success.\n")
 	return b.Bytes()
 }
