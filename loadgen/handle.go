@@ -13,32 +13,18 @@ func (r *run) onEcho(c *conn, p []byte, at int64) {
 		r.unmatched.Add(1)
 		return
 	}
-	// Like Sent, Received and Lost, duplicates and late replies count
-	// only for messages due in the measured window.
-	measured := r.inWindow(st)
-	switch c.seq.Observe(st.seq) {
-	case metrics.Duplicate:
-		if measured {
-			r.duplicated.Add(1)
-		}
+	measured, counted := r.count(&c.seq, st)
+	if !counted {
 		return
-	case metrics.OutOfOrder:
-		if measured {
-			r.outOfOrder.Add(1)
-		}
 	}
-	r.received.Add(1)
 	select { // free the in-flight slot
 	case <-c.inflight:
 	default:
 	}
-	if !measured {
-		r.notMeasured.Add(1)
-		return
+	if measured {
+		r.latency.Record(c.id, (at-st.intended)/1000)
+		r.service.Record(c.id, (at-st.sentAtNS)/1000)
 	}
-	r.measuredReceived.Add(1)
-	r.latency.Record(c.id, (at-st.intended)/1000)
-	r.service.Record(c.id, (at-st.sentAtNS)/1000)
 }
 
 // onBroadcast handles one delivery of a broadcast.
@@ -48,28 +34,39 @@ func (r *run) onBroadcast(c *conn, p []byte, at int64) {
 		r.unmatched.Add(1)
 		return
 	}
-	measured := r.inWindow(st)
-	switch c.senders[st.id].Observe(st.seq) {
+	if measured, counted := r.count(&c.senders[st.id], st); !measured || !counted {
+		return
+	}
+	r.fanout.Record(c.id, (at-st.sentAtNS)/1000)
+	if r.pending.deliver(st) {
+		r.completion.Record(int(st.seq), (at-st.sentAtNS)/1000)
+	}
+}
+
+// count classifies a matched message on its stream and updates the
+// counters. counted is false for a duplicate; measured says the message
+// was due in the measured window. Like Sent, Received and Lost, duplicates
+// and late replies count only for messages due in that window.
+func (r *run) count(seq *metrics.Sequence, st stamp) (measured, counted bool) {
+	measured = r.inWindow(st)
+	switch seq.Observe(st.seq) {
 	case metrics.Duplicate:
 		if measured {
 			r.duplicated.Add(1)
 		}
-		return
+		return measured, false
 	case metrics.OutOfOrder:
 		if measured {
 			r.outOfOrder.Add(1)
 		}
 	}
 	r.received.Add(1)
-	if !measured {
+	if measured {
+		r.measuredReceived.Add(1)
+	} else {
 		r.notMeasured.Add(1)
-		return
 	}
-	r.measuredReceived.Add(1)
-	r.fanout.Record(c.id, (at-st.sentAtNS)/1000)
-	if r.pending.deliver(st) {
-		r.completion.Record(int(st.seq), (at-st.sentAtNS)/1000)
-	}
+	return measured, true
 }
 
 // inWindow reports whether a message was due in the measured window.
