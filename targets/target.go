@@ -1,6 +1,7 @@
 // Package targets holds the WebSocket servers wsharness tests: the built-in
-// reference servers (one http.Handler per library configuration) and the
-// adapter for a server the user already runs at a URL.
+// reference servers (one http.Handler per library configuration), the
+// adapter for a server the user already runs at a URL, and StartProcess,
+// which runs a reference target in its own process for load tests.
 package targets
 
 import (

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -9,13 +8,11 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
 	"syscall"
-	"time"
 
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/targets"
@@ -94,12 +91,15 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		if cfg.Target == "" {
 			cfg.Target = *target
 		}
-		srv, err := startTargetProcess(ctx, *target, cfg.Scenario)
+		srv, err := startTarget(ctx, *target)
 		if err != nil {
 			return err
 		}
-		defer srv.stop()
-		cfg.URL, cfg.ServerPID = srv.url, srv.pid
+		defer srv.Stop()
+		cfg.URL, cfg.ServerPID = srv.EchoURL, srv.PID
+		if cfg.Scenario == loadgen.ScenarioBroadcast {
+			cfg.URL = srv.BroadcastURL
+		}
 	}
 	if !*quiet {
 		cfg.Progress = progressPrinter(stderr)
@@ -182,16 +182,9 @@ func progressPrinter(w io.Writer) func(loadgen.Progress) {
 	}
 }
 
-// targetProcess is a reference target the harness started in its own
-// process, so the generator never shares a process with the server.
-type targetProcess struct {
-	cmd  *exec.Cmd
-	url  string
-	pid  int
-	done chan struct{}
-}
-
-func startTargetProcess(ctx context.Context, name, scenario string) (*targetProcess, error) {
+// startTarget starts the reference target name in a process of this
+// executable's own (see targets.StartProcess).
+func startTarget(ctx context.Context, name string) (*targets.Process, error) {
 	if _, err := targets.Lookup(name); err != nil {
 		return nil, usageError("%v", err)
 	}
@@ -199,66 +192,9 @@ func startTargetProcess(ctx context.Context, name, scenario string) (*targetProc
 	if err != nil {
 		return nil, fmt.Errorf("find own executable: %w", err)
 	}
-	cmd := exec.Command(exe, "serve", "--target", name, "--addr", "127.0.0.1:0")
-	cmd.Stderr = os.Stderr
-	// Its own process group: a terminal's Ctrl-C reaches only the
-	// generator, which then stops the target after writing its result.
-	// Pdeathsig: should the generator die without stopping it, the target
-	// does not linger.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	pipe, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
+	p, err := targets.StartProcess(ctx, exe, name)
+	if errors.Is(err, targets.ErrProcessStart) {
+		return nil, &exitError{code: exitUnreachable, err: err}
 	}
-	if err := cmd.Start(); err != nil {
-		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("start target %s: %w", name, err)}
-	}
-	p := &targetProcess{cmd: cmd, pid: cmd.Process.Pid, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
-	lines := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(pipe)
-		for sc.Scan() {
-			select {
-			case lines <- sc.Text():
-			default:
-			}
-		}
-	}()
-	select {
-	case line := <-lines:
-		for _, f := range strings.Fields(line) {
-			if strings.HasPrefix(f, "ws://") {
-				p.url = f
-				break
-			}
-		}
-	case <-p.done:
-		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("target %s exited before serving", name)}
-	case <-time.After(10 * time.Second):
-		p.stop()
-		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("target %s did not start within 10s", name)}
-	case <-ctx.Done():
-		p.stop()
-		return nil, ctx.Err()
-	}
-	if p.url == "" {
-		p.stop()
-		return nil, &exitError{code: exitUnreachable, err: fmt.Errorf("target %s printed no URL", name)}
-	}
-	if scenario == loadgen.ScenarioBroadcast {
-		p.url = strings.TrimSuffix(p.url, targets.EchoPath) + targets.BroadcastPath
-	}
-	return p, nil
-}
-
-// stop ends the target: SIGTERM, then SIGKILL after 5 s.
-func (p *targetProcess) stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(5 * time.Second):
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
+	return p, err
 }

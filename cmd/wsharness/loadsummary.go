@@ -25,7 +25,11 @@ func loadSummary(r *loadgen.Result) []byte {
 	if r.Scenario != loadgen.ScenarioEcho {
 		mode = ""
 	}
-	fmt.Fprintf(&b, "%s against %s (%s) %s\n", r.Scenario, r.Target, r.URL, mode)
+	who := r.Target
+	if r.Target != r.URL {
+		who = fmt.Sprintf("%s (%s)", r.Target, r.URL)
+	}
+	fmt.Fprintf(&b, "%s against %s %s\n", r.Scenario, who, mode)
 	c := r.Connections
 	fmt.Fprintf(&b, "connections: %d/%d established, %d failed%s, %d dropped\n", c.Established, c.Target, c.Failed, failureText(c.Failures), c.Dropped)
 	if m := r.Messages; m != nil {

@@ -1,0 +1,150 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"math"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/reports"
+)
+
+// summary renders summary.md: machine, command, the comparison table, the
+// k6 comparison and any failures.
+func (r *runner) summary(interrupted bool) []byte {
+	var s bytes.Buffer
+	s.WriteString("# wsharness bench\n\n")
+	tw := tabwriter.NewWriter(&s, 0, 0, 1, ' ', 0)
+	fmt.Fprintf(tw, "- date:\t%s\n", r.started.UTC().Format(time.RFC3339))
+	fmt.Fprintf(tw, "- command:\t%s\n", r.opts.Command)
+	fmt.Fprintf(tw, "- machine:\t%s\n", machineLine())
+	fmt.Fprintf(tw, "- load average:\t%s at the start, %s at the end (1, 5, 15 min)\n", r.loadStart, r.loadEnd)
+	fmt.Fprintf(tw, "- wall time:\t%s\n", time.Since(r.started).Round(time.Second))
+	_ = tw.Flush()
+	if interrupted {
+		s.WriteString("\n**Interrupted**: the figures cover the runs that finished.\n")
+	}
+	s.WriteString("\n## Targets compared\n\n")
+	s.Write(reports.LoadComparison(r.results))
+	if r.opts.K6 != "" {
+		s.WriteString("\n## wsharness and k6 on the same echo workload\n\n")
+		if c := k6Comparison(r.pairs, r.k6Version); c != nil {
+			s.Write(c)
+		} else if r.k6Version == "" {
+			fmt.Fprintf(&s, "Skipped: no usable k6 at %s.\n", r.opts.K6)
+		} else {
+			s.WriteString("No complete k6/wsharness pair (see the failures below).\n")
+		}
+	}
+	if len(r.failures) > 0 {
+		s.WriteString("\n## Failures\n\n")
+		for _, f := range r.failures {
+			fmt.Fprintf(&s, "- %s\n", f)
+		}
+	}
+	return s.Bytes()
+}
+
+// machineLine describes the machine the bench ran on.
+func machineLine() string {
+	parts := []string{fmt.Sprintf("%d CPUs", runtime.NumCPU())}
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		for line := range strings.Lines(string(b)) {
+			if f := strings.Fields(line); len(f) >= 2 && f[0] == "MemTotal:" {
+				if kb, err := strconv.ParseFloat(f[1], 64); err == nil {
+					parts = append(parts, fmt.Sprintf("%.1f GiB memory", kb/(1<<20)))
+				}
+			}
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		parts = append(parts, "Linux "+strings.TrimSpace(string(b)))
+	}
+	parts = append(parts, runtime.Version())
+	return strings.Join(parts, ", ")
+}
+
+// progressLine is the one line printed when a run ends.
+func progressLine(r *loadgen.Result) string {
+	var parts []string
+	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
+	switch r.Scenario {
+	case loadgen.ScenarioEcho:
+		add("%s replies/s", thousandsF(r.ThroughputPerS))
+		if p := r.LatencyUS; p != nil {
+			add("p50 %s p99 %s p99.9 %s", reports.FormatMicros(float64(p.P50)), reports.FormatMicros(float64(p.P99)), reports.FormatMicros(float64(p.P999)))
+		}
+		if m := r.Messages; m != nil {
+			add("lost %d errors %d", m.Lost, m.Errors)
+		}
+	case loadgen.ScenarioBroadcast:
+		add("%s deliveries/s", thousandsF(r.ThroughputPerS))
+		if p := r.FanoutLatencyUS; p != nil {
+			add("fan-out p99 %s", reports.FormatMicros(float64(p.P99)))
+		}
+		if p := r.FanoutCompletionUS; p != nil {
+			add("completion p99 %s", reports.FormatMicros(float64(p.P99)))
+		}
+		if r.DeliveryRatio != nil {
+			add("delivery %.5f", *r.DeliveryRatio)
+		}
+	case loadgen.ScenarioConnect:
+		add("%d/%d established", r.Connections.Established, r.Connections.Target)
+		if p := r.ConnectLatencyUS; p != nil {
+			add("p99 %s", reports.FormatMicros(float64(p.P99)))
+		}
+		if v, lower, ok := reports.ConnectRate(r); ok {
+			ge := ""
+			if lower {
+				ge = "≥"
+			}
+			add("%s%s conns/s", ge, thousandsF(v))
+		}
+	}
+	if r.Connections.Failed > 0 || r.Connections.Dropped > 0 {
+		add("conns failed %d dropped %d", r.Connections.Failed, r.Connections.Dropped)
+	}
+	if s := r.Server; s != nil {
+		add("server %.2fs CPU %.0f MiB", s.CPUSeconds, float64(s.RSSBytesMax)/(1<<20))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func thousandsF(v float64) string {
+	n := strconv.FormatInt(int64(math.Round(v)), 10)
+	var out []byte
+	for i := range n {
+		if i > 0 && (len(n)-i)%3 == 0 && n[i-1] != '-' {
+			out = append(out, ',')
+		}
+		out = append(out, n[i])
+	}
+	return string(out)
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return "1 " + word
+	}
+	return strconv.Itoa(n) + " " + word + "s"
+}
+
+// loadAverage returns the 1-, 5- and 15-minute load averages as
+// /proc/loadavg gives them.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return "unknown"
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}

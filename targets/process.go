@@ -1,0 +1,137 @@
+package targets
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrProcessStart marks a reference target process that could not be
+// brought up: it did not start, exited before serving, printed no URL or
+// did not print one in time. Test for it with errors.Is.
+var ErrProcessStart = errors.New("target process did not start")
+
+// How long a target process gets to print its URL, and to exit after
+// SIGTERM before it is killed. Variables so that tests can shorten them.
+var (
+	processStartTimeout = 10 * time.Second
+	processStopGrace    = 5 * time.Second
+)
+
+// Process is a reference target running in a process of its own, so that
+// a load generator never shares a process (scheduler, heap, GC) with the
+// server it measures.
+type Process struct {
+	// Name is the reference target the process serves.
+	Name string
+	// EchoURL and BroadcastURL are the ws:// URLs of the target's
+	// EchoPath and BroadcastPath endpoints.
+	EchoURL      string
+	BroadcastURL string
+	// PID is the process's ID, e.g. to sample its CPU and memory.
+	PID int
+
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+// StartProcess runs `exe serve --target name --addr 127.0.0.1:0` (exe is
+// a wsharness binary) and returns once the process has printed the URL it
+// serves, taken from the first ws:// word of its first line on standard
+// output. Its standard error goes to this process's.
+//
+// The process gets its own process group, so that a terminal's Ctrl-C
+// reaches only the caller, which then stops the target after writing its
+// results; and it receives SIGTERM should the caller die without stopping
+// it. ctx bounds only the start; call Stop to end the process.
+//
+// An unknown name returns Lookup's error; a process that fails to come up
+// within 10 s returns an error for which errors.Is(err, ErrProcessStart)
+// holds; an ended ctx returns an error wrapping ctx.Err().
+func StartProcess(ctx context.Context, exe, name string) (*Process, error) {
+	if _, err := Lookup(name); err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "serve", "--target", name, "--addr", "127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	// Its own process group: a terminal's Ctrl-C reaches only the caller.
+	// Pdeathsig: should the caller die without stopping it, the target
+	// does not linger.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	pipe, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", name, err)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, startError(fmt.Errorf("start target %s: %w", name, err))
+	}
+	p := &Process{Name: name, PID: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); close(p.done) }()
+	lines := make(chan string, 1)
+	go func() {
+		// Keep reading so that the target never blocks on a full pipe;
+		// only the first line matters.
+		sc := bufio.NewScanner(pipe)
+		for sc.Scan() {
+			select {
+			case lines <- sc.Text():
+			default:
+			}
+		}
+	}()
+	timeout := time.NewTimer(processStartTimeout)
+	defer timeout.Stop()
+	select {
+	case line := <-lines:
+		for _, f := range strings.Fields(line) {
+			if strings.HasPrefix(f, "ws://") {
+				p.EchoURL = f
+				break
+			}
+		}
+	case <-p.done:
+		return nil, startError(fmt.Errorf("target %s exited before serving", name))
+	case <-timeout.C:
+		p.Stop()
+		return nil, startError(fmt.Errorf("target %s did not start within %s", name, processStartTimeout))
+	case <-ctx.Done():
+		p.Stop()
+		return nil, fmt.Errorf("start target %s: %w", name, ctx.Err())
+	}
+	if p.EchoURL == "" {
+		p.Stop()
+		return nil, startError(fmt.Errorf("target %s printed no URL", name))
+	}
+	p.BroadcastURL = strings.TrimSuffix(p.EchoURL, EchoPath) + BroadcastPath
+	return p, nil
+}
+
+// Stop ends the process: SIGTERM, then SIGKILL after 5 s. It returns once
+// the process has exited.
+func (p *Process) Stop() {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	grace := time.NewTimer(processStopGrace)
+	defer grace.Stop()
+	select {
+	case <-p.done:
+	case <-grace.C:
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// processStartError is a start failure: its message is the cause's, and
+// errors.Is matches both ErrProcessStart and the cause's chain.
+type processStartError struct{ err error }
+
+func startError(err error) error { return &processStartError{err: err} }
+
+func (e *processStartError) Error() string        { return e.err.Error() }
+func (e *processStartError) Unwrap() error        { return e.err }
+func (e *processStartError) Is(target error) bool { return target == ErrProcessStart }
