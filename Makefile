@@ -23,12 +23,15 @@ TIMESCALE ?= 1
 GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
 
-.PHONY: all build conformance test vet fmt-check unit fuzz bench clean help
+.PHONY: all build deps conformance test vet fmt-check unit fuzz bench clean help
 
 all: build
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+deps: ## install the Debian packages the tests use (Chromium for the report's browser test)
+	bash scripts/deps.sh
 
 build: ## build the wsharness binary into out/bin
 	@mkdir -p $(BIN)
@@ -46,7 +49,8 @@ conformance: build ## run the conformance suites (URL=, NAME=, OUT=)
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') || rc=$$?; \
 	if [ -f $(OUT)/results.json ]; then \
 		$(BIN)/wsharness summary $(OUT)/results.json || rc=$$?; \
-		echo "results: $(OUT)/results.json  junit: $(OUT)/junit.xml"; \
+		$(BIN)/wsharness report --out $(OUT) $(OUT)/results.json >/dev/null || rc=$$?; \
+		echo "results: $(OUT)/results.json  junit: $(OUT)/junit.xml  report: $(OUT)/index.html"; \
 	else echo "no results were written to $(OUT)" >&2; [ $$rc -ne 0 ] || rc=1; fi; \
 	exit $$rc
 
@@ -81,6 +85,7 @@ TOOLS       := out/tools
 bench: build ## load benchmarks of the reference targets plus k6 (RUNS=, BENCH_OUT=, BENCH_FLAGS=)
 	@$(MAKE) --no-print-directory $(TOOLS)/k6 || echo "bench: building k6 failed; the k6 comparison will be skipped" >&2
 	$(BIN)/wsharness bench $(if $(RUNS),--runs $(RUNS)) --out $(BENCH_OUT) --k6 $(TOOLS)/k6 $(BENCH_FLAGS)
+	$(BIN)/wsharness report --out $(BENCH_OUT) $(BENCH_OUT)
 
 # One to four minutes and ~900 MB of memory on a cold module cache.
 $(TOOLS)/k6:

@@ -48,6 +48,7 @@ var commands = map[string]command{
 	"summary": {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
 	"load":    {"generate load and measure latency, fan-out and connection rate", runLoad},
 	"bench":   {"run the standard load workloads against the reference targets and compare them", runBench},
+	"report":  {"render results as HTML, Markdown or text; compare them with a baseline", runReport},
 }
 
 func main() {

@@ -1,0 +1,509 @@
+package reports
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/loadgen/metrics"
+)
+
+// htmlLoadGroup is one workload (scenario and parameters, as named by
+// ScenarioLabel) with every result of it.
+type htmlLoadGroup struct {
+	ID      string
+	Label   string
+	Kind    string
+	Params  string
+	Columns []htmlColumn
+	Rows    []htmlLoadRow
+	Runs    []htmlLoadRun
+	Charts  []svgChart
+	Notes   []string
+}
+
+type htmlColumn struct {
+	Name  string
+	Title string // tooltip
+	Text  bool   // sorts as text
+}
+
+type htmlLoadRow struct {
+	Name        string
+	Color       string
+	Interrupted bool
+	Cells       []htmlNumCell
+}
+
+// htmlNumCell is a table cell; Sort is the raw value the script sorts by,
+// empty when the figure is missing.
+type htmlNumCell struct {
+	Text string
+	Sort string
+}
+
+// htmlLoadRun is the per-run detail listed under a group's table.
+type htmlLoadRun struct {
+	Name        string
+	Color       string
+	Started     string
+	URL         string
+	Interrupted bool
+	Failures    string
+	Thresholds  []htmlThreshold
+}
+
+type htmlThreshold struct {
+	Expr   string
+	Value  string
+	Passed bool
+}
+
+// htmlKind classifies a result like the Markdown tables do.
+func htmlKind(r *loadgen.Result) string {
+	switch r.Scenario {
+	case loadgen.ScenarioEcho:
+		if r.Params.ClosedLoop || r.Params.Rate == 0 {
+			return "echo-closed"
+		}
+		return "echo"
+	case loadgen.ScenarioBroadcast, loadgen.ScenarioConnect:
+		return r.Scenario
+	}
+	return "other"
+}
+
+func htmlKindRank(kind string) int {
+	switch kind {
+	case "echo":
+		return 0
+	case "echo-closed":
+		return 1
+	case loadgen.ScenarioBroadcast:
+		return 2
+	case loadgen.ScenarioConnect:
+		return 3
+	}
+	return 4
+}
+
+// htmlPrimary is a result's main latency: its name, summary and histogram
+// key.
+func htmlPrimary(r *loadgen.Result) (string, *loadgen.Percentiles, string) {
+	switch htmlKind(r) {
+	case "echo-closed":
+		if r.ServiceTimeUS != nil {
+			return "service time", r.ServiceTimeUS, "service_time_us"
+		}
+		return "service time", r.LatencyUS, "latency_us"
+	case loadgen.ScenarioBroadcast:
+		return "fan-out", r.FanoutLatencyUS, "fanout_latency_us"
+	case loadgen.ScenarioConnect:
+		return "connect", r.ConnectLatencyUS, "connect_latency_us"
+	}
+	return "latency", r.LatencyUS, "latency_us"
+}
+
+type htmlLoadEntry struct {
+	r     *loadgen.Result
+	name  string // legend and row name
+	color string
+	dash  string
+}
+
+func htmlLoadGroups(all []*loadgen.Result, colors map[string]string) []htmlLoadGroup {
+	rs := htmlLoadResults(all)
+	type group struct {
+		label string
+		kind  string
+		rs    []*loadgen.Result
+	}
+	byLabel := map[string]*group{}
+	var groups []*group
+	for _, r := range rs {
+		label := ScenarioLabel(r)
+		g := byLabel[label]
+		if g == nil {
+			g = &group{label: label, kind: htmlKind(r)}
+			byLabel[label] = g
+			groups = append(groups, g)
+		}
+		g.rs = append(g.rs, r)
+	}
+	sort.SliceStable(groups, func(i, j int) bool {
+		a, b := groups[i], groups[j]
+		if ra, rb := htmlKindRank(a.kind), htmlKindRank(b.kind); ra != rb {
+			return ra < rb
+		}
+		pa, pb := a.rs[0].Params, b.rs[0].Params
+		if pa.Conns != pb.Conns {
+			return pa.Conns < pb.Conns
+		}
+		if pa.Rate != pb.Rate {
+			return pa.Rate < pb.Rate
+		}
+		return a.label < b.label
+	})
+	var out []htmlLoadGroup
+	for gi, g := range groups {
+		out = append(out, htmlLoadGroupOf(gi, g.label, g.kind, g.rs, colors))
+	}
+	return out
+}
+
+func htmlLoadGroupOf(gi int, label, kind string, rs []*loadgen.Result, colors map[string]string) htmlLoadGroup {
+	sort.SliceStable(rs, func(i, j int) bool {
+		if rs[i].Target != rs[j].Target {
+			return rs[i].Target < rs[j].Target
+		}
+		return rs[i].Started.Before(rs[j].Started)
+	})
+	perTarget := map[string]int{}
+	for _, r := range rs {
+		perTarget[r.Target]++
+	}
+	seen := map[string]int{}
+	entries := make([]htmlLoadEntry, len(rs))
+	for i, r := range rs {
+		n := seen[r.Target]
+		seen[r.Target]++
+		name := r.Target
+		if perTarget[r.Target] > 1 {
+			name += fmt.Sprintf(" #%d", n+1)
+		}
+		if r.Interrupted {
+			name += " (interrupted)"
+		}
+		entries[i] = htmlLoadEntry{r: r, name: name, color: colors[r.Target], dash: svgDashes[n%len(svgDashes)]}
+	}
+	g := htmlLoadGroup{ID: fmt.Sprintf("load-%d", gi), Label: label, Kind: kind, Params: htmlParams(rs[0])}
+	primary, _, _ := htmlPrimary(rs[0])
+	g.Columns = []htmlColumn{
+		{Name: "target", Text: true},
+		{Name: "throughput", Title: htmlThroughputTitle(kind)},
+		{Name: primary + " p50"}, {Name: primary + " p90"}, {Name: primary + " p99"},
+		{Name: primary + " p99.9"}, {Name: primary + " max"},
+		{Name: "lost", Title: "messages (broadcast: deliveries) never received"},
+		{Name: "errors", Title: "send/receive errors and malformed replies"},
+		{Name: "delivery ratio", Title: "broadcast: deliveries received / expected"},
+		{Name: "connect p99", Title: "TCP + WebSocket handshake latency, 99th percentile"},
+		{Name: "conns", Title: "connections established / attempted"},
+		{Name: "client CPU", Title: "generator CPU time over the whole run"},
+		{Name: "client peak RSS"},
+		{Name: "server CPU", Title: "server CPU time over the whole run"},
+		{Name: "server peak RSS"},
+	}
+	for _, e := range entries {
+		r := e.r
+		_, p, _ := htmlPrimary(r)
+		row := htmlLoadRow{Name: e.name, Color: e.color, Interrupted: r.Interrupted}
+		row.Cells = append(row.Cells, htmlNumCell{Text: e.name, Sort: e.name})
+		if r.Messages != nil {
+			row.Cells = append(row.Cells, htmlNum(r.ThroughputPerS, htmlThousands(r.ThroughputPerS)+"/s"))
+		} else {
+			row.Cells = append(row.Cells, htmlNumCell{Text: "—"})
+		}
+		for _, at := range []func(*loadgen.Percentiles) int64{
+			func(p *loadgen.Percentiles) int64 { return p.P50 },
+			func(p *loadgen.Percentiles) int64 { return p.P90 },
+			func(p *loadgen.Percentiles) int64 { return p.P99 },
+			func(p *loadgen.Percentiles) int64 { return p.P999 },
+			func(p *loadgen.Percentiles) int64 { return p.Max },
+		} {
+			row.Cells = append(row.Cells, htmlMicros(p, at))
+		}
+		if m := r.Messages; m != nil {
+			row.Cells = append(row.Cells, htmlNum(float64(m.Lost), htmlThousands(float64(m.Lost))),
+				htmlNum(float64(m.Errors), htmlThousands(float64(m.Errors))))
+		} else {
+			row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
+		}
+		if r.DeliveryRatio != nil {
+			row.Cells = append(row.Cells, htmlNum(*r.DeliveryRatio, strconv.FormatFloat(*r.DeliveryRatio, 'f', 5, 64)))
+		} else {
+			row.Cells = append(row.Cells, htmlNumCell{Text: "—"})
+		}
+		row.Cells = append(row.Cells, htmlMicros(r.ConnectLatencyUS, func(p *loadgen.Percentiles) int64 { return p.P99 }))
+		c := r.Connections
+		row.Cells = append(row.Cells, htmlNum(float64(c.Established), fmt.Sprintf("%s / %s", htmlThousands(float64(c.Established)), htmlThousands(float64(c.Target)))))
+		row.Cells = append(row.Cells, htmlNum(r.Client.CPUSeconds, fmt.Sprintf("%.2f s", r.Client.CPUSeconds)))
+		row.Cells = append(row.Cells, htmlBytes(r.Client.RSSBytesMax))
+		if r.Server != nil {
+			row.Cells = append(row.Cells, htmlNum(r.Server.CPUSeconds, fmt.Sprintf("%.2f s", r.Server.CPUSeconds)), htmlBytes(r.Server.RSSBytesMax))
+		} else {
+			row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
+		}
+		g.Rows = append(g.Rows, row)
+
+		run := htmlLoadRun{Name: e.name, Color: e.color, URL: r.URL, Interrupted: r.Interrupted}
+		if !r.Started.IsZero() {
+			run.Started = r.Started.UTC().Format("2006-01-02 15:04:05 UTC")
+		}
+		if len(c.Failures) > 0 {
+			var parts []string
+			for k, n := range c.Failures {
+				parts = append(parts, fmt.Sprintf("%s %d", k, n))
+			}
+			sort.Strings(parts)
+			run.Failures = strings.Join(parts, ", ")
+		}
+		for _, t := range r.Thresholds {
+			run.Thresholds = append(run.Thresholds, htmlThreshold{Expr: t.Expr, Value: strconv.FormatFloat(t.Value, 'g', -1, 64), Passed: t.Passed})
+		}
+		g.Runs = append(g.Runs, run)
+	}
+	g.Charts, g.Notes = htmlLoadCharts(g.ID, kind, entries)
+	return g
+}
+
+func htmlThroughputTitle(kind string) string {
+	switch kind {
+	case loadgen.ScenarioBroadcast:
+		return "deliveries per second in the measured window"
+	case loadgen.ScenarioConnect:
+		return "connect runs send no messages"
+	}
+	return "replies per second in the measured window"
+}
+
+func htmlParams(r *loadgen.Result) string {
+	p := r.Params
+	parts := []string{
+		"measured " + (time.Duration(p.DurationMS) * time.Millisecond).String(),
+	}
+	if r.Scenario != loadgen.ScenarioConnect {
+		parts = append(parts, "warm-up "+(time.Duration(p.WarmupMS)*time.Millisecond).String())
+	}
+	if p.RampPerS > 0 {
+		parts = append(parts, "ramp "+htmlThousands(p.RampPerS)+" conns/s")
+	} else {
+		parts = append(parts, "ramp unpaced")
+	}
+	if p.MaxInflight > 0 {
+		parts = append(parts, fmt.Sprintf("max in-flight %d per connection", p.MaxInflight))
+	}
+	if p.ExcludeSender {
+		parts = append(parts, "sender excluded")
+	}
+	switch htmlKind(r) {
+	case "echo":
+		parts = append(parts, "latency from the scheduled send (open model, corrected for coordinated omission)")
+	case "echo-closed":
+		parts = append(parts, "closed loop: latency is service time")
+	}
+	return strings.Join(parts, "; ")
+}
+
+func htmlNum(v float64, text string) htmlNumCell {
+	return htmlNumCell{Text: text, Sort: strconv.FormatFloat(v, 'g', -1, 64)}
+}
+
+func htmlMicros(p *loadgen.Percentiles, at func(*loadgen.Percentiles) int64) htmlNumCell {
+	if p == nil || p.Count == 0 {
+		return htmlNumCell{Text: "—"}
+	}
+	v := float64(at(p))
+	return htmlNum(v, FormatMicros(v))
+}
+
+func htmlBytes(b int64) htmlNumCell {
+	if b <= 0 {
+		return htmlNumCell{Text: "—"}
+	}
+	return htmlNum(float64(b), fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)))
+}
+
+// htmlThousands renders a rounded number with comma separators.
+func htmlThousands(v float64) string {
+	n := int64(math.Round(v))
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	if neg {
+		b.WriteByte('-')
+	}
+	for i := range len(s) {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// htmlLoadCharts draws a group's charts: the percentile distribution of
+// its main latency (and broadcast completion), then the timelines.
+func htmlLoadCharts(id, kind string, es []htmlLoadEntry) ([]svgChart, []string) {
+	var charts []svgChart
+	var notes []string
+	primary, _, key := htmlPrimary(es[0].r)
+
+	hdrChart := func(suffix, key, title, ylabel string) {
+		spec := svgSpec{
+			ID: id + "-" + suffix, Title: title,
+			XLabel: "percentile (log scale of 1/(1−q))", YLabel: ylabel,
+			XPercentile: true, XFixed: true, XMin: svgPercentileX(0.5), XMax: svgPercentileX(0.99999),
+			YLog: true, YFormat: svgFormatMicros,
+			Empty: "no histogram in these results",
+		}
+		for _, e := range es {
+			ser := svgSeriesData{Name: e.name, Color: e.color, Dash: e.dash}
+			if s, ok := e.r.Histograms[key]; ok && s != "" {
+				h, err := metrics.Decode(s)
+				if err != nil {
+					notes = append(notes, fmt.Sprintf("%s: histogram %s could not be decoded: %v", e.name, key, err))
+				} else {
+					ser.Points = htmlPercentileCurve(h)
+				}
+			}
+			spec.Series = append(spec.Series, ser)
+		}
+		charts = append(charts, svgLayout(spec))
+	}
+	long, short := htmlLatencyName(kind)
+	hdrChart("hdr", key, "Percentile distribution: "+long, short+" (log scale)")
+	if kind == loadgen.ScenarioBroadcast {
+		hdrChart("completion", "fanout_completion_us", "Percentile distribution: broadcast completion (last receiver)", "completion time (log scale)")
+	}
+
+	bands := htmlPhaseBands(es)
+	timeline := func(suffix, title, ylabel string, ylog bool, yfmt func(float64) string, minTop float64, get func(e htmlLoadEntry, s loadgen.Second) float64) {
+		spec := svgSpec{
+			ID: id + "-" + suffix, Title: title,
+			XLabel: "time since the first connection attempt", YLabel: ylabel,
+			XFormat: svgFormatSeconds, XZero: true, YLog: ylog, YZero: !ylog, YFormat: yfmt, YMinTop: minTop,
+			Bands: bands, Empty: "no timeline in these results",
+		}
+		for _, e := range es {
+			ser := svgSeriesData{Name: e.name, Color: e.color, Dash: e.dash}
+			for _, s := range e.r.Timeline {
+				ser.Points = append(ser.Points, svgXY{X: float64(s.T), Y: get(e, s)})
+			}
+			spec.Series = append(spec.Series, ser)
+		}
+		charts = append(charts, svgLayout(spec))
+	}
+	if kind != loadgen.ScenarioConnect {
+		what := "replies/s"
+		if kind == loadgen.ScenarioBroadcast {
+			what = "deliveries/s"
+		}
+		timeline("throughput", "Throughput: "+what+" per second", what, false, svgFormatCount, 0,
+			func(_ htmlLoadEntry, s loadgen.Second) float64 { return float64(s.Received) })
+	}
+	// p99 per second: log scale when the values span a wide range.
+	lo, hi := math.Inf(1), 0.0
+	for _, e := range es {
+		for _, s := range e.r.Timeline {
+			if s.P99US > 0 {
+				lo, hi = math.Min(lo, float64(s.P99US)), math.Max(hi, float64(s.P99US))
+			}
+		}
+	}
+	p99log := hi > 0 && hi/lo > 30
+	p99label := primary + " p99"
+	if p99log {
+		p99label += " (log scale)"
+	}
+	timeline("p99", "p99 per second: "+long, p99label, p99log, svgFormatMicros, 0,
+		func(_ htmlLoadEntry, s loadgen.Second) float64 {
+			if s.P99US <= 0 {
+				return math.NaN()
+			}
+			return float64(s.P99US)
+		})
+	timeline("conns", "Open connections", "connections", false, svgFormatCount, 0,
+		func(_ htmlLoadEntry, s loadgen.Second) float64 { return float64(s.Conns) })
+	if kind == loadgen.ScenarioBroadcast {
+		timeline("delivery", "Delivery ratio per second (deliveries / broadcasts sent × receivers)", "delivery ratio", false, svgFormatRatio, 1,
+			func(e htmlLoadEntry, s loadgen.Second) float64 {
+				per := htmlReceivers(e.r)
+				if s.Sent <= 0 || per <= 0 {
+					return math.NaN()
+				}
+				return float64(s.Received) / (float64(s.Sent) * per)
+			})
+	}
+	return charts, notes
+}
+
+// htmlLatencyName names a workload's main latency for chart titles and
+// axis labels.
+func htmlLatencyName(kind string) (long, short string) {
+	switch kind {
+	case "echo-closed":
+		return "service time (closed loop)", "service time"
+	case loadgen.ScenarioBroadcast:
+		return "fan-out latency (send to each receiver)", "fan-out latency"
+	case loadgen.ScenarioConnect:
+		return "connect latency (TCP + handshake)", "connect latency"
+	}
+	return "round-trip latency (from the scheduled send)", "round-trip latency"
+}
+
+// htmlReceivers is how many deliveries one broadcast should make.
+func htmlReceivers(r *loadgen.Result) float64 {
+	if m := r.Messages; m != nil && m.Sent > 0 && m.Expected > 0 {
+		return float64(m.Expected) / float64(m.Sent)
+	}
+	n := float64(r.Connections.Established)
+	if r.Params.ExcludeSender {
+		n--
+	}
+	return n
+}
+
+// htmlPercentileCurve samples a histogram along the percentile axis, from
+// the median to the last percentile its sample count resolves, ending at
+// the maximum.
+func htmlPercentileCurve(h *hdr.Histogram) []svgXY {
+	n := h.TotalCount()
+	if n == 0 {
+		return nil
+	}
+	x0 := svgPercentileX(0.5)
+	end := math.Min(svgPercentileX(0.99999), math.Log10(float64(n)))
+	var pts []svgXY
+	const step = 0.025
+	for i := 0; ; i++ {
+		x := x0 + float64(i)*step
+		if x >= end {
+			break
+		}
+		q := 1 - math.Pow(10, -x)
+		pts = append(pts, svgXY{X: x, Y: float64(h.ValueAtQuantile(q * 100))})
+	}
+	end = math.Max(end, x0)
+	pts = append(pts, svgXY{X: end, Y: float64(h.Max())})
+	return pts
+}
+
+// htmlPhaseBands shades the measured (connect: hold) seconds of a group.
+func htmlPhaseBands(es []htmlLoadEntry) []svgBandData {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	label := ""
+	for _, e := range es {
+		for _, s := range e.r.Timeline {
+			if s.Phase == loadgen.PhaseMeasure || s.Phase == loadgen.PhaseHold {
+				lo, hi = math.Min(lo, float64(s.T-1)), math.Max(hi, float64(s.T))
+				if label == "" {
+					label = s.Phase
+				}
+			}
+		}
+	}
+	if hi <= lo {
+		return nil
+	}
+	if label == loadgen.PhaseMeasure {
+		label = "measured"
+	}
+	return []svgBandData{{X0: lo, X1: hi, Label: label}}
+}

@@ -1,0 +1,219 @@
+package reports
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+// mdMaxFailures caps the unexpected failures listed per target, so that a
+// badly broken target cannot blow a CI job summary's size limit.
+const mdMaxFailures = 100
+
+// Markdown renders the input as GitHub-flavoured Markdown for a CI job
+// summary: for each conformance run a table of verdict counts per target,
+// then each target's unexpected failures (case, verdicts, RFC clause and
+// the first line of what was observed) and its known deviations; then,
+// per load scenario, the LoadComparison table of its workloads.
+func Markdown(in Input) []byte {
+	var b bytes.Buffer
+	for i, run := range in.Conformance {
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		mdConformance(&b, run, i, len(in.Conformance))
+	}
+	if len(in.Load) > 0 {
+		if len(in.Conformance) > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString("## Load\n")
+		for _, sc := range splitScenarios(in.Load) {
+			fmt.Fprintf(&b, "\n### %s\n\n", mdText(sc.name))
+			b.Write(LoadComparison(sc.results))
+		}
+	}
+	if len(in.Conformance) == 0 && len(in.Load) == 0 {
+		b.WriteString("No results.\n")
+	}
+	if len(in.Sources) > 0 {
+		quoted := make([]string, len(in.Sources))
+		for i, s := range in.Sources {
+			quoted[i] = mdCode(s)
+		}
+		fmt.Fprintf(&b, "\n<sub>Read from %s.</sub>\n", joinMax(quoted, 20))
+	}
+	return b.Bytes()
+}
+
+func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
+	fmt.Fprintf(b, "## Conformance%s\n\n%s", runOrdinal(i, n), runHeadline(run.Started, run.DurationMS, len(run.Targets)))
+	if run.Incomplete {
+		b.WriteString(". **Incomplete**: the run was interrupted; counts cover the cases that finished")
+	}
+	b.WriteString(".\n\n")
+	if len(run.Targets) == 0 {
+		b.WriteString("No targets.\n")
+		return
+	}
+
+	b.WriteString("| target | cases |")
+	for _, v := range results.Verdicts {
+		fmt.Fprintf(b, " %s |", v)
+	}
+	b.WriteString(" close not OK | unexpected failures | known deviations |\n|---|--:|")
+	for range results.Verdicts {
+		b.WriteString("--:|")
+	}
+	b.WriteString("--:|--:|--:|\n")
+	for _, t := range run.Targets {
+		unexpected, known, badClose := conformanceCounts(t)
+		fmt.Fprintf(b, "| %s | %d |", mdText(t.Name), len(t.Cases))
+		for _, v := range results.Verdicts {
+			fmt.Fprintf(b, " %d |", t.Summary[v])
+		}
+		u := fmt.Sprint(unexpected)
+		if unexpected > 0 {
+			u = "**" + u + "** ❌"
+		}
+		fmt.Fprintf(b, " %d | %s | %d |\n", badClose, u, known)
+	}
+
+	for _, t := range run.Targets {
+		var failing []results.Case
+		for _, c := range t.Cases {
+			if c.Unexpected() {
+				failing = append(failing, c)
+			}
+		}
+		if len(failing) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "\n### %s: %s\n\n", mdText(t.Name), plural(len(failing), "unexpected failure"))
+		b.WriteString("| case | verdict | close | RFC | observed |\n|---|---|---|---|---|\n")
+		for k, c := range failing {
+			if k == mdMaxFailures {
+				fmt.Fprintf(b, "\n… and %d more; see results.json.\n", len(failing)-k)
+				break
+			}
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", mdText(c.ID), mdText(c.Verdict), mdText(closeText(c)),
+				mdText(c.RFC), mdText(cut(firstLine(c.Observed, c.RFC), 200)))
+		}
+	}
+
+	var known []string
+	for _, t := range run.Targets {
+		var ids []string
+		for _, c := range t.Cases {
+			if c.Failing() && !c.Unexpected() {
+				ids = append(ids, c.ID)
+			}
+		}
+		if len(ids) > 0 {
+			known = append(known, fmt.Sprintf("- %s: %d (%s)\n", mdText(t.Name), len(ids), mdText(compactIDs(ids))))
+		}
+	}
+	if len(known) > 0 {
+		b.WriteString("\nKnown deviations (listed with reasons, not failing the run):\n\n")
+		b.WriteString(strings.Join(known, ""))
+	}
+}
+
+// conformanceCounts counts a target's unexpected failures, known
+// deviations that fail, and cases whose close was not OK.
+func conformanceCounts(t results.Target) (unexpected, known, badClose int) {
+	for _, c := range t.Cases {
+		switch {
+		case c.Unexpected():
+			unexpected++
+		case c.Failing():
+			known++
+		}
+		if c.CloseVerdict != results.CloseOK {
+			badClose++
+		}
+	}
+	return unexpected, known, badClose
+}
+
+// closeText is the close verdict with the server's close code, if any.
+func closeText(c results.Case) string {
+	if c.RemoteCloseCode != nil {
+		return fmt.Sprintf("%s (%d)", c.CloseVerdict, *c.RemoteCloseCode)
+	}
+	return c.CloseVerdict
+}
+
+type scenarioResults struct {
+	name    string
+	results []*loadgen.Result
+}
+
+// splitScenarios groups load results by scenario: echo, broadcast,
+// connect, then any other in name order.
+func splitScenarios(rs []*loadgen.Result) []scenarioResults {
+	by := map[string][]*loadgen.Result{}
+	for _, r := range rs {
+		if r != nil {
+			by[r.Scenario] = append(by[r.Scenario], r)
+		}
+	}
+	rank := map[string]int{loadgen.ScenarioEcho: 0, loadgen.ScenarioBroadcast: 1, loadgen.ScenarioConnect: 2}
+	names := make([]string, 0, len(by))
+	for n := range by {
+		names = append(names, n)
+	}
+	sort.Slice(names, func(i, j int) bool {
+		ri, iok := rank[names[i]]
+		rj, jok := rank[names[j]]
+		if !iok {
+			ri = len(rank)
+		}
+		if !jok {
+			rj = len(rank)
+		}
+		if ri != rj {
+			return ri < rj
+		}
+		return names[i] < names[j]
+	})
+	out := make([]scenarioResults, len(names))
+	for i, n := range names {
+		out[i] = scenarioResults{n, by[n]}
+	}
+	return out
+}
+
+// mdText makes text safe in a Markdown table cell or line: no line
+// breaks, no table or emphasis syntax, no raw HTML.
+var mdText = strings.NewReplacer(
+	"\r\n", " ", "\n", " ", "\r", " ",
+	`\`, `\\`, "|", `\|`, "*", `\*`, "_", `\_`, "`", "\\`", "[", `\[`, "]", `\]`,
+	"<", "&lt;", ">", "&gt;", "&", "&amp;",
+).Replace
+
+// mdCode renders s as a code span.
+func mdCode(s string) string {
+	s = strings.NewReplacer("\n", " ", "\r", " ").Replace(s)
+	fence := "`"
+	for strings.Contains(s, fence) {
+		fence += "`"
+	}
+	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") {
+		return fence + " " + s + " " + fence
+	}
+	return fence + s + fence
+}
+
+// cut shortens s to at most n runes, marking the cut.
+func cut(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
+}

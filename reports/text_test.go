@@ -1,0 +1,87 @@
+package reports
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+func TestTextReusesConformanceSummary(t *testing.T) {
+	run := rcRun("alpha", []results.Case{
+		rcCase("1.1.1", results.OK, results.CloseOK, ""),
+		rcCase("1.1.2", results.Failed, results.CloseOK, ""),
+	})
+	txt := string(Text(Input{Conformance: []results.Run{run, run}, Sources: []string{"a.json", "b.json"}}))
+	if !strings.Contains(txt, string(ConformanceSummary(run))) {
+		t.Errorf("conformance summary not included:\n%s", txt)
+	}
+	for _, want := range []string{"Conformance run 1 of 2: started 2026-01-02 03:04:05 UTC", "Conformance run 2 of 2", "Read from: a.json, b.json"} {
+		if !strings.Contains(txt, want) {
+			t.Errorf("missing %q in\n%s", want, txt)
+		}
+	}
+	if strings.Contains(txt, "Load") {
+		t.Errorf("load section without load results:\n%s", txt)
+	}
+}
+
+// textRow returns the fields of the line of the load text table that
+// starts with workload and has target as its next column.
+func textRow(t *testing.T, txt, workload, target string) []string {
+	t.Helper()
+	for line := range strings.Lines(txt) {
+		if rest, ok := strings.CutPrefix(line, workload); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 && f[0] == target {
+				return f
+			}
+		}
+	}
+	t.Fatalf("no row for %s %s in\n%s", workload, target, txt)
+	return nil
+}
+
+func TestLoadText(t *testing.T) {
+	interrupted := echoRate("gws", 1, 1, 1, 1)
+	interrupted.Interrupted = true
+	lossy := broadcast("gorilla", 1000, 10, 60000, 0.999)
+	lossy.Messages.Lost, lossy.Messages.Errors = 100, 3
+	txt := string(Text(Input{Load: []*loadgen.Result{
+		connect("gws", nil),
+		lossy,
+		echoRate("gws", 4000, 700, 10000, 30000),
+		echoRate("gws", 3990, 900, 60000, 90000),
+		echoRate("gws", 4001, 800, 20000, 50000),
+		interrupted,
+		echoClosed("gws", 30000),
+	}}))
+	echo := textRow(t, txt, "echo 1,000 conns, 4,000 msg/s, 128 B text", "gws")
+	// Medians over the three finished runs; the interrupted one left out.
+	if want := []string{"gws", "3", "4,000/s", "latency", "800", "µs", "20.0", "ms", "50.0", "ms", "0", "0", "-"}; strings.Join(echo, " ") != strings.Join(want, " ") {
+		t.Errorf("echo row %q, want %q", echo, want)
+	}
+	closed := textRow(t, txt, "echo closed loop 1,000 conns, 128 B text", "gws")
+	if closed[3] != "service" || closed[5] != "60.0" {
+		t.Errorf("closed-loop row %q: want service time 60.0 ms", closed)
+	}
+	bc := textRow(t, txt, "broadcast to 1,000 conns, 10/s from 1 sender", "gorilla")
+	if want := "gorilla 1 10,000/s fan-out 30.0 ms 60.0 ms 0 µs 3 100 0.99900"; strings.Join(bc, " ") != want {
+		t.Errorf("broadcast row %q, want %q", strings.Join(bc, " "), want)
+	}
+	conn := textRow(t, txt, "connect 10,000 conns at 2,000/s, hold 5s", "gws")
+	if conn[2] != "-" || conn[3] != "connect" || conn[len(conn)-1] != "-" {
+		t.Errorf("connect row %q", conn)
+	}
+	// Rows in LoadComparison's workload order.
+	if i, j, k := strings.Index(txt, "echo 1,000"), strings.Index(txt, "echo closed"), strings.Index(txt, "broadcast to"); !(i < j && j < k && k < strings.Index(txt, "connect 10,000")) {
+		t.Errorf("workloads out of order:\n%s", txt)
+	}
+	if !strings.Contains(txt, "1 run left out as interrupted") {
+		t.Errorf("interrupted run not mentioned:\n%s", txt)
+	}
+	if got := string(LoadText(nil)); got != "No load results.\n" {
+		t.Errorf("empty: %q", got)
+	}
+}
