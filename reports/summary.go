@@ -20,18 +20,7 @@ func ConformanceSummary(run results.Run) []byte {
 	}
 	fmt.Fprintf(tw, "close !OK\tunexpected\tknown\t\n")
 	for _, t := range run.Targets {
-		unexpected, known, badClose := 0, 0, 0
-		for _, c := range t.Cases {
-			switch {
-			case c.Unexpected():
-				unexpected++
-			case c.Failing():
-				known++
-			}
-			if c.CloseVerdict != results.CloseOK {
-				badClose++
-			}
-		}
+		unexpected, known, badClose := conformanceCounts(t)
 		fmt.Fprintf(tw, "%s\t%d\t", t.Name, len(t.Cases))
 		for _, v := range results.Verdicts {
 			fmt.Fprintf(tw, "%d\t", t.Summary[v])
