@@ -21,11 +21,10 @@ const (
 )
 
 type stamp struct {
-	id        uint32
-	seq       uint64
-	intended  int64 // ns since base
-	sentAtNS  int64 // ns since base
-	delivered int64 // set by the reader: ns since base
+	id       uint32
+	seq      uint64
+	intended int64 // ns since base
+	sentAtNS int64 // ns since base
 }
 
 var errShortPayload = errors.New("message too short to carry a wsharness header")

@@ -257,7 +257,6 @@ func (r *run) ramp(ctx context.Context, d *dialer) {
 		}(i)
 	}
 	wg.Wait()
-	// Sort-free lookup by id: senders are found by scanning once.
 }
 
 func (r *run) fail(reason string) {

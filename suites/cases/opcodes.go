@@ -14,14 +14,12 @@ const opcodeRule = "If an unknown opcode is received, the server MUST fail the c
 func Opcodes() []Case {
 	hello := "Hello, world!"
 	var out []Case
-	for sub, base := range []byte{1: 3, 2: 11} {
-		if base == 0 {
-			continue
-		}
-		kind := "non-control"
-		if sub == 2 {
-			kind = "control"
-		}
+	for _, group := range []struct {
+		sub  int
+		base byte // first reserved opcode of the group
+		kind string
+	}{{1, 3, "non-control"}, {2, 11, "control"}} {
+		sub, base, kind := group.sub, group.base, group.kind
 		for i := range 5 {
 			op := base + byte(i)
 			id := fmt.Sprintf("4.%d.%d", sub, i+1)
