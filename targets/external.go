@@ -1,0 +1,658 @@
+package targets
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// ErrTargetUnavailable marks an external target that cannot be used: an
+// executable it requires is missing, its command did not start, exited
+// before it served, or did not complete a WebSocket handshake in time.
+// Test for it with errors.Is.
+var ErrTargetUnavailable = errors.New("external target unavailable")
+
+// ExternalFileVersion is the only version LoadExternal accepts.
+const ExternalFileVersion = 1
+
+// Defaults and limits of external targets. Variables so that tests can
+// shorten them.
+var (
+	externalReadyTimeout = 10 * time.Second
+	externalStopGrace    = 5 * time.Second
+	// externalProbeInterval is the pause between two readiness attempts.
+	externalProbeInterval = 50 * time.Millisecond
+)
+
+// externalOutputLimit bounds the captured output of an external target:
+// only the last 64 KiB are kept.
+const externalOutputLimit = 64 << 10
+
+// externalTailLines is how many of the last output lines an error quotes.
+const externalTailLines = 20
+
+// ExternalSpec describes a server the user names: a command wsharness runs
+// (or none, when the server already runs) and the ws:// URLs it serves.
+type ExternalSpec struct {
+	// Name identifies the target in listings and reports; it must not be
+	// a built-in target's name.
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+	// Command is the program and its arguments, run without a shell. Empty
+	// means the server already runs and is only addressed by EchoURL.
+	Command []string `yaml:"command,omitempty"`
+	// Dir is the command's working directory. In a file loaded by
+	// LoadExternal it is relative to the file's directory, which is also
+	// the default; a relative Command[0] such as ./server.sh is relative
+	// to Dir.
+	Dir string `yaml:"dir,omitempty"`
+	// Env holds KEY=VALUE entries added to wsharness's own environment.
+	Env []string `yaml:"env,omitempty"`
+	// EchoURL is the ws:// URL of the echo endpoint (required);
+	// BroadcastURL the optional broadcast endpoint's. Both must be on
+	// 127.0.0.1 or localhost.
+	EchoURL      string `yaml:"echo_url"`
+	BroadcastURL string `yaml:"broadcast_url,omitempty"`
+	// Requires names executables that must exist (looked up on PATH, or
+	// absolute paths), e.g. "php" or "/usr/bin/python3"; Install is the
+	// hint shown when one is missing, e.g. "apt-get install php-cli".
+	Requires []string `yaml:"requires,omitempty"`
+	Install  string   `yaml:"install,omitempty"`
+	// ReadyTimeout bounds how long the command gets to accept a WebSocket
+	// handshake on EchoURL, e.g. "15s"; zero means 10 s.
+	ReadyTimeout time.Duration `yaml:"ready_timeout,omitempty"`
+}
+
+// External is a Target whose server is a program the user names.
+type External struct {
+	Spec ExternalSpec
+}
+
+// OutputKeeper is a Running that keeps its server's output (standard
+// output and standard error, the last 64 KiB) for reports.
+type OutputKeeper interface {
+	Output() string
+}
+
+// Info describes the target.
+func (e External) Info() Info {
+	desc := e.Spec.Description
+	if desc == "" {
+		if len(e.Spec.Command) > 0 {
+			desc = "external server: " + strings.Join(e.Spec.Command, " ")
+		} else {
+			desc = "user server at " + e.Spec.EchoURL
+		}
+	}
+	return Info{Name: e.Spec.Name, Library: "external", Description: desc}
+}
+
+// Available reports whether every executable the target requires exists;
+// when one does not, reason is a one-line explanation such as
+// "skipped: php not installed (apt-get install php-cli)".
+func (e External) Available() (ok bool, reason string) {
+	var missing []string
+	for _, r := range e.Spec.Requires {
+		if _, err := exec.LookPath(r); err != nil {
+			missing = append(missing, r)
+		}
+	}
+	if len(missing) == 0 {
+		return true, ""
+	}
+	reason = "skipped: " + strings.Join(missing, ", ") + " not installed"
+	if e.Spec.Install != "" {
+		reason += " (" + e.Spec.Install + ")"
+	}
+	return false, reason
+}
+
+// Start makes the target reachable. addr is ignored: the command chooses
+// its own address, the one in EchoURL. Without a Command, Start only
+// returns the URLs. Otherwise it runs the command in its own process group
+// (which receives SIGTERM should wsharness die without stopping it),
+// captures its output, and returns once a WebSocket opening handshake to
+// EchoURL succeeds.
+//
+// A missing required executable, a port already in use before the command
+// starts, a command that cannot start, exits before serving or does not
+// serve within ReadyTimeout returns an error for which
+// errors.Is(err, ErrTargetUnavailable) holds, quoting the command's last
+// output lines; an ended ctx returns an error wrapping ctx.Err().
+func (e External) Start(ctx context.Context, _ string) (Running, error) {
+	s := e.Spec
+	if ok, reason := e.Available(); !ok {
+		return nil, fmt.Errorf("target %s: %w: %s", s.Name, ErrTargetUnavailable, reason)
+	}
+	if len(s.Command) == 0 {
+		return &externalURLs{echo: s.EchoURL, broadcast: s.BroadcastURL}, nil
+	}
+	host, err := echoHost(s.EchoURL)
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", s.Name, err)
+	}
+	// Something already serving there would pass the readiness check in
+	// place of the command.
+	if c, err := net.DialTimeout("tcp", host, 200*time.Millisecond); err == nil {
+		_ = c.Close()
+		return nil, fmt.Errorf("target %s: %w: something already listens on %s", s.Name, ErrTargetUnavailable, host)
+	}
+
+	out := &ringBuffer{limit: externalOutputLimit}
+	cmd := exec.Command(s.Command[0], s.Command[1:]...)
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), s.Env...)
+	cmd.Stdout = out // the same writer: one pipe, writes never interleave
+	cmd.Stderr = out
+	// Do not wait forever for output from grandchildren holding the pipe.
+	cmd.WaitDelay = time.Second
+	// Its own process group: a terminal's Ctrl-C reaches only wsharness,
+	// and Stop signals the server's children too. Pdeathsig: should
+	// wsharness die without stopping it, the server does not linger.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("target %s: %w: start %q: %v", s.Name, ErrTargetUnavailable, s.Command[0], err)
+	}
+	r := &externalRunning{
+		externalURLs: externalURLs{echo: s.EchoURL, broadcast: s.BroadcastURL},
+		name:         s.Name,
+		cmd:          cmd,
+		out:          out,
+		done:         make(chan struct{}),
+	}
+	go func() {
+		r.waitErr = cmd.Wait()
+		close(r.done)
+	}()
+
+	timeout := s.ReadyTimeout
+	if timeout <= 0 {
+		timeout = externalReadyTimeout
+	}
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for {
+		attempt := min(time.Until(deadline), 2*time.Second)
+		if attempt <= 0 {
+			break
+		}
+		actx, cancel := context.WithTimeout(ctx, attempt)
+		lastErr = probeWebSocket(actx, s.EchoURL)
+		cancel()
+		if lastErr == nil {
+			return r, nil
+		}
+		select {
+		case <-r.done:
+			return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.waitErr))
+		case <-ctx.Done():
+			_ = r.Stop(context.Background())
+			return nil, fmt.Errorf("start target %s: %w", s.Name, ctx.Err())
+		case <-time.After(min(externalProbeInterval, max(time.Until(deadline), 0))):
+		}
+	}
+	// The process may have exited during the last attempt.
+	select {
+	case <-r.done:
+		return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.waitErr))
+	default:
+	}
+	_ = r.Stop(context.Background())
+	return nil, r.unavailable(fmt.Sprintf("no WebSocket handshake on %s within %s (last attempt: %v)", s.EchoURL, timeout, lastErr))
+}
+
+// externalURLs is a running external target's endpoints.
+type externalURLs struct {
+	echo, broadcast string
+}
+
+// URL returns EchoURL for EchoPath and BroadcastURL for BroadcastPath
+// (empty when the target has none); any other path is taken on EchoURL's
+// host.
+func (u *externalURLs) URL(path string) string {
+	switch path {
+	case EchoPath:
+		return u.echo
+	case BroadcastPath:
+		return u.broadcast
+	}
+	p, err := url.Parse(u.echo)
+	if err != nil {
+		return u.echo
+	}
+	return p.Scheme + "://" + p.Host + path
+}
+
+// Stop does nothing: wsharness did not start the server.
+func (u *externalURLs) Stop(context.Context) error { return nil }
+
+// externalRunning is an external target's running command.
+type externalRunning struct {
+	externalURLs
+	name    string
+	cmd     *exec.Cmd
+	out     *ringBuffer
+	done    chan struct{}
+	waitErr error // set before done closes
+}
+
+// Output returns the command's last 64 KiB of standard output and error.
+func (r *externalRunning) Output() string { return r.out.String() }
+
+// Stop ends the command: SIGTERM to its process group, SIGKILL after 5 s
+// (or as soon as ctx ends), and returns once it has exited. Further calls
+// return at once.
+func (r *externalRunning) Stop(ctx context.Context) error {
+	pgid := r.cmd.Process.Pid
+	select {
+	case <-r.done:
+	default:
+		_ = syscall.Kill(-pgid, syscall.SIGTERM)
+		grace := time.NewTimer(externalStopGrace)
+		defer grace.Stop()
+		select {
+		case <-r.done:
+		case <-grace.C:
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-r.done
+		case <-ctx.Done():
+			_ = syscall.Kill(-pgid, syscall.SIGKILL)
+			<-r.done
+		}
+	}
+	// Children of the command still in its group do not outlive it. The
+	// group's ID is not reused while any member remains.
+	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	return nil
+}
+
+// unavailable returns an ErrTargetUnavailable error quoting the command's
+// last output lines.
+func (r *externalRunning) unavailable(what string) error {
+	msg := fmt.Sprintf("%q %s", strings.Join(r.cmd.Args, " "), what)
+	tail := lastLines(r.out.String(), externalTailLines)
+	if tail == "" {
+		msg += "; it printed nothing"
+	} else {
+		msg += "; its last output:\n" + tail
+	}
+	return fmt.Errorf("target %s: %w: %s", r.name, ErrTargetUnavailable, msg)
+}
+
+// lastLines returns the last n lines of s, without a trailing newline.
+func lastLines(s string, n int) string {
+	s = strings.TrimRight(s, "\n")
+	if s == "" {
+		return ""
+	}
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// ringBuffer is an io.Writer keeping the last limit bytes written.
+type ringBuffer struct {
+	mu        sync.Mutex
+	limit     int
+	buf       []byte
+	truncated bool
+}
+
+func (b *ringBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	n := len(p)
+	if len(p) >= b.limit {
+		p = p[len(p)-b.limit:]
+		b.buf = append(b.buf[:0], p...)
+		b.truncated = true
+		return n, nil
+	}
+	if over := len(b.buf) + len(p) - b.limit; over > 0 {
+		b.buf = append(b.buf[:0], b.buf[over:]...)
+		b.truncated = true
+	}
+	b.buf = append(b.buf, p...)
+	return n, nil
+}
+
+// String returns the bytes kept, after a marker line if earlier ones were
+// dropped.
+func (b *ringBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.truncated {
+		return "[earlier output dropped]\n" + string(b.buf)
+	}
+	return string(b.buf)
+}
+
+// websocketGUID is RFC 6455's handshake constant.
+const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+// echoHost returns the host:port a ws:// URL addresses.
+func echoHost(raw string) (string, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("echo URL %q: %w", raw, err)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), "80")
+	}
+	return host, nil
+}
+
+// probeWebSocket performs one WebSocket opening handshake on a ws:// URL,
+// checks the 101 response and its Sec-WebSocket-Accept, then closes the
+// connection politely with a Close frame (1000).
+func probeWebSocket(ctx context.Context, raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	host, err := echoHost(raw)
+	if err != nil {
+		return err
+	}
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", host)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
+	defer stop()
+
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	key := base64.StdEncoding.EncodeToString(nonce[:])
+	path := u.RequestURI()
+	req := "GET " + path + " HTTP/1.1\r\n" +
+		"Host: " + u.Host + "\r\n" +
+		"Upgrade: websocket\r\n" +
+		"Connection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: " + key + "\r\n" +
+		"Sec-WebSocket-Version: 13\r\n" +
+		"Origin: http://" + u.Host + "\r\n" +
+		"User-Agent: wsharness-readiness\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		return err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
+	if err != nil {
+		return fmt.Errorf("reading handshake response: %w", err)
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols {
+		_ = resp.Body.Close()
+		return fmt.Errorf("handshake answered %s, want 101", resp.Status)
+	}
+	sum := sha1.Sum([]byte(key + websocketGUID))
+	want := base64.StdEncoding.EncodeToString(sum[:])
+	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != want {
+		return fmt.Errorf("Sec-WebSocket-Accept %q, want %q", got, want)
+	}
+	if !headerHasToken(resp.Header, "Upgrade", "websocket") {
+		return fmt.Errorf("101 response without Upgrade: websocket")
+	}
+	closePolitely(conn, br)
+	return nil
+}
+
+// closePolitely sends a masked Close frame (1000) and waits briefly for
+// the server's Close frame before the caller drops the connection.
+func closePolitely(conn net.Conn, br *bufio.Reader) {
+	payload := binary.BigEndian.AppendUint16(nil, 1000)
+	var mask [4]byte
+	_, _ = rand.Read(mask[:])
+	frame := []byte{0x88, 0x80 | byte(len(payload))}
+	frame = append(frame, mask[:]...)
+	for i, c := range payload {
+		frame = append(frame, c^mask[i%4])
+	}
+	if _, err := conn.Write(frame); err != nil {
+		return
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+	// The first frame an echo server sends now is its Close: nothing else
+	// was sent to it. The caller closes the connection after it, or after
+	// the wait.
+	var hdr [2]byte
+	_, _ = io.ReadFull(br, hdr[:])
+}
+
+// externalFile is the layout of an external targets file.
+type externalFile struct {
+	Version *int           `yaml:"version"`
+	Targets []ExternalSpec `yaml:"targets"`
+}
+
+// LoadExternal reads an external targets file: `version: 1` and a list of
+// ExternalSpec under `targets`. It validates every entry (see
+// ExternalSpec.Validate), rejects unknown fields and names that repeat or
+// clash with a built-in target, and resolves each Dir against the file's
+// directory.
+func LoadExternal(path string) ([]External, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("external targets: %w", err)
+	}
+	var f externalFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("external targets %s: %w", path, err)
+	}
+	if f.Version == nil {
+		return nil, fmt.Errorf("external targets %s: no version (want version: %d)", path, ExternalFileVersion)
+	}
+	if *f.Version != ExternalFileVersion {
+		return nil, fmt.Errorf("external targets %s: version %d, want %d", path, *f.Version, ExternalFileVersion)
+	}
+	base, err := filepath.Abs(filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("external targets %s: %w", path, err)
+	}
+	seen := map[string]bool{}
+	out := make([]External, 0, len(f.Targets))
+	for i, s := range f.Targets {
+		if err := s.Validate(); err != nil {
+			return nil, fmt.Errorf("external targets %s: entry %d: %w", path, i+1, err)
+		}
+		if seen[s.Name] {
+			return nil, fmt.Errorf("external targets %s: entry %d: duplicate name %q", path, i+1, s.Name)
+		}
+		seen[s.Name] = true
+		if len(s.Command) > 0 {
+			if !filepath.IsAbs(s.Dir) {
+				s.Dir = filepath.Join(base, s.Dir)
+			}
+		}
+		out = append(out, External{Spec: s})
+	}
+	return out, nil
+}
+
+// ExternalFromFlags builds a target from command-line flags such as
+// --target-cmd "php server.php 9105" --target-url ws://127.0.0.1:9105/echo.
+// cmd is split into words like a shell would (quotes and backslashes
+// honoured, nothing else) but is run without one; an empty cmd makes a
+// URL-only target. An empty name means "external". The command runs in
+// the current directory.
+func ExternalFromFlags(name, cmd, echoURL string) (External, error) {
+	if name == "" {
+		name = "external"
+	}
+	words, err := SplitCommand(cmd)
+	if err != nil {
+		return External{}, fmt.Errorf("--target-cmd: %w", err)
+	}
+	s := ExternalSpec{Name: name, Command: words, EchoURL: echoURL}
+	if err := s.Validate(); err != nil {
+		return External{}, err
+	}
+	return External{Spec: s}, nil
+}
+
+var externalNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// Validate checks a spec: a name of letters, digits, '.', '_' and '-' that
+// is no built-in target's; a ws:// EchoURL (and BroadcastURL, if any) on
+// 127.0.0.1 or localhost with an explicit port; a Command whose program is
+// not empty, or none; KEY=VALUE Env entries; no negative ReadyTimeout.
+func (s ExternalSpec) Validate() error {
+	if !externalNameRE.MatchString(s.Name) {
+		return fmt.Errorf("target name %q: want letters, digits, '.', '_' or '-'", s.Name)
+	}
+	for _, t := range Builtin() {
+		if t.Info().Name == s.Name {
+			return fmt.Errorf("target %s: name taken by a built-in target", s.Name)
+		}
+	}
+	if s.EchoURL == "" {
+		return fmt.Errorf("target %s: echo_url missing", s.Name)
+	}
+	if err := checkLoopbackWS(s.EchoURL); err != nil {
+		return fmt.Errorf("target %s: echo_url: %w", s.Name, err)
+	}
+	if s.BroadcastURL != "" {
+		if err := checkLoopbackWS(s.BroadcastURL); err != nil {
+			return fmt.Errorf("target %s: broadcast_url: %w", s.Name, err)
+		}
+	}
+	if len(s.Command) > 0 && strings.TrimSpace(s.Command[0]) == "" {
+		return fmt.Errorf("target %s: command has an empty program name", s.Name)
+	}
+	if len(s.Command) == 0 && (s.Dir != "" || len(s.Env) > 0) {
+		return fmt.Errorf("target %s: dir and env need a command", s.Name)
+	}
+	for _, kv := range s.Env {
+		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+			return fmt.Errorf("target %s: env entry %q: want KEY=VALUE", s.Name, kv)
+		}
+	}
+	for _, r := range s.Requires {
+		if strings.TrimSpace(r) == "" {
+			return fmt.Errorf("target %s: empty requires entry", s.Name)
+		}
+	}
+	if s.ReadyTimeout < 0 {
+		return fmt.Errorf("target %s: negative ready_timeout", s.Name)
+	}
+	return nil
+}
+
+// checkLoopbackWS accepts a ws:// URL on 127.0.0.1 or localhost with a port.
+func checkLoopbackWS(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return err
+	}
+	if u.Scheme != "ws" {
+		return fmt.Errorf("%q: want a ws:// URL", raw)
+	}
+	if h := u.Hostname(); h != "127.0.0.1" && !strings.EqualFold(h, "localhost") {
+		return fmt.Errorf("%q: host %q is not 127.0.0.1 or localhost; external targets must listen on loopback only", raw, h)
+	}
+	if u.Port() == "" {
+		return fmt.Errorf("%q: no port", raw)
+	}
+	if u.User != nil || u.Fragment != "" {
+		return fmt.Errorf("%q: user info and fragments are not allowed", raw)
+	}
+	return nil
+}
+
+// SplitCommand splits a command line into words the way a POSIX shell
+// would, for quoting only: words are separated by blanks; single quotes
+// keep everything literally; double quotes keep everything but a
+// backslash before ", \, $, ` or a newline; a backslash outside quotes
+// keeps the next character. Nothing is expanded. An unterminated quote or
+// a trailing backslash is an error.
+func SplitCommand(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	rs := []rune(s)
+	for i := 0; i < len(rs); i++ {
+		c := rs[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\n' || c == '\r':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case c == '\\':
+			if i+1 >= len(rs) {
+				return nil, errors.New("trailing backslash")
+			}
+			i++
+			if rs[i] != '\n' { // backslash-newline continues the line
+				cur.WriteRune(rs[i])
+				inWord = true
+			}
+		case c == '\'':
+			inWord = true
+			j := i + 1
+			for j < len(rs) && rs[j] != '\'' {
+				j++
+			}
+			if j >= len(rs) {
+				return nil, errors.New("unterminated single quote")
+			}
+			cur.WriteString(string(rs[i+1 : j]))
+			i = j
+		case c == '"':
+			inWord = true
+			j := i + 1
+			for ; j < len(rs) && rs[j] != '"'; j++ {
+				if rs[j] == '\\' && j+1 < len(rs) && strings.ContainsRune("\"\\$`\n", rs[j+1]) {
+					j++
+					if rs[j] != '\n' {
+						cur.WriteRune(rs[j])
+					}
+					continue
+				}
+				cur.WriteRune(rs[j])
+			}
+			if j >= len(rs) {
+				return nil, errors.New("unterminated double quote")
+			}
+			i = j
+		default:
+			cur.WriteRune(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}

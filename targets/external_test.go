@@ -1,0 +1,378 @@
+package targets
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+)
+
+// TestMain lets the test binary stand in for an external server: with
+// WSH_FAKE_SERVER set it never runs the tests. WSH_FAKE_MODE picks what
+// it does: serve (default) an echo server on WSH_FAKE_SERVER's address,
+// exit at once, or hang without listening.
+func TestMain(m *testing.M) {
+	addr := os.Getenv("WSH_FAKE_SERVER")
+	if addr == "" {
+		os.Exit(m.Run())
+	}
+	switch os.Getenv("WSH_FAKE_MODE") {
+	case "exit":
+		fmt.Println("fake server: starting")
+		fmt.Fprintln(os.Stderr, "fake server: cannot bind, giving up")
+		os.Exit(3)
+	case "hang":
+		fmt.Println("fake server: thinking")
+		time.Sleep(time.Minute)
+		os.Exit(0)
+	}
+	fakeEchoServer(addr)
+}
+
+func fakeEchoServer(addr string) {
+	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
+	mux := http.NewServeMux()
+	mux.HandleFunc(EchoPath, func(w http.ResponseWriter, r *http.Request) {
+		c, err := up.Upgrade(w, r, nil)
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		for {
+			op, p, err := c.ReadMessage()
+			if err != nil {
+				return
+			}
+			if err := c.WriteMessage(op, p); err != nil {
+				return
+			}
+		}
+	})
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake server:", err)
+		os.Exit(2)
+	}
+	fmt.Println("fake server: listening on", ln.Addr())
+	fmt.Fprintln(os.Stderr, "fake server: stderr works too")
+	_ = http.Serve(ln, mux)
+}
+
+// freeAddr returns a loopback address nothing listens on (for now).
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	_ = ln.Close()
+	return addr
+}
+
+func fakeExternal(t *testing.T, mode string, timeout time.Duration) (External, string) {
+	addr := freeAddr(t)
+	return External{Spec: ExternalSpec{
+		Name:         "fake",
+		Command:      []string{os.Args[0]},
+		Env:          []string{"WSH_FAKE_SERVER=" + addr, "WSH_FAKE_MODE=" + mode},
+		EchoURL:      "ws://" + addr + EchoPath,
+		ReadyTimeout: timeout,
+	}}, addr
+}
+
+func TestExternalCommand(t *testing.T) {
+	e, addr := fakeExternal(t, "serve", 5*time.Second)
+	r, err := e.Start(context.Background(), "ignored:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	er := r.(*externalRunning)
+	pid := er.cmd.Process.Pid
+	if got := r.URL(EchoPath); got != "ws://"+addr+EchoPath {
+		t.Errorf("URL(EchoPath) = %q", got)
+	}
+	c, _, err := websocket.DefaultDialer.Dial(r.URL(EchoPath), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteMessage(websocket.TextMessage, []byte("hello")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	op, p, err := c.ReadMessage()
+	if err != nil || op != websocket.TextMessage || string(p) != "hello" {
+		t.Errorf("echo: %d %q %v", op, p, err)
+	}
+	_ = c.Close()
+
+	if err := r.Stop(context.Background()); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+	select {
+	case <-er.done:
+	default:
+		t.Error("Stop returned before the process exited")
+	}
+	if alive(pid) {
+		t.Errorf("process %d still alive after Stop", pid)
+	}
+	if err := r.Stop(context.Background()); err != nil { // a second Stop is harmless
+		t.Errorf("second Stop: %v", err)
+	}
+	out := r.(OutputKeeper).Output()
+	if !strings.Contains(out, "listening on "+addr) || !strings.Contains(out, "stderr works too") {
+		t.Errorf("output %q", out)
+	}
+}
+
+func TestExternalExitsEarly(t *testing.T) {
+	e, _ := fakeExternal(t, "exit", 5*time.Second)
+	start := time.Now()
+	r, err := e.Start(context.Background(), "")
+	if !errors.Is(err, ErrTargetUnavailable) {
+		t.Fatalf("Start = %v, %v; want ErrTargetUnavailable", r, err)
+	}
+	t.Log(err)
+	if !strings.Contains(err.Error(), "cannot bind, giving up") || !strings.Contains(err.Error(), "exited before serving") {
+		t.Errorf("error lacks the output: %v", err)
+	}
+	if d := time.Since(start); d > 3*time.Second {
+		t.Errorf("took %v to notice the exit", d)
+	}
+}
+
+func TestExternalNeverListens(t *testing.T) {
+	old := externalStopGrace
+	externalStopGrace = 200 * time.Millisecond
+	t.Cleanup(func() { externalStopGrace = old })
+	e, _ := fakeExternal(t, "hang", 500*time.Millisecond)
+	start := time.Now()
+	_, err := e.Start(context.Background(), "")
+	if !errors.Is(err, ErrTargetUnavailable) {
+		t.Fatalf("Start = %v; want ErrTargetUnavailable", err)
+	}
+	t.Log(err)
+	if !strings.Contains(err.Error(), "within 500ms") || !strings.Contains(err.Error(), "fake server: thinking") {
+		t.Errorf("error: %v", err)
+	}
+	if d := time.Since(start); d < 500*time.Millisecond || d > 3*time.Second {
+		t.Errorf("took %v, want about 500ms", d)
+	}
+}
+
+func TestExternalPortTaken(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	e := External{Spec: ExternalSpec{Name: "x", Command: []string{"/bin/true"}, EchoURL: "ws://" + ln.Addr().String() + "/echo"}}
+	if _, err := e.Start(context.Background(), ""); !errors.Is(err, ErrTargetUnavailable) || !strings.Contains(err.Error(), "already listens") {
+		t.Errorf("Start = %v", err)
+	}
+}
+
+func TestExternalURLOnly(t *testing.T) {
+	e := External{Spec: ExternalSpec{Name: "u", EchoURL: "ws://127.0.0.1:9/echo", BroadcastURL: "ws://127.0.0.1:9/bc"}}
+	r, err := e.Start(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.URL(EchoPath) != "ws://127.0.0.1:9/echo" || r.URL(BroadcastPath) != "ws://127.0.0.1:9/bc" || r.URL("/x") != "ws://127.0.0.1:9/x" {
+		t.Errorf("URLs %q %q %q", r.URL(EchoPath), r.URL(BroadcastPath), r.URL("/x"))
+	}
+	if _, ok := r.(OutputKeeper); ok {
+		t.Error("a URL-only target keeps no output")
+	}
+	if err := r.Stop(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if info := e.Info(); info.Name != "u" || info.Library != "external" {
+		t.Errorf("%+v", info)
+	}
+}
+
+func TestExternalAvailable(t *testing.T) {
+	e := External{Spec: ExternalSpec{Name: "p", EchoURL: "ws://127.0.0.1:9/echo",
+		Requires: []string{"sh", "wsh-no-such-program", "/no/such/python3"}, Install: "apt-get install php-cli"}}
+	ok, reason := e.Available()
+	want := "skipped: wsh-no-such-program, /no/such/python3 not installed (apt-get install php-cli)"
+	if ok || reason != want {
+		t.Errorf("Available = %v, %q; want %q", ok, reason, want)
+	}
+	if _, err := e.Start(context.Background(), ""); !errors.Is(err, ErrTargetUnavailable) || !strings.Contains(err.Error(), want) {
+		t.Errorf("Start = %v", err)
+	}
+	e.Spec.Requires = []string{"sh"}
+	if ok, reason := e.Available(); !ok || reason != "" {
+		t.Errorf("Available = %v, %q", ok, reason)
+	}
+}
+
+func writeFile(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "ext.yaml")
+	if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLoadExternal(t *testing.T) {
+	p := writeFile(t, `version: 1
+targets:
+  - name: php-ratchet
+    description: Ratchet echo
+    command: [php, server.php, "9105"]
+    dir: servers/php
+    env: [APP_ENV=test]
+    echo_url: ws://127.0.0.1:9105/echo
+    broadcast_url: ws://localhost:9105/broadcast
+    requires: [php]
+    install: apt-get install php-cli
+    ready_timeout: 2s
+  - name: mine
+    echo_url: ws://localhost:8080/ws
+`)
+	got, err := LoadExternal(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 2 {
+		t.Fatalf("%d targets", len(got))
+	}
+	s := got[0].Spec
+	want := ExternalSpec{
+		Name: "php-ratchet", Description: "Ratchet echo",
+		Command: []string{"php", "server.php", "9105"},
+		Dir:     filepath.Join(filepath.Dir(p), "servers/php"),
+		Env:     []string{"APP_ENV=test"},
+		EchoURL: "ws://127.0.0.1:9105/echo", BroadcastURL: "ws://localhost:9105/broadcast",
+		Requires: []string{"php"}, Install: "apt-get install php-cli",
+		ReadyTimeout: 2 * time.Second,
+	}
+	if !reflect.DeepEqual(s, want) {
+		t.Errorf("got  %+v\nwant %+v", s, want)
+	}
+	if got[1].Spec.Command != nil || got[1].Spec.Dir != "" {
+		t.Errorf("URL-only entry %+v", got[1].Spec)
+	}
+
+	empty, err := LoadExternal(writeFile(t, "version: 1\ntargets: []\n"))
+	if err != nil || len(empty) != 0 {
+		t.Errorf("empty list: %v %v", empty, err)
+	}
+}
+
+func TestLoadExternalErrors(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"no version", "targets: []\n", "no version"},
+		{"bad version", "version: 2\ntargets: []\n", "version 2, want 1"},
+		{"unknown field", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://127.0.0.1:1/echo\n    cmd: [x]\n", "field cmd not found"},
+		{"non-loopback", "version: 1\ntargets:\n  - name: a\n    command: [x]\n    echo_url: ws://0.0.0.0:9105/echo\n", "loopback only"},
+		{"remote host", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://example.com:80/echo\n", "loopback only"},
+		{"wss", "version: 1\ntargets:\n  - name: a\n    echo_url: wss://127.0.0.1:1/echo\n", "want a ws:// URL"},
+		{"no port", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost/echo\n", "no port"},
+		{"bad broadcast", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost:1/echo\n    broadcast_url: ws://10.0.0.1:1/b\n", "broadcast_url"},
+		{"no url", "version: 1\ntargets:\n  - name: a\n    command: [x]\n", "echo_url missing"},
+		{"duplicate", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost:1/echo\n  - name: a\n    echo_url: ws://localhost:2/echo\n", `duplicate name "a"`},
+		{"builtin", "version: 1\ntargets:\n  - name: gorilla\n    echo_url: ws://localhost:1/echo\n", "built-in"},
+		{"bad name", "version: 1\ntargets:\n  - name: a b\n    echo_url: ws://localhost:1/echo\n", "target name"},
+		{"empty program", "version: 1\ntargets:\n  - name: a\n    command: ['']\n    echo_url: ws://localhost:1/echo\n", "empty program"},
+		{"bad env", "version: 1\ntargets:\n  - name: a\n    command: [x]\n    env: [NOEQUALS]\n    echo_url: ws://localhost:1/echo\n", "KEY=VALUE"},
+		{"dir without command", "version: 1\ntargets:\n  - name: a\n    dir: x\n    echo_url: ws://localhost:1/echo\n", "need a command"},
+		{"bad duration", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost:1/echo\n    ready_timeout: soon\n", "time.Duration"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadExternal(writeFile(t, tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	if _, err := LoadExternal(filepath.Join(t.TempDir(), "missing.yaml")); err == nil {
+		t.Error("missing file loaded")
+	}
+}
+
+func TestExternalFile(t *testing.T) {
+	// The shipped file must load.
+	if _, err := LoadExternal("external.yaml"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestExternalFromFlags(t *testing.T) {
+	e, err := ExternalFromFlags("", `php "my server.php" 9105 --opt='a b' x\ y "q\"uote" ''`, "ws://127.0.0.1:9105/echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"php", "my server.php", "9105", "--opt=a b", "x y", `q"uote`, ""}
+	if !reflect.DeepEqual(e.Spec.Command, want) {
+		t.Errorf("command %q, want %q", e.Spec.Command, want)
+	}
+	if e.Spec.Name != "external" || e.Spec.EchoURL != "ws://127.0.0.1:9105/echo" {
+		t.Errorf("%+v", e.Spec)
+	}
+	u, err := ExternalFromFlags("mine", "  ", "ws://localhost:1/echo")
+	if err != nil || u.Spec.Command != nil {
+		t.Errorf("URL-only: %+v %v", u.Spec, err)
+	}
+	for _, bad := range []struct{ name, cmd, url string }{
+		{"", `php 'unterminated`, "ws://127.0.0.1:1/echo"},
+		{"", `php "unterminated`, "ws://127.0.0.1:1/echo"},
+		{"", `php trailing\`, "ws://127.0.0.1:1/echo"},
+		{"", "php s.php", "ws://192.168.1.2:1/echo"},
+		{"gws", "php s.php", "ws://127.0.0.1:1/echo"},
+		{"", "php s.php", ""},
+	} {
+		if _, err := ExternalFromFlags(bad.name, bad.cmd, bad.url); err == nil {
+			t.Errorf("ExternalFromFlags(%q, %q, %q) accepted", bad.name, bad.cmd, bad.url)
+		}
+	}
+}
+
+func TestSplitCommand(t *testing.T) {
+	for in, want := range map[string][]string{
+		"":                       nil,
+		"a  b\tc":                {"a", "b", "c"},
+		`'it''s'`:                {"its"},
+		`"a\$b\\c\d"`:            {`a$b\c\d`},
+		`pre"mid dle"post`:       {"premid dlepost"},
+		`node -e 'print("x y")'`: {"node", "-e", `print("x y")`},
+	} {
+		got, err := SplitCommand(in)
+		if err != nil || !reflect.DeepEqual(got, want) {
+			t.Errorf("SplitCommand(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+func TestRingBuffer(t *testing.T) {
+	b := &ringBuffer{limit: 8}
+	_, _ = b.Write([]byte("abc"))
+	if b.String() != "abc" {
+		t.Errorf("%q", b.String())
+	}
+	_, _ = b.Write([]byte("defghij"))
+	if b.String() != "[earlier output dropped]\ncdefghij" {
+		t.Errorf("%q", b.String())
+	}
+	_, _ = b.Write([]byte("0123456789"))
+	if b.String() != "[earlier output dropped]\n23456789" {
+		t.Errorf("%q", b.String())
+	}
+	if got := lastLines("a\nb\nc\n", 2); got != "b\nc" {
+		t.Errorf("lastLines %q", got)
+	}
+}
