@@ -46,7 +46,8 @@ conformance: build ## run the conformance suites (URL=, NAME=, OUT=)
 	$(GINKGO) --procs=$(PROCS) --randomize-all --keep-going --succinct --silence-skips --timeout=30m \
 		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) \
 		-wsh.expect='$(abspath $(EXPECT))' -wsh.time-scale=$(TIMESCALE) \
-		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') || rc=$$?; \
+		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') \
+		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)') || rc=$$?; \
 	if [ -f $(OUT)/results.json ]; then \
 		$(BIN)/wsharness summary $(OUT)/results.json || rc=$$?; \
 		$(BIN)/wsharness report --out $(OUT) $(OUT)/results.json >/dev/null || rc=$$?; \

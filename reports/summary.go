@@ -30,6 +30,11 @@ func ConformanceSummary(run results.Run) []byte {
 	_ = tw.Flush()
 
 	for _, t := range run.Targets {
+		if t.Unavailable != "" {
+			fmt.Fprintf(&b, "\n%s: skipped, %s\n", t.Name, t.Unavailable)
+		}
+	}
+	for _, t := range run.Targets {
 		var lines []string
 		for _, c := range t.Cases {
 			if c.Unexpected() {

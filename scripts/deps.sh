@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wsharness needs beyond Go: Chromium for the
-# report's browser test. Idempotent; run as root (CI) or with sudo.
+# report's browser test, php-cli for the pure-PHP reference server.
+# Idempotent; run as root (CI) or with sudo.
 set -euo pipefail
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v php >/dev/null 2>&1 || need+=(php-cli)
 if [ ${#need[@]} -eq 0 ]; then
 	echo "deps: nothing to install"
 	exit 0

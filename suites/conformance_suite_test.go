@@ -3,6 +3,7 @@ package suites_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"net/http"
@@ -33,10 +34,15 @@ var (
 	flagOut       = flag.String("wsh.out", "", "directory for results.json and junit.xml (none if empty)")
 	flagExpect    = flag.String("wsh.expect", "expectations.yaml", "file of known per-target deviations")
 	flagTimeScale = flag.Float64("wsh.time-scale", 1, "multiply every case timer (for slow servers)")
+	flagTargetCmd = flag.String("wsh.target-cmd", "", "command that starts the server given by -wsh.url (the harness starts, probes and stops it)")
 )
 
-// reportEntry is the name under which each spec attaches its result.
-const reportEntry = "wsharness.result"
+// Names under which each spec attaches its result, or why its target
+// could not run.
+const (
+	reportEntry      = "wsharness.result"
+	unavailableEntry = "wsharness.unavailable"
+)
 
 var (
 	selected   []targets.Target
@@ -44,6 +50,9 @@ var (
 	// running maps target names to their started instances in this
 	// Ginkgo process; each parallel process starts its own.
 	running = map[string]targets.Running{}
+	// unavailable maps target names to why they could not be started:
+	// their cases are skipped with that reason, not failed one by one.
+	unavailable = map[string]string{}
 )
 
 // record is what a spec reports; ReportAfterSuite assembles them.
@@ -52,6 +61,8 @@ type record struct {
 	Library string       `json:"library"`
 	URL     string       `json:"url"`
 	Case    results.Case `json:"case"`
+	// Unavailable is why the target could not be started.
+	Unavailable string `json:"unavailable,omitempty"`
 }
 
 func TestConformance(t *testing.T) {
@@ -68,11 +79,14 @@ func TestConformance(t *testing.T) {
 
 func selectTargets() ([]targets.Target, error) {
 	if *flagURL != "" {
-		name := *flagName
-		if name == "" {
-			name = "external"
+		t, err := targets.ExternalFromFlags(*flagName, *flagTargetCmd, *flagURL)
+		if err != nil {
+			return nil, err
 		}
-		return []targets.Target{targets.URLTarget{Name: name, EchoURL: *flagURL}}, nil
+		return []targets.Target{t}, nil
+	}
+	if *flagTargetCmd != "" {
+		return nil, fmt.Errorf("-wsh.target-cmd needs -wsh.url: the echo URL the command serves")
 	}
 	if *flagTargets == "all" || *flagTargets == "" {
 		return targets.Builtin(), nil
@@ -88,14 +102,89 @@ func selectTargets() ([]targets.Target, error) {
 	return out, nil
 }
 
-var _ = BeforeSuite(func(ctx SpecContext) {
+// sharedTarget is how the first Ginkgo process tells the others about a
+// target it started for all of them.
+type sharedTarget struct {
+	EchoURL, BroadcastURL string
+	Unavailable           string
+}
+
+// started holds the command-backed targets process 1 runs for everyone.
+var started []targets.Running
+
+// Targets that run a command (external servers) are started once, by the
+// first process, and shared: a second copy would fight over the port.
+// In-process reference targets are started by every process.
+var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	shared := map[string]sharedTarget{}
 	for _, t := range selected {
+		ext, ok := t.(targets.External)
+		if !ok || len(ext.Spec.Command) == 0 {
+			continue
+		}
+		name := t.Info().Name
+		if ok, reason := ext.Available(); !ok {
+			shared[name] = sharedTarget{Unavailable: reason}
+			continue
+		}
+		r, err := ext.Start(ctx, "")
+		if err != nil {
+			shared[name] = sharedTarget{Unavailable: err.Error()}
+			continue
+		}
+		started = append(started, r)
+		shared[name] = sharedTarget{EchoURL: r.URL(targets.EchoPath), BroadcastURL: r.URL(targets.BroadcastPath)}
+	}
+	b, err := json.Marshal(shared)
+	Expect(err).NotTo(HaveOccurred())
+	return b
+}, func(ctx SpecContext, data []byte) {
+	shared := map[string]sharedTarget{}
+	Expect(json.Unmarshal(data, &shared)).To(Succeed())
+	for _, t := range selected {
+		name := t.Info().Name
+		if s, ok := shared[name]; ok {
+			if s.Unavailable != "" {
+				unavailable[name] = s.Unavailable
+			} else {
+				running[name] = sharedRunning(s)
+			}
+			continue
+		}
+		if ext, ok := t.(targets.External); ok {
+			if ok, reason := ext.Available(); !ok {
+				unavailable[name] = reason
+				continue
+			}
+		}
 		r, err := t.Start(ctx, "127.0.0.1:0")
-		Expect(err).NotTo(HaveOccurred(), "start target %s", t.Info().Name)
-		running[t.Info().Name] = r
+		if errors.Is(err, targets.ErrTargetUnavailable) {
+			unavailable[name] = err.Error()
+			continue
+		}
+		Expect(err).NotTo(HaveOccurred(), "start target %s", name)
+		running[name] = r
 		DeferCleanup(func(ctx SpecContext) { _ = r.Stop(ctx) })
 	}
 })
+
+var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+	for _, r := range started {
+		_ = r.Stop(ctx)
+	}
+})
+
+// sharedRunning is a target another process started.
+type sharedRunning sharedTarget
+
+func (s sharedRunning) URL(path string) string {
+	if path == targets.BroadcastPath {
+		return s.BroadcastURL
+	}
+	return s.EchoURL
+}
+
+func (s sharedRunning) Stop(context.Context) error { return nil }
 
 // describeFamily declares one spec per case of the family per target.
 func describeFamily(family string) bool {
@@ -114,6 +203,10 @@ func describeFamily(family string) bool {
 }
 
 func runCase(ctx context.Context, info targets.Info, c cases.Case) {
+	if reason, ok := unavailable[info.Name]; ok {
+		AddReportEntry(unavailableEntry, record{Target: info.Name, Library: info.Library, Unavailable: reason}, ReportEntryVisibilityNever)
+		Skip("target " + info.Name + " unavailable: " + reason)
+	}
 	r := running[info.Name]
 	Expect(r).NotTo(BeNil(), "target %s is not running", info.Name)
 	url := r.URL(targets.EchoPath)
@@ -161,7 +254,7 @@ func assemble(report Report) results.Run {
 	}
 	for _, spec := range report.SpecReports {
 		for _, e := range spec.ReportEntries {
-			if e.Name != reportEntry {
+			if e.Name != reportEntry && e.Name != unavailableEntry {
 				continue
 			}
 			rec, err := decodeRecord(e.Value)
@@ -171,6 +264,10 @@ func assemble(report Report) results.Run {
 			}
 			t := byName[rec.Target]
 			if t == nil {
+				continue
+			}
+			if rec.Unavailable != "" {
+				t.Unavailable = rec.Unavailable
 				continue
 			}
 			t.URL = rec.URL

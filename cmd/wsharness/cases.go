@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/wsharness/wsharness/reports"
 	"github.com/wsharness/wsharness/suites/cases"
@@ -49,8 +50,22 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 		return usageError("%v", err)
 	}
 	_, _ = stdout.Write(reports.ConformanceSummary(run))
+	if reasons := unavailableTargets(run); len(reasons) == len(run.Targets) && len(reasons) > 0 {
+		return &exitError{code: exitUnreachable, err: fmt.Errorf("no target could be started, nothing was tested: %s", strings.Join(reasons, "; "))}
+	}
 	if n := reports.UnexpectedFailures(run); n > 0 {
 		return &exitError{code: exitCasesFailed, err: fmt.Errorf("%d unexpected failures (see above; details in results.json and junit.xml)", n)}
 	}
 	return nil
+}
+
+// unavailableTargets lists the targets of a run that could not be started.
+func unavailableTargets(run results.Run) []string {
+	var out []string
+	for _, t := range run.Targets {
+		if t.Unavailable != "" {
+			out = append(out, t.Name+": "+t.Unavailable)
+		}
+	}
+	return out
 }

@@ -105,6 +105,13 @@ func TestSummaryExitCodes(t *testing.T) {
 	if code, _, _ := runCLI("summary", unclean); code != exitCasesFailed {
 		t.Errorf("unclean close: exit %d", code)
 	}
+	none := filepath.Join(dir, "none.json")
+	run := results.Run{Schema: results.Schema, Started: time.Now(), Targets: []results.Target{{Name: "x", Unavailable: "php not installed"}}}
+	b, _ := results.Marshal(run)
+	_ = os.WriteFile(none, b, 0o644)
+	if code, _, stderr := runCLI("summary", none); code != exitUnreachable || !strings.Contains(stderr, "php not installed") {
+		t.Errorf("nothing tested: exit %d, stderr %q", code, stderr)
+	}
 	corrupt := filepath.Join(dir, "corrupt.json")
 	_ = os.WriteFile(corrupt, []byte(`{"schema": "something/else"}`), 0o644)
 	if code, _, stderr := runCLI("summary", corrupt); code != exitUsage || !strings.Contains(stderr, "schema") {

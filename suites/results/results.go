@@ -51,6 +51,9 @@ type Target struct {
 	URL     string `json:"url"`
 	Agent   string `json:"agent"`
 	Library string `json:"library,omitempty"`
+	// Unavailable says why the target could not be started (a runtime
+	// not installed, a command that never served); it then has no cases.
+	Unavailable string `json:"unavailable,omitempty"`
 	// Summary counts cases per behaviour verdict.
 	Summary map[string]int `json:"summary"`
 	Cases   []Case         `json:"cases"`
