@@ -1,18 +1,12 @@
 package targets
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/sha1"
-	"encoding/base64"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -24,6 +18,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/wsharness/wsharness/suites/wire"
 )
 
 // ErrTargetUnavailable marks an external target that cannot be used: an
@@ -349,9 +345,6 @@ func (b *ringBuffer) String() string {
 	return string(b.buf)
 }
 
-// websocketGUID is RFC 6455's handshake constant.
-const websocketGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-
 // echoHost returns the host:port a ws:// URL addresses.
 func echoHost(raw string) (string, error) {
 	u, err := url.Parse(raw)
@@ -365,86 +358,25 @@ func echoHost(raw string) (string, error) {
 	return host, nil
 }
 
-// probeWebSocket performs one WebSocket opening handshake on a ws:// URL,
-// checks the 101 response and its Sec-WebSocket-Accept, then closes the
-// connection politely with a Close frame (1000).
+// probeWebSocket performs one opening handshake on a ws:// URL with the
+// harness's own client (which checks the 101, Upgrade, Connection and
+// Sec-WebSocket-Accept), then closes politely: Close 1000, and a short
+// wait for the server's Close.
 func probeWebSocket(ctx context.Context, raw string) error {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return err
-	}
-	host, err := echoHost(raw)
-	if err != nil {
-		return err
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", host)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
+	timeout := 2 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
-		_ = conn.SetDeadline(dl)
+		timeout = time.Until(dl)
 	}
-	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Now()) })
-	defer stop()
-
-	var nonce [16]byte
-	_, _ = rand.Read(nonce[:])
-	key := base64.StdEncoding.EncodeToString(nonce[:])
-	path := u.RequestURI()
-	req := "GET " + path + " HTTP/1.1\r\n" +
-		"Host: " + u.Host + "\r\n" +
-		"Upgrade: websocket\r\n" +
-		"Connection: Upgrade\r\n" +
-		"Sec-WebSocket-Key: " + key + "\r\n" +
-		"Sec-WebSocket-Version: 13\r\n" +
-		"Origin: http://" + u.Host + "\r\n" +
-		"User-Agent: wsharness-readiness\r\n\r\n"
-	if _, err := io.WriteString(conn, req); err != nil {
+	c, _, err := wire.Dial(ctx, raw, wire.Options{Timeout: timeout})
+	if err != nil {
 		return err
 	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, &http.Request{Method: http.MethodGet})
-	if err != nil {
-		return fmt.Errorf("reading handshake response: %w", err)
+	defer c.Close()
+	if err := c.WriteFrames(ctx, []wire.Frame{wire.Close(1000, "")}, wire.OneWrite); err != nil {
+		return nil // the handshake succeeded; that is what readiness means
 	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		_ = resp.Body.Close()
-		return fmt.Errorf("handshake answered %s, want 101", resp.Status)
-	}
-	sum := sha1.Sum([]byte(key + websocketGUID))
-	want := base64.StdEncoding.EncodeToString(sum[:])
-	if got := resp.Header.Get("Sec-WebSocket-Accept"); got != want {
-		return fmt.Errorf("Sec-WebSocket-Accept %q, want %q", got, want)
-	}
-	if !headerHasToken(resp.Header, "Upgrade", "websocket") {
-		return fmt.Errorf("101 response without Upgrade: websocket")
-	}
-	closePolitely(conn, br)
+	_, _ = c.ReadFrame(time.Now().Add(500 * time.Millisecond))
 	return nil
-}
-
-// closePolitely sends a masked Close frame (1000) and waits briefly for
-// the server's Close frame before the caller drops the connection.
-func closePolitely(conn net.Conn, br *bufio.Reader) {
-	payload := binary.BigEndian.AppendUint16(nil, 1000)
-	var mask [4]byte
-	_, _ = rand.Read(mask[:])
-	frame := []byte{0x88, 0x80 | byte(len(payload))}
-	frame = append(frame, mask[:]...)
-	for i, c := range payload {
-		frame = append(frame, c^mask[i%4])
-	}
-	if _, err := conn.Write(frame); err != nil {
-		return
-	}
-	_ = conn.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
-	// The first frame an echo server sends now is its Close: nothing else
-	// was sent to it. The caller closes the connection after it, or after
-	// the wait.
-	var hdr [2]byte
-	_, _ = io.ReadFull(br, hdr[:])
 }
 
 // externalFile is the layout of an external targets file.
