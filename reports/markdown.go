@@ -107,13 +107,7 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 
 	var known []string
 	for _, t := range run.Targets {
-		var ids []string
-		for _, c := range t.Cases {
-			if c.Failing() && !c.Unexpected() {
-				ids = append(ids, c.ID)
-			}
-		}
-		if len(ids) > 0 {
+		if ids := knownDeviationIDs(t); len(ids) > 0 {
 			known = append(known, fmt.Sprintf("- %s: %d (%s)\n", mdText(t.Name), len(ids), mdText(compactIDs(ids))))
 		}
 	}

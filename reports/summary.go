@@ -46,13 +46,7 @@ func ConformanceSummary(run results.Run) []byte {
 		}
 	}
 	for _, t := range run.Targets {
-		var ids []string
-		for _, c := range t.Cases {
-			if c.Failing() && !c.Unexpected() {
-				ids = append(ids, c.ID)
-			}
-		}
-		if len(ids) > 0 {
+		if ids := knownDeviationIDs(t); len(ids) > 0 {
 			fmt.Fprintf(&b, "\n%s: %d known deviations (listed with reasons, not failing the run): %s\n", t.Name, len(ids), compactIDs(ids))
 		}
 	}
@@ -93,4 +87,15 @@ func UnexpectedFailures(run results.Run) int {
 		}
 	}
 	return n
+}
+
+// knownDeviationIDs lists the failing cases a target is listed for.
+func knownDeviationIDs(t results.Target) []string {
+	var ids []string
+	for _, c := range t.Cases {
+		if c.Failing() && !c.Unexpected() {
+			ids = append(ids, c.ID)
+		}
+	}
+	return ids
 }

@@ -137,18 +137,7 @@ func groupLoad(rs []*loadgen.Result) (groups []*loadKeyGroup, skipped int) {
 		}
 		g.runs = append(g.runs, r)
 	}
-	sort.SliceStable(groups, func(i, j int) bool {
-		a, c := groups[i], groups[j]
-		for k := range a.order {
-			if a.order[k] != c.order[k] {
-				return a.order[k] < c.order[k]
-			}
-		}
-		if a.label != c.label {
-			return a.label < c.label
-		}
-		return a.target < c.target
-	})
+	sort.SliceStable(groups, func(i, j int) bool { return lessGroup(groups[i], groups[j]) })
 	return groups, skipped
 }
 
