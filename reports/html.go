@@ -133,10 +133,12 @@ type htmlRun struct {
 	Started    string
 	Duration   string
 	Incomplete bool
-	Targets    []htmlTarget
-	Families   []htmlFamily
-	Cases      int
-	Legend     []htmlCount
+	// Skipped lists targets and families that did not run, with why.
+	Skipped  []string
+	Targets  []htmlTarget
+	Families []htmlFamily
+	Cases    int
+	Legend   []htmlCount
 }
 
 type htmlTarget struct {
@@ -333,6 +335,14 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 		view.Started = run.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 	}
 	view.Duration = (time.Duration(run.DurationMS) * time.Millisecond).String()
+	for _, t := range run.Targets {
+		if t.Unavailable != "" {
+			view.Skipped = append(view.Skipped, "target "+t.Name+": "+t.Unavailable)
+		}
+	}
+	for _, fam := range sortedKeys(run.SkippedFamilies) {
+		view.Skipped = append(view.Skipped, "family "+fam+": skipped, "+run.SkippedFamilies[fam])
+	}
 	data := htmlJSRun{Cases: map[string]*htmlJSMeta{}}
 
 	// The union of case IDs over targets, with the first description seen.

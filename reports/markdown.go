@@ -56,6 +56,14 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 		b.WriteString(". **Incomplete**: the run was interrupted; counts cover the cases that finished")
 	}
 	b.WriteString(".\n\n")
+	for _, t := range run.Targets {
+		if t.Unavailable != "" {
+			fmt.Fprintf(b, "- target %s: %s\n", mdCode(t.Name), mdText(cut(t.Unavailable, 300)))
+		}
+	}
+	for _, fam := range sortedKeys(run.SkippedFamilies) {
+		fmt.Fprintf(b, "- family %s: skipped, %s\n", mdCode(fam), mdText(run.SkippedFamilies[fam]))
+	}
 	if len(run.Targets) == 0 {
 		b.WriteString("No targets.\n")
 		return

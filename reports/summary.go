@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"sort"
 	"strings"
 	"text/tabwriter"
 
@@ -34,11 +35,18 @@ func ConformanceSummary(run results.Run) []byte {
 			fmt.Fprintf(&b, "\n%s: skipped, %s\n", t.Name, t.Unavailable)
 		}
 	}
+	for _, fam := range sortedKeys(run.SkippedFamilies) {
+		fmt.Fprintf(&b, "\nfamily %s: skipped, %s\n", fam, run.SkippedFamilies[fam])
+	}
 	for _, t := range run.Targets {
 		var lines []string
 		for _, c := range t.Cases {
 			if c.Unexpected() {
-				lines = append(lines, fmt.Sprintf("  %-8s %-13s close %-10s %s — %s\n           %s", c.ID, c.Verdict, c.CloseVerdict, c.RFC, c.Title, firstLine(c.Observed, c.RFC)))
+				why := firstLine(c.Observed, c.RFC)
+				if c.HarnessError != "" {
+					why = "not run: " + c.HarnessError
+				}
+				lines = append(lines, fmt.Sprintf("  %-8s %-13s close %-10s %s — %s\n           %s", c.ID, c.Verdict, c.CloseVerdict, c.RFC, c.Title, why))
 			}
 		}
 		if len(lines) > 0 {
@@ -98,4 +106,14 @@ func knownDeviationIDs(t results.Target) []string {
 		}
 	}
 	return ids
+}
+
+// sortedKeys returns a map's keys in order.
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
-# Installs the Debian packages wsharness needs beyond Go: Chromium for the
-# report's browser test, php-cli for the pure-PHP reference server.
-# Idempotent; run as root (CI) or with sudo.
+# Installs the Debian packages wsharness needs beyond Go:
+#   chromium                 the report's browser test and the browser interop family
+#   php-cli                  the pure-PHP reference server
+#   nodejs node-ws           the Node ws target
+#   python3-websockets       the Python websockets target
+#   python3-autobahn         the Autobahn|Python asyncio target
+#   libwebsockets-dev gcc    the libwebsockets C echo target (built by make)
+# Idempotent; run as root (CI) or with sudo. A package that is already
+# installed is not touched, so a runtime removed on purpose (to see the
+# target skipped) stays removed unless deps is run again.
 set -euo pipefail
+want=(chromium php-cli nodejs node-ws python3-websockets python3-autobahn libwebsockets-dev gcc libc6-dev pkg-config)
 need=()
-command -v chromium >/dev/null 2>&1 || need+=(chromium)
-command -v php >/dev/null 2>&1 || need+=(php-cli)
+for p in "${want[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")
+done
 if [ ${#need[@]} -eq 0 ]; then
 	echo "deps: nothing to install"
 	exit 0

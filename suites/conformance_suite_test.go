@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/onsi/gomega/gcustom"
 
 	"github.com/wsharness/wsharness/reports"
+	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/expect"
@@ -30,7 +32,8 @@ import (
 var (
 	flagURL       = flag.String("wsh.url", "", "echo URL of a server to test instead of the built-in targets")
 	flagName      = flag.String("wsh.name", "", "name of the server given by -wsh.url (default: external)")
-	flagTargets   = flag.String("wsh.targets", "all", "comma-separated built-in targets, or all")
+	flagTargets   = flag.String("wsh.targets", "all", "comma-separated target names, or the groups all, builtin, external")
+	flagExternal  = flag.String("wsh.external", "", "file of external targets (servers started by command) to add to the built-in ones; make conformance passes targets/external.yaml")
 	flagOut       = flag.String("wsh.out", "", "directory for results.json and junit.xml (none if empty)")
 	flagExpect    = flag.String("wsh.expect", "expectations.yaml", "file of known per-target deviations")
 	flagTimeScale = flag.Float64("wsh.time-scale", 1, "multiply every case timer (for slow servers)")
@@ -42,6 +45,8 @@ var (
 const (
 	reportEntry      = "wsharness.result"
 	unavailableEntry = "wsharness.unavailable"
+	// skippedFamilyEntry carries why a whole family could not run.
+	skippedFamilyEntry = "wsharness.skipped-family"
 )
 
 var (
@@ -88,18 +93,11 @@ func selectTargets() ([]targets.Target, error) {
 	if *flagTargetCmd != "" {
 		return nil, fmt.Errorf("-wsh.target-cmd needs -wsh.url: the echo URL the command serves")
 	}
-	if *flagTargets == "all" || *flagTargets == "" {
-		return targets.Builtin(), nil
+	registry, err := targets.Registry(*flagExternal)
+	if err != nil {
+		return nil, err
 	}
-	var out []targets.Target
-	for _, name := range strings.Split(*flagTargets, ",") {
-		t, err := targets.Lookup(strings.TrimSpace(name))
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, t)
-	}
-	return out, nil
+	return targets.Select(registry, *flagTargets)
 }
 
 // sharedTarget is how the first Ginkgo process tells the others about a
@@ -168,7 +166,11 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	}
 })
 
-var _ = SynchronizedAfterSuite(func() {}, func(ctx SpecContext) {
+var _ = SynchronizedAfterSuite(func() {
+	if realBrowser != nil {
+		realBrowser.Close()
+	}
+}, func(ctx SpecContext) {
 	for _, r := range started {
 		_ = r.Stop(ctx)
 	}
@@ -210,10 +212,50 @@ func runCase(ctx context.Context, info targets.Info, c cases.Case) {
 	r := running[info.Name]
 	Expect(r).NotTo(BeNil(), "target %s is not running", info.Name)
 	url := r.URL(targets.EchoPath)
-	res := c.Run(ctx, casekit.Env{URL: url, TimeScale: *flagTimeScale})
+	env := casekit.Env{URL: url, TimeScale: *flagTimeScale}
+	if c.Family == cases.FamilyBrowser {
+		b, skipped, err := sharedBrowser()
+		if skipped != "" {
+			AddReportEntry(skippedFamilyEntry, skippedFamily{Family: c.Family, Reason: skipped}, ReportEntryVisibilityNever)
+			Skip("browser family skipped: " + skipped)
+		}
+		Expect(err).NotTo(HaveOccurred(), "start the browser for the browser family")
+		env.Browser, env.BroadcastURL = b, r.URL(targets.BroadcastPath)
+	}
+	res := c.Run(ctx, env)
 	res.Deviation = deviations.Reason(info.Name, c.ID)
 	AddReportEntry(reportEntry, record{Target: info.Name, Library: info.Library, URL: url, Case: res}, ReportEntryVisibilityNever)
 	Expect(res).To(conform())
+}
+
+// The browser family's Chromium: one per Ginkgo process, started by the
+// first browser case the process runs, closed after the suite.
+var (
+	browserOnce    sync.Once
+	realBrowser    *chromium.Browser
+	browserSkipped string
+	browserErr     error
+)
+
+// skippedFamily is the report entry of a family that cannot run here.
+type skippedFamily struct {
+	Family string `json:"family"`
+	Reason string `json:"reason"`
+}
+
+// sharedBrowser starts this process's Chromium once. No Chromium at all
+// skips the family (with a reason in the results); one that will not start
+// is an error.
+func sharedBrowser() (*chromium.Browser, string, error) {
+	browserOnce.Do(func() {
+		exe, err := chromium.Find()
+		if err != nil {
+			browserSkipped = err.Error()
+			return
+		}
+		realBrowser, browserErr = chromium.Launch(context.Background(), exe)
+	})
+	return realBrowser, browserSkipped, browserErr
 }
 
 // conform fails a spec on an unexpected FAILED behaviour or FAILED/UNCLEAN
@@ -254,6 +296,16 @@ func assemble(report Report) results.Run {
 	}
 	for _, spec := range report.SpecReports {
 		for _, e := range spec.ReportEntries {
+			if e.Name == skippedFamilyEntry {
+				var sf skippedFamily
+				if err := decodeEntry(e.Value, &sf); err == nil {
+					if run.SkippedFamilies == nil {
+						run.SkippedFamilies = map[string]string{}
+					}
+					run.SkippedFamilies[sf.Family] = sf.Reason
+				}
+				continue
+			}
 			if e.Name != reportEntry && e.Name != unavailableEntry {
 				continue
 			}
@@ -291,21 +343,28 @@ func assemble(report Report) results.Run {
 // decodeRecord reads a spec's record: the value itself when the spec ran in
 // this process, its JSON when it ran in another parallel process.
 func decodeRecord(v types.ReportEntryValue) (record, error) {
-	var b []byte
-	switch raw := v.GetRawValue().(type) {
-	case record:
+	if raw, ok := v.GetRawValue().(record); ok {
 		return raw, nil
-	case string:
-		b = []byte(raw)
-	default: // decoded by Ginkgo into generic JSON values
-		var err error
-		if b, err = json.Marshal(raw); err != nil {
-			return record{}, err
-		}
 	}
 	var rec record
-	err := json.Unmarshal(b, &rec)
+	err := decodeEntry(v, &rec)
 	return rec, err
+}
+
+// decodeEntry decodes a report entry's value into dst: from the value
+// itself, or from its JSON when it was made in another parallel process.
+func decodeEntry(v types.ReportEntryValue, dst any) error {
+	var b []byte
+	switch raw := v.GetRawValue().(type) {
+	case string:
+		b = []byte(raw)
+	default: // the value itself, or generic JSON decoded by Ginkgo
+		var err error
+		if b, err = json.Marshal(raw); err != nil {
+			return err
+		}
+	}
+	return json.Unmarshal(b, dst)
 }
 
 func interrupted(reasons []string) bool {

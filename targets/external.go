@@ -69,11 +69,17 @@ type ExternalSpec struct {
 	// 127.0.0.1 or localhost.
 	EchoURL      string `yaml:"echo_url"`
 	BroadcastURL string `yaml:"broadcast_url,omitempty"`
-	// Requires names executables that must exist (looked up on PATH, or
-	// absolute paths), e.g. "php" or "/usr/bin/python3"; Install is the
-	// hint shown when one is missing, e.g. "apt-get install php-cli".
+	// Requires names executables that must exist, e.g. "php" or
+	// "/usr/bin/python3": a bare name is looked up on PATH, a path with a
+	// slash is taken relative to Dir. Install is the hint shown when one
+	// is missing, e.g. "apt-get install php-cli".
 	Requires []string `yaml:"requires,omitempty"`
 	Install  string   `yaml:"install,omitempty"`
+	// Check is a command (run without a shell, in Dir, with Env, for at
+	// most 15 s) that must exit 0 for the target to be available, e.g.
+	// [/usr/bin/python3, -c, "import websockets"]: a runtime can be
+	// installed while the library the server needs is not.
+	Check []string `yaml:"check,omitempty"`
 	// ReadyTimeout bounds how long the command gets to accept a WebSocket
 	// handshake on EchoURL, e.g. "15s"; zero means 10 s.
 	ReadyTimeout time.Duration `yaml:"ready_timeout,omitempty"`
@@ -103,24 +109,62 @@ func (e External) Info() Info {
 	return Info{Name: e.Spec.Name, Library: "external", Description: desc}
 }
 
-// Available reports whether every executable the target requires exists;
-// when one does not, reason is a one-line explanation such as
-// "skipped: php not installed (apt-get install php-cli)".
+// Available reports whether every executable the target requires exists
+// and its Check command succeeds; when not, reason is a one-line
+// explanation such as "skipped: php not installed (apt-get install
+// php-cli)".
 func (e External) Available() (ok bool, reason string) {
 	var missing []string
 	for _, r := range e.Spec.Requires {
-		if _, err := exec.LookPath(r); err != nil {
+		path := r
+		if strings.Contains(r, "/") && !filepath.IsAbs(r) {
+			path = filepath.Join(e.Spec.Dir, r)
+		}
+		if _, err := exec.LookPath(path); err != nil {
 			missing = append(missing, r)
 		}
 	}
-	if len(missing) == 0 {
+	if len(missing) > 0 {
+		reason = "skipped: " + strings.Join(missing, ", ") + " not installed"
+	} else if err := e.runCheck(); err != nil {
+		reason = "skipped: " + err.Error()
+	} else {
 		return true, ""
 	}
-	reason = "skipped: " + strings.Join(missing, ", ") + " not installed"
 	if e.Spec.Install != "" {
 		reason += " (" + e.Spec.Install + ")"
 	}
 	return false, reason
+}
+
+// externalCheckTimeout bounds a target's Check command.
+const externalCheckTimeout = 15 * time.Second
+
+// runCheck runs the spec's Check command, if any; its error is one line
+// naming the command and quoting the last line it printed.
+func (e External) runCheck() error {
+	c := e.Spec.Check
+	if len(c) == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), externalCheckTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c[0], c[1:]...)
+	cmd.Dir = e.Spec.Dir
+	cmd.Env = append(os.Environ(), e.Spec.Env...)
+	cmd.WaitDelay = time.Second
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	msg := fmt.Sprintf("check %q failed (%v)", strings.Join(c, " "), err)
+	if ctx.Err() != nil {
+		msg = fmt.Sprintf("check %q did not finish within %s", strings.Join(c, " "), externalCheckTimeout)
+	}
+	if last := lastLines(strings.TrimSpace(string(out)), 1); last != "" {
+		msg += ": " + last
+	}
+	return errors.New(msg)
 }
 
 // Start makes the target reachable. addr is ignored: the command chooses
@@ -483,6 +527,9 @@ func (s ExternalSpec) Validate() error {
 	}
 	if len(s.Command) == 0 && (s.Dir != "" || len(s.Env) > 0) {
 		return fmt.Errorf("target %s: dir and env need a command", s.Name)
+	}
+	if len(s.Check) > 0 && strings.TrimSpace(s.Check[0]) == "" {
+		return fmt.Errorf("target %s: check has an empty program name", s.Name)
 	}
 	for _, kv := range s.Env {
 		if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {

@@ -219,6 +219,48 @@ func TestExternalAvailable(t *testing.T) {
 	}
 }
 
+// A runtime can be installed while the server's library is not: the check
+// command catches that before the server is started, with a one-line reason.
+func TestExternalAvailableCheck(t *testing.T) {
+	dir := t.TempDir()
+	e := External{Spec: ExternalSpec{Name: "p", EchoURL: "ws://127.0.0.1:9/echo", Dir: dir,
+		Command: []string{"sh", "-c", "sleep 60"}, Env: []string{"WSH_MODULE=ws"},
+		Check:   []string{"sh", "-c", `echo "Error: Cannot find module $WSH_MODULE" >&2; echo more >&2; exit 3`},
+		Install: "apt-get install node-ws"}}
+	ok, reason := e.Available()
+	want := `skipped: check "sh -c echo \"Error: Cannot find module $WSH_MODULE\" >&2; echo more >&2; exit 3" failed (exit status 3): more (apt-get install node-ws)`
+	if ok || reason != want {
+		t.Errorf("Available = %v, %q; want %q", ok, reason, want)
+	}
+	if strings.Contains(reason, "\n") {
+		t.Errorf("reason spans lines: %q", reason)
+	}
+	e.Spec.Check = []string{"sh", "-c", `test "$WSH_MODULE" = ws && test "$PWD" = "$0"`, dir}
+	if ok, reason := e.Available(); !ok {
+		t.Errorf("check with env and dir: Available = false, %q", reason)
+	}
+}
+
+// A required program given as a relative path (a binary the build makes)
+// is looked for relative to the target's directory.
+func TestExternalRequiresRelativeToDir(t *testing.T) {
+	dir := t.TempDir()
+	e := External{Spec: ExternalSpec{Name: "c", EchoURL: "ws://127.0.0.1:9/echo", Dir: filepath.Join(dir, "sub"),
+		Command: []string{"../bin/echo-server"}, Requires: []string{"../bin/echo-server"}}}
+	if ok, reason := e.Available(); ok || reason != "skipped: ../bin/echo-server not installed" {
+		t.Errorf("before build: Available = %v, %q", ok, reason)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "bin", "echo-server"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if ok, reason := e.Available(); !ok {
+		t.Errorf("after build: Available = false, %q", reason)
+	}
+}
+
 func writeFile(t *testing.T, body string) string {
 	t.Helper()
 	p := filepath.Join(t.TempDir(), "ext.yaml")

@@ -84,3 +84,60 @@ func Lookup(name string) (Target, error) {
 	}
 	return nil, fmt.Errorf("unknown target %q (valid: %s)", name, strings.Join(names, ", "))
 }
+
+// DefaultExternalFile is where the repository declares its external
+// targets, relative to the repository root.
+const DefaultExternalFile = "targets/external.yaml"
+
+// Registry returns the built-in targets followed by the external targets
+// declared in externalFile (see LoadExternal); an empty externalFile means
+// built-in targets only.
+func Registry(externalFile string) ([]Target, error) {
+	all := Builtin()
+	if externalFile == "" {
+		return all, nil
+	}
+	ext, err := LoadExternal(externalFile)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range ext {
+		all = append(all, e)
+	}
+	return all, nil
+}
+
+// Select picks targets from a registry by a comma-separated list of names
+// and groups: "all" (every target), "builtin" (the reference targets),
+// "external" (those of the external file). Each target appears once, in
+// registry order; an unknown name is an error listing the valid ones.
+func Select(registry []Target, list string) ([]Target, error) {
+	if strings.TrimSpace(list) == "" {
+		list = "all"
+	}
+	chosen := map[string]bool{}
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		found := false
+		for _, t := range registry {
+			_, external := t.(External)
+			if name == "all" || (name == "builtin" && !external) || (name == "external" && external) || t.Info().Name == name {
+				chosen[t.Info().Name], found = true, true
+			}
+		}
+		if !found && name != "external" {
+			names := []string{"all", "builtin", "external"}
+			for _, t := range registry {
+				names = append(names, t.Info().Name)
+			}
+			return nil, fmt.Errorf("unknown target %q (valid: %s)", name, strings.Join(names, ", "))
+		}
+	}
+	var out []Target
+	for _, t := range registry {
+		if chosen[t.Info().Name] {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}

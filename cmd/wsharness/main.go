@@ -43,7 +43,7 @@ type command struct {
 
 var commands = map[string]command{
 	"serve":   {"start one reference target", runServe},
-	"targets": {"list the reference targets", runTargets},
+	"targets": {"list the reference targets and the external ones with their availability", runTargets},
 	"cases":   {"list the conformance case catalog", runCases},
 	"summary": {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
 	"load":    {"generate load and measure latency, fan-out and connection rate", runLoad},

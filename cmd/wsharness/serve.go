@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"os/signal"
 	"syscall"
 	"time"
@@ -57,13 +58,38 @@ func targetNames() string {
 }
 
 func runTargets(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("targets", "", stderr)
+	fs := newFlags("targets", "[--external FILE]", stderr)
+	external := fs.String("external", defaultExternalFile(), "file of external targets to list with their availability; empty for none")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	for _, t := range targets.Builtin() {
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments: %v", fs.Args())
+	}
+	all, err := targets.Registry(*external)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	for _, t := range all {
 		i := t.Info()
-		fmt.Fprintf(stdout, "%-16s %-40s %s\n", i.Name, i.Library, i.Description)
+		if ext, ok := t.(targets.External); ok {
+			status := "available"
+			if ok, reason := ext.Available(); !ok {
+				status = reason
+			}
+			fmt.Fprintf(stdout, "%-17s %-40s %s [%s]\n", i.Name, ext.Spec.EchoURL, i.Description, status)
+			continue
+		}
+		fmt.Fprintf(stdout, "%-17s %-40s %s\n", i.Name, i.Library, i.Description)
 	}
 	return nil
+}
+
+// defaultExternalFile is the repository's external targets file when
+// wsharness runs from the repository root (as make does), else none.
+func defaultExternalFile() string {
+	if _, err := os.Stat(targets.DefaultExternalFile); err == nil {
+		return targets.DefaultExternalFile
+	}
+	return ""
 }

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/suites/wire"
 )
@@ -17,6 +18,12 @@ type Env struct {
 	// TimeScale multiplies every case timer (1 when zero), for slow
 	// servers or a debugger; Autobahn's fixed timers are a known complaint.
 	TimeScale float64
+	// BroadcastURL is the server's broadcast endpoint, "" when it has none
+	// (the browser family uses it).
+	BroadcastURL string
+	// Browser plays the browser family's scenarios in a real browser; the
+	// family needs one.
+	Browser browser.Runner
 }
 
 // Scaled returns d multiplied by the environment's time scale.

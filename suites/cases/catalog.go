@@ -38,12 +38,13 @@ const (
 	FamilyClose         = "close"
 	FamilyMisc          = "misc"
 	FamilyMasking       = "masking"
+	// FamilyBrowser is declared in browser.go.
 )
 
 // Families lists family names in report order.
 var Families = []string{
 	FamilyHandshake, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
-	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyMisc, FamilyMasking,
+	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyMisc, FamilyMasking, FamilyBrowser,
 }
 
 // All returns the whole catalog, sorted by ID. IDs are unique (a test
@@ -52,7 +53,7 @@ func All() []Case {
 	var all []Case
 	for _, fam := range [][]Case{
 		Handshake(), Framing(), PingPong(), ReservedBits(), Opcodes(),
-		Fragmentation(), UTF8(), Close(), Misc(), Masking(),
+		Fragmentation(), UTF8(), Close(), Misc(), Masking(), Browser(),
 	} {
 		all = append(all, fam...)
 	}

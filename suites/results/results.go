@@ -41,8 +41,11 @@ type Run struct {
 	DurationMS int64     `json:"duration_ms"`
 	// Incomplete is set when the run was interrupted or crashed before all
 	// cases finished.
-	Incomplete bool     `json:"incomplete,omitempty"`
-	Targets    []Target `json:"targets"`
+	Incomplete bool `json:"incomplete,omitempty"`
+	// SkippedFamilies maps case families that did not run at all to why
+	// (the browser family without a browser).
+	SkippedFamilies map[string]string `json:"skipped_families,omitempty"`
+	Targets         []Target          `json:"targets"`
 }
 
 // Target holds one target's results.
@@ -82,9 +85,13 @@ type Case struct {
 	Events []string `json:"events"`
 	// Deviation is the reason this target is listed as known to deviate in
 	// this case; a listed FAILED does not fail the run.
-	Deviation string      `json:"deviation,omitempty"`
-	Wirelog   []WireEntry `json:"wirelog"`
-	Handshake Handshake   `json:"handshake"`
+	Deviation string `json:"deviation,omitempty"`
+	// HarnessError is set when wsharness itself could not run the case
+	// (the browser crashed); the verdict is then UNIMPLEMENTED and the
+	// run fails, since nothing was learnt about the server.
+	HarnessError string      `json:"harness_error,omitempty"`
+	Wirelog      []WireEntry `json:"wirelog"`
+	Handshake    Handshake   `json:"handshake"`
 }
 
 // Handshake is the raw opening handshake.
@@ -125,8 +132,9 @@ func (c Case) Failing() bool {
 	return c.Verdict == Failed || c.CloseVerdict == CloseFailed || c.CloseVerdict == CloseUnclean
 }
 
-// Unexpected reports whether the case fails and is not a listed deviation.
-func (c Case) Unexpected() bool { return c.Failing() && c.Deviation == "" }
+// Unexpected reports whether the case fails and is not a listed
+// deviation, or could not be run at all.
+func (c Case) Unexpected() bool { return c.HarnessError != "" || c.Failing() && c.Deviation == "" }
 
 // Summarize recomputes Summary from Cases.
 func (t *Target) Summarize() {

@@ -355,6 +355,10 @@ func (c *conn) write(op byte, payload []byte) error {
 	if c.d.MaskServerFrames {
 		f.Masked, f.Key = true, serverKey
 	}
+	if c.d.SixteenBitLengths && len(payload) > 125 {
+		n := uint64(uint16(len(payload)))
+		f.LengthForm, f.DeclaredLength = wire.Length16, &n
+	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
 	_, err := c.nc.Write(f.Encode())
 	return err

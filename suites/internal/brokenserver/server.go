@@ -80,6 +80,10 @@ type Defects struct {
 	// SendsExtension answers every upgrade with
 	// Sec-WebSocket-Extensions: permessage-deflate.
 	SendsExtension bool
+	// SixteenBitLengths writes every frame with a 16-bit length field,
+	// truncating lengths of 65536 and more (the hand-written server that
+	// never learnt the 64-bit form).
+	SixteenBitLengths bool
 }
 
 // Timers of a connection.

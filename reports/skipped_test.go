@@ -1,0 +1,37 @@
+package reports
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+// Targets and families that could not run are named, with their reason,
+// in every conformance rendering.
+func TestSkippedTargetsAndFamiliesAreShown(t *testing.T) {
+	run := results.Run{
+		Schema: results.Schema, Started: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC),
+		SkippedFamilies: map[string]string{"browser": "no Chromium found (install it with `make deps`)"},
+		Targets: []results.Target{
+			{Name: "gorilla", Summary: map[string]int{}},
+			{Name: "node-ws", Unavailable: "skipped: node not installed (apt-get install nodejs node-ws)", Summary: map[string]int{}},
+		},
+	}
+	html, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{
+		"summary":  string(ConformanceSummary(run)),
+		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
+		"html":     string(html),
+	} {
+		for _, want := range []string{"node-ws", "node not installed", "browser", "no Chromium found"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s does not mention %q", name, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,136 @@
+// Package browser is the seam between the browser interop cases and a
+// real browser: the scenarios a case asks a browser to play, the trace the
+// browser gives back, and the page that plays them with the browser's own
+// WebSocket API. It has no verdicts (package cases grades traces) and no
+// browser driver (package chromium is one).
+package browser
+
+import (
+	"context"
+	_ "embed"
+	"net/http"
+)
+
+// Scenario kinds.
+const (
+	// KindEcho opens URL, sends one message, waits for its echo and closes
+	// with CloseCode.
+	KindEcho = "echo"
+	// KindBroadcast opens two connections to URL; the second sends one
+	// text message, which the first must receive; both then close.
+	KindBroadcast = "broadcast"
+	// KindClose opens URL and closes with CloseCode and CloseReason
+	// without sending anything.
+	KindClose = "close"
+)
+
+// Scenario is what one case asks the browser to do.
+type Scenario struct {
+	Kind string `json:"kind"`
+	URL  string `json:"url"`
+	// Binary sends a binary message of Size bytes (byte i is i*31+7 mod
+	// 256) instead of the text Text.
+	Binary bool   `json:"binary"`
+	Size   int    `json:"size"`
+	Text   string `json:"text"`
+	// CloseCode and CloseReason are passed to WebSocket.close.
+	CloseCode   int    `json:"closeCode"`
+	CloseReason string `json:"closeReason"`
+	// TimeoutMS bounds each wait (open, message, close) in the page.
+	TimeoutMS int `json:"timeoutMs"`
+}
+
+// Trace is what the browser observed: the page's own view through the
+// WebSocket API, plus what the driver saw underneath (handshake, frames,
+// the browser's console errors).
+type Trace struct {
+	// Opened: onopen fired (on every connection of the scenario).
+	Opened bool `json:"opened"`
+	// Error is the first failure the page saw ("error event before open",
+	// "no echo within 5000 ms", ...), empty if none.
+	Error string `json:"error"`
+	// Received lists the messages the (first) connection received.
+	Received []Message `json:"received"`
+	// Close is the close event of the (first) connection; nil if none
+	// fired within the timeout.
+	Close *CloseEvent `json:"close"`
+	// ElapsedMS is the page's time from the first new WebSocket to the end.
+	ElapsedMS float64 `json:"elapsedMs"`
+
+	// Filled in by the driver:
+	Handshake HandshakeInfo `json:"-"`
+	Frames    []Frame       `json:"-"`
+	// Console holds the browser's error messages, such as "WebSocket
+	// connection to '...' failed: A server must not mask any frames".
+	Console []string `json:"-"`
+}
+
+// Message is one received message as the page checked it.
+type Message struct {
+	Binary bool `json:"binary"`
+	Length int  `json:"length"`
+	// Equal: identical to the message the scenario sent. MismatchAt is
+	// the first differing index (UTF-16 units for text, bytes for
+	// binary), -1 when equal or when only the lengths differ.
+	Equal      bool   `json:"equal"`
+	MismatchAt int    `json:"mismatchAt"`
+	Prefix     string `json:"prefix"`
+}
+
+// CloseEvent is a WebSocket close event.
+type CloseEvent struct {
+	Code     int    `json:"code"`
+	Reason   string `json:"reason"`
+	WasClean bool   `json:"wasClean"`
+}
+
+// HandshakeInfo is the opening handshake as the browser sent and got it.
+type HandshakeInfo struct {
+	Request  string
+	Response string
+	// Status is the response's status code, 0 when none arrived.
+	Status int
+}
+
+// Frame is a WebSocket frame the browser sent or received.
+type Frame struct {
+	AtMS   float64
+	Dir    string // "tx" (browser to server) or "rx"
+	Opcode int
+	Masked bool
+	// Length is the payload length; Payload at most its first 64 bytes
+	// (text as is, binary decoded).
+	Length  int
+	Payload []byte
+	// Error is set instead for a frame error the browser reported.
+	Error string
+}
+
+// Runner plays scenarios in a browser.
+type Runner interface {
+	Run(ctx context.Context, s Scenario) (Trace, error)
+}
+
+// Page is the HTML page that plays scenarios: window.wshRun(scenario)
+// returns a promise of the page's part of a Trace.
+//
+//go:embed page.html
+var Page []byte
+
+// PageHandler serves Page at every path.
+func PageHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(Page)
+	})
+}
+
+// BinaryPayload is the binary message of a scenario: byte i is i*31+7.
+func BinaryPayload(size int) []byte {
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(i*31 + 7)
+	}
+	return b
+}

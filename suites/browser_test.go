@@ -1,0 +1,5 @@
+package suites_test
+
+import "github.com/wsharness/wsharness/suites/cases"
+
+var _ = describeFamily(cases.FamilyBrowser)
