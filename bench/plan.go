@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"slices"
@@ -91,15 +92,23 @@ type Options struct {
 	// Exe is the wsharness executable whose `serve` command starts each
 	// target in its own process (see targets.StartProcess).
 	Exe string
-	// Targets are the reference targets to compare, in the order they run.
+	// Targets are the targets to compare, in the order they run: built-in
+	// reference targets (each started with Exe) and names from External.
 	Targets []string
+	// External are the external targets Targets may name, as loaded from
+	// ExternalFile (targets.LoadExternal). Each is started per job with
+	// External.Start and stopped after it.
+	External []targets.External
+	// ExternalFile is where External came from, for messages; "" = none.
+	ExternalFile string
 	// Runs is how often every workload runs against every target.
 	Runs int
 	// Out is the directory for the per-run results.
 	Out string
 	// K6 is the k6 binary for the generator comparison; "" = none.
 	K6 string
-	// K6Target is the target of the k6 comparison; "" = Targets[0].
+	// K6Target is the target of the k6 comparison, a built-in one; "" =
+	// the first built-in target of Targets.
 	K6Target string
 	// K6Conns is the k6 comparison's socket count; 0 = echo-closed's.
 	K6Conns int
@@ -119,8 +128,8 @@ func (o Options) Validate() error {
 		errs = append(errs, "--targets: empty list")
 	}
 	for i, t := range o.Targets {
-		if _, err := targets.Lookup(t); err != nil {
-			errs = append(errs, fmt.Sprintf("--targets: %v", err))
+		if !isBuiltin(t) && o.external(t) == nil {
+			errs = append(errs, fmt.Sprintf("--targets: %s", o.unknownTarget(t)))
 		} else if slices.Contains(o.Targets[:i], t) {
 			errs = append(errs, fmt.Sprintf("--targets: %q given twice", t))
 		}
@@ -143,6 +152,8 @@ func (o Options) Validate() error {
 	}
 	if o.K6Target != "" && !slices.Contains(o.Targets, o.K6Target) {
 		errs = append(errs, fmt.Sprintf("--k6-target %q: not one of --targets (%s)", o.K6Target, strings.Join(o.Targets, ",")))
+	} else if o.K6Target != "" && !isBuiltin(o.K6Target) {
+		errs = append(errs, fmt.Sprintf("--k6-target %q: an external target; the k6 comparison runs against a built-in (Go) target", o.K6Target))
 	}
 	if o.K6Conns < 0 {
 		errs = append(errs, fmt.Sprintf("--k6-conns %d: want 0 (echo-closed's) or more", o.K6Conns))
@@ -150,7 +161,7 @@ func (o Options) Validate() error {
 	if o.K6 == "" && (o.K6Target != "" || o.K6Conns != 0) {
 		errs = append(errs, "--k6-target and --k6-conns need --k6")
 	}
-	if o.Exe == "" {
+	if o.Exe == "" && slices.ContainsFunc(o.Targets, isBuiltin) {
 		errs = append(errs, "no wsharness executable to start the targets with")
 	}
 	if len(errs) > 0 {
@@ -159,12 +170,131 @@ func (o Options) Validate() error {
 	return nil
 }
 
-// k6TargetName is the target of the k6 comparison.
+// k6TargetName is the target of the k6 comparison: K6Target, or the first
+// built-in target; "" when Targets has none.
 func (o Options) k6TargetName() string {
-	if o.K6Target != "" || len(o.Targets) == 0 {
+	if o.K6Target != "" {
 		return o.K6Target
 	}
-	return o.Targets[0]
+	if i := slices.IndexFunc(o.Targets, isBuiltin); i >= 0 {
+		return o.Targets[i]
+	}
+	return ""
+}
+
+// isBuiltin reports whether name is a built-in reference target's.
+func isBuiltin(name string) bool {
+	_, err := targets.Lookup(name)
+	return err == nil
+}
+
+// BuiltinNames are the reference targets a bench compares by default.
+var BuiltinNames = []string{"gorilla", "gobwas", "gws"}
+
+// DefaultTargets are the targets a bench compares when none are named:
+// the three reference targets, then every external target in file order.
+func DefaultTargets(external []targets.External) []string {
+	names := slices.Clone(BuiltinNames)
+	for _, e := range external {
+		names = append(names, e.Info().Name)
+	}
+	return names
+}
+
+// external returns the external target called name; nil if none is.
+func (o Options) external(name string) *targets.External {
+	for i := range o.External {
+		if o.External[i].Info().Name == name {
+			return &o.External[i]
+		}
+	}
+	return nil
+}
+
+// unknownTarget explains a name that is neither built-in nor external.
+func (o Options) unknownTarget(name string) string {
+	var builtin []string
+	for _, t := range targets.Builtin() {
+		builtin = append(builtin, t.Info().Name)
+	}
+	msg := fmt.Sprintf("unknown target %q (valid: %s", name, strings.Join(builtin, ", "))
+	switch {
+	case o.ExternalFile == "" && len(o.External) == 0:
+		msg += " — no external targets file, see --external"
+	case len(o.External) == 0:
+		msg += " — none in " + o.ExternalFile
+	default:
+		var ext []string
+		for _, e := range o.External {
+			ext = append(ext, e.Info().Name)
+		}
+		msg += ", and from " + cmp.Or(o.ExternalFile, "the external targets") + ": " + strings.Join(ext, ", ")
+	}
+	return msg + ")"
+}
+
+// Skip is a target, or some of its workloads, left out of the bench, and
+// why.
+type Skip struct {
+	Target string
+	// Workloads are the workloads left out; nil = all of them.
+	Workloads []string
+	// Run is the run the skip applies to; 0 = every run.
+	Run int
+	// Reason is one line.
+	Reason string
+}
+
+// String is the skip as one line, e.g. "node-ws: node not installed" or
+// "php (broadcast-1k, broadcast-5k): no broadcast endpoint".
+func (s Skip) String() string {
+	var b strings.Builder
+	if s.Run > 0 {
+		fmt.Fprintf(&b, "run %d ", s.Run)
+	}
+	b.WriteString(s.Target)
+	if len(s.Workloads) > 0 {
+		b.WriteString(" (" + strings.Join(s.Workloads, ", ") + ")")
+	}
+	return b.String() + ": " + s.Reason
+}
+
+// oneLine keeps the first line of a message, trimmed.
+func oneLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return strings.TrimSpace(s)
+}
+
+// checkExternals asks every external target among o.Targets whether it can
+// run (External.Available: its runtimes are installed) and returns the
+// reason for each that cannot, keyed by name.
+func checkExternals(o Options) map[string]string {
+	unavailable := map[string]string{}
+	for _, name := range o.Targets {
+		e := o.external(name)
+		if e == nil {
+			continue
+		}
+		if ok, reason := e.Available(); !ok {
+			reason = strings.TrimPrefix(oneLine(reason), "skipped: ")
+			if reason == "" {
+				reason = "not available"
+			}
+			unavailable[name] = reason
+		}
+	}
+	return unavailable
+}
+
+// missingEndpoint says why target cannot run workload w, or "" when it
+// can: an external target without a broadcast_url has no broadcast
+// workloads.
+func (o Options) missingEndpoint(target string, w Workload) string {
+	e := o.external(target)
+	if e == nil || w.Scenario != loadgen.ScenarioBroadcast || e.Spec.BroadcastURL != "" {
+		return ""
+	}
+	return "no broadcast endpoint (broadcast_url) in its entry"
 }
 
 // Job is one run of one workload against one target, in its own target
@@ -189,7 +319,11 @@ func (j Job) File() string {
 // gives the k6 target's list the k6 echo right after its closed-loop echo
 // (and a closed-loop echo at k6's socket count first, when that differs
 // from echo-closed's).
-func Plan(o Options, withK6 bool) []Job {
+//
+// unavailable names targets that cannot run, with the reason (see
+// checkExternals): they get no jobs. Nor do workloads a target has no
+// endpoint for. Both are returned as skips, in target order.
+func Plan(o Options, withK6 bool, unavailable map[string]string) ([]Job, []Skip) {
 	var workloads []Workload
 	for _, w := range standardWorkloads {
 		if o.Workloads != nil && !slices.Contains(o.Workloads, w.Name) {
@@ -221,11 +355,37 @@ func Plan(o Options, withK6 bool) []Job {
 		k6.Name, k6.Conns = k6Echo, conns
 		k6Pair = append(k6Pair, k6)
 	}
+	var skips []Skip
+	runnable := map[string][]Workload{}
+	for _, t := range o.Targets {
+		if reason, ok := unavailable[t]; ok {
+			skips = append(skips, Skip{Target: t, Reason: reason})
+			continue
+		}
+		missing := map[string][]string{} // reason → workloads
+		var reasons []string
+		for _, w := range workloads {
+			if reason := o.missingEndpoint(t, w); reason != "" {
+				if missing[reason] == nil {
+					reasons = append(reasons, reason)
+				}
+				missing[reason] = append(missing[reason], w.Name)
+				continue
+			}
+			runnable[t] = append(runnable[t], w)
+		}
+		for _, reason := range reasons {
+			skips = append(skips, Skip{Target: t, Workloads: missing[reason], Reason: reason})
+		}
+	}
 	var jobs []Job
 	for run := 1; run <= o.Runs; run++ {
 		for _, t := range o.Targets {
+			if _, ok := unavailable[t]; ok {
+				continue
+			}
 			pairDone := t != k6Target || len(k6Pair) == 0
-			for _, w := range workloads {
+			for _, w := range runnable[t] {
 				jobs = append(jobs, Job{Run: run, Target: t, Workload: w})
 				if w.Name == echoClosed && !pairDone {
 					for _, p := range k6Pair {
@@ -241,14 +401,22 @@ func Plan(o Options, withK6 bool) []Job {
 			}
 		}
 	}
-	return jobs
+	return jobs, skips
 }
 
-// jobTimeout bounds one job: it should end by itself well before.
+// jobTimeout bounds one job. A target that keeps up ends well before:
+// ramp, warm-up, measurement and drain. The bound also holds for a target
+// that stalls or is overloaded (a single-threaded external server, one
+// past its connection limit), whose errors should be recorded, not cut
+// off: every dial may take the whole dial timeout, DialConcurrency dials
+// at a time, a blocked write one more, closing a second, and two minutes
+// are left for a busy machine.
 func jobTimeout(w Workload) time.Duration {
 	ramp := time.Duration(0)
 	if w.Ramp > 0 {
 		ramp = time.Duration(float64(w.Conns) / w.Ramp * float64(time.Second))
 	}
-	return ramp + w.Warmup + w.Duration + loadgen.DefaultDrain + 2*time.Minute
+	batches := (w.Conns + loadgen.DialConcurrency - 1) / loadgen.DialConcurrency
+	stalls := time.Duration(batches+1) * loadgen.DefaultDialTimeout
+	return ramp + stalls + w.Warmup + w.Duration + loadgen.DefaultDrain + time.Second + 2*time.Minute
 }

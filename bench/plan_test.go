@@ -62,6 +62,16 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// planJobs plans options without external targets: nothing is skipped.
+func planJobs(t *testing.T, o Options, withK6 bool) []Job {
+	t.Helper()
+	jobs, skips := Plan(o, withK6, nil)
+	if len(skips) > 0 {
+		t.Errorf("skips without external targets: %v", skips)
+	}
+	return jobs
+}
+
 func jobNames(jobs []Job) []string {
 	var names []string
 	for _, j := range jobs {
@@ -72,7 +82,7 @@ func jobNames(jobs []Job) []string {
 
 func TestPlanDefault(t *testing.T) {
 	o := defaults(t, nil)
-	jobs := Plan(o, false)
+	jobs := planJobs(t, o, false)
 	if len(jobs) != 3*3*5 {
 		t.Fatalf("%d jobs, want 45: %v", len(jobs), jobNames(jobs))
 	}
@@ -131,7 +141,7 @@ func TestPlanValidConfigs(t *testing.T) {
 			}
 			o.K6, o.K6Conns = "k6", 300
 		})
-		for _, j := range Plan(o, true) {
+		for _, j := range planJobs(t, o, true) {
 			w := j.Workload
 			cfg := loadgen.Config{
 				Scenario: w.Scenario, URL: "ws://127.0.0.1:9/echo", Conns: w.Conns, Rate: w.Rate, Size: w.Size,
@@ -149,13 +159,22 @@ func TestPlanValidConfigs(t *testing.T) {
 			if jobTimeout(w) < w.Warmup+w.Duration+time.Minute {
 				t.Errorf("%s: timeout %v too tight", j.File(), jobTimeout(w))
 			}
+			// A server that answers no handshake (a stalled or overloaded
+			// external one) makes every dial wait the whole dial timeout,
+			// DialConcurrency at a time; the job must still end by itself,
+			// with the failures counted, before it is cut off.
+			batches := (w.Conns + loadgen.DialConcurrency - 1) / loadgen.DialConcurrency
+			stalled := time.Duration(batches)*loadgen.DefaultDialTimeout + w.Warmup + w.Duration + loadgen.DefaultDrain
+			if jobTimeout(w) < stalled+time.Minute {
+				t.Errorf("%s: timeout %v does not cover a stalled server's %v", j.File(), jobTimeout(w), stalled)
+			}
 		}
 	}
 }
 
 func TestPlanQuick(t *testing.T) {
 	o := defaults(t, func(o *Options) { quick(o); o.Targets = []string{"gws"} })
-	jobs := Plan(o, false)
+	jobs := planJobs(t, o, false)
 	if len(jobs) != 5 {
 		t.Fatalf("%v", jobNames(jobs))
 	}
@@ -169,7 +188,7 @@ func TestPlanQuick(t *testing.T) {
 		}
 	}
 	o.Runs = 2
-	if jobs := Plan(o, false); len(jobs) != 10 || jobs[9].Run != 2 {
+	if jobs := planJobs(t, o, false); len(jobs) != 10 || jobs[9].Run != 2 {
 		t.Errorf("quick, 2 runs: %v", jobNames(jobs))
 	}
 }
@@ -178,7 +197,7 @@ func TestPlanK6(t *testing.T) {
 	// Same socket count as echo-closed: k6 runs right after the k6
 	// target's echo-closed, which it is compared with.
 	o := defaults(t, func(o *Options) { o.K6, o.K6Target, o.Runs = "out/tools/k6", "gws", 2 })
-	jobs := Plan(o, true)
+	jobs := planJobs(t, o, true)
 	if len(jobs) != 2*(3*5+1) {
 		t.Fatalf("%d jobs: %v", len(jobs), jobNames(jobs))
 	}
@@ -199,7 +218,7 @@ func TestPlanK6(t *testing.T) {
 	// Fewer sockets than echo-closed: wsharness runs the same smaller
 	// workload first.
 	o = defaults(t, func(o *Options) { o.K6, o.K6Conns, o.Targets = "k6", 300, []string{"gorilla"} })
-	names = jobNames(Plan(o, true))
+	names = jobNames(planJobs(t, o, true))
 	want := []string{"gorilla-echo-rate-1", "gorilla-echo-closed-1", "gorilla-echo-closed-k6-1", "gorilla-k6-echo-1", "gorilla-broadcast-1k-1"}
 	if !slices.Equal(names[:5], want) {
 		t.Errorf("jobs %v, want %v first", names, want)
@@ -209,14 +228,14 @@ func TestPlanK6(t *testing.T) {
 	o = defaults(t, func(o *Options) {
 		o.K6, o.Workloads, o.Targets, o.Runs = "k6", []string{"echo-rate"}, []string{"gorilla", "gws"}, 1
 	})
-	names = jobNames(Plan(o, true))
+	names = jobNames(planJobs(t, o, true))
 	want = []string{"gorilla-echo-rate-1", "gorilla-echo-closed-k6-1", "gorilla-k6-echo-1", "gws-echo-rate-1"}
 	if !slices.Equal(names, want) {
 		t.Errorf("jobs %v, want %v", names, want)
 	}
 
 	// k6 unusable: no k6 jobs at all.
-	if names := jobNames(Plan(o, false)); !slices.Equal(names, []string{"gorilla-echo-rate-1", "gws-echo-rate-1"}) {
+	if names := jobNames(planJobs(t, o, false)); !slices.Equal(names, []string{"gorilla-echo-rate-1", "gws-echo-rate-1"}) {
 		t.Errorf("without k6: %v", names)
 	}
 }

@@ -299,6 +299,10 @@ type externalRunning struct {
 // Output returns the command's last 64 KiB of standard output and error.
 func (r *externalRunning) Output() string { return r.out.String() }
 
+// PID is the started command's process ID, for sampling its CPU and
+// memory (a wrapper script's own, not its children's).
+func (r *externalRunning) PID() int { return r.cmd.Process.Pid }
+
 // Stop ends the command: SIGTERM to its process group, SIGKILL after 5 s
 // (or as soon as ctx ends), and returns once it has exited. Further calls
 // return at once.

@@ -14,16 +14,21 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/bench"
+	"github.com/wsharness/wsharness/targets"
 )
 
-// parseBenchFlags parses and checks the flags; it starts nothing.
+// parseBenchFlags parses and checks the flags; it starts nothing but
+// reading the external targets file.
 func parseBenchFlags(args []string, stderr io.Writer) (bench.Options, error) {
-	fs := newFlags("bench", "[--targets gorilla,gobwas,gws] [--runs N] [--out DIR] [--k6 PATH] [--quick]", stderr)
-	targetList := fs.String("targets", "gorilla,gobwas,gws", "comma-separated reference targets, each started in its own process for every run")
+	fs := newFlags("bench", "[--targets NAME,...] [--external FILE] [--runs N] [--out DIR] [--k6 PATH] [--quick]", stderr)
+	targetList := fs.String("targets", "", "comma-separated targets, each started in its own process for every run: built-in ones and those of --external "+
+		"(default: "+strings.Join(bench.BuiltinNames, ",")+" and every target of --external)")
+	external := fs.String("external", "", "external targets file (servers in other languages, started by command; default "+targets.DefaultExternalFile+
+		" when it exists; \"\" for none)")
 	runs := fs.Int("runs", 3, "runs of every workload per target (--quick: 1 unless given)")
 	out := fs.String("out", "out/bench", "directory for the per-run JSON results and summary.md")
 	k6 := fs.String("k6", "", "k6 binary for the generator comparison (skipped with a message if absent)")
-	k6Target := fs.String("k6-target", "", "target of the k6 comparison (default: the first of --targets)")
+	k6Target := fs.String("k6-target", "", "target of the k6 comparison, a built-in one (default: the first built-in target of --targets)")
 	k6Conns := fs.Int("k6-conns", 0, "sockets for the k6 comparison (default: echo-closed's connections; lower it if k6 cannot hold them)")
 	quick := fs.Bool("quick", false, "smoke run: a tenth of the connections, 2 s per workload")
 	scenarioList := fs.String("scenarios", "", "comma-separated workloads to run (default all: "+strings.Join(bench.Workloads(), ", ")+")")
@@ -40,9 +45,24 @@ func parseBenchFlags(args []string, stderr io.Writer) (bench.Options, error) {
 	if o.Quick && !flagSet(fs, "runs") {
 		o.Runs = 1
 	}
+	// Without --external: the repository's file, relative to the working
+	// directory (the repository's root under make), when it exists.
+	o.ExternalFile = *external
+	if !flagSet(fs, "external") {
+		o.ExternalFile = defaultExternalFile()
+	}
 	var err error
-	if o.Targets, err = splitList(*targetList); err != nil {
-		return o, usageError("--targets: %v", err)
+	if o.ExternalFile != "" {
+		if o.External, err = targets.LoadExternal(o.ExternalFile); err != nil {
+			return o, usageError("--external: %v (--external \"\" leaves external targets out)", err)
+		}
+	}
+	if flagSet(fs, "targets") {
+		if o.Targets, err = splitList(*targetList); err != nil {
+			return o, usageError("--targets: %v", err)
+		}
+	} else {
+		o.Targets = bench.DefaultTargets(o.External)
 	}
 	if *scenarioList != "" {
 		if o.Workloads, err = splitList(*scenarioList); err != nil {

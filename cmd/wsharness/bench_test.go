@@ -31,6 +31,10 @@ func TestBenchFlagErrors(t *testing.T) {
 		{"--k6", "k6", "--k6-conns", "-1"},
 		{"--quick", "extra-argument"},
 		{"--bogus"},
+		{"--external", filepath.Join(t.TempDir(), "missing.yaml")},
+		{"--external", "", "--targets", "gws,node-ws"}, // no external targets, so unknown
+		{"--external", writeExternal(t, t.TempDir()), "--targets", "gws,nope"},
+		{"--external", writeExternal(t, t.TempDir()), "--k6", "k6", "--k6-target", "ext-a"}, // k6 runs against Go targets only
 	} {
 		args := append([]string{"bench", "--out", out}, args...)
 		start := time.Now()
@@ -70,6 +74,9 @@ func TestBenchFlags(t *testing.T) {
 	if exe, _ := os.Executable(); o.Exe != exe {
 		t.Errorf("Exe %q, want this executable %q", o.Exe, exe)
 	}
+	if o.ExternalFile != "" || o.External != nil {
+		t.Errorf("external targets without targets/external.yaml in the working directory: %+v", o)
+	}
 	if o := mustParse(t, "--quick", "--targets", "gws"); o.Runs != 1 || !o.Quick || !slices.Equal(o.Targets, []string{"gws"}) {
 		t.Errorf("--quick: %+v", o)
 	}
@@ -83,5 +90,61 @@ func TestBenchFlags(t *testing.T) {
 	}
 	if want := "wsharness bench --k6 out/tools/k6 --k6-target gws --k6-conns 300 --scenarios  echo-rate, connect-10k  --out x"; o.Command != want {
 		t.Errorf("command %q, want %q", o.Command, want)
+	}
+}
+
+// writeExternal writes an external targets file with ext-a and ext-b into
+// dir and returns its path. Nothing is started.
+func writeExternal(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "external.yaml")
+	yaml := `version: 1
+targets:
+  - name: ext-a
+    command: [/bin/false]
+    echo_url: ws://127.0.0.1:39291/echo
+  - name: ext-b
+    command: [/bin/false]
+    echo_url: ws://127.0.0.1:39292/echo
+    broadcast_url: ws://127.0.0.1:39292/broadcast
+`
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestBenchExternalFlag(t *testing.T) {
+	path := writeExternal(t, t.TempDir())
+	o := mustParse(t, "--external", path)
+	if !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws", "ext-a", "ext-b"}) || o.ExternalFile != path || len(o.External) != 2 {
+		t.Errorf("--external: targets %v, file %q, %d external", o.Targets, o.ExternalFile, len(o.External))
+	}
+	o = mustParse(t, "--external", path, "--targets", "ext-b,gws", "--k6", "k6")
+	if !slices.Equal(o.Targets, []string{"ext-b", "gws"}) || o.K6Target != "" {
+		t.Errorf("--targets ext-b,gws: %+v", o)
+	}
+	o = mustParse(t, "--external", "")
+	if !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws"}) || o.ExternalFile != "" || o.External != nil {
+		t.Errorf(`--external "": %+v`, o)
+	}
+
+	// Without --external, targets/external.yaml in the working directory
+	// (the repository's root under make) is read when it exists.
+	dir := t.TempDir()
+	if err := os.Mkdir(filepath.Join(dir, "targets"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeExternal(t, filepath.Join(dir, "targets"))
+	t.Chdir(dir)
+	o = mustParse(t)
+	if !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws", "ext-a", "ext-b"}) || o.ExternalFile != "targets/external.yaml" {
+		t.Errorf("default file: targets %v, file %q", o.Targets, o.ExternalFile)
+	}
+	if o := mustParse(t, "--external", ""); !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws"}) {
+		t.Errorf(`--external "" with the default file present: %v`, o.Targets)
+	}
+	if _, err := parseBenchFlags([]string{"--targets", "ext-a", "--external", ""}, io.Discard); err == nil {
+		t.Error(`--targets ext-a --external "": no error`)
 	}
 }
