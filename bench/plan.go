@@ -276,7 +276,7 @@ func checkExternals(o Options) map[string]string {
 			continue
 		}
 		if ok, reason := e.Available(); !ok {
-			reason = strings.TrimPrefix(oneLine(reason), "skipped: ")
+			reason = oneLine(reason)
 			if reason == "" {
 				reason = "not available"
 			}

@@ -111,8 +111,7 @@ func (e External) Info() Info {
 
 // Available reports whether every executable the target requires exists
 // and its Check command succeeds; when not, reason is a one-line
-// explanation such as "skipped: php not installed (apt-get install
-// php-cli)".
+// explanation such as "php not installed (apt-get install php-cli)".
 func (e External) Available() (ok bool, reason string) {
 	var missing []string
 	for _, r := range e.Spec.Requires {
@@ -125,9 +124,9 @@ func (e External) Available() (ok bool, reason string) {
 		}
 	}
 	if len(missing) > 0 {
-		reason = "skipped: " + strings.Join(missing, ", ") + " not installed"
+		reason = strings.Join(missing, ", ") + " not installed"
 	} else if err := e.runCheck(); err != nil {
-		reason = "skipped: " + err.Error()
+		reason = err.Error()
 	} else {
 		return true, ""
 	}
@@ -135,6 +134,19 @@ func (e External) Available() (ok bool, reason string) {
 		reason += " (" + e.Spec.Install + ")"
 	}
 	return false, reason
+}
+
+// telling picks the line of a failed command's output that says why: the
+// last one mentioning an error ("Error: Cannot find module 'ws'",
+// "ModuleNotFoundError: ..."), else the last one.
+func telling(out string) string {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(strings.ToLower(lines[i]), "error") {
+			return strings.TrimSpace(lines[i])
+		}
+	}
+	return strings.TrimSpace(lines[len(lines)-1])
 }
 
 // externalCheckTimeout bounds a target's Check command.
@@ -161,8 +173,8 @@ func (e External) runCheck() error {
 	if ctx.Err() != nil {
 		msg = fmt.Sprintf("check %q did not finish within %s", strings.Join(c, " "), externalCheckTimeout)
 	}
-	if last := lastLines(strings.TrimSpace(string(out)), 1); last != "" {
-		msg += ": " + last
+	if line := telling(string(out)); line != "" {
+		msg += ": " + line
 	}
 	return errors.New(msg)
 }
