@@ -20,10 +20,13 @@ TARGETS ?= all
 # every case timer for slow servers.
 EXPECT    ?= $(CURDIR)/suites/expectations.yaml
 TIMESCALE ?= 1
+# External targets (Node, Python, PHP, C servers started by command); the
+# ones whose runtime is missing are skipped with a reason. EXTERNAL= for none.
+EXTERNAL  ?= targets/external.yaml
 GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
 
-.PHONY: all build deps conformance test vet fmt-check unit fuzz bench clean help
+.PHONY: all build lws-echo deps conformance test vet fmt-check unit fuzz bench clean help
 
 all: build
 
@@ -37,15 +40,22 @@ build: ## build the wsharness binary into out/bin
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/wsharness ./cmd/wsharness
 
+# The libwebsockets echo target; without libwebsockets-dev the script says
+# so and builds nothing, and the target is skipped.
+lws-echo: ## build the libwebsockets C echo target into out/bin (if libwebsockets-dev is installed)
+	@mkdir -p $(BIN)
+	@bash targets/external/lws/build.sh $(BIN)/lws-echo
+
 # The suites write results.json and junit.xml into OUT; the summary step
 # prints them and sets the exit status (non-zero on any unexpected FAILED).
-conformance: build ## run the conformance suites (URL=, NAME=, OUT=)
+conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=)
 	@mkdir -p $(OUT)
 	@rm -f $(OUT)/results.json $(OUT)/junit.xml
 	@rc=0; \
 	$(GINKGO) --procs=$(PROCS) --randomize-all --keep-going --succinct --silence-skips --timeout=30m \
 		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) \
 		-wsh.expect='$(abspath $(EXPECT))' -wsh.time-scale=$(TIMESCALE) \
+		$(if $(EXTERNAL),-wsh.external='$(abspath $(EXTERNAL))') \
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') \
 		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)') || rc=$$?; \
 	if [ -f $(OUT)/results.json ]; then \
@@ -83,7 +93,7 @@ BENCH_FLAGS ?=
 K6_VERSION  ?= v1.8.1
 TOOLS       := out/tools
 
-bench: build ## load benchmarks of the reference targets plus k6 (RUNS=, BENCH_OUT=, BENCH_FLAGS=)
+bench: build lws-echo ## load benchmarks of the reference and external targets plus k6 (RUNS=, BENCH_OUT=, BENCH_FLAGS=)
 	@$(MAKE) --no-print-directory $(TOOLS)/k6 || echo "bench: building k6 failed; the k6 comparison will be skipped" >&2
 	$(BIN)/wsharness bench $(if $(RUNS),--runs $(RUNS)) --out $(BENCH_OUT) --k6 $(TOOLS)/k6 $(BENCH_FLAGS)
 	$(BIN)/wsharness report --out $(BENCH_OUT) $(BENCH_OUT)
