@@ -50,7 +50,7 @@ func Browser() []Case {
 				"Chromium has to fail, is FAILED.",
 			run: runBrowserBroadcast},
 		Case{ID: "200.5.1", Family: FamilyBrowser, Title: "Browser closes with 1000",
-			RFC: "RFC 6455 §5.5.1, §7.1.2",
+			RFC:         "RFC 6455 §5.5.1, §7.1.2",
 			Description: `Chromium opens the echo endpoint and calls close(1000, "bye") without sending anything.`,
 			Expectation: "The server MUST answer the Close with a Close (§5.5.1): onclose reports wasClean true. " +
 				"Code 1000 is expected; another code with a clean close is NON-STRICT (echoing the code is typical, not required).",

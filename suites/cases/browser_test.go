@@ -163,7 +163,9 @@ type fakeBrowser struct {
 	err   error
 }
 
-func (f fakeBrowser) Run(context.Context, browser.Scenario) (browser.Trace, error) { return f.trace, f.err }
+func (f fakeBrowser) Run(context.Context, browser.Scenario) (browser.Trace, error) {
+	return f.trace, f.err
+}
 
 func browserCase(t *testing.T, id string) cases.Case {
 	t.Helper()
