@@ -105,3 +105,45 @@ $(TOOLS)/k6:
 
 clean:
 	rm -rf out
+
+# ---- Containers (docker-compose.yml; docs/compose.md) ----------------------
+# `make images` builds static binaries (CGO_ENABLED=0) into out/docker and
+# wraps them in FROM scratch images; nothing is pulled. The compose targets
+# always tear their stack down, also on failure or Ctrl-C.
+COMPOSE         ?= $(shell command -v docker-compose >/dev/null 2>&1 && echo docker-compose || echo docker compose)
+COMPOSE_PROJECT ?= wsharness
+IMAGE_TAG       ?= local
+COMPOSE_OUT     ?= out/compose
+DOCKER_OUT      := out/docker
+# compose-bench: WORKERS containers share LOAD_CONNS connections and
+# LOAD_RATE msg/s (echo) against LOAD_TARGET.
+WORKERS         ?= 2
+LOAD_TARGET     ?= gws
+LOAD_CONNS      ?= 1000
+LOAD_RATE       ?= 4000
+LOAD_DURATION   ?= 10s
+LOAD_WARMUP     ?= 2s
+COMPOSE_ENV      = COMPOSE="$(COMPOSE)" COMPOSE_PROJECT_NAME=$(COMPOSE_PROJECT) WSH_TAG=$(IMAGE_TAG) WSH_OUT=$(abspath $(COMPOSE_OUT))
+
+.PHONY: image-binaries images compose-conformance compose-bench compose-down
+
+image-binaries: ## build the static binaries the images hold into out/docker
+	@mkdir -p $(DOCKER_OUT)
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(DOCKER_OUT)/wsharness ./cmd/wsharness
+	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(DOCKER_OUT)/ginkgo github.com/onsi/ginkgo/v2/ginkgo
+	CGO_ENABLED=0 GOOS=linux $(GO) test -c -trimpath -ldflags='-s -w' -o $(DOCKER_OUT)/suites.test ./suites
+	cp suites/expectations.yaml $(DOCKER_OUT)/expectations.yaml
+
+images: image-binaries ## build the FROM scratch images wsharness and wsharness-conformance (IMAGE_TAG=)
+	docker build -q -f docker/Dockerfile --target wsharness -t wsharness:$(IMAGE_TAG) $(DOCKER_OUT)
+	docker build -q -f docker/Dockerfile --target conformance -t wsharness-conformance:$(IMAGE_TAG) $(DOCKER_OUT)
+
+compose-conformance: images ## the suites in containers against the target containers; results in out/compose/
+	@$(COMPOSE_ENV) bash scripts/compose-conformance.sh
+
+compose-bench: images ## a load split over WORKERS containers, merged (LOAD_TARGET=, LOAD_CONNS=, LOAD_RATE=, LOAD_DURATION=)
+	@$(COMPOSE_ENV) WORKERS=$(WORKERS) WSH_LOAD_TARGET=$(LOAD_TARGET) WSH_CONNS=$(LOAD_CONNS) WSH_RATE=$(LOAD_RATE) \
+		WSH_DURATION=$(LOAD_DURATION) WSH_WARMUP=$(LOAD_WARMUP) bash scripts/compose-bench.sh
+
+compose-down: ## remove what a compose target left (containers, network)
+	@$(COMPOSE_ENV) bash -c '. scripts/compose-lib.sh && compose_down'

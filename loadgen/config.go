@@ -62,6 +62,9 @@ type Config struct {
 	ServerPID int
 	// Progress, when set, is called once a second from the run's ticker.
 	Progress func(Progress)
+	// SecondHistograms keeps each timeline second's latency histogram in
+	// the result (Second.Histogram), for runs that will be merged.
+	SecondHistograms bool
 }
 
 // SourceSpreadAbove is the connection count past which loopback runs spread

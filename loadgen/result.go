@@ -51,6 +51,10 @@ type Result struct {
 	// Thresholds are the checks requested on the command line and their
 	// outcome.
 	Thresholds []ThresholdResult `json:"thresholds,omitempty"`
+	// Worker is set when this run is one worker's share of a split load;
+	// MergedFrom lists the workers a merged result combines (see Merge).
+	Worker     *Worker      `json:"worker,omitempty"`
+	MergedFrom []MergedPart `json:"merged_from,omitempty"`
 }
 
 // Params are the run's settings as given.
@@ -121,6 +125,10 @@ type Second struct {
 	Errors   int64  `json:"errors"`
 	P50US    int64  `json:"p50_us"`
 	P99US    int64  `json:"p99_us"`
+	// Histogram is this second's primary latency histogram, encoded like
+	// Histograms; only runs with Config.SecondHistograms keep it, so that
+	// merged timelines get true percentiles.
+	Histogram string `json:"histogram,omitempty"`
 }
 
 // Resources of a process during the run.

@@ -377,6 +377,9 @@ func (r *run) tick(ctx context.Context) {
 		}
 		if w.TotalCount() > 0 {
 			s.P50US, s.P99US = w.ValueAtQuantile(50), w.ValueAtQuantile(99)
+			if r.cfg.SecondHistograms {
+				s.Histogram, _ = metrics.Encode(w) // cannot fail for a histogram built here
+			}
 		}
 		lastSent, lastRecv, lastErr = sent, recv, errs
 		r.timelineMu.Lock()

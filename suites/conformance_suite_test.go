@@ -75,6 +75,9 @@ func TestConformance(t *testing.T) {
 	if selected, err = selectTargets(); err != nil {
 		t.Fatal(err)
 	}
+	if remote, err = parseRemote(*flagRemote, selected); err != nil {
+		t.Fatal(err)
+	}
 	if deviations, err = expect.ReadFile(*flagExpect); err != nil {
 		t.Fatal(err)
 	}
@@ -147,6 +150,10 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 			} else {
 				running[name] = sharedRunning(s)
 			}
+			continue
+		}
+		if base, ok := remote[name]; ok {
+			running[name] = sharedRunning{EchoURL: base + targets.EchoPath, BroadcastURL: base + targets.BroadcastPath}
 			continue
 		}
 		if ext, ok := t.(targets.External); ok {

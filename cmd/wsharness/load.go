@@ -49,6 +49,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	cpuProfile := fs.String("cpuprofile", "", "write a Go CPU profile of the generator here (to check it is not the bottleneck)")
 	var thresholds repeated
 	fs.Var(&thresholds, "threshold", "fail (exit 4) unless this holds, e.g. p99<20ms, errors==0, delivery>=0.999; repeatable")
+	workers := addWorkerFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -79,6 +80,14 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		}
 		checks = append(checks, t)
 	}
+	worker, err := workers.worker(os.Getenv)
+	if err != nil {
+		return err
+	}
+	if worker != nil && worker.Count > 1 && *target != "" {
+		return usageError("--workers needs --url: every worker loads the same server")
+	}
+	*out = outPath(*out, worker)
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -101,6 +110,15 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			cfg.URL = srv.BroadcastURL
 		}
 	}
+	if worker != nil {
+		if cfg, err = cfg.Share(worker.Index, worker.Count); err != nil {
+			return usageError("%v", err)
+		}
+		cfg.SecondHistograms = worker.Count > 1
+		if err := waitStart(ctx, worker, stderr); err != nil {
+			return err
+		}
+	}
 	if !*quiet {
 		cfg.Progress = progressPrinter(stderr)
 	}
@@ -119,6 +137,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
+	res.Worker = worker
 	if !*quiet {
 		fmt.Fprintln(stderr)
 	}

@@ -49,6 +49,8 @@ var commands = map[string]command{
 	"load":    {"generate load and measure latency, fan-out and connection rate", runLoad},
 	"bench":   {"run the standard load workloads against the reference targets and compare them", runBench},
 	"report":  {"render results as HTML, Markdown or text; compare them with a baseline", runReport},
+	"probe":   {"check that a URL completes a WebSocket handshake (container healthchecks)", runProbe},
+	"merge":   {"merge the load results of workers that split one load into one result", runMerge},
 }
 
 func main() {

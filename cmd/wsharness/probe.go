@@ -1,0 +1,51 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/url"
+	"time"
+
+	"github.com/wsharness/wsharness/suites/wire"
+)
+
+// runProbe checks that a URL completes a WebSocket opening handshake: the
+// container healthcheck, usable from a FROM scratch image with no shell or
+// curl.
+func runProbe(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("probe", "[--timeout D] ws://HOST:PORT/PATH", stderr)
+	timeout := fs.Duration("timeout", 2*time.Second, "how long the TCP connect and the handshake may take together")
+	quiet := fs.Bool("quiet", false, "print nothing on success")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usageError("want exactly one URL, got %d arguments", fs.NArg())
+	}
+	raw := fs.Arg(0)
+	if u, err := url.Parse(raw); err != nil || u.Scheme != "ws" || u.Host == "" {
+		return usageError("%q: want a ws://host:port/path URL", raw)
+	}
+	if *timeout <= 0 || *timeout > time.Minute {
+		return usageError("--timeout %v: want more than 0 and at most 1m", *timeout)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
+	defer cancel()
+	start := time.Now()
+	c, _, err := wire.Dial(ctx, raw, wire.Options{Timeout: *timeout})
+	if err != nil {
+		return &exitError{code: exitUnreachable, err: fmt.Errorf("%s: %w", raw, err)}
+	}
+	elapsed := time.Since(start)
+	// Leave politely: Close 1000 and a short wait for the server's Close,
+	// so that a server logging abrupt disconnects stays quiet.
+	if err := c.WriteFrames(ctx, []wire.Frame{wire.Close(1000, "")}, wire.OneWrite); err == nil {
+		_, _ = c.ReadFrame(time.Now().Add(200 * time.Millisecond))
+	}
+	_ = c.Close()
+	if !*quiet {
+		fmt.Fprintf(stdout, "%s: WebSocket handshake completed in %s\n", raw, elapsed.Round(time.Microsecond))
+	}
+	return nil
+}
