@@ -417,3 +417,32 @@ targets:
 		}
 	}
 }
+
+// A server built for at most N connections (max_connections) is not run
+// on workloads that need more; the quick profile's tenth still fits.
+func TestPlanMaxConnections(t *testing.T) {
+	for _, q := range []bool{false, true} {
+		o := withExternal(t, func(o *Options) {
+			o.Targets = []string{"ext-full"}
+			o.External[0].Spec.MaxConnections = 2000
+			if q {
+				quick(o)
+			}
+		})
+		_, skips := Plan(o, false, nil)
+		var got []string
+		for _, s := range skips {
+			got = append(got, s.String())
+		}
+		want := []string{
+			"ext-full (broadcast-5k): needs 5000 connections; the entry declares max_connections 2000",
+			"ext-full (connect-10k): needs 10000 connections; the entry declares max_connections 2000",
+		}
+		if q {
+			want = nil
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("quick %v: skips %q, want %q", q, got, want)
+		}
+	}
+}

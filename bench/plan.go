@@ -286,15 +286,20 @@ func checkExternals(o Options) map[string]string {
 	return unavailable
 }
 
-// missingEndpoint says why target cannot run workload w, or "" when it
-// can: an external target without a broadcast_url has no broadcast
-// workloads.
-func (o Options) missingEndpoint(target string, w Workload) string {
+// unsupported says why target cannot run workload w, or "" when it can:
+// an external target without a broadcast_url has no broadcast workloads,
+// and one declaring max_connections none that needs more.
+func (o Options) unsupported(target string, w Workload) string {
 	e := o.external(target)
-	if e == nil || w.Scenario != loadgen.ScenarioBroadcast || e.Spec.BroadcastURL != "" {
+	switch {
+	case e == nil:
 		return ""
+	case w.Scenario == loadgen.ScenarioBroadcast && e.Spec.BroadcastURL == "":
+		return "no broadcast endpoint (broadcast_url) in its entry"
+	case e.Spec.MaxConnections > 0 && w.Conns > e.Spec.MaxConnections:
+		return fmt.Sprintf("needs %d connections; the entry declares max_connections %d", w.Conns, e.Spec.MaxConnections)
 	}
-	return "no broadcast endpoint (broadcast_url) in its entry"
+	return ""
 }
 
 // Job is one run of one workload against one target, in its own target
@@ -365,7 +370,7 @@ func Plan(o Options, withK6 bool, unavailable map[string]string) ([]Job, []Skip)
 		missing := map[string][]string{} // reason → workloads
 		var reasons []string
 		for _, w := range workloads {
-			if reason := o.missingEndpoint(t, w); reason != "" {
+			if reason := o.unsupported(t, w); reason != "" {
 				if missing[reason] == nil {
 					reasons = append(reasons, reason)
 				}

@@ -80,6 +80,10 @@ type ExternalSpec struct {
 	// [/usr/bin/python3, -c, "import websockets"]: a runtime can be
 	// installed while the library the server needs is not.
 	Check []string `yaml:"check,omitempty"`
+	// MaxConnections, when set, is the most concurrent connections the
+	// server is built to hold (a select()-based server stops at 1024
+	// descriptors); load workloads that need more are skipped with a reason.
+	MaxConnections int `yaml:"max_connections,omitempty"`
 	// ReadyTimeout bounds how long the command gets to accept a WebSocket
 	// handshake on EchoURL, e.g. "15s"; zero means 10 s.
 	ReadyTimeout time.Duration `yaml:"ready_timeout,omitempty"`
@@ -556,6 +560,9 @@ func (s ExternalSpec) Validate() error {
 		if strings.TrimSpace(r) == "" {
 			return fmt.Errorf("target %s: empty requires entry", s.Name)
 		}
+	}
+	if s.MaxConnections < 0 {
+		return fmt.Errorf("target %s: negative max_connections", s.Name)
 	}
 	if s.ReadyTimeout < 0 {
 		return fmt.Errorf("target %s: negative ready_timeout", s.Name)
