@@ -1,6 +1,7 @@
 # wsharness — WebSocket conformance and load-testing harness.
 #
-#   make conformance                      every case against the built-in targets
+#   make conformance                      every fast case against the built-in targets
+#   make conformance PROFILE=full         every case, the slow families too (9.x, ...)
 #   make conformance URL=ws://127.0.0.1:9001/echo NAME=myserver OUT=out/mine
 #   make test                             the project's own tests
 #   make bench                            load benchmarks of the targets, and k6 on the same echo
@@ -23,6 +24,12 @@ TIMESCALE ?= 1
 # External targets (Node, Python, PHP, C servers started by command); the
 # ones whose runtime is missing are skipped with a reason. EXTERNAL= for none.
 EXTERNAL  ?= targets/external.yaml
+# PROFILE=default leaves out the slow families (cases.SlowFamilies, labelled
+# profile:full) and lists them as skipped; PROFILE=full runs every case.
+# LABELS is a Ginkgo label filter of your own, combined with the profile's.
+PROFILE ?= default
+LABELS  ?=
+LABEL_FILTER = $(if $(filter full,$(PROFILE)),$(LABELS),$(if $(LABELS),($(LABELS)) && )!profile:full)
 GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
 
@@ -48,12 +55,14 @@ lws-echo: ## build the libwebsockets C echo target into out/bin (if libwebsocket
 
 # The suites write results.json and junit.xml into OUT; the summary step
 # prints them and sets the exit status (non-zero on any unexpected FAILED).
-conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=)
+conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PROFILE=default|full, LABELS=)
+	@case "$(PROFILE)" in default|full) ;; *) echo "PROFILE=$(PROFILE): want default or full" >&2; exit 2;; esac
 	@mkdir -p $(OUT)
 	@rm -f $(OUT)/results.json $(OUT)/junit.xml
 	@rc=0; \
 	$(GINKGO) --procs=$(PROCS) --randomize-all --keep-going --succinct --silence-skips --timeout=30m \
-		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) \
+		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') \
+		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) -wsh.profile=$(PROFILE) \
 		-wsh.expect='$(abspath $(EXPECT))' -wsh.time-scale=$(TIMESCALE) \
 		$(if $(EXTERNAL),-wsh.external='$(abspath $(EXTERNAL))') \
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') \
@@ -81,6 +90,7 @@ FUZZTIME ?= 30s
 fuzz: ## run each fuzz target for FUZZTIME
 	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./suites/wire/
 	$(GO) test -run '^$$' -fuzz '^FuzzResponseHead$$' -fuzztime $(FUZZTIME) ./suites/wire/
+	$(GO) test -run '^$$' -fuzz '^FuzzNegotiateDeflate$$' -fuzztime $(FUZZTIME) ./suites/wire/
 
 # Load benchmarks (docs/benchmarks.md). Each run starts every target in its
 # own process; results go to BENCH_OUT/<target>-<workload>-<run>.json and

@@ -38,6 +38,15 @@ var (
 	flagExpect    = flag.String("wsh.expect", "expectations.yaml", "file of known per-target deviations")
 	flagTimeScale = flag.Float64("wsh.time-scale", 1, "multiply every case timer (for slow servers)")
 	flagTargetCmd = flag.String("wsh.target-cmd", "", "command that starts the server given by -wsh.url (the harness starts, probes and stops it)")
+	// Slow families run only when asked for. make conformance also filters
+	// their "profile:full" label out, so their specs do not even start.
+	flagProfile = flag.String("wsh.profile", profileDefault, "default: leave out the slow families (cases.SlowFamilies) and list them as skipped; full: run every family")
+)
+
+// Profiles of -wsh.profile.
+const (
+	profileDefault = "default"
+	profileFull    = "full"
 )
 
 // Names under which each spec attaches its result, or why its target
@@ -72,6 +81,9 @@ type record struct {
 
 func TestConformance(t *testing.T) {
 	var err error
+	if *flagProfile != profileDefault && *flagProfile != profileFull {
+		t.Fatalf("-wsh.profile=%q: want %s or %s", *flagProfile, profileDefault, profileFull)
+	}
 	if selected, err = selectTargets(); err != nil {
 		t.Fatal(err)
 	}
@@ -196,22 +208,43 @@ func (s sharedRunning) URL(path string) string {
 func (s sharedRunning) Stop(context.Context) error { return nil }
 
 // describeFamily declares one spec per case of the family per target.
+// Slow families are labelled "profile:full", which the default profile of
+// make conformance filters out.
 func describeFamily(family string) bool {
-	return Describe(family, Label("family:"+family), func() {
+	labels := Labels{"family:" + family}
+	if cases.IsSlow(family) {
+		labels = append(labels, "profile:full")
+	}
+	return Describe(family, labels, func() {
 		for _, t := range selected {
 			info := t.Info()
 			Describe(info.Name, Label("target:"+info.Name), func() {
 				for _, c := range cases.ByFamily(family) {
 					It(c.ID+" "+c.Title, Label("case:"+c.ID), func(ctx SpecContext) {
 						runCase(ctx, info, c)
-					}, SpecTimeout(5*time.Minute))
+					}, SpecTimeout(specTimeout(c)))
 				}
 			})
 		}
 	})
 }
 
+// specTimeout bounds a spec: 5 minutes, plus the case's own timer when it
+// has a long one (9.5.x waits up to 1000 s for an echo).
+func specTimeout(c cases.Case) time.Duration {
+	d := 5 * time.Minute
+	if t := c.Timeout(); t > 0 {
+		d += (casekit.Env{TimeScale: *flagTimeScale}).Scaled(t)
+	}
+	return d
+}
+
 func runCase(ctx context.Context, info targets.Info, c cases.Case) {
+	if *flagProfile == profileDefault && cases.IsSlow(c.Family) {
+		// The label filter normally keeps these specs from running at all;
+		// assemble lists the family as skipped either way.
+		Skip("family " + c.Family + ": " + cases.SlowFamilyReason)
+	}
 	if reason, ok := unavailable[info.Name]; ok {
 		AddReportEntry(unavailableEntry, record{Target: info.Name, Library: info.Library, Unavailable: reason}, ReportEntryVisibilityNever)
 		Skip("target " + info.Name + " unavailable: " + reason)
@@ -300,6 +333,16 @@ func assemble(report Report) results.Run {
 	}
 	for i := range run.Targets {
 		byName[run.Targets[i].Name] = &run.Targets[i]
+	}
+	// Filtered-out specs leave no report entry: the profile says which
+	// families they were.
+	if *flagProfile == profileDefault {
+		for _, f := range cases.SlowFamilies {
+			if run.SkippedFamilies == nil {
+				run.SkippedFamilies = map[string]string{}
+			}
+			run.SkippedFamilies[f] = cases.SlowFamilyReason
+		}
 	}
 	for _, spec := range report.SpecReports {
 		for _, e := range spec.ReportEntries {

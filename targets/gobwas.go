@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/gobwas/ws/wsflate"
 	"github.com/gobwas/ws/wsutil"
 
 	"github.com/wsharness/wsharness/internal/utf8stream"
@@ -23,18 +24,20 @@ import (
 // server sends (gobwas reports errors but never writes a Close for them),
 // fail-fast UTF-8 validation, 32 MiB frame and message limits, one lock
 // around all writes to a connection, and the handshake guard.
-func newGobwasHandler() http.Handler {
+func newGobwasHandler() http.Handler { return gobwasHandler(false) }
+
+func gobwasHandler(compress bool) http.Handler {
 	h := newHub(encodeGobwas)
 	mux := http.NewServeMux()
 	mux.HandleFunc(EchoPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		s := upgradeGobwas(w, r)
+		s := upgradeGobwas(w, r, compress)
 		if s == nil {
 			return
 		}
-		s.serve(s.out.writeMessage)
+		s.serve(s.echo)
 	}))
 	mux.HandleFunc(BroadcastPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		s := upgradeGobwas(w, r)
+		s := upgradeGobwas(w, r, compress)
 		if s == nil {
 			return
 		}
@@ -51,12 +54,21 @@ type gobwasSession struct {
 	out *gobwasWriter
 	rd  *wsutil.Reader
 	buf []byte // reused between messages
+	// deflate is the permessage-deflate state when it was negotiated.
+	deflate *gobwasDeflate
 }
 
 // upgradeGobwas completes the handshake, or returns nil when gobwas refused
-// it (it has then answered the request).
-func upgradeGobwas(w http.ResponseWriter, r *http.Request) *gobwasSession {
-	conn, rw, _, err := ws.UpgradeHTTP(r, w)
+// it (it has then answered the request). With compress, valid
+// permessage-deflate offers are negotiated with wsflate.
+func upgradeGobwas(w http.ResponseWriter, r *http.Request, compress bool) *gobwasSession {
+	var up ws.HTTPUpgrader
+	var ext *wsflate.Extension
+	if compress && len(filterDeflateOffers(r.Header, nil, 0)) > 0 {
+		ext = &wsflate.Extension{Parameters: wsflate.DefaultParameters}
+		up.Negotiate = ext.Negotiate
+	}
+	conn, rw, _, err := up.Upgrade(r, w)
 	if err != nil {
 		if conn != nil {
 			_ = conn.Close()
@@ -78,6 +90,13 @@ func upgradeGobwas(w http.ResponseWriter, r *http.Request) *gobwasSession {
 		OnIntermediate: s.handleControl,
 		// CheckUTF8 stays off: serve validates text, failing fast.
 	}
+	if ext != nil {
+		if _, ok := ext.Accepted(); ok {
+			s.deflate = newGobwasDeflate()
+			s.rd.State |= ws.StateExtended
+			s.rd.Extensions = s.deflate.recvExtensions()
+		}
+	}
 	return s
 }
 
@@ -93,7 +112,7 @@ func (s *gobwasSession) serve(deliver func(op opcode, payload []byte) error) {
 				validate = &text
 			}
 			// s.rd.Read follows the message's continuation frames.
-			s.buf, err = readMessageBody(s.rd, s.buf, validate)
+			s.buf, err = readMessageBody(s.body(), s.buf, validate)
 		}
 		if err != nil {
 			s.fail(err)
@@ -173,7 +192,9 @@ func (s *gobwasSession) fail(err error) {
 		s.out.sendClose(ws.StatusProtocolError, err.Error())
 	case errors.Is(err, errInvalidUTF8):
 		s.out.sendClose(ws.StatusInvalidFramePayloadData, "invalid UTF-8 in text message")
-	case errors.Is(err, wsutil.ErrFrameTooLarge), errors.Is(err, wsutil.ErrMessageTooLarge):
+	case isCorruptDeflate(err):
+		s.out.sendClose(ws.StatusInvalidFramePayloadData, "invalid compressed data")
+	case errors.Is(err, wsutil.ErrFrameTooLarge), errors.Is(err, wsutil.ErrMessageTooLarge), errors.Is(err, errInflatedTooLarge):
 		s.out.sendClose(ws.StatusMessageTooBig, "")
 	}
 	closeGracefully(s.raw)
@@ -198,9 +219,14 @@ func (w *gobwasWriter) writeMessage(op opcode, payload []byte) error {
 
 // writeFrame writes one frame, header and payload in a single writev.
 func (w *gobwasWriter) writeFrame(op ws.OpCode, payload []byte) error {
+	return w.writeFrameRsv(op, 0, payload)
+}
+
+// writeFrameRsv is writeFrame with RSV bits (RSV1 for a compressed message).
+func (w *gobwasWriter) writeFrameRsv(op ws.OpCode, rsv byte, payload []byte) error {
 	var header bytes.Buffer
 	header.Grow(ws.MaxHeaderSize)
-	if err := ws.WriteHeader(&header, ws.Header{Fin: true, OpCode: op, Length: int64(len(payload))}); err != nil {
+	if err := ws.WriteHeader(&header, ws.Header{Fin: true, Rsv: rsv, OpCode: op, Length: int64(len(payload))}); err != nil {
 		return fmt.Errorf("encode %v header: %w", op, err)
 	}
 	w.mu.Lock()

@@ -17,13 +17,23 @@ import (
 // application: fail-fast UTF-8 validation of text messages, a 32 MiB read
 // limit, a Close frame for the few errors gorilla reports without one, and
 // the handshake guard.
-func newGorillaHandler() http.Handler {
+func newGorillaHandler() http.Handler { return gorillaHandler(false) }
+
+// newGorillaDeflateHandler is the same with permessage-deflate
+// (EnableCompression, as gorilla runs Autobahn): gorilla supports only no
+// context takeover on both sides and never limits its window, so offers
+// asking for server_max_window_bits below 15 are declined; the offer
+// filter and RSV guard of deflate.go add what gorilla does not check.
+func newGorillaDeflateHandler() http.Handler { return gorillaHandler(true) }
+
+func gorillaHandler(compress bool) http.Handler {
 	upgrader := &websocket.Upgrader{
 		// Non-zero sizes make gorilla allocate its own buffers instead of
 		// reusing net/http's, whatever net/http's sizes are.
-		ReadBufferSize:  4096,
-		WriteBufferSize: 4096,
-		CheckOrigin:     acceptAnyOrigin,
+		ReadBufferSize:    4096,
+		WriteBufferSize:   4096,
+		CheckOrigin:       acceptAnyOrigin,
+		EnableCompression: compress,
 	}
 	h := newHub(encodeGorilla)
 	mux := http.NewServeMux()
@@ -64,8 +74,13 @@ type gorillaSession struct {
 // has refused it (it has then answered the request).
 func upgradeGorilla(up *websocket.Upgrader, w http.ResponseWriter, r *http.Request) *gorillaSession {
 	s := &gorillaSession{watch: newFrameWatch()}
+	// gorilla accepts the first permessage-deflate offer it is given.
+	deflate := up.EnableCompression && len(filterDeflateOffers(r.Header, fullWindowOnly, 0)) > 0
 	intercept := hijackInterceptor{ResponseWriter: w, wrap: func(c net.Conn) net.Conn {
 		s.raw = c
+		if deflate {
+			c = newRSVGuard(c)
+		}
 		return &watchedConn{Conn: c, watch: s.watch}
 	}}
 	conn, err := up.Upgrade(intercept, r, nil)
@@ -91,7 +106,7 @@ func (s *gorillaSession) serve(deliver func(op opcode, payload []byte) error) {
 			if mt == websocket.TextMessage {
 				validate = &text
 			}
-			s.buf, err = readMessageBody(r, s.buf, validate)
+			s.buf, err = readMessageBody(inflateLimit(r), s.buf, validate)
 		}
 		if err != nil {
 			s.fail(err)
@@ -139,6 +154,12 @@ func (s *gorillaSession) fail(err error) {
 		return
 	case errors.Is(err, errInvalidUTF8):
 		s.sendClose(websocket.CloseInvalidFramePayloadData, "invalid UTF-8 in text message")
+	case errors.Is(err, errRSVMisuse):
+		// The guard has sent Close 1002.
+	case errors.Is(err, errInflatedTooLarge):
+		s.sendClose(websocket.CloseMessageTooBig, "")
+	case isCorruptDeflate(err):
+		s.sendClose(websocket.CloseInvalidFramePayloadData, "invalid compressed data")
 	case errors.Is(err, websocket.ErrReadLimit) && s.watch.lengthMSB:
 		// gorilla turns a 64-bit length with its top bit set into a
 		// negative length and reports ErrReadLimit without a Close frame.

@@ -17,38 +17,45 @@ import (
 // guard. gws validates UTF-8 only once a message is complete; it has no hook
 // to fail fast.
 func newGWSHandler() http.Handler {
-	opts := func() *gws.ServerOption {
-		return &gws.ServerOption{
-			CheckUtf8Enabled:    true,
-			ReadMaxPayloadSize:  maxMessageSize,
-			WriteMaxPayloadSize: maxMessageSize,
-			Recovery:            gws.Recovery,
-			// ParallelEnabled stays false: messages are handled in order.
-		}
-	}
 	h := newHub(encodeGWS)
-	echo := gws.NewUpgrader(&gwsEvents{pongEchoesPing: true, deliver: gwsEcho}, opts())
-	broadcast := gws.NewUpgrader(&gwsEvents{pongEchoesPing: true, deliver: gwsPublish(h)}, opts())
+	echo := gws.NewUpgrader(&gwsEvents{pongEchoesPing: true, deliver: gwsEcho}, gwsOptions())
+	broadcast := gws.NewUpgrader(&gwsEvents{pongEchoesPing: true, deliver: gwsPublish(h)}, gwsOptions())
 
 	mux := http.NewServeMux()
 	mux.HandleFunc(EchoPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		if socket := upgradeGWS(echo, w, r); socket != nil {
+		if socket := upgradeGWS(echo, w, r, false); socket != nil {
 			go runGWS(socket, nil, true)
 		}
 	}))
 	mux.HandleFunc(BroadcastPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		if socket := upgradeGWS(broadcast, w, r); socket != nil {
+		if socket := upgradeGWS(broadcast, w, r, false); socket != nil {
 			go runGWS(socket, h, true)
 		}
 	}))
 	return mux
 }
 
+// gwsOptions are the configured targets' options.
+func gwsOptions() *gws.ServerOption {
+	return &gws.ServerOption{
+		CheckUtf8Enabled:    true,
+		ReadMaxPayloadSize:  maxMessageSize,
+		WriteMaxPayloadSize: maxMessageSize,
+		Recovery:            gws.Recovery,
+		// ParallelEnabled stays false: messages are handled in order.
+	}
+}
+
 // upgradeGWS completes the handshake on a connection whose Close is
-// graceful (gws closes TCP right after writing its Close frame). It returns
-// nil when gws refused the handshake (it has then answered the request).
-func upgradeGWS(up *gws.Upgrader, w http.ResponseWriter, r *http.Request) *gws.Conn {
+// graceful (gws closes TCP right after writing its Close frame), and whose
+// RSV bits are guarded when permessage-deflate is negotiated (deflate.go).
+// It returns nil when gws refused the handshake (it has then answered the
+// request).
+func upgradeGWS(up *gws.Upgrader, w http.ResponseWriter, r *http.Request, deflate bool) *gws.Conn {
 	intercept := hijackInterceptor{ResponseWriter: w, wrap: func(c net.Conn) net.Conn {
+		if deflate {
+			c = newRSVGuard(c)
+		}
 		return &gracefulConn{Conn: c}
 	}}
 	socket, err := up.Upgrade(intercept, r)

@@ -14,7 +14,8 @@ const (
 )
 
 // Builtin returns the reference targets: each library configured to conform
-// to RFC 6455, then each library as its README runs it. Every call returns
+// to RFC 6455, then the same with permessage-deflate (RFC 7692), then each
+// library as its README runs it. Every call returns
 // fresh targets; starting one builds its handler (and broadcast hub) anew.
 func Builtin() []Target {
 	return []Target{
@@ -41,6 +42,30 @@ func Builtin() []Target {
 				Description: "lxzan/gws as run for Autobahn (UTF-8 checks, pong echoes ping), plus a 32 MiB limit; UTF-8 checked per message, not fail-fast",
 			},
 			newHandler: newGWSHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gorilla-deflate",
+				Library:     gorillaLibrary,
+				Description: "gorilla as configured, plus permessage-deflate (EnableCompression: no context takeover, 32 KiB windows); invalid offers and window limits declined, RSV bits guarded",
+			},
+			newHandler: newGorillaDeflateHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gobwas-deflate",
+				Library:     gobwasLibrary,
+				Description: "gobwas as configured, plus permessage-deflate from wsflate (DefaultParameters: no context takeover), decompressed within 32 MiB",
+			},
+			newHandler: newGobwasDeflateHandler,
+		},
+		handlerTarget{
+			info: Info{
+				Name:        "gws-deflate",
+				Library:     gwsLibrary,
+				Description: "gws as configured, plus permessage-deflate with context takeover on both sides and the offered server window; one valid offer handed to gws, RSV bits guarded",
+			},
+			newHandler: newGWSDeflateHandler,
 		},
 		handlerTarget{
 			info: Info{

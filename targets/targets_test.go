@@ -45,7 +45,7 @@ func dialGorilla(tb testing.TB, url string) *websocket.Conn {
 }
 
 func TestBuiltinOrderAndInfo(t *testing.T) {
-	want := []string{"gorilla", "gobwas", "gws", "gorilla-default", "gobwas-default", "gws-default"}
+	want := []string{"gorilla", "gobwas", "gws", "gorilla-deflate", "gobwas-deflate", "gws-deflate", "gorilla-default", "gobwas-default", "gws-default"}
 	got := targets.Builtin()
 	if len(got) != len(want) {
 		t.Fatalf("Builtin() has %d targets, want %d", len(got), len(want))
@@ -209,7 +209,7 @@ func TestTargets(t *testing.T) {
 				c.expectServerCloses()
 			})
 			t.Run("invalid UTF-8 fails fast", func(t *testing.T) {
-				if info.Name == "gws" {
+				if info.Name == "gws" || info.Name == "gws-deflate" {
 					t.Skip("gws checks UTF-8 once the message is complete")
 				}
 				t.Parallel()
@@ -265,7 +265,7 @@ func TestTargets(t *testing.T) {
 					c.expectServerCloses()
 				})
 			}
-			testHandshakeGuard(t, echoURL)
+			testHandshakeGuard(t, echoURL, strings.HasSuffix(info.Name, "-deflate"))
 		})
 	}
 }
@@ -402,8 +402,9 @@ func logViolations(t *testing.T, url string) {
 }
 
 // testHandshakeGuard checks how a configured target answers opening
-// handshakes that RFC 6455 §4.2.1 allows or forbids.
-func testHandshakeGuard(t *testing.T, url string) {
+// handshakes that RFC 6455 §4.2.1 allows or forbids. Only a compressing
+// target may accept the permessage-deflate offer.
+func testHandshakeGuard(t *testing.T, url string, deflate bool) {
 	for _, tc := range []struct {
 		name        string
 		edit        func(r *http.Request)
@@ -439,7 +440,11 @@ func testHandshakeGuard(t *testing.T, url string) {
 			}
 			if resp.StatusCode == http.StatusSwitchingProtocols {
 				for _, h := range []string{"Sec-WebSocket-Protocol", "Sec-WebSocket-Extensions"} {
-					if v := resp.Header.Values(h); len(v) > 0 {
+					v := resp.Header.Values(h)
+					if deflate && h == "Sec-WebSocket-Extensions" && len(v) == 1 && strings.HasPrefix(v[0], "permessage-deflate") {
+						continue
+					}
+					if len(v) > 0 {
 						t.Errorf("server selected %s %q", h, v)
 					}
 				}

@@ -55,6 +55,18 @@ type Step struct {
 	// Marker (when set) is appended to the trace.
 	Pause  time.Duration
 	Marker string
+	// Compose, when set, builds the step's frames as it runs, with the
+	// connection's Codec: a compressed message depends on what the
+	// handshake negotiated and, with context takeover, on what was sent
+	// before it.
+	Compose func(Codec) []wire.Frame
+}
+
+// SendMessage is a step that sends one message through the connection's
+// Codec (compressed when permessage-deflate was negotiated), in frames of
+// at most frameSize payload bytes (0: one frame).
+func SendMessage(split wire.Split, op byte, payload []byte, frameSize int) Step {
+	return Step{Split: split, Compose: func(c Codec) []wire.Frame { return c.Encode(op, payload, frameSize) }}
 }
 
 // Send is a step that writes frames as split says.
@@ -104,7 +116,10 @@ type Script struct {
 	Judge         Judge
 	// Informational cases record behaviour the RFC leaves open.
 	Informational bool
-	Close         CloseExpect
+	// RequireDeflate: the case tests permessage-deflate, which its Edit
+	// offers; a server that declines gets UNIMPLEMENTED, not a verdict.
+	RequireDeflate bool
+	Close          CloseExpect
 	// Timeout runs from the last step; 0 = DefaultTimeout.
 	Timeout time.Duration
 }
@@ -132,7 +147,13 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 		h, _ := wire.ParseHeader(b)
 		log.Frame("tx", h, f.Payload, "sent in the same TCP write as the handshake request")
 	}
+	if s.RequireDeflate && hs.Deflate == nil {
+		return declined(ctx, env, conn, hs, log, started)
+	}
 	sess := newSession(conn, log, env.Scaled(caseCeiling))
+	if hs.Deflate != nil {
+		sess.codec = NewDeflateCodec(*hs.Deflate)
+	}
 	go sess.readLoop()
 	s.play(ctx, env, sess)
 	s.finish(ctx, env, sess)
@@ -172,6 +193,11 @@ func (s Script) play(ctx context.Context, env Env, sess *session) {
 			}
 			if st.Marker != "" && sess.open() {
 				sess.mark(st.Marker)
+			}
+		case st.Compose != nil:
+			if err := sess.conn.WriteFrames(ctx, st.Compose(sess.codec), st.Split); err != nil {
+				sess.writeFailed(err)
+				return
 			}
 		case st.Raw != nil:
 			if err := sess.conn.WriteRaw(ctx, st.Raw, st.Split); err != nil {

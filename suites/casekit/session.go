@@ -69,6 +69,9 @@ type session struct {
 	conn   *wire.Conn
 	log    *wire.Log
 	opened time.Time
+	// codec encodes what steps compose and decodes server messages: the
+	// negotiated extension (permessage-deflate), or Identity.
+	codec Codec
 	// readDeadline bounds the reader whatever the server does.
 	readDeadline time.Time
 
@@ -93,7 +96,7 @@ type session struct {
 func newSession(c *wire.Conn, log *wire.Log, ceiling time.Duration) *session {
 	now := time.Now()
 	return &session{
-		conn: c, log: log, opened: now, readDeadline: now.Add(ceiling),
+		conn: c, log: log, opened: now, readDeadline: now.Add(ceiling), codec: Identity{},
 		changed: make(chan struct{}, 1), ended: make(chan struct{}), serverClosed: make(chan struct{}),
 	}
 }
@@ -215,7 +218,7 @@ func (s *session) readLoop() {
 	defer close(s.ended)
 	defer s.signal()
 	var (
-		msgOp  byte
+		first  wire.Header // of the message in progress
 		msg    []byte
 		inMsg  bool
 		closed bool // server Close seen
@@ -229,15 +232,16 @@ func (s *session) readLoop() {
 		if closed {
 			s.violate("server sent a %s frame after its Close frame (RFC 6455 §5.5.1)", wire.OpName(f.Opcode))
 		}
-		for _, v := range f.Violations(0) {
+		data := f.Opcode == wire.OpText || f.Opcode == wire.OpBinary
+		for _, v := range f.Violations(s.codec.AllowedRSV(f.Header, data)) {
 			s.violate("%s", v)
 		}
 		switch op := f.Opcode; {
-		case op == wire.OpText || op == wire.OpBinary:
+		case data:
 			if inMsg {
 				s.violate("server started a new %s message inside a fragmented message (RFC 6455 §5.4)", wire.OpName(op))
 			}
-			msgOp, msg, inMsg = op, append([]byte(nil), f.Payload...), true
+			first, msg, inMsg = f.Header, append([]byte(nil), f.Payload...), true
 		case op == wire.OpContinuation:
 			if !inMsg {
 				s.violate("server sent a continuation frame with no message to continue (RFC 6455 §5.4)")
@@ -261,10 +265,12 @@ func (s *session) readLoop() {
 		}
 		if f.Fin && inMsg {
 			inMsg = false
-			if msgOp == wire.OpText && !utf8.Valid(msg) {
+			if decoded, err := s.codec.Decode(first, msg); err != nil {
+				s.violate("server %s message of %d bytes: %v", wire.OpName(first.Opcode), len(msg), err)
+			} else if msg = decoded; first.Opcode == wire.OpText && !utf8.Valid(msg) {
 				s.violate("server sent a text message that is not valid UTF-8 (RFC 6455 §5.6, §8.1)")
 			}
-			s.push(Event{Kind: Message, Opcode: msgOp, Payload: msg})
+			s.push(Event{Kind: Message, Opcode: first.Opcode, Payload: msg})
 		}
 	}
 }

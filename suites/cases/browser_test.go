@@ -137,7 +137,9 @@ func TestBrowserFamilyCatchesDefects(t *testing.T) {
 		{"MaskServerFrames", brokenserver.Defects{MaskServerFrames: true}, echoes, nil},
 		{"NoCloseReply", brokenserver.Defects{NoCloseReply: true}, append([]string{"200.5.1"}, echoes...), nil},
 		{"WrongAcceptKey", brokenserver.Defects{WrongAcceptKey: true}, append([]string{"200.5.1"}, echoes...), nil},
-		{"SixteenBitLengths", brokenserver.Defects{SixteenBitLengths: true}, []string{"200.1.5", "200.2.4", "200.3.5"},
+		// Chromium offers permessage-deflate, which would shrink the 64 KiB
+		// echoes below the 16-bit limit: this server never learnt either.
+		{"SixteenBitLengths", brokenserver.Defects{SixteenBitLengths: true, NoDeflate: true}, []string{"200.1.5", "200.2.4", "200.3.5"},
 			[]string{"200.1.1", "200.1.2", "200.1.3", "200.1.4", "200.2.1", "200.2.2", "200.2.3", "200.3.4", "200.5.1"}},
 	} {
 		t.Run(row.name, func(t *testing.T) {

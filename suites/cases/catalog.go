@@ -6,8 +6,10 @@ package cases
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/results"
@@ -24,7 +26,14 @@ type Case struct {
 	Expectation string `json:"expectation"`
 
 	run func(ctx context.Context, env casekit.Env) casekit.Outcome
+	// timeout is how long the case's own timer may run (unscaled), when
+	// longer than the default timers.
+	timeout time.Duration
 }
+
+// Timeout is how long the case may wait on its own timer before closing,
+// unscaled; 0 when it uses only the default timers of a few seconds.
+func (c Case) Timeout() time.Duration { return c.timeout }
 
 // Family names, in report order.
 const (
@@ -38,14 +47,28 @@ const (
 	FamilyClose         = "close"
 	FamilyMisc          = "misc"
 	FamilyMasking       = "masking"
-	// FamilyBrowser is declared in browser.go.
+	// FamilyBrowser is declared in browser.go, FamilyLimits in limits.go,
+	// the deflate families in deflate_negotiation.go and deflate_data.go.
 )
 
 // Families lists family names in report order.
 var Families = []string{
 	FamilyHandshake, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
-	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyMisc, FamilyMasking, FamilyBrowser,
+	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
+	FamilyDeflatePayloads, FamilyDeflateParams, FamilyMasking, FamilyBrowser,
 }
+
+// SlowFamilies move megabytes or thousands of messages per case; the
+// default profile of make conformance leaves them out (PROFILE=full runs
+// them). The suite labels their specs "profile:full".
+var SlowFamilies = []string{FamilyLimits, FamilyDeflatePayloads, FamilyDeflateParams}
+
+// SlowFamilyReason is the skipped_families reason of a slow family the
+// default profile left out.
+const SlowFamilyReason = "slow family, left out of the default profile: run with PROFILE=full"
+
+// IsSlow reports whether family is one of SlowFamilies.
+func IsSlow(family string) bool { return slices.Contains(SlowFamilies, family) }
 
 // All returns the whole catalog, sorted by ID. IDs are unique (a test
 // checks it).
@@ -53,7 +76,8 @@ func All() []Case {
 	var all []Case
 	for _, fam := range [][]Case{
 		Handshake(), Framing(), PingPong(), ReservedBits(), Opcodes(),
-		Fragmentation(), UTF8(), Close(), Misc(), Masking(), Browser(),
+		Fragmentation(), UTF8(), Close(), Limits(), Misc(), DeflateNegotiation(),
+		DeflatePayloads(), DeflateParams(), Masking(), Browser(),
 	} {
 		all = append(all, fam...)
 	}
@@ -93,6 +117,12 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 // scripted wraps a Script as a case.
 func scripted(id, family, title, rfc, description, expectation string, s casekit.Script) Case {
 	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation, run: s.Run}
+}
+
+// exchanged wraps a round-trip Exchange as a case.
+func exchanged(id, family, title, rfc, description, expectation string, x casekit.Exchange) Case {
+	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
+		run: x.Run, timeout: x.Timeout}
 }
 
 // Common close expectations (Autobahn's expectedClose).

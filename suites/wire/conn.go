@@ -46,6 +46,9 @@ type Handshake struct {
 	Response *Response
 	// RawResponse is what was read, even when it did not parse.
 	RawResponse []byte
+	// Deflate is the permessage-deflate configuration Dial found the
+	// server to accept; nil when none was offered or the server declined.
+	Deflate *Deflate
 }
 
 // HandshakeError is an opening handshake the server got wrong.
@@ -116,9 +119,11 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	return c, hs, nil
 }
 
-// Dial opens a connection and requires a valid 101 response.
+// Dial opens a connection and requires a valid 101 response. When the
+// request offers permessage-deflate, the answer must accept one offer the
+// way RFC 7692 allows, or decline; Handshake.Deflate has the result.
 func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, error) {
-	var protocols, extensions []string
+	var protocols, extensions, offerValues []string
 	edit := o.Edit
 	o.Edit = func(r *Request) {
 		if edit != nil {
@@ -132,6 +137,7 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 				}
 			case strings.EqualFold(h.Name, "Sec-WebSocket-Extensions"):
 				extensions = append(extensions, ExtensionNames(h.Value)...)
+				offerValues = append(offerValues, h.Value)
 			}
 		}
 	}
@@ -142,11 +148,33 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 		}
 		return nil, hs, err
 	}
-	if problems := CheckUpgrade(hs.Response, hs.Key, protocols, extensions); len(problems) > 0 {
+	problems := CheckUpgrade(hs.Response, hs.Key, protocols, extensions)
+	if len(problems) == 0 && containsToken(extensions, DeflateName) {
+		hs.Deflate, problems = checkDeflate(offerValues, hs.Response)
+	}
+	if len(problems) > 0 {
 		c.Close()
 		return nil, hs, &HandshakeError{Problems: problems}
 	}
+	if hs.Deflate != nil {
+		c.log.Note("negotiated %s", hs.Deflate)
+	}
 	return c, hs, nil
+}
+
+// checkDeflate negotiates permessage-deflate from the offers as sent and
+// the response. An offer header that does not parse offers nothing valid,
+// so any acceptance of it is reported.
+func checkDeflate(offerValues []string, resp *Response) (*Deflate, []string) {
+	offers, err := ParseExtensions(offerValues)
+	if err != nil {
+		offers = []Extension{{Name: DeflateName, Params: []ExtParam{{Name: "unparsable-offer"}}}}
+	}
+	answer, err := ParseExtensions(resp.Header.Values("Sec-WebSocket-Extensions"))
+	if err != nil {
+		return nil, []string{fmt.Sprintf("the response's extension header does not parse (RFC 6455 §9.1): %v", err)}
+	}
+	return NegotiateDeflate(DeflateElements(offers), answer)
 }
 
 // Log returns the connection's wire log.
@@ -186,6 +214,10 @@ func (c *Conn) WriteFrames(ctx context.Context, frames []Frame, split Split) err
 			if err := c.write(ctx, b, split); err != nil {
 				return err
 			}
+			continue
+		}
+		if len(frames) == 1 {
+			stream = b // a 16 MiB frame is not copied twice
 			continue
 		}
 		stream = append(stream, b...)

@@ -127,7 +127,17 @@ func minimalForm(n uint64) int {
 
 // Mask XORs p with key in place, starting at key position pos (§5.3).
 func Mask(p []byte, key [4]byte, pos int) {
-	for i := range p {
+	// Eight bytes at a time: 9.x masks hundreds of megabytes.
+	var k8 [8]byte
+	for i := range k8 {
+		k8[i] = key[(pos+i)&3]
+	}
+	k := binary.LittleEndian.Uint64(k8[:])
+	i := 0
+	for ; i+8 <= len(p); i += 8 {
+		binary.LittleEndian.PutUint64(p[i:], binary.LittleEndian.Uint64(p[i:])^k)
+	}
+	for ; i < len(p); i++ {
 		p[i] ^= key[(pos+i)&3]
 	}
 }
@@ -212,7 +222,11 @@ func (h Header) Violations(rsvAllowed byte) []string {
 		v = append(v, "server frame is masked (§5.1: a server MUST NOT mask any frames)")
 	}
 	if h.RSV&^rsvAllowed != 0 {
-		v = append(v, fmt.Sprintf("server frame has RSV bits %03b without a negotiated extension defining them (§5.2)", h.RSV))
+		msg := fmt.Sprintf("server %s frame has RSV bits %03b, which no negotiated extension allows on it (§5.2)", OpName(h.Opcode), h.RSV)
+		if h.RSV&RSV1 != 0 && (IsControl(h.Opcode) || h.Opcode == OpContinuation) {
+			msg += "; RFC 7692 §6: permessage-deflate never sets RSV1 on control frames or non-first fragments"
+		}
+		v = append(v, msg)
 	}
 	if (h.Opcode >= 3 && h.Opcode <= 7) || h.Opcode >= 0xB {
 		v = append(v, fmt.Sprintf("server frame uses reserved opcode %d (§5.2)", h.Opcode))

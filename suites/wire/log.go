@@ -23,6 +23,10 @@ type Log struct {
 	start   time.Time
 	entries []results.WireEntry
 	dropped int
+	// limits bounds the frame and octet entries still recorded per
+	// direction; unlogged counts what they left out.
+	limits   map[string]int
+	unlogged map[string]int
 }
 
 // NewLog starts a log whose times are relative to now.
@@ -42,6 +46,45 @@ func (l *Log) add(e results.WireEntry) {
 	l.entries = append(l.entries, e)
 }
 
+// Limit records at most n more frame and octet entries in direction dir
+// ("tx" or "rx") and only counts the rest, so a case moving thousands of
+// frames keeps a short log; n < 0 lifts the limit. Notes are never limited.
+func (l *Log) Limit(dir string, n int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.limits == nil {
+		l.limits, l.unlogged = map[string]int{}, map[string]int{}
+	}
+	l.limits[dir] = n
+}
+
+// Unlogged returns how many entries in direction dir Limit left out since
+// the last call, and resets the count.
+func (l *Log) Unlogged(dir string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := l.unlogged[dir]
+	delete(l.unlogged, dir)
+	return n
+}
+
+// admit reports whether an entry in direction dir is recorded under Limit,
+// counting it when it is not.
+func (l *Log) admit(dir string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n, limited := l.limits[dir]
+	switch {
+	case !limited || n < 0:
+		return true
+	case n == 0:
+		l.unlogged[dir]++
+		return false
+	}
+	l.limits[dir] = n - 1
+	return true
+}
+
 // Note records a harness event.
 func (l *Log) Note(format string, args ...any) {
 	l.add(results.WireEntry{Dir: "--", Note: fmt.Sprintf(format, args...)})
@@ -49,11 +92,17 @@ func (l *Log) Note(format string, args ...any) {
 
 // Octets records raw bytes moving in direction dir ("tx" or "rx").
 func (l *Log) Octets(dir string, format string, args ...any) {
+	if !l.admit(dir) {
+		return
+	}
 	l.add(results.WireEntry{Dir: dir, Note: fmt.Sprintf(format, args...)})
 }
 
 // Frame records a frame header and payload prefix; payload must be unmasked.
 func (l *Log) Frame(dir string, h Header, payload []byte, note string) {
+	if !l.admit(dir) {
+		return
+	}
 	l.add(results.WireEntry{Dir: dir, Frame: Describe(h, payload), Note: note})
 }
 

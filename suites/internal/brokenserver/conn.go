@@ -49,6 +49,11 @@ type conn struct {
 	msg   []byte
 	text  utf8stream.Validator
 
+	// deflate is the negotiated permessage-deflate state (nil: none), and
+	// compressed says the message in progress had RSV1.
+	deflate    *deflateState
+	compressed bool
+
 	// ctlOp and ctl hold a fragmented control frame in progress, which only
 	// the AcceptFragmentedControl defect admits.
 	ctlOp byte
@@ -116,8 +121,8 @@ func (c *conn) frame(h wire.Header) (end endKind, done bool, f *failure) {
 	switch {
 	case !h.Masked && !d.AcceptUnmasked:
 		return 0, false, fail(codeProtocolError, "client frame is not masked")
-	case h.RSV != 0 && !d.IgnoreRSV:
-		return 0, false, fail(codeProtocolError, "RSV bits %03b without an extension", h.RSV)
+	case !c.rsvAllowed(h) && !d.IgnoreRSV:
+		return 0, false, fail(codeProtocolError, "RSV bits %03b on a %s frame", h.RSV, wire.OpName(h.Opcode))
 	case h.LengthForm == wire.Length64 && h.Length>>63 != 0:
 		return 0, false, fail(codeProtocolError, "64-bit length with the most significant bit set")
 	case reservedOpcode(h.Opcode):
@@ -191,13 +196,15 @@ func (c *conn) data(h wire.Header) (endKind, bool, *failure) {
 		return 0, false, fail(codeProtocolError, "continuation frame with no message to continue")
 	case h.Opcode != wire.OpContinuation && c.msgOp != 0:
 		return 0, false, fail(codeProtocolError, "new %s message inside a fragmented message", wire.OpName(h.Opcode))
-	case uint64(len(c.msg))+h.Length > maxMessage:
-		return 0, false, fail(codeTooBig, "message over %d bytes", maxMessage)
+	case uint64(len(c.msg))+h.Length > c.maxMessage():
+		return 0, false, fail(codeTooBig, "message over %d bytes", c.maxMessage())
 	}
 	if h.Opcode != wire.OpContinuation {
 		c.msgOp, c.msg, c.text = h.Opcode, nil, utf8stream.Validator{}
+		c.compressed = c.deflate != nil && h.RSV&wire.RSV1 != 0
 	}
-	isText := c.msgOp == wire.OpText
+	// Compressed text is checked once decompressed, in inflate.
+	isText := c.msgOp == wire.OpText && !c.compressed
 	var check func([]byte) bool
 	if isText && !d.EchoInvalidUTF8 && !d.NoFailFastUTF8 {
 		check = c.text.Feed // fail fast: reject the first byte no valid text can have
@@ -226,8 +233,20 @@ func (c *conn) data(h wire.Header) (endKind, bool, *failure) {
 	}
 	msg := c.msg
 	c.msgOp, c.msg = 0, nil
+	if c.compressed {
+		var f *failure
+		if msg, f = c.inflate(op, msg); f != nil {
+			return 0, false, f
+		}
+	}
+	switch {
+	case d.SwallowLargeMessages && len(msg) > swallowOver:
+		return 0, false, nil
+	case d.CorruptLargeMessages && len(msg) >= corruptFrom:
+		msg[len(msg)/2] ^= 1 // ASCII stays ASCII: the text is still valid UTF-8
+	}
 	if !d.EchoFragmentsSeparately {
-		if err := c.write(op, msg); err != nil {
+		if err := c.echo(op, msg); err != nil {
 			return endDrop, true, nil
 		}
 	}
@@ -238,6 +257,14 @@ func (c *conn) data(h wire.Header) (endKind, bool, *failure) {
 		return c.afterClose(), true, nil
 	}
 	return 0, false, nil
+}
+
+// maxMessage is the largest message the server accepts.
+func (c *conn) maxMessage() uint64 {
+	if c.d.RefuseLargeMessages {
+		return refuseOver
+	}
+	return maxMessage
 }
 
 // control handles a complete ping, pong or close.
@@ -351,7 +378,12 @@ func (c *conn) readPayload(h wire.Header, check func([]byte) bool) (p []byte, re
 
 // write sends one final frame, masked only under MaskServerFrames.
 func (c *conn) write(op byte, payload []byte) error {
-	f := wire.Frame{Fin: true, Opcode: op, Payload: payload}
+	return c.writeFrame(wire.Frame{Fin: true, Opcode: op, Payload: payload})
+}
+
+// writeFrame sends one frame as the masking and length knobs say.
+func (c *conn) writeFrame(f wire.Frame) error {
+	payload := f.Payload
 	if c.d.MaskServerFrames {
 		f.Masked, f.Key = true, serverKey
 	}

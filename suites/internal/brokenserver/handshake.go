@@ -22,22 +22,22 @@ type rejection struct {
 }
 
 // handshake reads and checks the opening handshake (RFC 6455 §4.2.1) and
-// writes the answer. It reports whether the connection was upgraded; bytes
-// the client sent after the request stay in br.
-func (s *Server) handshake(nc net.Conn, br *bufio.Reader) bool {
+// writes the answer. It reports whether the connection was upgraded, and
+// with what compression; bytes the client sent after the request stay in br.
+func (s *Server) handshake(nc net.Conn, br *bufio.Reader) (*deflateState, bool) {
 	raw, err := wire.ReadHead(br)
 	if err != nil {
-		return false
+		return nil, false
 	}
 	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(raw)))
 	if err != nil {
 		s.writeHead(nc, rejectText(rejection{status: http.StatusBadRequest, reason: "malformed request"}))
-		return false
+		return nil, false
 	}
 	key, rej := s.check(req)
 	if rej != nil {
 		s.writeHead(nc, rejectText(*rej))
-		return false
+		return nil, false
 	}
 	accept := wire.AcceptKey(key)
 	if s.d.WrongAcceptKey {
@@ -51,11 +51,15 @@ func (s *Server) handshake(nc net.Conn, br *bufio.Reader) bool {
 	if s.d.SelectUnofferedSubprotocol {
 		b.WriteString("Sec-WebSocket-Protocol: chat\r\n")
 	}
+	var dfl *deflateState
 	if s.d.SendsExtension {
 		b.WriteString("Sec-WebSocket-Extensions: permessage-deflate\r\n")
+	} else if ext, st := s.negotiateDeflate(req.Header.Values("Sec-WebSocket-Extensions")); st != nil {
+		fmt.Fprintf(&b, "Sec-WebSocket-Extensions: %s\r\n", ext)
+		dfl = st
 	}
 	b.WriteString("\r\n")
-	return s.writeHead(nc, b.String())
+	return dfl, s.writeHead(nc, b.String())
 }
 
 // check applies §4.2.1 and returns the client's key, or why to reject.

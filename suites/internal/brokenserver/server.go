@@ -84,7 +84,58 @@ type Defects struct {
 	// truncating lengths of 65536 and more (the hand-written server that
 	// never learnt the 64-bit form).
 	SixteenBitLengths bool
+	// CorruptLargeMessages flips one bit in the middle of every echoed
+	// message of 64 KiB or more, keeping its type and length: what
+	// Autobahn's length-only 9.x check cannot see.
+	CorruptLargeMessages bool
+	// SwallowLargeMessages reads messages over 128 KiB whole and never
+	// echoes them.
+	SwallowLargeMessages bool
+	// RefuseLargeMessages is a limit, not a defect: messages over 256 KiB
+	// are refused with Close 1009 (message too big), which RFC 6455
+	// §7.4.1 allows.
+	RefuseLargeMessages bool
+
+	// The correct server negotiates permessage-deflate (deflate.go); these
+	// knobs break it.
+
+	// NoDeflate is a limit, not a defect: every permessage-deflate offer
+	// is declined, as by a server without compression.
+	NoDeflate bool
+	// DeflateAcceptInvalidOffers accepts a permessage-deflate offer with
+	// unknown, duplicate or invalid parameters, as if it had none.
+	DeflateAcceptInvalidOffers bool
+	// DeflateUnofferedClientWindowBits answers client_max_window_bits=15
+	// to offers without client_max_window_bits.
+	DeflateUnofferedClientWindowBits bool
+	// DeflateAcceptRSV1Control ignores RSV1 on control frames.
+	DeflateAcceptRSV1Control bool
+	// DeflateAcceptRSV1Continuation ignores RSV1 on continuation frames.
+	DeflateAcceptRSV1Continuation bool
+	// DeflateRSV1OnContinuation sends each compressed echo in two frames,
+	// both with RSV1.
+	DeflateRSV1OnContinuation bool
+	// DeflateUncompressedFirstKeepsContext sends the first echo
+	// uncompressed although its compressor took it in: under context
+	// takeover, later echoes refer to bytes the client never had.
+	DeflateUncompressedFirstKeepsContext bool
+	// DeflateKeepsContextAfterNoContext answers server_no_context_takeover
+	// but keeps its compressor's window between messages.
+	DeflateKeepsContextAfterNoContext bool
+	// DeflateIgnoresServerWindow answers server_max_window_bits but
+	// compresses with a 32 KiB window.
+	DeflateIgnoresServerWindow bool
+	// DeflateForgetsClientContext decompresses every client message with
+	// an empty window although its answer lacks client_no_context_takeover.
+	DeflateForgetsClientContext bool
 }
+
+// Sizes of the large-message knobs.
+const (
+	corruptFrom = 64 << 10
+	swallowOver = 128 << 10
+	refuseOver  = 256 << 10
+)
 
 // Timers of a connection.
 const (
@@ -186,11 +237,12 @@ func (s *Server) serve(nc net.Conn) {
 	defer nc.Close()
 	br := bufio.NewReaderSize(nc, 16<<10)
 	_ = nc.SetReadDeadline(time.Now().Add(handshakeTimeout))
-	if !s.handshake(nc, br) {
+	dfl, ok := s.handshake(nc, br)
+	if !ok {
 		linger(nc, br)
 		return
 	}
-	c := &conn{d: s.d, nc: nc, br: br}
+	c := &conn{d: s.d, nc: nc, br: br, deflate: dfl}
 	switch c.run() {
 	case endLinger:
 		linger(nc, br)

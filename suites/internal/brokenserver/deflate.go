@@ -1,0 +1,149 @@
+package brokenserver
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/wsharness/wsharness/suites/wire"
+)
+
+// permessage-deflate (RFC 7692) on the server side. The correct server
+// accepts the first valid offer, answers every parameter it was offered,
+// limits the client's window to 12 bits when it may (so the client's
+// window-bounded compressor is exercised), compresses every echo with RSV1
+// on one frame, and keeps each direction's LZ77 window exactly as the
+// answer says. The Deflate* knobs break one rule each.
+
+// clientWindowAnswer is the client_max_window_bits the server answers to
+// a bare client_max_window_bits offer.
+const clientWindowAnswer = 12
+
+// deflateState is one connection's negotiated compression.
+type deflateState struct {
+	d  Defects
+	tx *wire.Compressor   // what the server sends
+	rx *wire.Decompressor // what the client sends
+	// echoes counts compressed-capable echoes, for the knob that sends
+	// the first one uncompressed.
+	echoes int
+}
+
+// negotiateDeflate answers the request's offers: the response element and
+// the connection state, or "" and nil to decline.
+func (s *Server) negotiateDeflate(values []string) (string, *deflateState) {
+	exts, err := wire.ParseExtensions(values)
+	if err != nil || s.d.NoDeflate {
+		return "", nil
+	}
+	for _, offer := range wire.DeflateElements(exts) {
+		if len(wire.OfferProblems(offer)) > 0 {
+			if !s.d.DeflateAcceptInvalidOffers {
+				continue // RFC 7692 §7: MUST decline
+			}
+			offer = wire.Extension{Name: wire.DeflateName} // accepted as if it had no parameters
+		}
+		return s.acceptDeflate(offer)
+	}
+	return "", nil
+}
+
+// acceptDeflate builds the answer to a valid offer and the state it implies.
+func (s *Server) acceptDeflate(offer wire.Extension) (string, *deflateState) {
+	resp := []string{wire.DeflateName}
+	serverBits, clientBits := 15, 15
+	_, serverNCT := offer.Param(wire.ServerNoContextTakeover)
+	_, clientNCT := offer.Param(wire.ClientNoContextTakeover)
+	if serverNCT {
+		resp = append(resp, wire.ServerNoContextTakeover)
+	}
+	if clientNCT {
+		resp = append(resp, wire.ClientNoContextTakeover)
+	}
+	if p, ok := offer.Param(wire.ServerMaxWindowBits); ok {
+		_, _ = fmt.Sscan(p.Value, &serverBits) // OfferProblems checked it
+		resp = append(resp, fmt.Sprintf("%s=%d", wire.ServerMaxWindowBits, serverBits))
+	}
+	if p, ok := offer.Param(wire.ClientMaxWindowBits); ok {
+		clientBits = clientWindowAnswer
+		if p.HasValue {
+			_, _ = fmt.Sscan(p.Value, &clientBits)
+		}
+		resp = append(resp, fmt.Sprintf("%s=%d", wire.ClientMaxWindowBits, clientBits))
+	} else if s.d.DeflateUnofferedClientWindowBits {
+		resp = append(resp, wire.ClientMaxWindowBits+"=15")
+	}
+	txBits, txNCT, rxNCT := serverBits, serverNCT, clientNCT
+	if s.d.DeflateIgnoresServerWindow {
+		txBits = 15
+	}
+	if s.d.DeflateKeepsContextAfterNoContext {
+		txNCT = false
+	}
+	if s.d.DeflateForgetsClientContext {
+		rxNCT = true
+	}
+	return strings.Join(resp, "; "), &deflateState{
+		d:  s.d,
+		tx: wire.NewCompressor(txBits, txNCT),
+		rx: wire.NewDecompressor(clientBits, rxNCT, maxMessage),
+	}
+}
+
+// rsvAllowed reports whether a client frame header may carry its RSV bits.
+func (c *conn) rsvAllowed(h wire.Header) bool {
+	if h.RSV == 0 {
+		return true
+	}
+	if c.deflate == nil || h.RSV != wire.RSV1 {
+		return false
+	}
+	switch {
+	case wire.IsControl(h.Opcode):
+		return c.d.DeflateAcceptRSV1Control
+	case h.Opcode == wire.OpContinuation:
+		return c.d.DeflateAcceptRSV1Continuation
+	}
+	return true // the first frame of a compressed data message (§6)
+}
+
+// inflate decompresses a complete compressed message and checks the UTF-8
+// of a text one.
+func (c *conn) inflate(op byte, msg []byte) ([]byte, *failure) {
+	out, err := c.deflate.rx.Decompress(msg)
+	switch {
+	case errors.Is(err, wire.ErrInflateLimit):
+		return nil, fail(codeTooBig, "decompressed message over %d bytes", maxMessage)
+	case err != nil:
+		return nil, fail(codeInvalidData, "compressed message does not decompress")
+	case op == wire.OpText && !c.d.EchoInvalidUTF8 && !utf8.Valid(out):
+		return nil, fail(codeInvalidData, "text message is not valid UTF-8")
+	}
+	return out, nil
+}
+
+// echo sends a message back, compressed when deflate is in use.
+func (c *conn) echo(op byte, msg []byte) error {
+	st := c.deflate
+	if st == nil {
+		return c.write(op, msg)
+	}
+	st.echoes++
+	compressed := st.tx.Compress(msg)
+	if st.d.DeflateUncompressedFirstKeepsContext && st.echoes == 1 {
+		// The compressor took the message in, the client's window never
+		// sees it: later echoes refer to bytes the client does not have.
+		return c.write(op, msg)
+	}
+	first := wire.Frame{Fin: true, RSV: wire.RSV1, Opcode: op, Payload: compressed}
+	if !st.d.DeflateRSV1OnContinuation || len(compressed) < 2 {
+		return c.writeFrame(first)
+	}
+	half := len(compressed) / 2
+	first.Fin, first.Payload = false, compressed[:half]
+	if err := c.writeFrame(first); err != nil {
+		return err
+	}
+	return c.writeFrame(wire.Frame{Fin: true, RSV: wire.RSV1, Opcode: wire.OpContinuation, Payload: compressed[half:]})
+}

@@ -1,0 +1,373 @@
+package wire
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"reflect"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func TestParseExtensions(t *testing.T) {
+	got, err := ParseExtensions([]string{
+		`permessage-deflate; client_max_window_bits; server_max_window_bits="10", x-foo`,
+		` , permessage-deflate;server_no_context_takeover `,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		`permessage-deflate; client_max_window_bits; server_max_window_bits="10"`,
+		`x-foo`,
+		`permessage-deflate; server_no_context_takeover`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("got %d elements %q, want %d", len(got), FormatExtensions(got...), len(want))
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("element %d: %q, want %q", i, got[i].String(), want[i])
+		}
+	}
+	if p, _ := got[0].Param(ServerMaxWindowBits); p.Value != "10" || !p.Quoted {
+		t.Errorf("quoted value parsed as %+v", p)
+	}
+	for _, bad := range []string{`permessage-deflate; a="unterminated`, `permessage-deflate; =1`, `per message`, `permessage-deflate; a=b c`} {
+		if _, err := ParseExtensions([]string{bad}); !errors.Is(err, ErrExtensionSyntax) {
+			t.Errorf("%q: err %v, want ErrExtensionSyntax", bad, err)
+		}
+	}
+}
+
+func TestOfferProblems(t *testing.T) {
+	for _, ok := range []string{
+		"permessage-deflate",
+		"permessage-deflate; client_max_window_bits",
+		"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=8; client_max_window_bits=15",
+	} {
+		if p := OfferProblems(MustParseExtension(ok)); len(p) > 0 {
+			t.Errorf("%q: problems %q", ok, p)
+		}
+	}
+	for _, bad := range []string{
+		"permessage-deflate; x",
+		"permessage-deflate; client_no_context_takeover; client_no_context_takeover",
+		"permessage-deflate; client_max_window_bits; client_max_window_bits",
+		"permessage-deflate; client_max_window_bits=7",
+		"permessage-deflate; client_max_window_bits=16",
+		"permessage-deflate; client_max_window_bits=09",
+		"permessage-deflate; server_max_window_bits",
+		"permessage-deflate; server_max_window_bits=abc",
+		"permessage-deflate; server_no_context_takeover=1",
+	} {
+		if p := OfferProblems(MustParseExtension(bad)); len(p) == 0 {
+			t.Errorf("%q: no problem found", bad)
+		}
+	}
+}
+
+func TestNegotiateDeflate(t *testing.T) {
+	const plain = "permessage-deflate"
+	for _, tc := range []struct {
+		name     string
+		offers   []string
+		response string // "" = declined
+		problem  string // substring of the first problem; "" = accepted
+		want     Deflate
+	}{
+		{name: "declined", offers: []string{plain}},
+		{name: "plain", offers: []string{plain}, response: plain,
+			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+		{name: "both no context takeover", offers: []string{plain}, response: "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
+			want: Deflate{ServerNoContextTakeover: true, ClientNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+		{name: "hint in the offer binds the client", offers: []string{"permessage-deflate; client_no_context_takeover"}, response: plain,
+			want: Deflate{ClientNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+		{name: "client window answered", offers: []string{"permessage-deflate; client_max_window_bits"}, response: "permessage-deflate; client_max_window_bits=10",
+			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 10}},
+		{name: "client window offered with a value", offers: []string{"permessage-deflate; client_max_window_bits=9"}, response: plain,
+			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 9}},
+		{name: "client window not offered", offers: []string{plain}, response: "permessage-deflate; client_max_window_bits=10",
+			problem: "client_max_window_bits, which the offer did not have"},
+		{name: "server window honoured", offers: []string{"permessage-deflate; server_max_window_bits=10"}, response: "permessage-deflate; server_max_window_bits=9",
+			want: Deflate{ServerMaxWindowBits: 9, ClientMaxWindowBits: 15}},
+		{name: "server window omitted", offers: []string{"permessage-deflate; server_max_window_bits=10"}, response: plain,
+			problem: "limits server_max_window_bits to 10 and the response allows 15"},
+		{name: "server window raised", offers: []string{"permessage-deflate; server_max_window_bits=10"}, response: "permessage-deflate; server_max_window_bits=12",
+			problem: "allows 12"},
+		{name: "server window 15 may be omitted", offers: []string{"permessage-deflate; server_max_window_bits=15"}, response: plain,
+			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+		{name: "server no context takeover omitted", offers: []string{"permessage-deflate; server_no_context_takeover"}, response: plain,
+			problem: "omits it"},
+		{name: "unknown response parameter", offers: []string{plain}, response: "permessage-deflate; foo",
+			problem: "not defined for permessage-deflate"},
+		{name: "duplicate response parameter", offers: []string{plain}, response: "permessage-deflate; server_no_context_takeover; server_no_context_takeover",
+			problem: "more than once"},
+		{name: "bare client window in a response", offers: []string{"permessage-deflate; client_max_window_bits"}, response: "permessage-deflate; client_max_window_bits",
+			problem: "in a response needs a value"},
+		{name: "accepted twice", offers: []string{plain, plain}, response: "permessage-deflate, permessage-deflate",
+			problem: "accepts permessage-deflate 2 times"},
+		{name: "invalid offer accepted", offers: []string{"permessage-deflate; x"}, response: plain,
+			problem: "MUST be declined"},
+		{name: "second offer accepted", offers: []string{"permessage-deflate; x", "permessage-deflate; server_max_window_bits=10", plain}, response: plain,
+			want: Deflate{Offer: 2, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+		{name: "first valid offer accepted", offers: []string{"permessage-deflate; server_max_window_bits=10", plain}, response: "permessage-deflate; server_max_window_bits=10",
+			want: Deflate{ServerMaxWindowBits: 10, ClientMaxWindowBits: 15}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var offers []Extension
+			for _, o := range tc.offers {
+				offers = append(offers, MustParseExtension(o))
+			}
+			var resp []Extension
+			if tc.response != "" {
+				var err error
+				if resp, err = ParseExtensions([]string{tc.response}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			d, problems := NegotiateDeflate(offers, resp)
+			switch {
+			case tc.problem != "":
+				if len(problems) == 0 || !strings.Contains(problems[0], tc.problem) {
+					t.Fatalf("problems %q, want one containing %q", problems, tc.problem)
+				}
+			case len(problems) > 0:
+				t.Fatalf("unexpected problems %q", problems)
+			case tc.response == "":
+				if d != nil {
+					t.Fatalf("declined, but got %v", d)
+				}
+			default:
+				got := *d
+				got.Response = Extension{}
+				if !reflect.DeepEqual(got, tc.want) {
+					t.Fatalf("got %+v, want %+v", got, tc.want)
+				}
+			}
+		})
+	}
+}
+
+// The decompression examples of RFC 7692 §7.2.3.
+func TestDecompressRFCExamples(t *testing.T) {
+	d := NewDecompressor(15, false, 0)
+	for _, tc := range []struct {
+		name string
+		in   []byte
+	}{
+		{"7.2.3.1 one compressed message", []byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}},
+		{"7.2.3.2 the same again, sharing the window", []byte{0xf2, 0x00, 0x11, 0x00, 0x00}},
+		{"7.2.3.3 no compression", []byte{0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}},
+		{"7.2.3.4 BFINAL set", []byte{0xf3, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00, 0x00}},
+	} {
+		got, err := d.Decompress(tc.in)
+		if err != nil || string(got) != "Hello" {
+			t.Errorf("%s: %q, %v; want \"Hello\"", tc.name, got, err)
+		}
+	}
+	if got, err := d.Decompress([]byte{0x00}); err != nil || len(got) != 0 {
+		t.Errorf("7.2.3.6 empty message: %q, %v", got, err)
+	}
+	// The same second message without the shared window refers to
+	// nothing: corrupt.
+	fresh := NewDecompressor(15, true, 0)
+	_, _ = fresh.Decompress([]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00})
+	if _, err := fresh.Decompress([]byte{0xf2, 0x00, 0x11, 0x00, 0x00}); !errors.Is(err, ErrBadDeflate) {
+		t.Errorf("back-reference with no context takeover: err %v, want ErrBadDeflate", err)
+	}
+}
+
+func randomBytes(seed uint64, n int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed))
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
+}
+
+// A series of messages survives every combination of window and context
+// takeover, and the compressed form never ends with the stripped tail.
+func TestCompressRoundTrip(t *testing.T) {
+	msgs := [][]byte{nil, []byte("a"), randomBytes(1, 5000), bytes.Repeat([]byte("wsharness "), 9000), randomBytes(2, 300)}
+	msgs = append(msgs, msgs[3], msgs[2])
+	for _, bits := range []int{8, 9, 12, 15} {
+		for _, noContext := range []bool{false, true} {
+			c, d := NewCompressor(bits, noContext), NewDecompressor(bits, noContext, 0)
+			for i, m := range msgs {
+				z := c.Compress(m)
+				if bytes.HasSuffix(z, syncTail) && len(m) > 0 {
+					t.Errorf("bits %d, no context %v, message %d: the sync tail was not stripped", bits, noContext, i)
+				}
+				got, err := d.Decompress(z)
+				if err != nil || !bytes.Equal(got, m) {
+					t.Fatalf("bits %d, no context %v, message %d (%d bytes): got %d bytes, %v", bits, noContext, i, len(m), len(got), err)
+				}
+			}
+		}
+	}
+}
+
+// The compressor never refers back further than its window: a random
+// block repeated 4 KiB later shrinks with a 32 KiB window and does not
+// with a 1 KiB one, in one message and across two.
+func TestCompressorRespectsWindow(t *testing.T) {
+	r := randomBytes(3, 4<<10)
+	twice := append(append([]byte(nil), r...), r...)
+	if n := len(NewCompressor(15, true).Compress(twice)); n > 5<<10 {
+		t.Fatalf("32 KiB window: %d bytes; the repeat was not found", n)
+	}
+	if n := len(NewCompressor(10, true).Compress(twice)); n < 8<<10 {
+		t.Fatalf("1 KiB window: %d bytes; a match reached 4 KiB back", n)
+	}
+	wide, narrow := NewCompressor(15, false), NewCompressor(10, false)
+	wide.Compress(r)
+	narrow.Compress(r)
+	if n := len(wide.Compress(r)); n > 200 {
+		t.Errorf("context takeover, 32 KiB window: the second copy took %d bytes", n)
+	}
+	if n := len(narrow.Compress(r)); n < 4000 {
+		t.Errorf("context takeover, 1 KiB window: the second copy took %d bytes; a match reached into the first", n)
+	}
+	noContext := NewCompressor(15, true)
+	noContext.Compress(r)
+	if n := len(noContext.Compress(r)); n < 4000 {
+		t.Errorf("no context takeover: the second copy took %d bytes; it referred to the first", n)
+	}
+}
+
+// A decompressor keeps only the window the sender promised: a sender that
+// refers back further across messages is corrupt data.
+func TestDecompressorEnforcesWindowAcrossMessages(t *testing.T) {
+	r := randomBytes(4, 4<<10)
+	c := NewCompressor(15, false)
+	first, second := c.Compress(r), c.Compress(r)
+	d := NewDecompressor(10, false, 0)
+	if _, err := d.Decompress(first); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Decompress(second); !errors.Is(err, ErrBadDeflate) {
+		t.Fatalf("reference 4 KiB back into a 1 KiB window: err %v, want ErrBadDeflate", err)
+	}
+}
+
+// A deflate bomb stops at the limit without allocating what it would
+// inflate to.
+func TestDecompressBombIsBounded(t *testing.T) {
+	bomb := NewCompressor(15, true).Compress(make([]byte, 64<<20))
+	const limit = 1 << 20
+	d := NewDecompressor(15, true, limit)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	_, err := d.Decompress(bomb)
+	runtime.ReadMemStats(&after)
+	if !errors.Is(err, ErrInflateLimit) {
+		t.Fatalf("%d compressed bytes: err %v, want ErrInflateLimit", len(bomb), err)
+	}
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > 8<<20 {
+		t.Fatalf("decompressing the bomb allocated %d bytes for a %d-byte limit", alloc, limit)
+	}
+	// Exactly the limit is fine.
+	if out, err := NewDecompressor(15, true, limit).Decompress(NewCompressor(15, true).Compress(make([]byte, limit))); err != nil || len(out) != limit {
+		t.Fatalf("a message of exactly the limit: %d bytes, %v", len(out), err)
+	}
+}
+
+func TestDecompressRejectsGarbage(t *testing.T) {
+	for _, in := range [][]byte{{0xff, 0xff, 0xff, 0xff}, {0xf2, 0x48}, {0x07}} {
+		if _, err := NewDecompressor(15, true, 0).Decompress(in); !errors.Is(err, ErrBadDeflate) {
+			t.Errorf("% x: err %v, want ErrBadDeflate", in, err)
+		}
+	}
+}
+
+// Dial negotiates permessage-deflate from the offer it sent and the
+// answer: a valid acceptance gives Handshake.Deflate, an invalid one fails
+// the handshake, a decline gives nil.
+func TestDialChecksDeflateAnswer(t *testing.T) {
+	for _, tc := range []struct {
+		offer, answer string
+		accepted      bool
+		problem       string
+	}{
+		{"permessage-deflate; client_max_window_bits", "permessage-deflate; client_max_window_bits=10", true, ""},
+		{"permessage-deflate", "", false, ""},
+		{"permessage-deflate", "permessage-deflate; client_max_window_bits=10", false, "which the offer did not have"},
+		{"permessage-deflate; x", "permessage-deflate", false, "MUST be declined"},
+	} {
+		url := fakeUpgrade(t, tc.answer)
+		conn, hs, err := Dial(t.Context(), url, Options{Edit: func(r *Request) { r.Set("Sec-WebSocket-Extensions", tc.offer) }})
+		switch {
+		case tc.problem != "":
+			if err == nil || !strings.Contains(err.Error(), tc.problem) {
+				t.Errorf("offer %q, answer %q: err %v, want one containing %q", tc.offer, tc.answer, err, tc.problem)
+			}
+		case err != nil:
+			t.Errorf("offer %q, answer %q: %v", tc.offer, tc.answer, err)
+		case (hs.Deflate != nil) != tc.accepted:
+			t.Errorf("offer %q, answer %q: Deflate = %v", tc.offer, tc.answer, hs.Deflate)
+		case tc.accepted && hs.Deflate.ClientMaxWindowBits != 10:
+			t.Errorf("client window %d, want 10", hs.Deflate.ClientMaxWindowBits)
+		}
+		if conn != nil {
+			conn.Close()
+		}
+	}
+}
+
+// fakeUpgrade serves one connection: it reads the request and answers 101
+// with the right accept key and the given Sec-WebSocket-Extensions.
+func fakeUpgrade(t *testing.T, extensions string) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		nc, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer nc.Close()
+		req, err := http.ReadRequest(bufio.NewReader(nc))
+		if err != nil {
+			return
+		}
+		head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n"
+		if extensions != "" {
+			head += "Sec-WebSocket-Extensions: " + extensions + "\r\n"
+		}
+		_, _ = nc.Write([]byte(head + "\r\n"))
+		_, _ = io.Copy(io.Discard, nc)
+	}()
+	return "ws://" + ln.Addr().String() + "/"
+}
+
+// FuzzNegotiateDeflate feeds server-controlled extension headers to the
+// parser and the negotiation: no panic, and what parses renders to a value
+// that parses to the same elements.
+func FuzzNegotiateDeflate(f *testing.F) {
+	f.Add("permessage-deflate; client_max_window_bits=10")
+	f.Add(`permessage-deflate; server_max_window_bits="9", x-foo; a=b`)
+	f.Add("permessage-deflate;;, ,permessage-deflate; server_no_context_takeover")
+	offers := []Extension{MustParseExtension("permessage-deflate; client_max_window_bits; server_max_window_bits=12")}
+	f.Fuzz(func(t *testing.T, header string) {
+		exts, err := ParseExtensions([]string{header})
+		if err != nil {
+			return
+		}
+		again, err := ParseExtensions([]string{FormatExtensions(exts...)})
+		if err != nil || FormatExtensions(again...) != FormatExtensions(exts...) {
+			t.Fatalf("%q renders as %q, which parses to %q (%v)", header, FormatExtensions(exts...), FormatExtensions(again...), err)
+		}
+		_, _ = NegotiateDeflate(offers, exts)
+	})
+}
