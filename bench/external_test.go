@@ -93,6 +93,10 @@ targets:
   - name: ext-echo-only
     command: [/bin/sh, -c, "exit 3"]
     echo_url: ws://127.0.0.1:%[2]d/echo
+  - name: ext-variant
+    command: [/bin/sh, -c, "exit 3"]
+    echo_url: ws://127.0.0.1:%[2]d/echo
+    bench: false
   - name: ext-missing
     command: [wsh-no-such-runtime, server.x]
     echo_url: ws://127.0.0.1:%[3]d/echo
@@ -127,6 +131,7 @@ const missingReason = "wsh-no-such-runtime not installed (apt-get install wsh-no
 
 func TestPlanExternal(t *testing.T) {
 	o := withExternal(t, func(o *Options) { quick(o); o.Runs, o.K6 = 2, "k6" })
+	// ext-variant (bench: false) is left out.
 	if want := []string{"gorilla", "gobwas", "gws", "ext-full", "ext-echo-only", "ext-missing"}; !slices.Equal(o.Targets, want) {
 		t.Fatalf("default targets %v, want %v", o.Targets, want)
 	}
@@ -207,7 +212,7 @@ func TestValidateExternal(t *testing.T) {
 	}
 	o := withExternal(t, nil)
 	o.Targets = []string{"nope"}
-	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), ": ext-full, ext-echo-only, ext-missing)") {
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), ": ext-full, ext-echo-only, ext-variant, ext-missing)") {
 		t.Errorf("unknown name's error does not list the external targets: %v", err)
 	}
 	// An external name without its file is unknown.

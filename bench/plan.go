@@ -196,7 +196,9 @@ var BuiltinNames = []string{"gorilla", "gobwas", "gws"}
 func DefaultTargets(external []targets.External) []string {
 	names := slices.Clone(BuiltinNames)
 	for _, e := range external {
-		names = append(names, e.Info().Name)
+		if e.Spec.InBench() {
+			names = append(names, e.Info().Name)
+		}
 	}
 	return names
 }

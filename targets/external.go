@@ -80,6 +80,10 @@ type ExternalSpec struct {
 	// [/usr/bin/python3, -c, "import websockets"]: a runtime can be
 	// installed while the library the server needs is not.
 	Check []string `yaml:"check,omitempty"`
+	// Bench false leaves the target out of the default bench target list
+	// (a variant of a server already benchmarked); --targets can still
+	// name it.
+	Bench *bool `yaml:"bench,omitempty"`
 	// MaxConnections, when set, is the most concurrent connections the
 	// server is built to hold (a select()-based server stops at 1024
 	// descriptors); load workloads that need more are skipped with a reason.
@@ -494,6 +498,9 @@ func LoadExternal(path string) ([]External, error) {
 	}
 	return out, nil
 }
+
+// InBench reports whether the target belongs in a default bench run.
+func (s ExternalSpec) InBench() bool { return s.Bench == nil || *s.Bench }
 
 // ExternalFromFlags builds a target from command-line flags such as
 // --target-cmd "php server.php 9105" --target-url ws://127.0.0.1:9105/echo.

@@ -1,10 +1,11 @@
 // wsharness external target: Debian's `ws` (node-ws 8.11) on 127.0.0.1.
-// Usage: NODE_PATH=/usr/share/nodejs node server.js [port]   (default 9101)
+// Usage: NODE_PATH=/usr/share/nodejs node server.js [port [deflate]]   (default 9101)
 // /echo echoes every message with its type; /broadcast sends every message to
 // all open /broadcast connections, the sender included.
 // Configuration: ws defaults except as noted - maxPayload 32 MiB (default is
 // 100 MiB; 32 MiB matches the other external targets), perMessageDeflate off
-// (ws's default; compression is not tested yet), UTF-8 validation on
+// (ws's default) unless "deflate" is given, then on with threshold 0 so that
+// every message is compressed, not only those over 1 KiB; UTF-8 validation on
 // (default), no automatic pings (ws never sends them).
 // Every socket needs an 'error' listener: ws reports protocol errors there
 // (after sending its close frame) and Node exits on an unhandled 'error'.
@@ -13,7 +14,8 @@ const http = require('http');
 const { WebSocketServer, WebSocket } = require('ws');
 
 const port = Number(process.argv[2] || 9101);
-const opts = { noServer: true, maxPayload: 32 << 20, perMessageDeflate: false };
+const deflate = process.argv[3] === 'deflate';
+const opts = { noServer: true, maxPayload: 32 << 20, perMessageDeflate: deflate ? { threshold: 0 } : false };
 const echo = new WebSocketServer(opts);
 const bcast = new WebSocketServer(opts);
 
