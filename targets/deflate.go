@@ -134,7 +134,7 @@ func (g *rsvGuard) observe(p []byte) int {
 		g.have++
 		i++
 		if g.have == 2 {
-			g.want = headerLen(g.header[1])
+			g.want = wire.HeaderSize(g.header[1])
 		}
 		if g.have >= 2 && g.have == g.want {
 			g.skip = payloadLen(g.header[:g.have])
@@ -155,20 +155,6 @@ func forbiddenRSV(b0 byte) string {
 		return fmt.Sprintf("RSV1 on a %s frame (RFC 7692 §6)", wire.OpName(op))
 	}
 	return ""
-}
-
-func headerLen(b1 byte) int {
-	n := 2
-	switch b1 & 0x7f {
-	case 126:
-		n += 2
-	case 127:
-		n += 8
-	}
-	if b1&0x80 != 0 {
-		n += 4
-	}
-	return n
 }
 
 func payloadLen(h []byte) uint64 {

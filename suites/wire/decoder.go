@@ -48,7 +48,7 @@ func (d *Decoder) Next() (Received, error) {
 	if _, err := io.ReadFull(d.r, d.hdr[:2]); err != nil {
 		return Received{}, err
 	}
-	n := headerSize(d.hdr[1])
+	n := HeaderSize(d.hdr[1])
 	if _, err := io.ReadFull(d.r, d.hdr[2:n]); err != nil {
 		return Received{}, noEOF(err)
 	}

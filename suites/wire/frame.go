@@ -198,8 +198,9 @@ func ParseHeader(b []byte) (Header, error) {
 	return h, nil
 }
 
-// headerSize returns how many bytes the header starting with b0, b1 occupies.
-func headerSize(b1 byte) int {
+// HeaderSize returns how many bytes a frame header occupies, from its
+// second byte (mask bit and 7-bit length).
+func HeaderSize(b1 byte) int {
 	n := 2
 	switch b1 & 0x7F {
 	case 126:
