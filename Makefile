@@ -3,6 +3,11 @@
 #   make conformance                      every fast case against the built-in targets
 #   make conformance PROFILE=full         every case, the slow families too (9.x, ...)
 #   make conformance URL=ws://127.0.0.1:9001/echo NAME=myserver OUT=out/mine
+#   make conformance URL=wss://127.0.0.1:9443/echo CA=out/tls/gorilla.pem
+#                                         a TLS server: CA= is the PEM its
+#                                         certificate chains to (default: the
+#                                         system roots); INSECURE=1 skips
+#                                         verification instead
 #   make test                             the project's own tests
 #   make bench                            load benchmarks of the targets, and k6 on the same echo
 #   make bench BENCH_FLAGS=--quick        the same, cut down to a smoke run
@@ -21,6 +26,11 @@ TARGETS ?= all
 # every case timer for slow servers.
 EXPECT    ?= $(CURDIR)/suites/expectations.yaml
 TIMESCALE ?= 1
+# TLS (wss:// URLs): CA is a PEM file of the CA or self-signed certificate
+# the server's certificate must chain to (`wsharness serve --tls` writes
+# one); INSECURE=1 does not verify the certificate at all.
+CA        ?=
+INSECURE  ?=
 # External targets (Node, Python, PHP, C servers started by command); the
 # ones whose runtime is missing are skipped with a reason. EXTERNAL= for none.
 EXTERNAL  ?= targets/external.yaml
@@ -55,8 +65,10 @@ lws-echo: ## build the libwebsockets C echo target into out/bin (if libwebsocket
 
 # The suites write results.json and junit.xml into OUT; the summary step
 # prints them and sets the exit status (non-zero on any unexpected FAILED).
-conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PROFILE=default|full, LABELS=)
+conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PROFILE=default|full, LABELS=, CA=, INSECURE=1)
 	@case "$(PROFILE)" in default|full) ;; *) echo "PROFILE=$(PROFILE): want default or full" >&2; exit 2;; esac
+	@case "$(INSECURE)" in ""|0|1) ;; *) echo "INSECURE=$(INSECURE): want 1 or nothing" >&2; exit 2;; esac
+	@if [ -n "$(CA)" ] && [ ! -r "$(CA)" ]; then echo "CA=$(CA): no such readable file" >&2; exit 2; fi
 	@mkdir -p $(OUT)
 	@rm -f $(OUT)/results.json $(OUT)/junit.xml
 	@rc=0; \
@@ -66,6 +78,7 @@ conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PR
 		-wsh.expect='$(abspath $(EXPECT))' -wsh.time-scale=$(TIMESCALE) \
 		$(if $(EXTERNAL),-wsh.external='$(abspath $(EXTERNAL))') \
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') \
+		$(if $(CA),-wsh.ca='$(abspath $(CA))') $(if $(filter 1,$(INSECURE)),-wsh.insecure) \
 		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)') || rc=$$?; \
 	if [ -f $(OUT)/results.json ]; then \
 		$(BIN)/wsharness summary $(OUT)/results.json || rc=$$?; \

@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -58,6 +59,13 @@ type Config struct {
 	DialTimeout time.Duration
 	// Drain is how long to wait for outstanding replies after sending stops.
 	Drain time.Duration
+	// TLS configures the client side of wss:// connections (the roots to
+	// trust, or no verification); nil verifies against the system roots.
+	TLS *tls.Config
+	// DialError, when set, is called with the kind (FailTLS, ...) and the
+	// error of every failed connection attempt, from the dialling
+	// goroutines: a caller can quote the reason behind the counts.
+	DialError func(kind string, err error)
 	// ServerPID, when set, is sampled for CPU and RSS during the run.
 	ServerPID int
 	// Progress, when set, is called once a second from the run's ticker.
@@ -130,8 +138,8 @@ func (c Config) Validate() error {
 	default:
 		bad("--scenario %q: want echo, broadcast or connect", c.Scenario)
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "ws") || u.Host == "" {
-		bad("--url %q: want a ws://host:port/path URL", c.URL)
+	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		bad("--url %q: want a ws:// or wss://host:port/path URL", c.URL)
 	}
 	if c.Conns < 1 {
 		bad("--conns %d: want at least 1", c.Conns)

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -12,6 +13,8 @@ import (
 
 	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
+
+	"github.com/wsharness/wsharness/internal/tlsconfig"
 )
 
 // Failure reasons for connections, as the result counts them.
@@ -20,7 +23,11 @@ const (
 	FailTimeout      = "timeout"
 	FailBadHandshake = "bad_handshake"
 	FailReset        = "reset"
-	FailOther        = "other"
+	// FailTLS: the TLS handshake of a wss:// connection failed: the client
+	// refused the server's certificate (unknown authority, wrong host,
+	// expired), the server sent an alert, or it does not speak TLS.
+	FailTLS   = "tls"
+	FailOther = "other"
 )
 
 // classify names why a dial failed.
@@ -29,6 +36,8 @@ func classify(err error) string {
 	switch {
 	case errors.Is(err, websocket.ErrBadHandshake):
 		return FailBadHandshake
+	case tlsconfig.IsHandshakeError(err):
+		return FailTLS
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return FailRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
@@ -49,10 +58,11 @@ type dialer struct {
 	timeout time.Duration
 }
 
-func newDialer(sources []net.IP, timeout time.Duration, bufSize int) *dialer {
+func newDialer(sources []net.IP, timeout time.Duration, bufSize int, tlsConfig *tls.Config) *dialer {
 	d := &dialer{sources: sources, timeout: timeout}
 	d.ws = websocket.Dialer{
 		HandshakeTimeout: timeout,
+		TLSClientConfig:  tlsConfig,
 		// Small buffers: thousands of mostly idle connections. gorilla
 		// reads larger messages through them in several calls.
 		ReadBufferSize:  bufSize,

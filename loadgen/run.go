@@ -116,7 +116,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	tickerDone := make(chan struct{})
 	go func() { defer close(tickerDone); r.tick(tickCtx) }()
 
-	d := newDialer(sources, cfg.DialTimeout, dialBufferSize(cfg))
+	d := newDialer(sources, cfg.DialTimeout, dialBufferSize(cfg), cfg.TLS)
 	r.ramp(ctx, d)
 	switch cfg.Scenario {
 	case ScenarioConnect:
@@ -239,7 +239,11 @@ func (r *run) ramp(ctx context.Context, d *dialer) {
 			ws, err := d.dial(ctx, url, i)
 			if err != nil {
 				if ctx.Err() == nil {
-					r.fail(classify(err))
+					kind := classify(err)
+					r.fail(kind)
+					if cfg.DialError != nil {
+						cfg.DialError(kind, err)
+					}
 				}
 				return
 			}

@@ -90,6 +90,9 @@ func TestConformance(t *testing.T) {
 	if remote, err = parseRemote(*flagRemote, selected); err != nil {
 		t.Fatal(err)
 	}
+	if err = setupTLS(selected); err != nil {
+		t.Fatal(err)
+	}
 	if deviations, err = expect.ReadFile(*flagExpect); err != nil {
 		t.Fatal(err)
 	}
@@ -252,7 +255,7 @@ func runCase(ctx context.Context, info targets.Info, c cases.Case) {
 	r := running[info.Name]
 	Expect(r).NotTo(BeNil(), "target %s is not running", info.Name)
 	url := r.URL(targets.EchoPath)
-	env := casekit.Env{URL: url, TimeScale: *flagTimeScale}
+	env := casekit.Env{URL: url, TimeScale: *flagTimeScale, TLS: suiteTLS}
 	if c.Family == cases.FamilyBrowser {
 		b, skipped, err := sharedBrowser()
 		if skipped != "" {
@@ -293,7 +296,7 @@ func sharedBrowser() (*chromium.Browser, string, error) {
 			browserSkipped = err.Error()
 			return
 		}
-		realBrowser, browserErr = chromium.Launch(context.Background(), exe)
+		realBrowser, browserErr = chromium.LaunchWith(context.Background(), exe, chromium.LaunchOptions{IgnoreCertificateErrors: tlsRun()})
 	})
 	return realBrowser, browserSkipped, browserErr
 }

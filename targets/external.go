@@ -3,6 +3,7 @@ package targets
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -64,7 +65,7 @@ type ExternalSpec struct {
 	Dir string `yaml:"dir,omitempty"`
 	// Env holds KEY=VALUE entries added to wsharness's own environment.
 	Env []string `yaml:"env,omitempty"`
-	// EchoURL is the ws:// URL of the echo endpoint (required);
+	// EchoURL is the ws:// (or wss://) URL of the echo endpoint (required);
 	// BroadcastURL the optional broadcast endpoint's. Both must be on
 	// 127.0.0.1 or localhost.
 	EchoURL      string `yaml:"echo_url"`
@@ -96,6 +97,9 @@ type ExternalSpec struct {
 // External is a Target whose server is a program the user names.
 type External struct {
 	Spec ExternalSpec
+	// TLS configures the readiness probe's client when EchoURL is wss://
+	// (the CA to trust, or no verification); nil uses the system roots.
+	TLS *tls.Config
 }
 
 // OutputKeeper is a Running that keeps its server's output (standard
@@ -257,7 +261,7 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 			break
 		}
 		actx, cancel := context.WithTimeout(ctx, attempt)
-		lastErr = probeWebSocket(actx, s.EchoURL)
+		lastErr = probeWebSocket(actx, s.EchoURL, e.TLS)
 		cancel()
 		if lastErr == nil {
 			return r, nil
@@ -413,7 +417,7 @@ func (b *ringBuffer) String() string {
 	return string(b.buf)
 }
 
-// echoHost returns the host:port a ws:// URL addresses.
+// echoHost returns the host:port a ws:// or wss:// URL addresses.
 func echoHost(raw string) (string, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
@@ -421,21 +425,25 @@ func echoHost(raw string) (string, error) {
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
+		port := "80"
+		if u.Scheme == "wss" {
+			port = "443"
+		}
+		host = net.JoinHostPort(u.Hostname(), port)
 	}
 	return host, nil
 }
 
-// probeWebSocket performs one opening handshake on a ws:// URL with the
-// harness's own client (which checks the 101, Upgrade, Connection and
-// Sec-WebSocket-Accept), then closes politely: Close 1000, and a short
-// wait for the server's Close.
-func probeWebSocket(ctx context.Context, raw string) error {
+// probeWebSocket performs one opening handshake on a ws:// or wss:// URL
+// (with cfg) with the harness's own client (which checks the 101, Upgrade,
+// Connection and Sec-WebSocket-Accept), then closes politely: Close 1000,
+// and a short wait for the server's Close.
+func probeWebSocket(ctx context.Context, raw string, cfg *tls.Config) error {
 	timeout := 2 * time.Second
 	if dl, ok := ctx.Deadline(); ok {
 		timeout = time.Until(dl)
 	}
-	c, _, err := wire.Dial(ctx, raw, wire.Options{Timeout: timeout})
+	c, _, err := wire.Dial(ctx, raw, wire.Options{Timeout: timeout, TLS: cfg})
 	if err != nil {
 		return err
 	}
@@ -577,14 +585,15 @@ func (s ExternalSpec) Validate() error {
 	return nil
 }
 
-// checkLoopbackWS accepts a ws:// URL on 127.0.0.1 or localhost with a port.
+// checkLoopbackWS accepts a ws:// or wss:// URL on 127.0.0.1 or localhost
+// with a port.
 func checkLoopbackWS(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return err
 	}
-	if u.Scheme != "ws" {
-		return fmt.Errorf("%q: want a ws:// URL", raw)
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return fmt.Errorf("%q: want a ws:// or wss:// URL", raw)
 	}
 	if h := u.Hostname(); h != "127.0.0.1" && !strings.EqualFold(h, "localhost") {
 		return fmt.Errorf("%q: host %q is not 127.0.0.1 or localhost; external targets must listen on loopback only", raw, h)

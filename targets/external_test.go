@@ -2,6 +2,7 @@ package targets
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -14,12 +15,15 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsharness/wsharness/internal/selfsigned"
 )
 
 // TestMain lets the test binary stand in for an external server: with
 // WSH_FAKE_SERVER set it never runs the tests. WSH_FAKE_MODE picks what
 // it does: serve (default) an echo server on WSH_FAKE_SERVER's address,
-// exit at once, or hang without listening.
+// serve it over TLS with a fresh self-signed certificate (tls), exit at
+// once, or hang without listening.
 func TestMain(m *testing.M) {
 	addr := os.Getenv("WSH_FAKE_SERVER")
 	if addr == "" {
@@ -61,6 +65,14 @@ func fakeEchoServer(addr string) {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake server:", err)
 		os.Exit(2)
+	}
+	if os.Getenv("WSH_FAKE_MODE") == "tls" {
+		cert, err := selfsigned.Generate()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "fake server:", err)
+			os.Exit(2)
+		}
+		ln = tls.NewListener(ln, cert.ServerConfig())
 	}
 	fmt.Println("fake server: listening on", ln.Addr())
 	fmt.Fprintln(os.Stderr, "fake server: stderr works too")
@@ -323,7 +335,7 @@ func TestLoadExternalErrors(t *testing.T) {
 		{"unknown field", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://127.0.0.1:1/echo\n    cmd: [x]\n", "field cmd not found"},
 		{"non-loopback", "version: 1\ntargets:\n  - name: a\n    command: [x]\n    echo_url: ws://0.0.0.0:9105/echo\n", "loopback only"},
 		{"remote host", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://example.com:80/echo\n", "loopback only"},
-		{"wss", "version: 1\ntargets:\n  - name: a\n    echo_url: wss://127.0.0.1:1/echo\n", "want a ws:// URL"},
+		{"https", "version: 1\ntargets:\n  - name: a\n    echo_url: https://127.0.0.1:1/echo\n", "want a ws:// or wss:// URL"},
 		{"no port", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost/echo\n", "no port"},
 		{"bad broadcast", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost:1/echo\n    broadcast_url: ws://10.0.0.1:1/b\n", "broadcast_url"},
 		{"no url", "version: 1\ntargets:\n  - name: a\n    command: [x]\n", "echo_url missing"},
@@ -416,5 +428,34 @@ func TestRingBuffer(t *testing.T) {
 	}
 	if got := lastLines("a\nb\nc\n", 2); got != "b\nc" {
 		t.Errorf("lastLines %q", got)
+	}
+}
+
+// A server started by command at a wss:// URL is probed over TLS with the
+// target's TLS configuration: one the client cannot verify leaves the
+// target unavailable with the certificate error as the reason.
+func TestExternalCommandTLS(t *testing.T) {
+	e, addr := fakeExternal(t, "tls", 5*time.Second)
+	e.Spec.EchoURL = "wss://" + addr + EchoPath
+	if err := e.Spec.Validate(); err != nil {
+		t.Fatalf("a wss:// echo URL: %v", err)
+	}
+	e.TLS = &tls.Config{InsecureSkipVerify: true} // the child's certificate is its own
+	r, err := e.Start(context.Background(), "")
+	if err != nil {
+		t.Fatalf("start with TLS: %v", err)
+	}
+	if got := r.URL(EchoPath); got != e.Spec.EchoURL {
+		t.Errorf("URL(EchoPath) = %q", got)
+	}
+	if err := r.Stop(context.Background()); err != nil {
+		t.Errorf("Stop: %v", err)
+	}
+
+	e, addr = fakeExternal(t, "tls", 1500*time.Millisecond)
+	e.Spec.EchoURL = "wss://" + addr + EchoPath
+	_, err = e.Start(context.Background(), "")
+	if !errors.Is(err, ErrTargetUnavailable) || !strings.Contains(err.Error(), "x509") {
+		t.Fatalf("unverifiable certificate: %v, want unavailable with the x509 error", err)
 	}
 }

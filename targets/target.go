@@ -6,6 +6,7 @@ package targets
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -38,9 +39,30 @@ type Target interface {
 	Start(ctx context.Context, addr string) (Running, error)
 }
 
+// TLSTarget is a target that can also serve TLS, at wss:// URLs. Every
+// built-in target is one; see StartTLS.
+type TLSTarget interface {
+	Target
+	// StartTLS is Start with every connection served over TLS with cfg
+	// (which holds the server's certificate).
+	StartTLS(ctx context.Context, addr string, cfg *tls.Config) (Running, error)
+}
+
+// StartTLS starts t serving TLS with cfg, when t can (every built-in
+// target can; a server started by command or already running cannot be
+// told to).
+func StartTLS(ctx context.Context, t Target, addr string, cfg *tls.Config) (Running, error) {
+	tt, ok := t.(TLSTarget)
+	if !ok {
+		return nil, fmt.Errorf("target %s cannot be started with TLS: only the built-in targets can", t.Info().Name)
+	}
+	return tt.StartTLS(ctx, addr, cfg)
+}
+
 // Running is a started target.
 type Running interface {
-	// URL returns the ws:// URL of an endpoint path such as EchoPath.
+	// URL returns the ws:// URL (wss:// when it serves TLS) of an
+	// endpoint path such as EchoPath.
 	URL(path string) string
 	// Stop stops accepting connections and returns once the listener is
 	// closed. WebSocket connections already open are owned by their
@@ -57,6 +79,22 @@ type handlerTarget struct {
 func (t handlerTarget) Info() Info { return t.info }
 
 func (t handlerTarget) Start(ctx context.Context, addr string) (Running, error) {
+	return t.start(ctx, addr, nil)
+}
+
+// StartTLS serves the same handler over TLS: the listener hands the HTTP
+// server TLS connections, which the libraries then hijack like TCP ones.
+// ALPN offers only HTTP/1.1, the protocol of the upgrade.
+func (t handlerTarget) StartTLS(ctx context.Context, addr string, cfg *tls.Config) (Running, error) {
+	if cfg == nil || (len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil) {
+		return nil, fmt.Errorf("target %s: TLS needs a certificate", t.info.Name)
+	}
+	cfg = cfg.Clone()
+	cfg.NextProtos = []string{"http/1.1"}
+	return t.start(ctx, addr, cfg)
+}
+
+func (t handlerTarget) start(ctx context.Context, addr string, cfg *tls.Config) (Running, error) {
 	var lc net.ListenConfig
 	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
@@ -66,7 +104,10 @@ func (t handlerTarget) Start(ctx context.Context, addr string) (Running, error) 
 		Handler:           t.newHandler(),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
-	s := &httpRunning{srv: srv, addr: ln.Addr().String()}
+	s := &httpRunning{srv: srv, addr: ln.Addr().String(), scheme: "ws"}
+	if cfg != nil {
+		ln, s.scheme = tls.NewListener(ln, cfg), "wss"
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -80,11 +121,12 @@ func (t handlerTarget) Start(ctx context.Context, addr string) (Running, error) 
 type httpRunning struct {
 	srv      *http.Server
 	addr     string
+	scheme   string // ws or wss
 	wg       sync.WaitGroup
 	serveErr error
 }
 
-func (s *httpRunning) URL(path string) string { return "ws://" + s.addr + path }
+func (s *httpRunning) URL(path string) string { return s.scheme + "://" + s.addr + path }
 
 func (s *httpRunning) Stop(ctx context.Context) error {
 	// Shutdown does not track hijacked (WebSocket) connections; the

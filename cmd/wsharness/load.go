@@ -28,7 +28,8 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("load", "--scenario echo|broadcast|connect (--url URL | --target NAME) [flags]", stderr)
 	var cfg loadgen.Config
 	fs.StringVar(&cfg.Scenario, "scenario", loadgen.ScenarioEcho, "echo, broadcast or connect")
-	fs.StringVar(&cfg.URL, "url", "", "server endpoint (ws://host:port/path)")
+	fs.StringVar(&cfg.URL, "url", "", "server endpoint (ws://host:port/path or wss://host:port/path)")
+	tlsOpts := addTLSFlags(fs)
 	target := fs.String("target", "", "start this reference target in its own process and load it")
 	fs.StringVar(&cfg.Target, "name", "", "name of the server in the result (default: the target or URL)")
 	fs.IntVar(&cfg.Conns, "conns", loadgen.DefaultConns, "connections")
@@ -59,6 +60,12 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if (cfg.URL == "") == (*target == "") {
 		return usageError("give exactly one of --url and --target")
 	}
+	var tlsErr firstTLSError
+	tlsConfig, err := tlsOpts.config()
+	if err != nil {
+		return err
+	}
+	cfg.TLS, cfg.DialError = tlsConfig, tlsErr.note
 	if cfg.Scenario == loadgen.ScenarioEcho && cfg.Rate == 0 && !flagSet(fs, "rate") {
 		fmt.Fprintln(stderr, "note: no --rate given: closed loop at full speed (latency is then service time)")
 	}
@@ -166,7 +173,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	}
 	switch {
 	case res.Connections.Established == 0:
-		return &exitError{code: exitUnreachable, err: fmt.Errorf("no connection to %s could be established (%s)", cfg.URL, strings.TrimSpace(failureText(res.Connections.Failures)))}
+		return tlsErr.explain(&exitError{code: exitUnreachable, err: fmt.Errorf("no connection to %s could be established (%s)", cfg.URL, strings.TrimSpace(failureText(res.Connections.Failures)))})
 	case res.Interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted; the result covers what was measured until then")}
 	case len(failed) > 0:

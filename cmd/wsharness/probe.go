@@ -14,9 +14,10 @@ import (
 // container healthcheck, usable from a FROM scratch image with no shell or
 // curl.
 func runProbe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("probe", "[--timeout D] ws://HOST:PORT/PATH", stderr)
+	fs := newFlags("probe", "[--timeout D] [--ca FILE | --insecure] ws://HOST:PORT/PATH | wss://HOST:PORT/PATH", stderr)
 	timeout := fs.Duration("timeout", 2*time.Second, "how long the TCP connect and the handshake may take together")
 	quiet := fs.Bool("quiet", false, "print nothing on success")
+	tlsOpts := addTLSFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -24,8 +25,12 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 		return usageError("want exactly one URL, got %d arguments", fs.NArg())
 	}
 	raw := fs.Arg(0)
-	if u, err := url.Parse(raw); err != nil || u.Scheme != "ws" || u.Host == "" {
-		return usageError("%q: want a ws://host:port/path URL", raw)
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return usageError("%q: want a ws:// or wss://host:port/path URL", raw)
+	}
+	tlsConfig, err := tlsOpts.config()
+	if err != nil {
+		return err
 	}
 	if *timeout <= 0 || *timeout > time.Minute {
 		return usageError("--timeout %v: want more than 0 and at most 1m", *timeout)
@@ -33,7 +38,7 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
 	defer cancel()
 	start := time.Now()
-	c, _, err := wire.Dial(ctx, raw, wire.Options{Timeout: *timeout})
+	c, _, err := wire.Dial(ctx, raw, wire.Options{Timeout: *timeout, TLS: tlsConfig})
 	if err != nil {
 		return &exitError{code: exitUnreachable, err: fmt.Errorf("%s: %w", raw, err)}
 	}

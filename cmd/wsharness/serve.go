@@ -14,9 +14,10 @@ import (
 )
 
 func runServe(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("serve", "--target NAME [--addr HOST:PORT]", stderr)
+	fs := newFlags("serve", "--target NAME [--addr HOST:PORT] [--tls [--cert-out FILE] | --cert FILE --key FILE]", stderr)
 	name := fs.String("target", "", "reference target to start (see 'wsharness targets')")
 	addr := fs.String("addr", "127.0.0.1:9001", "address to listen on; loopback by default")
+	tlsFlags := addServeTLSFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -33,13 +34,22 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
+	srvTLS, err := tlsFlags.config(*name)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	r, err := t.Start(ctx, *addr)
+	r, err := srvTLS.start(ctx, t, *addr)
 	if err != nil {
 		return &exitError{code: exitUnreachable, err: err}
 	}
-	fmt.Fprintf(stdout, "%s serving %s and %s (Ctrl-C to stop)\n", *name, r.URL(targets.EchoPath), r.URL(targets.BroadcastPath))
+	certNote, err := srvTLS.publish()
+	if err != nil {
+		_ = r.Stop(context.Background())
+		return err
+	}
+	fmt.Fprintf(stdout, "%s serving %s and %s (Ctrl-C to stop%s)\n", *name, r.URL(targets.EchoPath), r.URL(targets.BroadcastPath), certNote)
 	<-ctx.Done()
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -63,6 +63,9 @@ type Trace struct {
 	// Console holds the browser's error messages, such as "WebSocket
 	// connection to '...' failed: A server must not mask any frames".
 	Console []string `json:"-"`
+	// TLSNote says how the browser treated the server's certificate on a
+	// wss:// URL when it did not verify it; empty otherwise.
+	TLSNote string `json:"-"`
 }
 
 // Message is one received message as the page checked it.

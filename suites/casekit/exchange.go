@@ -142,7 +142,7 @@ const (
 // Run dials, negotiates, runs the round trips and closes.
 func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	log := wire.NewLog()
-	conn, hs, err := wire.Dial(ctx, env.URL, wire.Options{Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: x.Edit})
+	conn, hs, err := wire.Dial(ctx, env.URL, wire.Options{Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: x.Edit, TLS: env.TLS})
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed

@@ -2,6 +2,7 @@ package casekit
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"strings"
 	"time"
@@ -13,8 +14,11 @@ import (
 
 // Env is where and how a case runs.
 type Env struct {
-	// URL is the server's echo endpoint (ws://...).
+	// URL is the server's echo endpoint (ws://... or wss://...).
 	URL string
+	// TLS configures the client of a wss:// URL (the CA to trust, or no
+	// verification); nil verifies against the system roots.
+	TLS *tls.Config
 	// TimeScale multiplies every case timer (1 when zero), for slow
 	// servers or a debugger; Autobahn's fixed timers are a known complaint.
 	TimeScale float64
@@ -132,7 +136,7 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 	started := time.Now()
 	log := wire.NewLog()
 	conn, hs, err := wire.Dial(ctx, env.URL, wire.Options{
-		Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: s.Edit, Trailing: encodeAll(s.Trailing),
+		Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: s.Edit, Trailing: encodeAll(s.Trailing), TLS: env.TLS,
 	})
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {

@@ -56,7 +56,49 @@ func Browser() []Case {
 				"Code 1000 is expected; another code with a clean close is NON-STRICT (echoing the code is typical, not required).",
 			run: runBrowserClose},
 	)
+	for i := range out {
+		out[i].run = withTLSNote(out[i].run)
+	}
 	return out
+}
+
+// tlsNotePrefix starts the wire log note of a wss:// browser scenario
+// whose certificate Chromium did not verify.
+const tlsNotePrefix = "TLS: "
+
+// browserTLSNote says, for a wss:// scenario Chromium played without
+// verifying the certificate, that it did not and whether the harness's own
+// client does; "" otherwise.
+func browserTLSNote(tr browser.Trace, env casekit.Env) string {
+	if tr.TLSNote == "" {
+		return ""
+	}
+	client := "the harness's own client verifies it against the system roots"
+	switch {
+	case env.TLS != nil && env.TLS.InsecureSkipVerify:
+		client = "the harness's own client does not verify it either (insecure run)"
+	case env.TLS != nil && env.TLS.RootCAs != nil:
+		client = "the harness's own client verifies it against the given CA file"
+	}
+	return tlsNotePrefix + tr.TLSNote + "; " + client
+}
+
+// withTLSNote adds a browser case's TLS note from its wire log to what it
+// observed, whatever the verdict.
+func withTLSNote(run func(context.Context, casekit.Env) casekit.Outcome) func(context.Context, casekit.Env) casekit.Outcome {
+	return func(ctx context.Context, env casekit.Env) casekit.Outcome {
+		out := run(ctx, env)
+		for _, e := range out.Wirelog {
+			if e.Dir == "--" && strings.HasPrefix(e.Note, tlsNotePrefix) {
+				if out.Observed != "" {
+					out.Observed += "\n"
+				}
+				out.Observed += e.Note
+				break
+			}
+		}
+		return out
+	}
 }
 
 func browserEcho(id, title string, sc browser.Scenario) Case {
@@ -150,6 +192,9 @@ func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (b
 	out.DurationMS = float64(time.Since(started).Microseconds()) / 1000
 	out.Handshake = results.Handshake{Request: tr.Handshake.Request, Response: tr.Handshake.Response}
 	out.Wirelog = browserWirelog(tr)
+	if note := browserTLSNote(tr, env); note != "" {
+		out.Wirelog = append([]results.WireEntry{{Dir: "--", Note: note}}, out.Wirelog...)
+	}
 	out.Events = browserEvents(tr)
 	if err != nil {
 		out.Verdict, out.HarnessError = results.Unimplemented, err.Error()

@@ -3,6 +3,7 @@ package wire
 import (
 	"bufio"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -37,6 +38,10 @@ type Options struct {
 	MaxPayload uint64
 	// Log receives the wire log; nil = a new one.
 	Log *Log
+	// TLS configures the client side of a wss:// connection: nil verifies
+	// the server's certificate against the system roots. ServerName
+	// defaults to the URL's host.
+	TLS *tls.Config
 }
 
 // Handshake is what Open sent and received.
@@ -60,18 +65,21 @@ func (e *HandshakeError) Error() string {
 
 // Open connects, sends the (possibly edited) upgrade request and reads the
 // response head, whatever its status. It returns the connection whenever
-// the TCP connection was made, so callers can inspect and close it.
+// the TCP connection (and for wss://, the TLS session) was made, so
+// callers can inspect and close it. A wss:// URL runs the TLS handshake
+// within the same timeout as the TCP connect; a certificate the client
+// refuses is an error saying how to trust it.
 func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, nil, fmt.Errorf("parse URL %q: %w", rawURL, err)
 	}
-	if u.Scheme != "ws" {
-		return nil, nil, fmt.Errorf("URL %q: scheme %q not supported (use ws://)", rawURL, u.Scheme)
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, nil, fmt.Errorf("URL %q: scheme %q not supported (use ws:// or wss://)", rawURL, u.Scheme)
 	}
 	host := u.Host
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
+		host = net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
 	}
 	timeout := o.Timeout
 	if timeout == 0 {
@@ -88,9 +96,14 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if err != nil {
 		return nil, nil, fmt.Errorf("connect to %s: %w", host, err)
 	}
+	log.Note("TCP connected to %s", host)
+	if u.Scheme == "wss" {
+		if nc, err = clientTLS(dctx, nc, u.Hostname(), host, o.TLS, log); err != nil {
+			return nil, nil, err
+		}
+	}
 	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log}
 	c.dec = NewDecoder(c.br, o.MaxPayload)
-	log.Note("TCP connected to %s", host)
 
 	hs := &Handshake{Key: NewKey()}
 	req := UpgradeRequest(u, hs.Key)
@@ -284,10 +297,11 @@ func (c *Conn) ReadFrame(deadline time.Time) (Received, error) {
 	return f, nil
 }
 
-// CloseWrite half-closes the connection (TCP FIN).
+// CloseWrite half-closes the connection: a TCP FIN, or over TLS a
+// close_notify alert, which ends the server's reads the same way.
 func (c *Conn) CloseWrite() error {
-	if tc, ok := c.nc.(*net.TCPConn); ok {
-		return tc.CloseWrite()
+	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
 	}
 	return nil
 }

@@ -49,13 +49,27 @@ func UpgradeRequest(u *url.URL, key string) *Request {
 	return &Request{
 		Method: "GET", Target: target, Proto: "HTTP/1.1",
 		Headers: []HeaderField{
-			{"Host", u.Host},
+			{"Host", HostHeader(u)},
 			{"Upgrade", "websocket"},
 			{"Connection", "Upgrade"},
 			{"Sec-WebSocket-Key", key},
 			{"Sec-WebSocket-Version", "13"},
 		},
 	}
+}
+
+// HostHeader is the Host header of a request for u: the host, plus the
+// port when it is not the scheme's default (80 for ws://, 443 for wss://;
+// RFC 6455 §4.1 item 4).
+func HostHeader(u *url.URL) string {
+	if p := u.Port(); p == "" || p == defaultPort(u.Scheme) {
+		h := u.Hostname()
+		if strings.Contains(h, ":") {
+			return "[" + h + "]"
+		}
+		return h
+	}
+	return u.Host
 }
 
 // Get returns the first value of a header (case-insensitive name).

@@ -66,11 +66,27 @@ type Browser struct {
 	srv      *http.Server
 	pageURL  string
 	closeMux sync.Once
+	// ignoreCertErrors: Chromium accepts any server certificate.
+	ignoreCertErrors bool
+}
+
+// LaunchOptions change how Chromium runs.
+type LaunchOptions struct {
+	// IgnoreCertificateErrors runs Chromium with
+	// --ignore-certificate-errors, so that its wss:// connections accept
+	// a server certificate it cannot verify (a target's self-signed one).
+	// The trace of every wss:// scenario then says so (Trace.TLSNote).
+	IgnoreCertificateErrors bool
 }
 
 // Launch starts Chromium (exe, see Find) and the page server on a
 // loopback port. Close stops both.
 func Launch(ctx context.Context, exe string) (*Browser, error) {
+	return LaunchWith(ctx, exe, LaunchOptions{})
+}
+
+// LaunchWith is Launch with options.
+func LaunchWith(ctx context.Context, exe string, o LaunchOptions) (*Browser, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("browser page server: %w", err)
@@ -80,11 +96,14 @@ func Launch(ctx context.Context, exe string) (*Browser, error) {
 
 	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(exe))
 	opts = append(opts, Flags...)
+	if o.IgnoreCertificateErrors {
+		opts = append(opts, chromedp.Flag("ignore-certificate-errors", true))
+	}
 	actx, acancel := chromedp.NewExecAllocator(context.WithoutCancel(ctx), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	b := &Browser{
 		ctx: bctx, srv: srv, pageURL: "http://" + ln.Addr().String() + "/interop.html",
-		cancel: func() { bcancel(); acancel() },
+		cancel: func() { bcancel(); acancel() }, ignoreCertErrors: o.IgnoreCertificateErrors,
 	}
 	// The first Run on a context starts the browser; do it now, bounded.
 	start, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -144,6 +163,9 @@ func (b *Browser) Run(ctx context.Context, sc browser.Scenario) (browser.Trace, 
 		return trace, fmt.Errorf("browser scenario %s on %s: %w", sc.Kind, sc.URL, err)
 	}
 	rec.fill(&trace)
+	if b.ignoreCertErrors && strings.HasPrefix(strings.ToLower(sc.URL), "wss:") {
+		trace.TLSNote = "Chromium did not verify the server's certificate (it runs with --ignore-certificate-errors in TLS runs)"
+	}
 	return trace, nil
 }
 

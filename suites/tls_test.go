@@ -1,0 +1,50 @@
+package suites_test
+
+import (
+	"crypto/tls"
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+
+	"github.com/wsharness/wsharness/internal/tlsconfig"
+	"github.com/wsharness/wsharness/targets"
+)
+
+// TLS flags: how the cases' client (and the readiness probe of a server
+// started by -wsh.target-cmd) verifies a wss:// server's certificate.
+// make conformance passes CA= and INSECURE=1 as these.
+var (
+	flagCA       = flag.String("wsh.ca", "", "PEM file of the CA (or self-signed certificate) a wss:// server's certificate must chain to; default: the system roots")
+	flagInsecure = flag.Bool("wsh.insecure", false, "do not verify a wss:// server's certificate")
+)
+
+// suiteTLS is the client TLS configuration of every case, built once from
+// the flags; nil means the system roots.
+var suiteTLS *tls.Config
+
+// setupTLS builds suiteTLS from -wsh.ca and -wsh.insecure (a CA file that
+// cannot be read is an error naming it) and hands it to the external
+// targets' readiness probes.
+func setupTLS(selected []targets.Target) error {
+	cfg, err := tlsconfig.Client(*flagCA, *flagInsecure)
+	if err != nil {
+		return fmt.Errorf("-wsh.ca/-wsh.insecure: %w", err)
+	}
+	suiteTLS = cfg
+	for i, t := range selected {
+		if ext, ok := t.(targets.External); ok {
+			ext.TLS = cfg
+			selected[i] = ext
+		}
+	}
+	return nil
+}
+
+// tlsRun reports whether the run talks TLS: a wss:// URL, or TLS flags.
+// The browser family's Chromium then accepts certificates it cannot verify
+// (each wss:// browser case records that it did not verify them).
+func tlsRun() bool {
+	u, err := url.Parse(*flagURL)
+	return suiteTLS != nil || (err == nil && strings.EqualFold(u.Scheme, "wss"))
+}
