@@ -65,13 +65,15 @@ lws-echo: ## build the libwebsockets C echo target into out/bin (if libwebsocket
 
 # The suites write results.json and junit.xml into OUT; the summary step
 # prints them and sets the exit status (non-zero on any unexpected FAILED).
+# scripts/conformance.sh runs both and handles Ctrl-C/SIGTERM: the first
+# stops the cases and still writes the (incomplete) results, summary and
+# report, exit 130; a second quits at once.
 conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PROFILE=default|full, LABELS=, CA=, INSECURE=1)
 	@case "$(PROFILE)" in default|full) ;; *) echo "PROFILE=$(PROFILE): want default or full" >&2; exit 2;; esac
 	@case "$(INSECURE)" in ""|0|1) ;; *) echo "INSECURE=$(INSECURE): want 1 or nothing" >&2; exit 2;; esac
 	@if [ -n "$(CA)" ] && [ ! -r "$(CA)" ]; then echo "CA=$(CA): no such readable file" >&2; exit 2; fi
 	@mkdir -p $(OUT)
-	@rm -f $(OUT)/results.json $(OUT)/junit.xml
-	@rc=0; \
+	@bash scripts/conformance.sh $(OUT) $(BIN)/wsharness \
 	$(GINKGO) --procs=$(PROCS) --randomize-all --keep-going --succinct --silence-skips --timeout=30m \
 		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') \
 		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) -wsh.profile=$(PROFILE) \
@@ -79,13 +81,7 @@ conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PR
 		$(if $(EXTERNAL),-wsh.external='$(abspath $(EXTERNAL))') \
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') \
 		$(if $(CA),-wsh.ca='$(abspath $(CA))') $(if $(filter 1,$(INSECURE)),-wsh.insecure) \
-		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)') || rc=$$?; \
-	if [ -f $(OUT)/results.json ]; then \
-		$(BIN)/wsharness summary $(OUT)/results.json || rc=$$?; \
-		$(BIN)/wsharness report --out $(OUT) $(OUT)/results.json >/dev/null || rc=$$?; \
-		echo "results: $(OUT)/results.json  junit: $(OUT)/junit.xml  report: $(OUT)/index.html"; \
-	else echo "no results were written to $(OUT)" >&2; [ $$rc -ne 0 ] || rc=1; fi; \
-	exit $$rc
+		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)')
 
 test: fmt-check vet unit ## gofmt, go vet and every test (race detector on)
 
@@ -99,11 +95,18 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+# Every fuzz target (each func Fuzz... in a _test.go file, found here so
+# that a new one is never left out) runs for FUZZTIME, one at a time; Go
+# fuzzes one target per run. Seed corpora: testdata/fuzz/<Name>/ beside
+# each; a crasher is written there too.
 FUZZTIME ?= 30s
-fuzz: ## run each fuzz target for FUZZTIME
-	$(GO) test -run '^$$' -fuzz '^FuzzDecoder$$' -fuzztime $(FUZZTIME) ./suites/wire/
-	$(GO) test -run '^$$' -fuzz '^FuzzResponseHead$$' -fuzztime $(FUZZTIME) ./suites/wire/
-	$(GO) test -run '^$$' -fuzz '^FuzzNegotiateDeflate$$' -fuzztime $(FUZZTIME) ./suites/wire/
+fuzz: ## run every fuzz target for FUZZTIME, one after the other
+	@set -e; grep -rHo --include='*_test.go' --exclude-dir=out --exclude-dir=.git '^func Fuzz[A-Za-z0-9_]*' . | sort | \
+	while IFS=: read -r file fn; do \
+		name=$${fn#func }; pkg=$$(dirname "$$file"); \
+		echo "== $$name ($$pkg) for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZTIME) "$$pkg/" </dev/null; \
+	done
 
 # Load benchmarks (docs/benchmarks.md). Each run starts every target in its
 # own process; results go to BENCH_OUT/<target>-<workload>-<run>.json and

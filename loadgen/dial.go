@@ -23,6 +23,7 @@ const (
 	FailTimeout      = "timeout"
 	FailBadHandshake = "bad_handshake"
 	FailReset        = "reset"
+	FailDNS          = "dns" // the host name did not resolve (also a resolver timeout)
 	// FailTLS: the TLS handshake of a wss:// connection failed: the client
 	// refused the server's certificate (unknown authority, wrong host,
 	// expired), the server sent an alert, or it does not speak TLS.
@@ -33,11 +34,14 @@ const (
 // classify names why a dial failed.
 func classify(err error) string {
 	var ne net.Error
+	var dns *net.DNSError
 	switch {
 	case errors.Is(err, websocket.ErrBadHandshake):
 		return FailBadHandshake
 	case tlsconfig.IsHandshakeError(err):
 		return FailTLS
+	case errors.As(err, &dns):
+		return FailDNS
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return FailRefused
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/wsharness/wsharness/internal/jsonpos"
 )
 
 // Schema identifies the format version of a load result file.
@@ -169,7 +171,7 @@ func ReadFile(path string) (*Result, error) {
 	}
 	var r Result
 	if err := json.Unmarshal(b, &r); err != nil {
-		return nil, fmt.Errorf("%s: decode load result: %w", path, err)
+		return nil, fmt.Errorf("%s: decode load result: %w", path, jsonpos.Annotate(b, err))
 	}
 	if r.Schema != Schema {
 		return nil, fmt.Errorf("%s: schema %q, want %q", path, r.Schema, Schema)

@@ -6,7 +6,9 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
+	"github.com/wsharness/wsharness/internal/jsonpos"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/suites/results"
 )
@@ -18,6 +20,9 @@ type Input struct {
 	Load        []*loadgen.Result
 	// Sources lists the files read, in order, for the report's footer.
 	Sources []string
+	// unreadable lists the files of a directory that were skipped as not
+	// JSON, with why, for the error when nothing else was found.
+	unreadable []string
 }
 
 // ReadInput reads result files. A path may be a file or a directory (its
@@ -51,7 +56,11 @@ func ReadInput(paths []string) (Input, error) {
 		}
 	}
 	if len(in.Conformance) == 0 && len(in.Load) == 0 {
-		return Input{}, fmt.Errorf("no wsharness results in %v (want %s or %s JSON files)", paths, results.Schema, loadgen.Schema)
+		var skipped string
+		if len(in.unreadable) > 0 {
+			skipped = "; skipped as not JSON: " + strings.Join(in.unreadable, ", ")
+		}
+		return Input{}, fmt.Errorf("no wsharness results in %s (want %s or %s JSON files)%s", strings.Join(paths, ", "), results.Schema, loadgen.Schema, skipped)
 	}
 	return in, nil
 }
@@ -65,9 +74,11 @@ func (in *Input) add(path string, strict bool) error {
 		Schema string `json:"schema"`
 	}
 	if err := json.Unmarshal(b, &head); err != nil {
+		err = jsonpos.Annotate(b, err)
 		if strict {
-			return fmt.Errorf("%s: not a results file: %w", path, err)
+			return fmt.Errorf("%s: not a results file: invalid JSON: %w", path, err)
 		}
+		in.unreadable = append(in.unreadable, fmt.Sprintf("%s (%v)", path, err))
 		return nil
 	}
 	switch head.Schema {

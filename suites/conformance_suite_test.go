@@ -348,6 +348,9 @@ func assemble(report Report) results.Run {
 		}
 	}
 	for _, spec := range report.SpecReports {
+		// A case an interrupt cut short has no verdict: what it observed
+		// ends where the signal stopped it. The run is marked incomplete.
+		cutShort := spec.State.Is(types.SpecStateInterrupted)
 		for _, e := range spec.ReportEntries {
 			if e.Name == skippedFamilyEntry {
 				var sf skippedFamily
@@ -359,7 +362,7 @@ func assemble(report Report) results.Run {
 				}
 				continue
 			}
-			if e.Name != reportEntry && e.Name != unavailableEntry {
+			if e.Name != reportEntry && e.Name != unavailableEntry || cutShort && e.Name == reportEntry {
 				continue
 			}
 			rec, err := decodeRecord(e.Value)

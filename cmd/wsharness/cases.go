@@ -47,6 +47,9 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	}
 	run, err := results.ReadFile(fs.Arg(0))
 	if err != nil {
+		if why := wrongKind(fs.Arg(0), results.Schema); why != "" {
+			return usageError("%s", why)
+		}
 		return usageError("%v", err)
 	}
 	_, _ = stdout.Write(reports.ConformanceSummary(run))
@@ -55,6 +58,10 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	}
 	if n := reports.UnexpectedFailures(run); n > 0 {
 		return &exitError{code: exitCasesFailed, err: fmt.Errorf("%d unexpected failures (see above; details in results.json and junit.xml)", n)}
+	}
+	// An interrupted run passed only the cases it got to: not a pass.
+	if run.Incomplete {
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("%s: the run was interrupted before every case finished; the summary covers those that did", fs.Arg(0))}
 	}
 	return nil
 }

@@ -60,15 +60,17 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if (cfg.URL == "") == (*target == "") {
 		return usageError("give exactly one of --url and --target")
 	}
+	if cfg.URL != "" {
+		if err := checkWSURL("--url", cfg.URL); err != nil {
+			return err
+		}
+	}
 	var tlsErr firstTLSError
 	tlsConfig, err := tlsOpts.config()
 	if err != nil {
 		return err
 	}
 	cfg.TLS, cfg.DialError = tlsConfig, tlsErr.note
-	if cfg.Scenario == loadgen.ScenarioEcho && cfg.Rate == 0 && !flagSet(fs, "rate") {
-		fmt.Fprintln(stderr, "note: no --rate given: closed loop at full speed (latency is then service time)")
-	}
 	for _, s := range strings.Split(*sources, ",") {
 		if s = strings.TrimSpace(s); s == "" {
 			continue
@@ -95,6 +97,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return usageError("--workers needs --url: every worker loads the same server")
 	}
 	*out = outPath(*out, worker)
+	if cfg.Scenario == loadgen.ScenarioEcho && cfg.Rate == 0 && !flagSet(fs, "rate") && !*quiet {
+		fmt.Fprintln(stderr, "note: no --rate given: closed loop at full speed (latency is then service time)")
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
@@ -172,10 +177,10 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "result: %s\n", *out)
 	}
 	switch {
-	case res.Connections.Established == 0:
-		return tlsErr.explain(&exitError{code: exitUnreachable, err: fmt.Errorf("no connection to %s could be established (%s)", cfg.URL, strings.TrimSpace(failureText(res.Connections.Failures)))})
 	case res.Interrupted:
 		return &exitError{code: exitInterrupted, err: errors.New("interrupted; the result covers what was measured until then")}
+	case res.Connections.Established == 0:
+		return tlsErr.explain(unreachable(cfg.URL, res.Connections))
 	case len(failed) > 0:
 		return &exitError{code: exitThreshold, err: fmt.Errorf("thresholds failed: %s", strings.Join(failed, ", "))}
 	}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"sort"
+	"strings"
 )
 
 // Exit codes, documented in the README.
@@ -57,7 +59,14 @@ func main() {
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+// envTraceback, set to anything but "" or "0", makes an internal error
+// print its stack trace after the one-line message.
+const envTraceback = "WSH_TRACEBACK"
+
+// run runs one command and returns the exit status. Every error is
+// printed as one line, "wsharness COMMAND: what and where"; a panic in
+// the command is an internal error (exit 5), printed the same way.
+func run(args []string, stdout, stderr io.Writer) (code int) {
 	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
 		usage(stderr)
 		if len(args) == 0 {
@@ -67,10 +76,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, ok := commands[args[0]]
 	if !ok {
-		fmt.Fprintf(stderr, "wsharness: unknown command %q\n\n", args[0])
-		usage(stderr)
+		fmt.Fprintf(stderr, "wsharness: unknown command %q (commands: %s; 'wsharness help' describes them)\n", args[0], strings.Join(commandNames(), ", "))
 		return exitUsage
 	}
+	defer func() {
+		if v := recover(); v != nil {
+			fmt.Fprintf(stderr, "wsharness %s: internal error: %s (please report it; %s=1 prints the stack trace)\n", args[0], oneLine(fmt.Sprint(v)), envTraceback)
+			if t := os.Getenv(envTraceback); t != "" && t != "0" {
+				_, _ = stderr.Write(debug.Stack())
+			}
+			code = exitInternal
+		}
+	}()
 	err := cmd.run(args[1:], stdout, stderr)
 	if err == nil {
 		return exitOK
@@ -78,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	if errors.Is(err, flag.ErrHelp) {
 		return exitOK
 	}
-	fmt.Fprintf(stderr, "wsharness %s: %v\n", args[0], err)
+	fmt.Fprintf(stderr, "wsharness %s: %s\n", args[0], oneLine(err.Error()))
 	var ee *exitError
 	if errors.As(err, &ee) {
 		return ee.code
@@ -86,15 +103,39 @@ func run(args []string, stdout, stderr io.Writer) int {
 	return exitInternal
 }
 
-func usage(w io.Writer) {
-	fmt.Fprintln(w, "usage: wsharness <command> [flags]")
-	fmt.Fprintln(w, "\ncommands:")
+// oneLine joins the lines of a message (YAML errors list one problem a
+// line) so that every error is a single line.
+func oneLine(s string) string {
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			if strings.HasSuffix(b.String(), ":") {
+				b.WriteString(" ")
+			} else {
+				b.WriteString("; ")
+			}
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+func commandNames() []string {
 	names := make([]string, 0, len(commands))
 	for n := range commands {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	for _, n := range names {
+	return names
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: wsharness <command> [flags]")
+	fmt.Fprintln(w, "\ncommands:")
+	for _, n := range commandNames() {
 		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'wsharness <command> -h' for a command's flags.")
@@ -111,13 +152,21 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags, turning errors into usage errors.
+// parse parses flags, turning errors into one-line usage errors: the
+// flag list is printed for -h only, not after every mistake.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			usage()
 			return err
 		}
-		return usageError("%v", err)
+		return usageError("%v (see 'wsharness %s -h')", err, fs.Name())
 	}
 	return nil
 }

@@ -42,6 +42,9 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	for _, f := range files {
 		r, err := loadgen.ReadFile(f)
 		if err != nil {
+			if why := wrongKind(f, loadgen.Schema); why != "" {
+				return usageError("%s", why)
+			}
 			return usageError("%v", err)
 		}
 		parts = append(parts, r)

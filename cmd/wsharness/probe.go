@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net/url"
 	"time"
 
 	"github.com/wsharness/wsharness/suites/wire"
@@ -25,8 +24,8 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 		return usageError("want exactly one URL, got %d arguments", fs.NArg())
 	}
 	raw := fs.Arg(0)
-	if u, err := url.Parse(raw); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return usageError("%q: want a ws:// or wss://host:port/path URL", raw)
+	if err := checkWSURL("URL", raw); err != nil {
+		return err
 	}
 	tlsConfig, err := tlsOpts.config()
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strconv"
 	"syscall"
 	"time"
 
@@ -27,8 +28,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments: %v", fs.Args())
 	}
-	if _, _, err := net.SplitHostPort(*addr); err != nil {
+	if _, port, err := net.SplitHostPort(*addr); err != nil {
 		return usageError("--addr %q: %v", *addr, err)
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return usageError("--addr %q: port %q is not a number from 0 to 65535", *addr, port)
 	}
 	t, err := targets.Lookup(*name)
 	if err != nil {
@@ -40,6 +43,10 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
 	r, err := srvTLS.start(ctx, t, *addr)
 	if err != nil {
 		return &exitError{code: exitUnreachable, err: err}

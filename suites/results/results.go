@@ -9,6 +9,8 @@ import (
 	"os"
 	"sort"
 	"time"
+
+	"github.com/wsharness/wsharness/internal/jsonpos"
 )
 
 // Schema identifies the format version of results.json.
@@ -192,16 +194,20 @@ func Marshal(r Run) ([]byte, error) {
 	return append(b, '\n'), nil
 }
 
-// Unmarshal decodes and checks a results document.
+// Unmarshal decodes and checks a results document. A JSON error names the
+// line and column (see jsonpos.Error).
 func Unmarshal(b []byte) (Run, error) {
 	var r Run
 	if err := json.Unmarshal(b, &r); err != nil {
-		return Run{}, fmt.Errorf("decode results: %w", err)
+		return Run{}, fmt.Errorf("decode results: %w", jsonpos.Annotate(b, err))
 	}
-	if r.Schema != Schema {
-		return Run{}, fmt.Errorf("decode results: schema %q, want %q", r.Schema, Schema)
+	switch r.Schema {
+	case Schema:
+		return r, nil
+	case "":
+		return Run{}, fmt.Errorf("decode results: no \"schema\" field: not a wsharness results file (want %q)", Schema)
 	}
-	return r, nil
+	return Run{}, fmt.Errorf("decode results: schema %q, want %q", r.Schema, Schema)
 }
 
 // ReadFile reads and checks a results.json file.
