@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -17,18 +18,41 @@ import (
 	"github.com/wsharness/wsharness/internal/tlsconfig"
 )
 
-// Failure reasons for connections, as the result counts them.
+// Failure reasons for connections, as the result counts them: dial
+// failures in Connections.Failures, established connections that failed
+// during the run in Connections.Drops. This is the one list of kinds
+// (README, "Load testing").
+//
+//   - refused: nothing listens (ECONNREFUSED);
+//   - timeout: the TCP connect or the handshake took longer than the dial
+//     timeout; for an established connection, a write blocked past its
+//     deadline (a server that does not read);
+//   - bad_handshake: the server answered, but not with a valid 101: a
+//     status other than 101, missing or wrong upgrade headers, a malformed
+//     or oversized (MaxHandshakeBytes) response, or one cut short;
+//   - reset: a TCP reset (ECONNRESET, EPIPE);
+//   - dns: the host name did not resolve (FailDNS);
+//   - closed: the server closed the connection without a reset: a Close
+//     frame, or TCP closed without one (also in the middle of a frame), or
+//     before answering the handshake;
+//   - protocol: established connections only: the server broke RFC 6455 as
+//     gorilla checks it (reserved bits, unknown opcode, masked or oversized
+//     control frame, a bad close code or reason), or sent a message over
+//     the read limit (readLimit), such as a frame declaring 2^63 bytes;
+//   - tls: the TLS handshake of a wss:// connection failed: the client
+//     refused the server's certificate (unknown authority, wrong host,
+//     expired), the server sent an alert, or it does not speak TLS;
+//   - other: anything else.
 const (
 	FailRefused      = "refused"
 	FailTimeout      = "timeout"
 	FailBadHandshake = "bad_handshake"
 	FailReset        = "reset"
 	FailDNS          = "dns" // the host name did not resolve (also a resolver timeout)
-	// FailTLS: the TLS handshake of a wss:// connection failed: the client
-	// refused the server's certificate (unknown authority, wrong host,
-	// expired), the server sent an alert, or it does not speak TLS.
-	FailTLS   = "tls"
-	FailOther = "other"
+	FailClosed       = "closed"
+	FailProtocol     = "protocol"
+	FailTLS          = "tls"
+	FailOther        = "other"
 )
 
 // classify names why a dial failed.
@@ -49,6 +73,8 @@ func classify(err error) string {
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded),
 		errors.As(err, &ne) && ne.Timeout():
 		return FailTimeout
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return FailClosed
 	}
 	return FailOther
 }
@@ -95,7 +121,8 @@ func (d *dialer) dial(ctx context.Context, rawURL string, i int) (*websocket.Con
 		}
 	}
 	ws := d.ws
-	ws.NetDialContext = nd.DialContext
+	hs := &handshake{}
+	ws.NetDialContext = hs.wrap(nd.DialContext)
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	c, resp, err := ws.DialContext(ctx, rawURL, nil)
@@ -106,8 +133,9 @@ func (d *dialer) dial(ctx context.Context, rawURL string, i int) (*websocket.Con
 		if resp != nil && errors.Is(err, websocket.ErrBadHandshake) {
 			return nil, fmt.Errorf("%w: HTTP %d", err, resp.StatusCode)
 		}
-		return nil, err
+		return nil, hs.explain(err)
 	}
+	hs.lift()
 	return c, nil
 }
 

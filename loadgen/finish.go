@@ -33,10 +33,17 @@ func (r *run) result(started time.Time, interrupted bool) *Result {
 	for k, v := range r.failures {
 		failures[k] = v
 	}
+	var drops map[string]int
+	for k, v := range r.drops {
+		if drops == nil {
+			drops = map[string]int{}
+		}
+		drops[k] = v
+	}
 	r.failMu.Unlock()
 	res.Connections = Connections{
 		Target: cfg.Conns, Established: int(r.established.Load()), Failed: sumInts(failures),
-		Failures: failures, Dropped: int(r.dropped.Load()),
+		Failures: failures, Dropped: int(r.dropped.Load()), Drops: drops,
 	}
 	if n, d := r.established.Load(), r.lastEstablished.Load()-r.rampStart.Load(); n > 0 && d > 0 {
 		res.Connections.RatePerS = math.Round(float64(n)/time.Duration(d).Seconds()*10) / 10

@@ -45,7 +45,8 @@ var percentileFields = []struct {
 // Merge combines the results of workers that shared one load (see
 // Config.Share) into the result of the whole load:
 //
-//   - counts (connections, failures by reason, messages) are summed;
+//   - counts (connections, failures and drops by kind, messages) are
+//     summed;
 //   - every percentile, mean and maximum comes from the merged
 //     HdrHistograms, never from the workers' percentiles;
 //   - throughput and connection rate are summed, since the workers ran at
@@ -241,6 +242,12 @@ func addConnections(dst *Connections, c Connections) {
 	dst.Dropped += c.Dropped
 	for k, v := range c.Failures {
 		dst.Failures[k] += v
+	}
+	for k, v := range c.Drops {
+		if dst.Drops == nil {
+			dst.Drops = map[string]int{}
+		}
+		dst.Drops[k] += v
 	}
 }
 

@@ -3,6 +3,8 @@ package loadgen
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -46,7 +48,7 @@ func echoSamples(conns int) []sample {
 func fakeRun(cfg Config, conns []int, samples []sample) *run {
 	cfg = cfg.withDefaults()
 	r := &run{
-		cfg: cfg, base: time.Now(), failures: map[string]int{"refused": len(conns) % 3},
+		cfg: cfg, base: time.Now(), failures: map[string]int{"refused": len(conns) % 3}, drops: map[string]int{},
 		latency: metrics.NewRecorder(4), service: metrics.NewRecorder(4), sendLag: metrics.NewRecorder(4),
 		connect: metrics.NewRecorder(4), fanout: metrics.NewRecorder(4), completion: metrics.NewRecorder(4),
 		pending: newPendingSet(),
@@ -75,6 +77,11 @@ func fakeRun(cfg Config, conns []int, samples []sample) *run {
 	for _, c := range conns {
 		unanswered += int64(c % 4)
 		errs += int64(c % 5 / 4)
+		// Some connections failed during the run, by kind.
+		if kind := map[int]string{3: FailProtocol, 5: FailReset, 6: FailClosed}[c%7]; kind != "" {
+			r.drops[kind]++
+			r.dropped.Add(1)
+		}
 	}
 	r.established.Store(int64(len(conns)))
 	r.measuredSent.Store(n + unanswered)
@@ -147,6 +154,9 @@ func TestMergeEqualsSingleProcess(t *testing.T) {
 	}
 	if mc.Failed != failed || mc.Failures["refused"] != failed {
 		t.Errorf("failures: merged %+v, want %d summed", mc, failed)
+	}
+	if !reflect.DeepEqual(mc.Drops, sc.Drops) || len(sc.Drops) != 3 {
+		t.Errorf("drops: merged %v, single process %v (want three kinds)", mc.Drops, sc.Drops)
 	}
 	if merged.Params.Conns != conns || merged.Params.Rate != total.Rate || merged.Params.RampPerS != total.RampPerS {
 		t.Errorf("params: merged %+v, want the whole load's", merged.Params)
@@ -415,5 +425,48 @@ func TestShare(t *testing.T) {
 		if _, err := c.cfg.Share(c.index, c.count); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("Share(%d, %d): %v, want an error containing %q", c.index, c.count, err, c.want)
 		}
+	}
+}
+
+// Results written before drops existed have no "drops" key: they still
+// read and merge, their merge writes no "drops" key, and merging them with
+// a newer result keeps the newer one's counts.
+func TestMergeDropsBackwardCompatible(t *testing.T) {
+	cfg := Config{Scenario: ScenarioEcho, URL: "ws://server:9001/echo", Conns: 10, Rate: 100, Duration: time.Second}
+	started := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	old := fakeRun(cfg, []int{0, 1, 2}, nil).result(started, false)
+	if old.Connections.Drops != nil {
+		t.Fatalf("no connection dropped, yet drops %v", old.Connections.Drops)
+	}
+	b, err := Marshal(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), `"drops"`) {
+		t.Errorf("a result without drops writes a drops key:\n%s", b)
+	}
+	path := filepath.Join(t.TempDir(), "old.json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	merged, err := Merge([]*Result{back, old})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if merged.Connections.Drops != nil {
+		t.Errorf("merging results without drops made drops %v", merged.Connections.Drops)
+	}
+	newer := fakeRun(cfg, []int{3, 5, 6, 10}, nil).result(started, false)
+	merged, err = Merge([]*Result{back, newer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{FailProtocol: 2, FailReset: 1, FailClosed: 1}
+	if !reflect.DeepEqual(merged.Connections.Drops, want) || merged.Connections.Dropped != 4 {
+		t.Errorf("merged dropped %d by kind %v, want 4 as %v", merged.Connections.Dropped, merged.Connections.Drops, want)
 	}
 }

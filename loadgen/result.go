@@ -85,6 +85,10 @@ type Connections struct {
 	Failures    map[string]int `json:"failures"`
 	// Dropped counts established connections that ended before the run did.
 	Dropped int `json:"dropped"`
+	// Drops counts the dropped connections by kind (the kinds of Failures
+	// plus closed and protocol; see FailRefused). Absent in results
+	// written before it existed.
+	Drops map[string]int `json:"drops,omitempty"`
 	// RatePerS is the connection rate achieved during the ramp: connections
 	// made divided by the time from the first attempt to the last success.
 	RatePerS float64 `json:"rate_per_s,omitempty"`

@@ -41,7 +41,8 @@ type run struct {
 	established, dropped                                    atomic.Int64
 
 	failMu   sync.Mutex
-	failures map[string]int
+	failures map[string]int // dial failures by kind
+	drops    map[string]int // established connections that failed, by kind
 
 	closing atomic.Bool // set when the run closes connections itself
 	conns   []*conn
@@ -69,6 +70,7 @@ type conn struct {
 	senders  []metrics.Sequence // broadcast: per-sender sequence state
 	inflight chan struct{}
 	done     chan struct{} // closed when the reader ends
+	failed   atomic.Bool   // set by the first failure counted (connFailed)
 }
 
 func (r *run) now() int64 { return int64(time.Since(r.base)) }
@@ -89,7 +91,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 	r := &run{
-		cfg: cfg, base: time.Now(), failures: map[string]int{},
+		cfg: cfg, base: time.Now(), failures: map[string]int{}, drops: map[string]int{},
 		latency: metrics.NewRecorder(recorderShards()), service: metrics.NewRecorder(recorderShards()),
 		sendLag: metrics.NewRecorder(recorderShards()),
 		connect: metrics.NewRecorder(recorderShards()), fanout: metrics.NewRecorder(recorderShards()),
@@ -248,6 +250,7 @@ func (r *run) ramp(ctx context.Context, d *dialer) {
 				return
 			}
 			r.connect.Record(i, time.Since(t0).Microseconds())
+			ws.SetReadLimit(readLimit(cfg))
 			c := &conn{id: i, ws: ws, inflight: make(chan struct{}, cfg.MaxInflight), done: make(chan struct{})}
 			if cfg.Scenario == ScenarioBroadcast {
 				c.senders = make([]metrics.Sequence, cfg.Senders)
@@ -267,6 +270,24 @@ func (r *run) fail(reason string) {
 	r.failMu.Lock()
 	r.failures[reason]++
 	r.failMu.Unlock()
+}
+
+// connFailed counts an established connection that failed during the run
+// as dropped, under the kind of its first failure, and closes it so that
+// its reader and writer end. It counts nothing when the run is closing the
+// connection itself or the connection already failed; counted says
+// whether it counted.
+func (r *run) connFailed(c *conn, err error) (counted bool) {
+	if r.closing.Load() || !c.failed.CompareAndSwap(false, true) {
+		return false
+	}
+	kind := classifyDrop(err)
+	r.failMu.Lock()
+	r.drops[kind]++
+	r.failMu.Unlock()
+	r.dropped.Add(1)
+	_ = c.ws.Close()
+	return true
 }
 
 // hold keeps connect-scenario connections open for the duration.
@@ -308,11 +329,8 @@ func (r *run) read(c *conn) {
 	for {
 		_, rd, err := c.ws.NextReader()
 		if err != nil {
-			if !r.closing.Load() {
-				r.dropped.Add(1)
-				if !isCloseError(err) {
-					r.errs.Add(1)
-				}
+			if r.connFailed(c, err) && !isCloseError(err) {
+				r.errs.Add(1)
 			}
 			return
 		}

@@ -2,6 +2,7 @@ package loadgen
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 
@@ -22,10 +23,17 @@ func (r *run) send(ctx context.Context) {
 	r.sendStart.Store(start)
 	r.measureStart.Store(start + int64(cfg.Warmup))
 	r.sendEnd.Store(start + int64(cfg.Warmup+cfg.Duration))
+	sendCtx, cancel := context.WithDeadlineCause(ctx, r.at(r.sendEnd.Load()), errSendEnded)
+	defer cancel()
 	if cfg.Warmup > 0 {
 		r.phase.Store(PhaseWarmup)
+		// Ends with sending at the latest, and send waits for it: no
+		// goroutine outlives the run.
+		warmupDone := make(chan struct{})
+		defer func() { cancel(); <-warmupDone }()
 		go func() {
-			if sleepUntil(ctx, r.at(r.measureStart.Load())) {
+			defer close(warmupDone)
+			if sleepUntil(sendCtx, r.at(r.measureStart.Load())) {
 				r.markCPU(0)
 				r.phase.Store(PhaseMeasure)
 			}
@@ -44,8 +52,6 @@ func (r *run) send(ctx context.Context) {
 			}
 		}
 	}
-	sendCtx, cancel := context.WithDeadline(ctx, r.at(r.sendEnd.Load()))
-	defer cancel()
 	var wg sync.WaitGroup
 	for slot, c := range senders {
 		wg.Add(1)
@@ -64,6 +70,10 @@ func (r *run) send(ctx context.Context) {
 }
 
 func (r *run) at(ns int64) time.Time { return r.base.Add(time.Duration(ns)) }
+
+// errSendEnded is the cause of the sending context's end when the
+// schedule is over (rather than the run interrupted).
+var errSendEnded = errors.New("sending ended")
 
 // sendLoop sends one connection's messages. In the open model, message j
 // of the connection in slot k of n is due at start + (k + j·n)/rate: the
@@ -117,7 +127,13 @@ func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
 		c.nextSeq.Store(j + 1) // before the write: the reply may beat it
 		_ = c.ws.SetWriteDeadline(time.Now().Add(cfg.DialTimeout))
 		if err := c.ws.WriteMessage(msgType, buf); err != nil {
-			if ctx.Err() == nil && !r.closing.Load() {
+			// A write that blocked past the end of sending still failed
+			// the connection; one cut short by an interrupt did not.
+			// ErrCloseSent means the reader is failing the connection
+			// (it answered the server's Close or sent 1002/1009) and
+			// counts it with the cause.
+			if (ctx.Err() == nil || context.Cause(ctx) == errSendEnded) &&
+				!errors.Is(err, websocket.ErrCloseSent) && r.connFailed(c, err) {
 				r.errs.Add(1)
 			}
 			return
@@ -147,7 +163,8 @@ func (r *run) expectedReceivers() int {
 func (r *run) drain(ctx context.Context) {
 	deadline := time.Now().Add(r.cfg.Drain)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
-		if r.outstanding() == 0 {
+		// Nothing more can arrive once every connection has failed.
+		if r.outstanding() == 0 || r.dropped.Load() == r.established.Load() {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)

@@ -43,6 +43,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.Senders, "senders", 1, "broadcast: connections that send")
 	fs.BoolVar(&cfg.ExcludeSender, "exclude-sender", false, "broadcast: the server does not send a message back to its sender")
 	fs.DurationVar(&cfg.Drain, "drain", loadgen.DefaultDrain, "how long to wait for outstanding replies after sending stops")
+	fs.DurationVar(&cfg.DialTimeout, "dial-timeout", loadgen.DefaultDialTimeout, "limit on TCP connect plus handshake, and on any one write (a server that stops reading)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "sample this process's CPU and RSS (the server's, when you started it)")
 	sources := fs.String("source-ips", "", "comma-separated source addresses to spread connections over (default: automatic past 25,000 loopback connections)")
 	out := fs.String("out", "", "write the JSON result here")

@@ -31,7 +31,7 @@ func loadSummary(r *loadgen.Result) []byte {
 	}
 	fmt.Fprintf(&b, "%s against %s %s\n", r.Scenario, who, mode)
 	c := r.Connections
-	fmt.Fprintf(&b, "connections: %d/%d established, %d failed%s, %d dropped\n", c.Established, c.Target, c.Failed, failureText(c.Failures), c.Dropped)
+	fmt.Fprintf(&b, "connections: %d/%d established, %d failed%s, %d dropped%s\n", c.Established, c.Target, c.Failed, failureText(c.Failures), c.Dropped, failureText(c.Drops))
 	if m := r.Messages; m != nil {
 		fmt.Fprintf(&b, "messages:    sent %d, received %d, lost %d, duplicated %d, out of order %d, errors %d, unmatched %d\n",
 			m.Sent, m.Received, m.Lost, m.Duplicated, m.OutOfOrder, m.Errors, m.Unmatched)
