@@ -84,12 +84,10 @@ func show(p []byte, text bool) string {
 }
 
 // Trace renders events as a list.
+// Trace renders events for an observed text, listing at most
+// listedEvents of them (see eventStrings).
 func Trace(events []Event) string {
-	parts := make([]string, len(events))
-	for i, e := range events {
-		parts[i] = e.String()
-	}
-	return "[" + strings.Join(parts, ", ") + "]"
+	return "[" + strings.Join(eventStrings(events), ", ") + "]"
 }
 
 func equalTrace(a, b []Event) bool {

@@ -163,6 +163,7 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 			codec = c
 		}
 	}
+	sess.codec = codec
 	e := &echoes{sess: sess, codec: codec, pongs: make(chan []byte, 8)}
 	go e.loop()
 
@@ -487,65 +488,17 @@ func (e *echoes) expect(i int, op byte, payload []byte) {
 // could land inside a message the sending side is writing in chops.
 func (e *echoes) loop() {
 	s := e.sess
-	defer close(s.ended)
-	defer s.signal()
-	var (
-		first  wire.Header
-		msg    []byte
-		inMsg  bool
-		closed bool
-	)
-	for {
-		f, err := s.conn.ReadFrame(s.readDeadline)
-		if err != nil {
-			s.readEnded(err)
-			return
-		}
-		if closed {
-			s.violate("server sent a %s frame after its Close frame (RFC 6455 §5.5.1)", wire.OpName(f.Opcode))
-		}
-		data := f.Opcode == wire.OpText || f.Opcode == wire.OpBinary
-		for _, v := range f.Violations(e.codec.AllowedRSV(f.Header, data)) {
-			s.violate("%s", v)
-		}
-		switch op := f.Opcode; {
-		case data:
-			if inMsg {
-				s.violate("server started a new %s message inside a fragmented message (RFC 6455 §5.4)", wire.OpName(op))
-			}
-			first, msg, inMsg = f.Header, f.Payload, true
-		case op == wire.OpContinuation:
-			if !inMsg {
-				s.violate("server sent a continuation frame with no message to continue (RFC 6455 §5.4)")
-				continue
-			}
-			if len(msg)+len(f.Payload) > MaxMessage {
-				s.violate("server message grows past %d bytes; no case sends more than 16 MiB", MaxMessage)
-				s.drop()
-				inMsg, msg = false, nil
-				continue
-			}
-			msg = append(msg, f.Payload...)
-		case op == wire.OpPing:
+	s.readFrames(frameSink{
+		message: e.check,
+		ping: func(p []byte) {
 			select {
-			case e.pongs <- f.Payload:
+			case e.pongs <- p:
 			default: // a ping flood: §5.5.3 allows answering only the latest
 			}
 			s.signal()
-			continue
-		case op == wire.OpClose:
-			closed = true
-			s.serverCloseFrame(f.Payload)
-			continue
-		default: // pongs need no answer; reserved opcodes are violations
-			continue
-		}
-		if f.Fin && inMsg {
-			inMsg = false
-			e.check(first, msg)
-			msg = nil
-		}
-	}
+		},
+		pong: func([]byte) {}, // pongs need no answer
+	})
 }
 
 // check compares a complete server message with the echo that is due.

@@ -50,6 +50,17 @@ const (
 	HandshakeTimeout = 5 * time.Second
 )
 
+// Bound is the longest a case whose own timer runs for timer (unscaled)
+// can take, whatever the server does: connect and handshake (each bounded
+// by HandshakeTimeout), one write stalled by a server that stopped reading
+// (wire.DefaultIOTimeout; later writes fail at once), the case's timer,
+// the default timer of the closing phase, the wait for the server's Close
+// and for its TCP drop, the reader's drain (CloseTimeout, unscaled), and a
+// second of scheduling margin.
+func Bound(env Env, timer time.Duration) time.Duration {
+	return env.Scaled(2*HandshakeTimeout+timer+DefaultTimeout+2*CloseTimeout) + wire.DefaultIOTimeout + CloseTimeout + time.Second
+}
+
 // Step is one action of a script: send frames or raw bytes, or pause.
 type Step struct {
 	Frames []wire.Frame
@@ -440,10 +451,30 @@ func handshakeText(hs *wire.Handshake) results.Handshake {
 	return results.Handshake{Request: string(hs.Request), Response: string(hs.RawResponse)}
 }
 
+// A result lists at most listedEvents events: the first ones and the last
+// few, with a count of those between. A flooding server would otherwise
+// fill results.json with thousands of lines nobody reads.
+const (
+	listedEvents     = 60
+	listedLastEvents = 10
+)
+
 func eventStrings(trace []Event) []string {
-	out := make([]string, len(trace))
-	for i, e := range trace {
-		out[i] = e.String()
+	if len(trace) <= listedEvents {
+		out := make([]string, len(trace))
+		for i, e := range trace {
+			out[i] = e.String()
+		}
+		return out
+	}
+	head := listedEvents - listedLastEvents - 1
+	out := make([]string, 0, listedEvents)
+	for _, e := range trace[:head] {
+		out = append(out, e.String())
+	}
+	out = append(out, fmt.Sprintf("… %d more events not listed", len(trace)-head-listedLastEvents))
+	for _, e := range trace[len(trace)-listedLastEvents:] {
+		out = append(out, e.String())
 	}
 	return out
 }

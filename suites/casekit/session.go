@@ -82,7 +82,9 @@ type session struct {
 
 	mu                      sync.Mutex
 	trace                   []Event
+	traceBytes              int
 	violations              []string
+	moreViolations          int
 	serverClose             *closeFrame
 	clientCloseSent         bool
 	initiator               int
@@ -111,8 +113,12 @@ func (s *session) signal() {
 func (s *session) snapshot() snapshot {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	violations := append([]string(nil), s.violations...)
+	if s.moreViolations > 0 {
+		violations = append(violations, fmt.Sprintf("… and %d more violations", s.moreViolations))
+	}
 	return snapshot{
-		trace: append([]Event(nil), s.trace...), violations: append([]string(nil), s.violations...),
+		trace: append([]Event(nil), s.trace...), violations: violations,
 		serverClose: s.serverClose, clientCloseSent: s.clientCloseSent,
 		clientCloseCausedByTimeout: s.timedOut && s.initiator == byClient,
 		clientDroppedAfterClose:    s.clientDroppedAfterClose,
@@ -136,12 +142,30 @@ func (s *session) mark(name string) {
 	s.signal()
 }
 
+// maxViolations is how many protocol violations a case records. A server
+// sending garbage commits one per frame; past the limit the client has
+// seen enough, fails the connection (drops TCP) and only counts.
+const maxViolations = 20
+
 func (s *session) violate(format string, args ...any) {
-	msg := fmt.Sprintf(format, args...)
 	s.mu.Lock()
-	s.violations = append(s.violations, msg)
+	var msg string
+	full := len(s.violations) >= maxViolations
+	if full {
+		s.moreViolations++
+	} else {
+		msg = fmt.Sprintf(format, args...)
+		s.violations = append(s.violations, msg)
+	}
+	first := s.moreViolations == 1
 	s.mu.Unlock()
-	s.log.Note("violation: %s", msg)
+	switch {
+	case !full:
+		s.log.Note("violation: %s", msg)
+	case first:
+		s.log.Note("more than %d violations: the client stops reading and drops TCP", maxViolations)
+		s.drop()
+	}
 }
 
 // clientClosing records that a Close frame is about to be sent by a step.
@@ -212,75 +236,60 @@ func (s *session) wait() {
 	}
 }
 
-// readLoop decodes server frames until TCP ends, reassembling messages
-// and checking each frame against what a server may send.
+// readLoop runs a Script's reader: pings are answered at once, pongs and
+// messages (decoded, text checked for UTF-8) go into the trace.
 func (s *session) readLoop() {
-	defer close(s.ended)
-	defer s.signal()
-	var (
-		first  wire.Header // of the message in progress
-		msg    []byte
-		inMsg  bool
-		closed bool // server Close seen
-	)
-	for {
-		f, err := s.conn.ReadFrame(s.readDeadline)
-		if err != nil {
-			s.readEnded(err)
-			return
-		}
-		if closed {
-			s.violate("server sent a %s frame after its Close frame (RFC 6455 §5.5.1)", wire.OpName(f.Opcode))
-		}
-		data := f.Opcode == wire.OpText || f.Opcode == wire.OpBinary
-		for _, v := range f.Violations(s.codec.AllowedRSV(f.Header, data)) {
-			s.violate("%s", v)
-		}
-		switch op := f.Opcode; {
-		case data:
-			if inMsg {
-				s.violate("server started a new %s message inside a fragmented message (RFC 6455 §5.4)", wire.OpName(op))
+	s.readFrames(frameSink{
+		message: func(first wire.Header, raw []byte) {
+			msg, err := s.codec.Decode(first, raw)
+			if err != nil {
+				s.violate("server %s message of %d bytes: %v", wire.OpName(first.Opcode), len(raw), err)
+				return
 			}
-			first, msg, inMsg = f.Header, append([]byte(nil), f.Payload...), true
-		case op == wire.OpContinuation:
-			if !inMsg {
-				s.violate("server sent a continuation frame with no message to continue (RFC 6455 §5.4)")
-				continue
-			}
-			msg = append(msg, f.Payload...)
-		case op == wire.OpPing:
-			if !s.snapshot().clientCloseSent {
-				_ = s.conn.WriteFrames(context.Background(), []wire.Frame{wire.Pong(f.Payload)}, wire.OneWrite)
-			}
-			continue
-		case op == wire.OpPong:
-			s.push(PongOf(f.Payload))
-			continue
-		case op == wire.OpClose:
-			closed = true
-			s.serverCloseFrame(f.Payload)
-			continue
-		default:
-			continue // reserved opcode: already a violation
-		}
-		if f.Fin && inMsg {
-			inMsg = false
-			if decoded, err := s.codec.Decode(first, msg); err != nil {
-				s.violate("server %s message of %d bytes: %v", wire.OpName(first.Opcode), len(msg), err)
-			} else if msg = decoded; first.Opcode == wire.OpText && !utf8.Valid(msg) {
+			if first.Opcode == wire.OpText && !utf8.Valid(msg) {
 				s.violate("server sent a text message that is not valid UTF-8 (RFC 6455 §5.6, §8.1)")
 			}
 			s.push(Event{Kind: Message, Opcode: first.Opcode, Payload: msg})
-		}
-	}
+		},
+		ping: func(p []byte) {
+			s.mu.Lock()
+			closing := s.clientCloseSent
+			s.mu.Unlock()
+			if !closing {
+				_ = s.conn.WriteFrames(context.Background(), []wire.Frame{wire.Pong(p)}, wire.OneWrite)
+			}
+		},
+		pong: func(p []byte) { s.push(PongOf(p)) },
+	})
 }
+
+// A case's trace holds at most maxTraceEvents events and maxTraceBytes
+// payload bytes: far more than any case expects, small enough that a
+// server flooding messages or pongs cannot exhaust memory. Past either,
+// the client stops reading and drops TCP.
+const (
+	maxTraceEvents = 1000
+	maxTraceBytes  = MaxMessage
+)
 
 func (s *session) push(e Event) {
 	s.mu.Lock()
-	s.trace = append(s.trace, e)
+	full := len(s.trace) >= maxTraceEvents || s.traceBytes+len(e.Payload) > maxTraceBytes
+	if !full {
+		s.trace = append(s.trace, e)
+		s.traceBytes += len(e.Payload)
+	}
 	s.mu.Unlock()
+	if full {
+		s.log.Note("the server sent more than %d messages and pongs or %d bytes in them: the client stops reading", maxTraceEvents, maxTraceBytes)
+		s.drop()
+	}
 	s.signal()
 }
+
+// maxCloseReason is the longest reason a Close frame can carry (125 bytes
+// of body less the 2-byte code).
+const maxCloseReason = 123
 
 func (s *session) serverCloseFrame(p []byte) {
 	cf := &closeFrame{}
@@ -290,13 +299,20 @@ func (s *session) serverCloseFrame(p []byte) {
 	case len(p) >= 2:
 		code := int(binary.BigEndian.Uint16(p))
 		cf.code = &code
-		cf.reason = string(p[2:])
+		body := p[2:]
+		shown := body[:min(len(body), maxCloseReason)]
+		cf.reason = string(shown)
 		if code == 1005 || code == 1006 || code == 1015 {
 			s.violate("server Close frame carries status code %d, which MUST NOT be sent in a Close frame (RFC 6455 §7.4.1)", code)
 		}
-		if !utf8.Valid(p[2:]) {
+		if !utf8.Valid(body) {
 			s.violate("server Close reason is not valid UTF-8 (RFC 6455 §5.5.1)")
-			cf.reason = wire.Printable(p[2:])
+			cf.reason = wire.Printable(shown)
+		}
+		if len(body) > len(shown) {
+			// Only a broken server sends this (a control frame carries at
+			// most 125 bytes, §5.5); the report keeps the legal length.
+			cf.reason += fmt.Sprintf("… (%d bytes in all)", len(body))
 		}
 	}
 	s.mu.Lock()

@@ -25,6 +25,16 @@ var browserSizes = []int{0, 125, 126, 65535, 65536}
 // close); large echoes from slow servers fit well inside it.
 const browserTimeout = 5 * time.Second
 
+// browserTimer is a browser case's own timer for Case.Bound: at most four
+// waits (two opens, the message, the close).
+const browserTimer = 4 * browserTimeout
+
+// browserFixed is what a browser case may add to its scaled timers:
+// launching Chromium (the first case of each process, bounded by
+// chromium.Launch) and the page's 3 s of grace for each of its two
+// connections' close.
+const browserFixed = 30*time.Second + 2*3*time.Second
+
 // Browser returns the browser interop family (200.x).
 func Browser() []Case {
 	var out []Case
@@ -48,13 +58,13 @@ func Browser() []Case {
 			Expectation: "The first connection receives the message intact. A message that never arrives is NON-STRICT " +
 				"(the /broadcast contract is wsharness's, not the RFC's); one that arrives corrupted, or a connection " +
 				"Chromium has to fail, is FAILED.",
-			run: runBrowserBroadcast},
+			run: runBrowserBroadcast, timeout: browserTimer, fixed: browserFixed},
 		Case{ID: "200.5.1", Family: FamilyBrowser, Title: "Browser closes with 1000",
 			RFC:         "RFC 6455 §5.5.1, §7.1.2",
 			Description: `Chromium opens the echo endpoint and calls close(1000, "bye") without sending anything.`,
 			Expectation: "The server MUST answer the Close with a Close (§5.5.1): onclose reports wasClean true. " +
 				"Code 1000 is expected; another code with a clean close is NON-STRICT (echoing the code is typical, not required).",
-			run: runBrowserClose},
+			run: runBrowserClose, timeout: browserTimer, fixed: browserFixed},
 	)
 	for i := range out {
 		out[i].run = withTLSNote(out[i].run)
@@ -106,7 +116,7 @@ func browserEcho(id, title string, sc browser.Scenario) Case {
 	if sc.Binary {
 		kind, size = "binary", sc.Size
 	}
-	return Case{ID: id, Family: FamilyBrowser, Title: title, RFC: "RFC 6455 §5.2, §5.6",
+	return Case{ID: id, Family: FamilyBrowser, Title: title, RFC: "RFC 6455 §5.2, §5.6", timeout: browserTimer, fixed: browserFixed,
 		Description: fmt.Sprintf("Chromium opens the echo endpoint with new WebSocket(url), sends a %d-byte %s message, "+
 			"waits for the echo and closes with 1000.", size, kind),
 		Expectation: "The echo arrives with the same type and content and Chromium never has to fail the connection " +
@@ -188,6 +198,10 @@ func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (b
 	}
 	sc.CloseCode = max(sc.CloseCode, 1000)
 	sc.TimeoutMS = int(env.Scaled(browserTimeout).Milliseconds())
+	// The page's own timers end a scenario; this deadline ends it when
+	// Chromium does not (Case.Bound counts on it).
+	ctx, cancel := context.WithTimeout(ctx, env.Scaled(browserTimer)+browserFixed)
+	defer cancel()
 	tr, err := env.Browser.Run(ctx, sc)
 	out.DurationMS = float64(time.Since(started).Microseconds()) / 1000
 	out.Handshake = results.Handshake{Request: tr.Handshake.Request, Response: tr.Handshake.Response}

@@ -29,11 +29,21 @@ type Case struct {
 	// timeout is how long the case's own timer may run (unscaled), when
 	// longer than the default timers.
 	timeout time.Duration
+	// fixed is time the case may take on top of its scaled timers, for
+	// waits the time scale does not apply to (starting Chromium).
+	fixed time.Duration
 }
 
 // Timeout is how long the case may wait on its own timer before closing,
 // unscaled; 0 when it uses only the default timers of a few seconds.
 func (c Case) Timeout() time.Duration { return c.timeout }
+
+// Bound is the longest the case can take in env, whatever the server does
+// (casekit.Bound of its timer). The suite's spec timeout is derived from
+// it, and the hostile-server tests hold every case to it.
+func (c Case) Bound(env casekit.Env) time.Duration {
+	return casekit.Bound(env, max(c.timeout, casekit.DefaultTimeout)) + c.fixed
+}
 
 // Family names, in report order.
 const (
@@ -116,7 +126,8 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 
 // scripted wraps a Script as a case.
 func scripted(id, family, title, rfc, description, expectation string, s casekit.Script) Case {
-	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation, run: s.Run}
+	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
+		run: s.Run, timeout: s.Timeout}
 }
 
 // exchanged wraps a round-trip Exchange as a case.

@@ -24,6 +24,10 @@ type Conn struct {
 	dec *Decoder
 	log *Log
 	wmu sync.Mutex
+	// werr is the first write error. It sticks: after a failed or timed-out
+	// write the stream may end mid-frame, and a peer that stopped reading
+	// costs one write timeout, not one per write.
+	werr error
 }
 
 // Options tune Open and Dial.
@@ -281,8 +285,14 @@ func (c *Conn) write(ctx context.Context, b []byte, split Split) error {
 func (c *Conn) writeLocked(b []byte) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.werr != nil {
+		return fmt.Errorf("connection unusable after an earlier write failed: %w", c.werr)
+	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(DefaultIOTimeout))
 	_, err := c.nc.Write(b)
+	if err != nil {
+		c.werr = err
+	}
 	return err
 }
 

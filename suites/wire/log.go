@@ -14,6 +14,11 @@ import (
 // Limits of a wire log, so a case that moves megabytes stays readable.
 const (
 	maxLogEntries = 300
+	// maxLogBytes bounds the text of the entries: a flooding server's
+	// frames each carry a payload prefix, and a case's record travels
+	// through Ginkgo's report to results.json.
+	maxLogBytes   = 24 << 10
+	maxExtraNotes = 100
 	payloadPrefix = 64
 )
 
@@ -22,6 +27,7 @@ type Log struct {
 	mu      sync.Mutex
 	start   time.Time
 	entries []results.WireEntry
+	bytes   int
 	dropped int
 	// limits bounds the frame and octet entries still recorded per
 	// direction; unlogged counts what they left out.
@@ -38,11 +44,22 @@ func (l *Log) Since() float64 { return float64(time.Since(l.start).Microseconds(
 func (l *Log) add(e results.WireEntry) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if len(l.entries) >= maxLogEntries {
+	size := len(e.Note) + 64 // the entry's fixed fields, roughly, in JSON
+	if e.Frame != nil {
+		size += len(e.Frame.PayloadHex) + len(e.Frame.PayloadText) + 96
+	}
+	full := len(l.entries) >= maxLogEntries || l.bytes+size > maxLogBytes
+	if e.Dir == "--" {
+		// The harness's own notes (timers, violations, how TCP ended)
+		// explain the verdict: they get room past the frames' limits.
+		full = len(l.entries) >= maxLogEntries+maxExtraNotes
+	}
+	if full {
 		l.dropped++
 		return
 	}
 	e.AtMS = l.Since()
+	l.bytes += size
 	l.entries = append(l.entries, e)
 }
 

@@ -1,0 +1,80 @@
+package casekit
+
+import (
+	"github.com/wsharness/wsharness/suites/wire"
+)
+
+// frameSink receives what readFrames makes of the server's frames.
+type frameSink struct {
+	// message gets a complete message as received: its first frame's
+	// header and the reassembled, still encoded payload.
+	message func(first wire.Header, raw []byte)
+	ping    func(payload []byte)
+	pong    func(payload []byte)
+}
+
+// readFrames reads server frames until TCP ends. It checks each frame
+// against what a server may send (RSV bits under the session's codec,
+// frames after Close, fragmentation order), reassembles fragmented
+// messages up to MaxMessage bytes and hands messages and control frames to
+// sink. A message growing past MaxMessage ends the read: memory follows
+// what the server sent, never more than the limit.
+func (s *session) readFrames(sink frameSink) {
+	defer close(s.ended)
+	defer s.signal()
+	var (
+		first  wire.Header // of the message in progress
+		msg    []byte
+		inMsg  bool
+		closed bool // server Close seen
+	)
+	for {
+		f, err := s.conn.ReadFrame(s.readDeadline)
+		if err != nil {
+			s.readEnded(err)
+			return
+		}
+		if closed {
+			s.violate("server sent a %s frame after its Close frame (RFC 6455 §5.5.1)", wire.OpName(f.Opcode))
+		}
+		data := f.Opcode == wire.OpText || f.Opcode == wire.OpBinary
+		for _, v := range f.Violations(s.codec.AllowedRSV(f.Header, data)) {
+			s.violate("%s", v)
+		}
+		switch op := f.Opcode; {
+		case data:
+			if inMsg {
+				s.violate("server started a new %s message inside a fragmented message (RFC 6455 §5.4)", wire.OpName(op))
+			}
+			first, msg, inMsg = f.Header, f.Payload, true
+		case op == wire.OpContinuation:
+			if !inMsg {
+				s.violate("server sent a continuation frame with no message to continue (RFC 6455 §5.4)")
+				continue
+			}
+			if len(msg)+len(f.Payload) > MaxMessage {
+				s.violate("server message grows past %d bytes; no case sends more than 16 MiB", MaxMessage)
+				s.drop()
+				continue
+			}
+			msg = append(msg, f.Payload...)
+		case op == wire.OpPing:
+			sink.ping(f.Payload)
+			continue
+		case op == wire.OpPong:
+			sink.pong(f.Payload)
+			continue
+		case op == wire.OpClose:
+			closed = true
+			s.serverCloseFrame(f.Payload)
+			continue
+		default:
+			continue // reserved opcode: already a violation
+		}
+		if f.Fin && inMsg {
+			inMsg = false
+			sink.message(first, msg)
+			msg = nil
+		}
+	}
+}
