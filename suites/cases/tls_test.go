@@ -5,7 +5,6 @@ import (
 	"crypto/tls"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -44,22 +43,6 @@ func startGorillaTLS(t *testing.T) (plain, secure string, cert *selfsigned.Cert,
 	return p.URL(targets.EchoPath), s.URL(targets.EchoPath), cert, s
 }
 
-// runWith runs cs against env, four at a time, in the order of cs.
-func runWith(ctx context.Context, env casekit.Env, cs []cases.Case) []results.Case {
-	out := make([]results.Case, len(cs))
-	sem := make(chan struct{}, 4)
-	var wg sync.WaitGroup
-	for i, c := range cs {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			out[i] = c.Run(ctx, env)
-		})
-	}
-	wg.Wait()
-	return out
-}
-
 // The handshake, framing (lengths up to 64 bits, 997-byte chops),
 // ping/pong and close families and the octet-wise fragmentation cases give
 // gorilla the same verdicts over wss:// as over ws://, nearly all OK; every
@@ -73,8 +56,8 @@ func TestCasesOverTLS(t *testing.T) {
 	if len(cs) < 19+16 {
 		t.Fatalf("selected %d cases", len(cs))
 	}
-	overWS := runWith(ctx, casekit.Env{URL: plain}, cs)
-	overWSS := runWith(ctx, casekit.Env{URL: secure, TLS: cert.ClientConfig()}, cs)
+	overWS := runEnv(ctx, casekit.Env{URL: plain}, cs, 4)
+	overWSS := runEnv(ctx, casekit.Env{URL: secure, TLS: cert.ClientConfig()}, cs, 4)
 	ok := 0
 	for i, c := range cs {
 		w, s := overWS[i], overWSS[i]
@@ -98,7 +81,7 @@ func TestCasesOverTLS(t *testing.T) {
 	t.Logf("%d cases, %d OK over wss://, verdicts as over ws://", len(cs), ok)
 
 	// The same cases, the client not trusting the certificate.
-	untrusted := runWith(ctx, casekit.Env{URL: secure, TLS: &tls.Config{}}, cs[:3])
+	untrusted := runEnv(ctx, casekit.Env{URL: secure, TLS: &tls.Config{}}, cs[:3], 4)
 	for i, r := range untrusted {
 		if r.Verdict != results.Failed || !strings.Contains(r.Observed, "x509: certificate signed by unknown authority") {
 			t.Errorf("%s without the CA: %s, %q; want FAILED with the x509 error", cs[i].ID, r.Verdict, r.Observed)
@@ -142,7 +125,7 @@ func TestBrowserCasesOverTLS(t *testing.T) {
 	}
 	defer b.Close()
 	env := casekit.Env{URL: secure, BroadcastURL: run.URL(targets.BroadcastPath), TLS: cert.ClientConfig(), Browser: b}
-	for i, r := range runWith(ctx, env, cs) {
+	for i, r := range runEnv(ctx, env, cs, 4) {
 		if r.Verdict != results.OK || r.CloseVerdict != results.CloseOK {
 			t.Errorf("%s over wss: %s/%s\n%s", cs[i].ID, r.Verdict, r.CloseVerdict, indent(r.Observed))
 		}
