@@ -25,6 +25,7 @@ import (
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/expect"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -135,7 +136,18 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 	shared := map[string]sharedTarget{}
 	for _, t := range selected {
 		ext, ok := t.(targets.External)
-		if !ok || len(ext.Spec.Command) == 0 {
+		if !ok {
+			continue
+		}
+		if len(ext.Spec.Command) == 0 {
+			// A server given by URL that cannot be reached at all (nothing
+			// listens, the name does not resolve, its certificate is not
+			// trusted) cannot be tested: that is not a verdict on it.
+			if _, remoteURL := remote[t.Info().Name]; !remoteURL {
+				if err := wire.Reach(ctx, ext.Spec.EchoURL, suiteTLS, casekit.HandshakeTimeout); err != nil {
+					shared[t.Info().Name] = sharedTarget{Unavailable: "cannot be reached: " + err.Error()}
+				}
+			}
 			continue
 		}
 		name := t.Info().Name

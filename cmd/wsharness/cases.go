@@ -54,7 +54,7 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	}
 	_, _ = stdout.Write(reports.ConformanceSummary(run))
 	if reasons := unavailableTargets(run); len(reasons) == len(run.Targets) && len(reasons) > 0 {
-		return &exitError{code: exitUnreachable, err: fmt.Errorf("no target could be started, nothing was tested: %s", strings.Join(reasons, "; "))}
+		return &exitError{code: exitUnreachable, err: fmt.Errorf("no target could be started or reached, nothing was tested: %s", strings.Join(reasons, "; "))}
 	}
 	if n := reports.UnexpectedFailures(run); n > 0 {
 		return &exitError{code: exitCasesFailed, err: fmt.Errorf("%d unexpected failures (see above; details in results.json and junit.xml)", n)}

@@ -242,3 +242,32 @@ func TestLoadUnreachableWritesResult(t *testing.T) {
 		t.Fatalf("result %v (%v), stdout %q", r, err, stdout)
 	}
 }
+
+// summary of a run where no target could be reached exits 3 with the
+// reasons; one unavailable target among tested ones does not fail the run.
+func TestSummaryOfUnreachableRun(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, targets ...results.Target) string {
+		for i := range targets {
+			targets[i].Summarize()
+		}
+		b, err := results.Marshal(results.Run{Schema: results.Schema, Started: time.Now(), Targets: targets})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := filepath.Join(dir, name)
+		writeFile(t, p, b)
+		return p
+	}
+	gone := results.Target{Name: "mine", Unavailable: "cannot be reached: connect to 127.0.0.1:1: connection refused"}
+	none := write("none.json", gone)
+	code, _, stderr := runCLI("summary", none)
+	if code != exitUnreachable {
+		t.Errorf("no target reached: exit %d, want %d", code, exitUnreachable)
+	}
+	checkOneLine(t, []string{"summary", none}, stderr, "mine: cannot be reached", "connection refused")
+	tested := results.Target{Name: "gws", Cases: []results.Case{{ID: "1.1.1", Verdict: results.OK, CloseVerdict: results.CloseOK}}}
+	if code, _, _ := runCLI("summary", write("some.json", gone, tested)); code != exitOK {
+		t.Errorf("one target reached: exit %d, want %d", code, exitOK)
+	}
+}

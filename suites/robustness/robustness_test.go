@@ -7,9 +7,11 @@
 package robustness_test
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,12 +19,14 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/onsi/ginkgo/v2/types"
 
 	"github.com/wsharness/wsharness/internal/hostile"
+	"github.com/wsharness/wsharness/internal/selfsigned"
 	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
@@ -67,11 +71,12 @@ var observedOf1_1_1 = map[string]string{
 }
 
 func TestHostileServers(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the whole default profile against every hostile server (about three minutes)")
 	}
 	dir := t.TempDir()
-	ginkgo, suite, maxrss := buildSuite(t, dir)
+	ginkgo, suite, maxrss := buildSuite(t)
 	want := casesRun()
 	env := casekit.Env{TimeScale: timeScale}
 	var sum, longest time.Duration
@@ -88,17 +93,23 @@ func TestHostileServers(t *testing.T) {
 	wallBound := sum/procs + longest + time.Minute
 
 	// One conformance run per server, as a user would run it against one
-	// server; the runs go side by side.
-	for _, b := range selectedBehaviours(t) {
+	// server. The runs go side by side (started here, not as parallel
+	// subtests, which go test would run only GOMAXPROCS at a time) and
+	// each subtest checks its own.
+	behaviours := selectedBehaviours(t)
+	runs := make([]<-chan suiteRun, len(behaviours))
+	for i, b := range behaviours {
+		srv, err := hostile.Start(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		runs[i] = startSuite(maxrss, ginkgo, suite, filepath.Join(dir, b.Name), labelFilter, "hostile-"+b.Name, srv.URL(), wallBound)
+	}
+	for i, b := range behaviours {
 		t.Run(b.Name, func(t *testing.T) {
-			t.Parallel()
-			srv, err := hostile.Start(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			out := filepath.Join(dir, b.Name)
-			r := runSuite(t, maxrss, ginkgo, suite, out, labelFilter, "hostile-"+b.Name, srv.URL(), wallBound)
+			r := <-runs[i]
+			checkRun(t, r)
 			t.Logf("%d cases in %s (bound %s), peak RSS %d MiB (bound %d MiB)",
 				len(want), r.wall.Round(time.Second), wallBound.Round(time.Second), r.peakRSS>>20, peakRSSBound>>20)
 			if r.wall > wallBound {
@@ -107,7 +118,7 @@ func TestHostileServers(t *testing.T) {
 			if r.peakRSS > peakRSSBound {
 				t.Errorf("peak RSS %d MiB, over the %d MiB bound", r.peakRSS>>20, peakRSSBound>>20)
 			}
-			run, err := results.ReadFile(filepath.Join(out, "results.json"))
+			run, err := results.ReadFile(filepath.Join(r.out, "results.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,56 +126,74 @@ func TestHostileServers(t *testing.T) {
 				t.Error("results.json is marked incomplete")
 			}
 			checkVerdicts(t, b.Name, run, want)
-			checkSpecTimes(t, filepath.Join(out, "ginkgo.json"), bounds)
+			checkSpecTimes(t, filepath.Join(r.out, "ginkgo.json"), bounds)
 		})
 	}
 }
 
-// suiteRun is what runSuite measured.
+// suiteRun is what startSuite ran and measured.
 type suiteRun struct {
+	out     string // the results directory
+	err     error  // the suite could not be run at all
+	code    int
+	output  string
 	wall    time.Duration
 	peakRSS int64
 }
 
-// runSuite runs the compiled suite under the Ginkgo CLI against url, as
-// make conformance URL=... NAME=... does, and requires exit status 1
-// (cases failed) with no Go dump in the output.
-func runSuite(t *testing.T, maxrss, ginkgo, suite, out, filter, name, url string, wallBound time.Duration) suiteRun {
+// startSuite runs the compiled suite under the Ginkgo CLI against url, as
+// make conformance URL=... NAME=... does, in the background.
+func startSuite(maxrss, ginkgo, suite, out, filter, name, url string, wallBound time.Duration) <-chan suiteRun {
+	done := make(chan suiteRun, 1)
+	go func() {
+		r := suiteRun{out: out}
+		defer func() { done <- r }()
+		rssFile := out + ".maxrss"
+		cmd := exec.Command(maxrss, rssFile, ginkgo, fmt.Sprintf("--procs=%d", procs), "--label-filter="+filter,
+			"--keep-going", "--succinct", "--silence-skips", "--no-color", "--timeout="+(2*wallBound).String(),
+			"--json-report=ginkgo.json", "--output-dir="+out, suite, "--",
+			"-wsh.url="+url, "-wsh.name="+name, "-wsh.out="+out, "-wsh.expect=",
+			fmt.Sprintf("-wsh.time-scale=%g", timeScale))
+		var log strings.Builder
+		cmd.Stdout, cmd.Stderr = &log, &log
+		started := time.Now()
+		err := cmd.Run()
+		r.wall, r.output = time.Since(started), log.String()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			r.err = fmt.Errorf("run the suite: %w", err)
+			return
+		}
+		r.code = cmd.ProcessState.ExitCode()
+		// The peak of the Ginkgo CLI and every suite process it ran: the
+		// rusage of a waited-for process covers its reaped descendants.
+		b, err := os.ReadFile(rssFile)
+		if err == nil {
+			r.peakRSS, err = strconv.ParseInt(string(b), 10, 64)
+			r.peakRSS <<= 10
+		}
+		if err != nil {
+			r.err = fmt.Errorf("peak RSS: %w", err)
+		}
+	}()
+	return done
+}
+
+// checkRun requires the run to have ended with exit status 1 (cases
+// failed) and no Go dump in its output.
+func checkRun(t *testing.T, r suiteRun) {
 	t.Helper()
-	rssFile := out + ".maxrss"
-	cmd := exec.Command(maxrss, rssFile, ginkgo, fmt.Sprintf("--procs=%d", procs), "--label-filter="+filter,
-		"--keep-going", "--succinct", "--silence-skips", "--no-color", "--timeout="+(2*wallBound).String(),
-		"--json-report=ginkgo.json", "--output-dir="+out, suite, "--",
-		"-wsh.url="+url, "-wsh.name="+name, "-wsh.out="+out, "-wsh.expect=",
-		fmt.Sprintf("-wsh.time-scale=%g", timeScale))
-	var log strings.Builder
-	cmd.Stdout, cmd.Stderr = &log, &log
-	started := time.Now()
-	err := cmd.Run()
-	wall := time.Since(started)
-	var exit *exec.ExitError
-	if err != nil && !errors.As(err, &exit) {
-		t.Fatalf("run the suite: %v", err)
+	if r.err != nil {
+		t.Fatal(r.err)
 	}
-	if code := cmd.ProcessState.ExitCode(); code != 1 {
-		t.Fatalf("suite exit code %d, want 1 (cases failed); output:\n%s", code, tail(log.String()))
+	if r.code != 1 {
+		t.Fatalf("suite exit code %d, want 1 (cases failed); output:\n%s", r.code, tail(r.output))
 	}
 	for _, s := range []string{"goroutine ", "panic:", "[signal "} {
-		if strings.Contains(log.String(), s) {
-			t.Errorf("suite output contains %q:\n%s", s, tail(log.String()))
+		if strings.Contains(r.output, s) {
+			t.Errorf("suite output contains %q:\n%s", s, tail(r.output))
 		}
 	}
-	// The peak of the Ginkgo CLI and every suite process it ran: the
-	// rusage of a waited-for process covers its reaped descendants.
-	b, err := os.ReadFile(rssFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := strconv.ParseInt(string(b), 10, 64)
-	if err != nil {
-		t.Fatalf("%s: %v", rssFile, err)
-	}
-	return suiteRun{wall: wall, peakRSS: kb << 10}
 }
 
 // selectedBehaviours are all hostile behaviours, or those named in
@@ -303,6 +332,7 @@ func casesRun() []cases.Case {
 // its bound with a verdict. Chromium's memory is not the harness's, so
 // only time and verdicts are checked.
 func TestHostileServersBrowser(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("runs the browser family against hostile servers")
 	}
@@ -313,7 +343,7 @@ func TestHostileServersBrowser(t *testing.T) {
 		t.Skipf("no Chromium: %v", err)
 	}
 	dir := t.TempDir()
-	ginkgo, suite, maxrss := buildSuite(t, dir)
+	ginkgo, suite, maxrss := buildSuite(t)
 	want := cases.ByFamily(cases.FamilyBrowser)
 	env := casekit.Env{TimeScale: timeScale}
 	var sum, longest time.Duration
@@ -324,52 +354,83 @@ func TestHostileServersBrowser(t *testing.T) {
 		longest = max(longest, bounds[c.ID])
 	}
 	wallBound := sum/procs + longest + time.Minute
-	for _, name := range []string{"silent", "garbage", "never-reads", "random-reset", "huge-header"} {
+	names := []string{"silent", "garbage", "never-reads", "random-reset", "huge-header"}
+	runs := make([]<-chan suiteRun, len(names))
+	for i, name := range names {
 		b, err := hostile.Lookup(name)
 		if err != nil {
 			t.Fatal(err)
 		}
+		srv, err := hostile.Start(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(srv.Close)
+		runs[i] = startSuite(maxrss, ginkgo, suite, filepath.Join(dir, name), "family:browser", "hostile-"+name, srv.URL(), wallBound)
+	}
+	for i, name := range names {
 		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			srv, err := hostile.Start(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
-			out := filepath.Join(dir, name)
-			r := runSuite(t, maxrss, ginkgo, suite, out, "family:browser", "hostile-"+name, srv.URL(), wallBound)
+			r := <-runs[i]
+			checkRun(t, r)
 			t.Logf("%d browser cases in %s (bound %s)", len(want), r.wall.Round(time.Second), wallBound.Round(time.Second))
 			if r.wall > wallBound {
 				t.Errorf("the run took %s, over its bound of %s", r.wall.Round(time.Second), wallBound.Round(time.Second))
 			}
-			run, err := results.ReadFile(filepath.Join(out, "results.json"))
+			run, err := results.ReadFile(filepath.Join(r.out, "results.json"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(run.SkippedFamilies) > 0 && run.SkippedFamilies[cases.FamilyBrowser] != "" {
-				t.Fatalf("browser family skipped: %s", run.SkippedFamilies[cases.FamilyBrowser])
+			if reason := run.SkippedFamilies[cases.FamilyBrowser]; reason != "" {
+				t.Fatalf("browser family skipped: %s", reason)
 			}
 			checkVerdicts(t, name, run, want)
-			checkSpecTimes(t, filepath.Join(out, "ginkgo.json"), bounds)
+			checkSpecTimes(t, filepath.Join(r.out, "ginkgo.json"), bounds)
 		})
 	}
 }
 
-// buildSuite compiles the Ginkgo CLI, the conformance suite and the
-// maxrss wrapper into dir.
-func buildSuite(t *testing.T, dir string) (ginkgo, suite, maxrss string) {
-	t.Helper()
-	ginkgo, suite, maxrss = filepath.Join(dir, "ginkgo"), filepath.Join(dir, "suites.test"), filepath.Join(dir, "maxrss")
-	for _, args := range [][]string{
-		{"build", "-o", ginkgo, "github.com/onsi/ginkgo/v2/ginkgo"},
-		{"test", "-c", "-o", suite, ".."},
-		{"build", "-o", maxrss, "./internal/maxrss"},
-	} {
-		if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
-			t.Fatalf("go %s: %v\n%s", strings.Join(args, " "), err, out)
-		}
+// The binaries every test here runs, built once by buildSuite.
+var (
+	buildOnce  sync.Once
+	buildDir   string
+	buildErr   error
+	built      [3]string // ginkgo, suite, maxrss
+	buildNotes string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
 	}
-	return ginkgo, suite, maxrss
+	os.Exit(code)
+}
+
+// buildSuite compiles the Ginkgo CLI, the conformance suite and the
+// maxrss wrapper, once for all the tests of the package.
+func buildSuite(t *testing.T) (ginkgo, suite, maxrss string) {
+	t.Helper()
+	buildOnce.Do(func() {
+		if buildDir, buildErr = os.MkdirTemp("", "wsh-robustness-"); buildErr != nil {
+			return
+		}
+		built = [3]string{filepath.Join(buildDir, "ginkgo"), filepath.Join(buildDir, "suites.test"), filepath.Join(buildDir, "maxrss")}
+		for _, args := range [][]string{
+			{"build", "-o", built[0], "github.com/onsi/ginkgo/v2/ginkgo"},
+			{"test", "-c", "-o", built[1], ".."},
+			{"build", "-o", built[2], "./internal/maxrss"},
+		} {
+			if out, err := exec.Command("go", args...).CombinedOutput(); err != nil {
+				buildErr = fmt.Errorf("go %s: %w", strings.Join(args, " "), err)
+				buildNotes = string(out)
+				return
+			}
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("%v\n%s", buildErr, buildNotes)
+	}
+	return built[0], built[1], built[2]
 }
 
 func summary(tg results.Target) string {
@@ -387,4 +448,66 @@ func tail(s string) string {
 		return "…" + s[len(s)-4000:]
 	}
 	return s
+}
+
+// A server given by URL that cannot be reached at all is not tested and
+// gets no verdicts: nothing listening, or a wss:// server whose
+// certificate the client does not trust, makes the target unavailable
+// with the reason (and wsharness summary exits 3), instead of failing
+// every case as if the server had broken the RFC.
+func TestUnreachableURLIsNotAVerdict(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the compiled suite")
+	}
+	dir := t.TempDir()
+	ginkgo, suite, _ := buildSuite(t)
+
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "ws://" + closed.Addr().String() + "/echo"
+	_ = closed.Close()
+
+	cert, err := selfsigned.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", cert.ServerConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { _ = c.(*tls.Conn).Handshake(); _ = c.Close() }()
+		}
+	}()
+	untrusted := "wss://" + ln.Addr().String() + "/echo"
+
+	for _, tc := range []struct{ name, url, reason string }{
+		{"refused", refused, "connection refused"},
+		{"untrusted", untrusted, "x509: certificate signed by unknown authority"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(dir, tc.name)
+			cmd := exec.Command(ginkgo, "--label-filter=family:handshake", "--no-color",
+				"--output-dir="+out, suite, "--", "-wsh.url="+tc.url, "-wsh.name="+tc.name, "-wsh.out="+out, "-wsh.expect=")
+			if b, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("suite: %v\n%s", err, tail(string(b)))
+			}
+			run, err := results.ReadFile(filepath.Join(out, "results.json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tg := run.Targets[0]
+			if !strings.Contains(tg.Unavailable, tc.reason) || len(tg.Cases) != 0 {
+				t.Fatalf("target unavailable %q with %d cases; want the reason %q and no cases", tg.Unavailable, len(tg.Cases), tc.reason)
+			}
+		})
+	}
 }

@@ -74,16 +74,9 @@ func (e *HandshakeError) Error() string {
 // within the same timeout as the TCP connect; a certificate the client
 // refuses is an error saying how to trust it.
 func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, error) {
-	u, err := url.Parse(rawURL)
+	u, host, err := parseURL(rawURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("parse URL %q: %w", rawURL, err)
-	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, nil, fmt.Errorf("URL %q: scheme %q not supported (use ws:// or wss://)", rawURL, u.Scheme)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
+		return nil, nil, err
 	}
 	timeout := o.Timeout
 	if timeout == 0 {
@@ -93,18 +86,9 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if log == nil {
 		log = NewLog()
 	}
-	dctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var d net.Dialer
-	nc, err := d.DialContext(dctx, "tcp", host)
+	nc, err := connect(ctx, u, host, timeout, o.TLS, log)
 	if err != nil {
-		return nil, nil, fmt.Errorf("connect to %s: %w", host, err)
-	}
-	log.Note("TCP connected to %s", host)
-	if u.Scheme == "wss" {
-		if nc, err = clientTLS(dctx, nc, u.Hostname(), host, o.TLS, log); err != nil {
-			return nil, nil, err
-		}
+		return nil, nil, err
 	}
 	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log}
 	c.dec = NewDecoder(c.br, o.MaxPayload)
@@ -134,6 +118,56 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	log.Octets("rx", "opening handshake response: %d (%d octets)", resp.Status, len(raw))
 	_ = nc.SetDeadline(time.Time{})
 	return c, hs, nil
+}
+
+// Reach connects to the URL's host and, for wss://, completes the TLS
+// handshake, then hangs up. It tells a server that cannot be tested at all
+// (nothing listening, a name that does not resolve, a certificate the
+// client does not trust) from one that answers and gets the protocol wrong.
+func Reach(ctx context.Context, rawURL string, cfg *tls.Config, timeout time.Duration) error {
+	u, host, err := parseURL(rawURL)
+	if err != nil {
+		return err
+	}
+	nc, err := connect(ctx, u, host, timeout, cfg, NewLog())
+	if err != nil {
+		return err
+	}
+	return nc.Close()
+}
+
+// parseURL parses a ws:// or wss:// URL and returns its host:port, with
+// the scheme's default port when it names none.
+func parseURL(rawURL string) (*url.URL, string, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, "", fmt.Errorf("parse URL %q: %w", rawURL, err)
+	}
+	if u.Scheme != "ws" && u.Scheme != "wss" {
+		return nil, "", fmt.Errorf("URL %q: scheme %q not supported (use ws:// or wss://)", rawURL, u.Scheme)
+	}
+	host := u.Host
+	if u.Port() == "" {
+		host = net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
+	}
+	return u, host, nil
+}
+
+// connect makes the TCP connection, and the TLS session for wss://, within
+// timeout.
+func connect(ctx context.Context, u *url.URL, host string, timeout time.Duration, cfg *tls.Config, log *Log) (net.Conn, error) {
+	dctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var d net.Dialer
+	nc, err := d.DialContext(dctx, "tcp", host)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", host, err)
+	}
+	log.Note("TCP connected to %s", host)
+	if u.Scheme == "wss" {
+		return clientTLS(dctx, nc, u.Hostname(), host, cfg, log)
+	}
+	return nc, nil
 }
 
 // Dial opens a connection and requires a valid 101 response. When the
