@@ -144,7 +144,7 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 			// listens, the name does not resolve, its certificate is not
 			// trusted) cannot be tested: that is not a verdict on it.
 			if _, remoteURL := remote[t.Info().Name]; !remoteURL {
-				if err := wire.Reach(ctx, ext.Spec.EchoURL, suiteTLS, casekit.HandshakeTimeout); err != nil {
+				if err := wire.Reach(ctx, ext.Spec.EchoURL, suiteTLS, casekit.Env{TimeScale: *flagTimeScale}.Scaled(casekit.HandshakeTimeout)); err != nil {
 					shared[t.Info().Name] = sharedTarget{Unavailable: "cannot be reached: " + err.Error()}
 				}
 			}

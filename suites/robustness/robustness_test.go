@@ -40,12 +40,13 @@ const (
 	// procs is how many Ginkgo processes share one server's cases; the
 	// servers' runs go side by side, and cases mostly wait on timers.
 	procs = 3
-	// peakRSSBound is the memory promise: no suite process's resident
-	// set grows past it, whatever the server sends. A process runs one
-	// case at a time, and a case holds at most one frame and one message
-	// of wire.DefaultMaxPayload (32 MiB) plus its bounded trace; the
-	// hostile servers here stay far below that, so the bound is the
-	// process's ordinary footprint with a wide margin.
+	// peakRSSBound is the memory promise: neither the Ginkgo CLI nor any
+	// suite process grows past it, whatever the server sends. A process
+	// runs one case at a time, and a case holds at most one frame and one
+	// message of wire.DefaultMaxPayload (32 MiB) plus its bounded trace;
+	// the CLI and the process writing results.json also hold every
+	// case's record, capped at about 30 KB (316 here). Flooding servers
+	// come closest, through their full-sized records.
 	peakRSSBound = 256 << 20
 	// labelFilter is the default profile without the browser family,
 	// which TestHostileServersBrowser runs.
