@@ -3,6 +3,8 @@
 #   make conformance                      every fast case against the built-in targets
 #   make conformance PROFILE=full         every case, the slow families too (9.x, ...)
 #   make conformance URL=ws://127.0.0.1:9001/echo NAME=myserver OUT=out/mine
+#   make conformance SEED=3f2a...          replay a run's masking and handshake
+#                                         keys (its results.json has the seed)
 #   make conformance URL=wss://127.0.0.1:9443/echo CA=out/tls/gorilla.pem
 #                                         a TLS server: CA= is the PEM its
 #                                         certificate chains to (default: the
@@ -31,6 +33,9 @@ TIMESCALE ?= 1
 # one); INSECURE=1 does not verify the certificate at all.
 CA        ?=
 INSECURE  ?=
+# SEED: the hex seed of a run's masking keys and Sec-WebSocket-Keys (its
+# results.json records it); empty = a fresh random one.
+SEED      ?=
 # External targets (Node, Python, PHP, C servers started by command); the
 # ones whose runtime is missing are skipped with a reason. EXTERNAL= for none.
 EXTERNAL  ?= targets/external.yaml
@@ -68,7 +73,7 @@ lws-echo: ## build the libwebsockets C echo target into out/bin (if libwebsocket
 # scripts/conformance.sh runs both and handles Ctrl-C/SIGTERM: the first
 # stops the cases and still writes the (incomplete) results, summary and
 # report, exit 130; a second quits at once.
-conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PROFILE=default|full, LABELS=, CA=, INSECURE=1)
+conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PROFILE=default|full, LABELS=, CA=, INSECURE=1, SEED=)
 	@case "$(PROFILE)" in default|full) ;; *) echo "PROFILE=$(PROFILE): want default or full" >&2; exit 2;; esac
 	@case "$(INSECURE)" in ""|0|1) ;; *) echo "INSECURE=$(INSECURE): want 1 or nothing" >&2; exit 2;; esac
 	@if [ -n "$(CA)" ] && [ ! -r "$(CA)" ]; then echo "CA=$(CA): no such readable file" >&2; exit 2; fi
@@ -81,6 +86,7 @@ conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PR
 		$(if $(EXTERNAL),-wsh.external='$(abspath $(EXTERNAL))') \
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') \
 		$(if $(CA),-wsh.ca='$(abspath $(CA))') $(if $(filter 1,$(INSECURE)),-wsh.insecure) \
+		$(if $(SEED),-wsh.seed='$(SEED)') \
 		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)')
 
 test: fmt-check vet unit ## gofmt, go vet and every test (race detector on)

@@ -431,7 +431,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 			}
 			tip := fmt.Sprintf("%s · %s: %s, close %s", t.Name, id, c.Verdict, c.CloseVerdict)
 			if c.Deviation != "" {
-				tip += " · known deviation: " + c.Deviation
+				tip += " · known deviation: " + c.DeviationText()
 			}
 			cell.Tip = tip
 			row.Cells = append(row.Cells, cell)
@@ -495,7 +495,7 @@ func htmlMetaOf(c *results.Case) *htmlJSMeta {
 func htmlOutcomeOf(c *results.Case, elem string) *htmlJSOutcome {
 	out := &htmlJSOutcome{
 		Verdict: c.Verdict, Close: c.CloseVerdict, Code: c.RemoteCloseCode, Reason: c.RemoteCloseReason,
-		DurationMS: c.DurationMS, Observed: c.Observed, Events: c.Events, Deviation: c.Deviation,
+		DurationMS: c.DurationMS, Observed: c.Observed, Events: c.Events, Deviation: c.DeviationText(),
 		Request: c.Handshake.Request, Response: c.Handshake.Response, Cell: elem,
 		Wire: make([][]any, 0, len(c.Wirelog)),
 	}

@@ -70,7 +70,7 @@ func JUnit(run results.Run) ([]byte, error) {
 				jc.Skipped = &junitMessage{Message: "UNIMPLEMENTED: " + c.Observed}
 				s.Skipped++
 			case c.Failing():
-				jc.SystemOut = fmt.Sprintf("%s; known deviation: %s\n%s", verdicts, c.Deviation, c.Observed)
+				jc.SystemOut = fmt.Sprintf("%s; known deviation: %s\n%s", verdicts, c.DeviationText(), c.Observed)
 			case c.Verdict != results.OK || c.CloseVerdict != results.CloseOK:
 				jc.SystemOut = verdicts + "\n" + c.Observed
 			}

@@ -123,6 +123,16 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 		b.WriteString("\nKnown deviations (listed with reasons, not failing the run):\n\n")
 		b.WriteString(strings.Join(known, ""))
 	}
+	var unstable []string
+	for _, t := range run.Targets {
+		if notes := unstableNotes(t); len(notes) > 0 {
+			unstable = append(unstable, fmt.Sprintf("- %s: %s\n", mdText(t.Name), mdText(strings.Join(notes, "; "))))
+		}
+	}
+	if len(unstable) > 0 {
+		b.WriteString("\nVerdicts listed as varying from run to run (never retried):\n\n")
+		b.WriteString(strings.Join(unstable, ""))
+	}
 }
 
 // conformanceCounts counts a target's unexpected failures, known

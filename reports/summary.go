@@ -58,8 +58,16 @@ func ConformanceSummary(run results.Run) []byte {
 			fmt.Fprintf(&b, "\n%s: %d known deviations (listed with reasons, not failing the run): %s\n", t.Name, len(ids), compactIDs(ids))
 		}
 	}
+	for _, t := range run.Targets {
+		if notes := unstableNotes(t); len(notes) > 0 {
+			fmt.Fprintf(&b, "\n%s: verdicts listed as varying from run to run (never retried): %s\n", t.Name, strings.Join(notes, "; "))
+		}
+	}
 	if run.Incomplete {
 		b.WriteString("\nINCOMPLETE: the run was interrupted; counts cover the cases that finished.\n")
+	}
+	if run.Seed != "" {
+		fmt.Fprintf(&b, "\nseed %s: make conformance SEED=%s sends the same masking and handshake keys again\n", run.Seed, run.Seed)
 	}
 	return b.Bytes()
 }
@@ -95,6 +103,18 @@ func UnexpectedFailures(run results.Run) int {
 		}
 	}
 	return n
+}
+
+// unstableNotes says, for each case whose verdict is listed as varying,
+// what it was in this run and how often it FAILED when measured.
+func unstableNotes(t results.Target) []string {
+	var notes []string
+	for _, c := range t.Cases {
+		if c.Unstable != nil {
+			notes = append(notes, fmt.Sprintf("%s %s this run (%s when measured)", c.ID, c.Verdict, c.Unstable))
+		}
+	}
+	return notes
 }
 
 // knownDeviationIDs lists the failing cases a target is listed for.

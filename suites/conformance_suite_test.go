@@ -39,6 +39,7 @@ var (
 	flagExpect    = flag.String("wsh.expect", "expectations.yaml", "file of known per-target deviations")
 	flagTimeScale = flag.Float64("wsh.time-scale", 1, "multiply every case timer (for slow servers)")
 	flagTargetCmd = flag.String("wsh.target-cmd", "", "command that starts the server given by -wsh.url (the harness starts, probes and stops it)")
+	flagSeed      = flag.String("wsh.seed", "", "hex seed of the client's masking keys and Sec-WebSocket-Keys, from an earlier run's results.json, to replay it byte for byte (default: a fresh random seed)")
 	// Slow families run only when asked for. make conformance also filters
 	// their "profile:full" label out, so their specs do not even start.
 	flagProfile = flag.String("wsh.profile", profileDefault, "default: leave out the slow families (cases.SlowFamilies) and list them as skipped; full: run every family")
@@ -68,6 +69,9 @@ var (
 	// unavailable maps target names to why they could not be started:
 	// their cases are skipped with that reason, not failed one by one.
 	unavailable = map[string]string{}
+	// seed is the run's: the first process picks it (or reads -wsh.seed)
+	// and shares it, so every process derives the same keys.
+	seed wire.Seed
 )
 
 // record is what a spec reports; ReportAfterSuite assembles them.
@@ -96,6 +100,11 @@ func TestConformance(t *testing.T) {
 	}
 	if deviations, err = expect.ReadFile(*flagExpect); err != nil {
 		t.Fatal(err)
+	}
+	if *flagSeed != "" {
+		if seed, err = wire.ParseSeed(*flagSeed); err != nil {
+			t.Fatalf("-wsh.seed: %v", err)
+		}
 	}
 	RegisterFailHandler(Fail)
 	RunSpecs(t, "wsharness conformance")
@@ -126,6 +135,12 @@ type sharedTarget struct {
 	Unavailable           string
 }
 
+// firstProcess is what the first Ginkgo process tells the others.
+type firstProcess struct {
+	Seed    wire.Seed
+	Targets map[string]sharedTarget
+}
+
 // started holds the command-backed targets process 1 runs for everyone.
 var started []targets.Running
 
@@ -133,6 +148,9 @@ var started []targets.Running
 // first process, and shared: a second copy would fight over the port.
 // In-process reference targets are started by every process.
 var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
+	if *flagSeed == "" {
+		seed = wire.NewSeed()
+	}
 	shared := map[string]sharedTarget{}
 	for _, t := range selected {
 		ext, ok := t.(targets.External)
@@ -163,15 +181,16 @@ var _ = SynchronizedBeforeSuite(func(ctx SpecContext) []byte {
 		started = append(started, r)
 		shared[name] = sharedTarget{EchoURL: r.URL(targets.EchoPath), BroadcastURL: r.URL(targets.BroadcastPath)}
 	}
-	b, err := json.Marshal(shared)
+	b, err := json.Marshal(firstProcess{Seed: seed, Targets: shared})
 	Expect(err).NotTo(HaveOccurred())
 	return b
 }, func(ctx SpecContext, data []byte) {
-	shared := map[string]sharedTarget{}
-	Expect(json.Unmarshal(data, &shared)).To(Succeed())
+	var first firstProcess
+	Expect(json.Unmarshal(data, &first)).To(Succeed())
+	seed = first.Seed
 	for _, t := range selected {
 		name := t.Info().Name
-		if s, ok := shared[name]; ok {
+		if s, ok := first.Targets[name]; ok {
 			if s.Unavailable != "" {
 				unavailable[name] = s.Unavailable
 			} else {
@@ -265,7 +284,7 @@ func runCase(ctx context.Context, info targets.Info, c cases.Case) {
 	r := running[info.Name]
 	Expect(r).NotTo(BeNil(), "target %s is not running", info.Name)
 	url := r.URL(targets.EchoPath)
-	env := casekit.Env{URL: url, TimeScale: *flagTimeScale, TLS: suiteTLS}
+	env := casekit.Env{URL: url, TimeScale: *flagTimeScale, TLS: suiteTLS, Keys: wire.NewKeyStream(seed, info.Name+"/"+c.ID)}
 	if c.Family == cases.FamilyBrowser {
 		b, skipped, err := sharedBrowser()
 		if skipped != "" {
@@ -276,7 +295,9 @@ func runCase(ctx context.Context, info targets.Info, c cases.Case) {
 		env.Browser, env.BroadcastURL = b, r.URL(targets.BroadcastPath)
 	}
 	res := c.Run(ctx, env)
-	res.Deviation = deviations.Reason(info.Name, c.ID)
+	if d, ok := deviations.Lookup(info.Name, c.ID); ok {
+		res.Deviation, res.Unstable = d.Reason, d.Unstable
+	}
 	AddReportEntry(reportEntry, encodeRecord(record{Target: info.Name, Library: info.Library, URL: url, Case: res}), ReportEntryVisibilityNever)
 	Expect(res).To(conform())
 }
@@ -336,7 +357,7 @@ var _ = ReportAfterSuite("write results", func(report Report) {
 // assemble collects every spec's record into a results document.
 func assemble(report Report) results.Run {
 	run := results.Run{
-		Schema: results.Schema, Started: report.StartTime.UTC(), DurationMS: report.RunTime.Milliseconds(),
+		Schema: results.Schema, Started: report.StartTime.UTC(), DurationMS: report.RunTime.Milliseconds(), Seed: seed.String(),
 		Incomplete: report.SpecialSuiteFailureReasons != nil && interrupted(report.SpecialSuiteFailureReasons),
 	}
 	byName := map[string]*results.Target{}

@@ -142,7 +142,11 @@ const (
 // Run dials, negotiates, runs the round trips and closes.
 func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	log := wire.NewLog()
-	conn, hs, err := wire.Dial(ctx, env.URL, wire.Options{Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: x.Edit, TLS: env.TLS})
+	o := env.options(log, x.Edit)
+	// Chopped messages (9.5, 9.6) are paced chunk by chunk for as long as
+	// the exchange may take: its deadline bounds them.
+	o.Pacing.Budget = env.Scaled(x.timeout())
+	conn, hs, err := wire.Dial(ctx, env.URL, o)
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
@@ -232,9 +236,9 @@ func (r *roundTrips) matched() int {
 
 func (r *roundTrips) run(ctx context.Context) {
 	log := r.e.sess.log
-	split := wire.Split{Chop: r.Chop}
+	split := wire.Chops(r.Chop)
 	if r.Chop <= 0 {
-		split.Chop = bulkChop
+		split = wire.Split{Chop: bulkChop}
 	}
 	log.Limit("tx", loggedEntries)
 	log.Limit("rx", loggedEntries)

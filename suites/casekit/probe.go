@@ -24,7 +24,7 @@ type Probe struct {
 func (p Probe) Run(ctx context.Context, env Env) Outcome {
 	started := time.Now()
 	log := wire.NewLog()
-	conn, hs, err := wire.Open(ctx, env.URL, wire.Options{Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: p.Edit, TLS: env.TLS})
+	conn, hs, err := wire.Open(ctx, env.URL, env.options(log, p.Edit))
 	var resp *wire.Response
 	if hs != nil {
 		resp = hs.Response

@@ -28,6 +28,18 @@ type Env struct {
 	// Browser plays the browser family's scenarios in a real browser; the
 	// family needs one.
 	Browser browser.Runner
+	// Keys is where the case's Sec-WebSocket-Key and masking keys come
+	// from: the run's seed and the case's name, so a run replays byte for
+	// byte. nil draws fresh random keys.
+	Keys *wire.KeyStream
+}
+
+// options returns the wire options of a case connection in env.
+func (e Env) options(log *wire.Log, edit func(*wire.Request)) wire.Options {
+	return wire.Options{
+		Log: log, Timeout: e.Scaled(HandshakeTimeout), Edit: edit, TLS: e.TLS, Keys: e.Keys,
+		Pacing: wire.Pacing{Pause: e.Scaled(wire.DefaultPacing.Pause), Budget: e.Scaled(wire.DefaultPacing.Budget)},
+	}
 }
 
 // Scaled returns d multiplied by the environment's time scale.
@@ -53,19 +65,22 @@ const (
 // Bound is the longest a case whose own timer runs for timer (unscaled)
 // can take, whatever the server does: connect and handshake (each bounded
 // by HandshakeTimeout), one write stalled by a server that stopped reading
-// (wire.DefaultIOTimeout; later writes fail at once), the case's timer,
-// the default timer of the closing phase, the wait for the server's Close
-// and for its TCP drop, the reader's drain (CloseTimeout, unscaled), and a
-// second of scheduling margin.
+// (wire.DefaultIOTimeout; later writes fail at once), the waits that keep
+// chopped writes apart (the pacing budget), the case's timer, the default
+// timer of the closing phase, the wait for the server's Close and for its
+// TCP drop, the reader's drain (CloseTimeout, unscaled), and a second of
+// scheduling margin.
 func Bound(env Env, timer time.Duration) time.Duration {
-	return env.Scaled(2*HandshakeTimeout+timer+DefaultTimeout+2*CloseTimeout) + wire.DefaultIOTimeout + CloseTimeout + time.Second
+	return env.Scaled(2*HandshakeTimeout+wire.DefaultPacing.Budget+timer+DefaultTimeout+2*CloseTimeout) + wire.DefaultIOTimeout + CloseTimeout + time.Second
 }
 
-// Step is one action of a script: send frames or raw bytes, or pause.
+// Step is one action of a script: send frames, or pause.
 type Step struct {
 	Frames []wire.Frame
-	Raw    []byte
-	Split  wire.Split
+	// Cuts, when set, write Frames as one byte stream in parts: up to each
+	// cut's offset, then its pause and marker (as Wait), then the rest.
+	Cuts  []Cut
+	Split wire.Split
 	// Pause waits this long; then, if the connection is still open,
 	// Marker (when set) is appended to the trace.
 	Pause  time.Duration
@@ -87,8 +102,18 @@ func SendMessage(split wire.Split, op byte, payload []byte, frameSize int) Step 
 // Send is a step that writes frames as split says.
 func Send(split wire.Split, frames ...wire.Frame) Step { return Step{Frames: frames, Split: split} }
 
-// SendRaw is a step that writes bytes as they are.
-func SendRaw(split wire.Split, b []byte) Step { return Step{Raw: b, Split: split} }
+// Cut is where a SendCut step stops writing, and what it does there.
+type Cut struct {
+	// At is an offset in the frames' encoded bytes.
+	At     int
+	Pause  time.Duration
+	Marker string
+}
+
+// SendCut is a step that encodes frames once and writes their bytes in
+// parts, pausing at each cut: a frame whose header and payload arrive
+// seconds apart.
+func SendCut(frames []wire.Frame, cuts ...Cut) Step { return Step{Frames: frames, Cuts: cuts} }
 
 // Wait is a step that pauses, then records marker if still open.
 func Wait(d time.Duration, marker string) Step { return Step{Pause: d, Marker: marker} }
@@ -146,9 +171,15 @@ type Outcome = results.Case
 func (s Script) Run(ctx context.Context, env Env) Outcome {
 	started := time.Now()
 	log := wire.NewLog()
-	conn, hs, err := wire.Dial(ctx, env.URL, wire.Options{
-		Log: log, Timeout: env.Scaled(HandshakeTimeout), Edit: s.Edit, Trailing: encodeAll(s.Trailing), TLS: env.TLS,
-	})
+	if env.Keys == nil {
+		env.Keys = wire.RandomKeyStream()
+	}
+	o := env.options(log, s.Edit)
+	trailing := encodeAll(s.Trailing, env.Keys)
+	for _, b := range trailing {
+		o.Trailing = append(o.Trailing, b...)
+	}
+	conn, hs, err := wire.Dial(ctx, env.URL, o)
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
@@ -157,10 +188,9 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 		out.DurationMS = ms(time.Since(started))
 		return out
 	}
-	for _, f := range s.Trailing {
-		b := f.Encode()
+	for i, b := range trailing {
 		h, _ := wire.ParseHeader(b)
-		log.Frame("tx", h, f.Payload, "sent in the same TCP write as the handshake request")
+		log.Frame("tx", h, s.Trailing[i].Payload, "sent in the same TCP write as the handshake request")
 	}
 	if s.RequireDeflate && hs.Deflate == nil {
 		return declined(ctx, env, conn, hs, log, started)
@@ -199,24 +229,16 @@ func (s Script) play(ctx context.Context, env Env, sess *session) {
 		}
 		switch {
 		case st.Pause > 0:
-			select {
-			case <-ctx.Done():
+			if !sess.pause(ctx, env, st.Pause, st.Marker) {
 				return
-			case <-sess.ended:
-			case <-sess.serverClosed:
-			case <-time.After(env.Scaled(st.Pause)):
-			}
-			if st.Marker != "" && sess.open() {
-				sess.mark(st.Marker)
 			}
 		case st.Compose != nil:
 			if err := sess.conn.WriteFrames(ctx, st.Compose(sess.codec), st.Split); err != nil {
 				sess.writeFailed(err)
 				return
 			}
-		case st.Raw != nil:
-			if err := sess.conn.WriteRaw(ctx, st.Raw, st.Split); err != nil {
-				sess.writeFailed(err)
+		case st.Cuts != nil:
+			if !sess.writeCut(ctx, env, st) {
 				return
 			}
 		default:
@@ -436,12 +458,37 @@ func containsInt(list []int, v int) bool {
 	return false
 }
 
-func encodeAll(frames []wire.Frame) []byte {
-	var b []byte
-	for _, f := range frames {
-		b = append(b, f.Encode()...)
+// writeCut plays a SendCut step; false means the script stops.
+func (sess *session) writeCut(ctx context.Context, env Env, st Step) bool {
+	stream := sess.conn.Encode(st.Frames)
+	from := 0
+	for i := 0; i <= len(st.Cuts); i++ {
+		to := len(stream)
+		if i < len(st.Cuts) {
+			to = st.Cuts[i].At
+		}
+		if i > 0 && !sess.open() {
+			return false
+		}
+		if err := sess.conn.WriteRaw(ctx, stream[from:to], wire.OneWrite); err != nil {
+			sess.writeFailed(err)
+			return false
+		}
+		from = to
+		if i < len(st.Cuts) && !sess.pause(ctx, env, st.Cuts[i].Pause, st.Cuts[i].Marker) {
+			return false
+		}
 	}
-	return b
+	return true
+}
+
+// encodeAll encodes frames, masked with keys from keys, one slice each.
+func encodeAll(frames []wire.Frame, keys *wire.KeyStream) [][]byte {
+	out := make([][]byte, len(frames))
+	for i, f := range frames {
+		out[i] = f.EncodeWith(keys)
+	}
+	return out
 }
 
 func handshakeText(hs *wire.Handshake) results.Handshake {

@@ -74,6 +74,10 @@ type session struct {
 	codec Codec
 	// readDeadline bounds the reader whatever the server does.
 	readDeadline time.Time
+	// pongKeys masks the reader's Pongs: a stream of their own, so that
+	// the script's frames get the same keys however the server's Pings
+	// interleave with them.
+	pongKeys *wire.KeyStream
 
 	changed      chan struct{} // signalled on every state change
 	ended        chan struct{} // closed when the reader ends
@@ -98,7 +102,7 @@ type session struct {
 func newSession(c *wire.Conn, log *wire.Log, ceiling time.Duration) *session {
 	now := time.Now()
 	return &session{
-		conn: c, log: log, opened: now, readDeadline: now.Add(ceiling), codec: Identity{},
+		conn: c, log: log, opened: now, readDeadline: now.Add(ceiling), codec: Identity{}, pongKeys: c.Keys().Derive("pongs"),
 		changed: make(chan struct{}, 1), ended: make(chan struct{}), serverClosed: make(chan struct{}),
 	}
 }
@@ -132,6 +136,25 @@ func (s *session) open() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.serverClose == nil && !s.tcpClosed
+}
+
+// pause waits d (scaled), or less when the server closes first; then,
+// if marker is set and the connection is still open, it marks the trace.
+// false means the case was cancelled.
+func (s *session) pause(ctx context.Context, env Env, d time.Duration, marker string) bool {
+	t := time.NewTimer(env.Scaled(d))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-s.ended:
+	case <-s.serverClosed:
+	case <-t.C:
+	}
+	if marker != "" && s.open() {
+		s.mark(marker)
+	}
+	return true
 }
 
 func (s *session) mark(name string) {
@@ -256,7 +279,8 @@ func (s *session) readLoop() {
 			closing := s.clientCloseSent
 			s.mu.Unlock()
 			if !closing {
-				_ = s.conn.WriteFrames(context.Background(), []wire.Frame{wire.Pong(p)}, wire.OneWrite)
+				pong := wire.WithKey(wire.Pong(p), s.pongKeys.MaskKey())
+				_ = s.conn.WriteFrames(context.Background(), []wire.Frame{pong}, wire.OneWrite)
 			}
 		},
 		pong: func(p []byte) { s.push(PongOf(p)) },

@@ -18,7 +18,6 @@ func Masking() []Case {
 	for i := range allBytes {
 		allBytes[i] = byte(i)
 	}
-	withKey := func(f wire.Frame, key [4]byte) wire.Frame { f.Key = key; return f }
 
 	fail := func(id, title, desc string, s casekit.Script) Case {
 		return scripted(id, FamilyMasking, title, "RFC 6455 §5.1, §5.3", desc, unmaskedRule, s)
@@ -57,16 +56,16 @@ func Masking() []Case {
 				Close: casekit.CloseExpect{Codes: []int{1002}},
 			}),
 		echo("100.7", "all-zero masking key", "Send a text message masked with the key 00 00 00 00 (masked, but the bytes are unchanged).",
-			casekit.Text(hello), wire.OneWrite, withKey(wire.Text(hello), [4]byte{})),
+			casekit.Text(hello), wire.OneWrite, wire.WithKey(wire.Text(hello), [4]byte{})),
 		echo("100.8", "every byte value under key ff ff ff ff", "Send a binary message of the 256 byte values masked with ff ff ff ff.",
-			casekit.Binary(allBytes), wire.OneWrite, withKey(wire.Binary(allBytes), [4]byte{0xff, 0xff, 0xff, 0xff})),
+			casekit.Binary(allBytes), wire.OneWrite, wire.WithKey(wire.Binary(allBytes), [4]byte{0xff, 0xff, 0xff, 0xff})),
 		echo("100.9", "masked payload written in 3-byte chops", "Send the 256 byte values masked with 01 02 03 04, in 3-byte TCP writes, so reads end off the key's 4-byte cycle.",
-			casekit.Binary(allBytes), wire.Chops(3), withKey(wire.Binary(allBytes), [4]byte{1, 2, 3, 4})),
+			casekit.Binary(allBytes), wire.Chops(3), wire.WithKey(wire.Binary(allBytes), [4]byte{1, 2, 3, 4})),
 		echo("100.10", "fragments with different keys", "Send a text message in 3 fragments, each masked with a different key.",
 			casekit.Text("fragment1fragment2fragment3"), wire.OneWrite,
-			withKey(wire.Fragment(wire.Text("fragment1")), [4]byte{0xde, 0xad, 0xbe, 0xef}),
-			withKey(wire.Continuation([]byte("fragment2"), false), [4]byte{0x01, 0x00, 0x00, 0x80}),
-			withKey(wire.Continuation([]byte("fragment3"), true), [4]byte{0x7f, 0x7f, 0x7f, 0x7f})),
+			wire.WithKey(wire.Fragment(wire.Text("fragment1")), [4]byte{0xde, 0xad, 0xbe, 0xef}),
+			wire.WithKey(wire.Continuation([]byte("fragment2"), false), [4]byte{0x01, 0x00, 0x00, 0x80}),
+			wire.WithKey(wire.Continuation([]byte("fragment3"), true), [4]byte{0x7f, 0x7f, 0x7f, 0x7f})),
 		scripted("100.11", FamilyMasking, "server frames are not masked", "RFC 6455 §5.1",
 			"Send a text message, a binary message and a Ping, and inspect every frame the server sends back.",
 			"A server MUST NOT mask any frames it sends (§5.1): echoes and Pong arrive unmasked; then a clean close with 1000. The Pong may overtake the echoes (§5.5.2 asks for it as soon as practical); the echoes keep their order.",

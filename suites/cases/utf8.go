@@ -409,7 +409,7 @@ func utf8FailFast() []Case {
 			}})))
 	}
 	for i, p := range utf8FailFastSplits {
-		chops := utf8FailFastChops(p)
+		frames, cuts := utf8FailFastChops(p)
 		out = append(out, scripted(fmt.Sprintf("6.4.%d", i+3), FamilyUTF8,
 			fmt.Sprintf("fail fast on invalid UTF-8: 3 TCP chops of one frame, chop 2 is %s", utf8FailFastSecondShort[i]),
 			"RFC 6455 §8.1",
@@ -417,29 +417,23 @@ func utf8FailFast() []Case {
 				utf8HexOctets(utf8FailFastPayload), len(utf8FailFastPayload), utf8FailFastSecond[i], partsText(p)),
 			expectation,
 			verdicts(casekit.Script{Steps: []casekit.Step{
-				casekit.SendRaw(wire.OneWrite, chops[0]),
-				casekit.Wait(pause, "A"),
-				casekit.SendRaw(wire.OneWrite, chops[1]),
-				casekit.Wait(pause, "B"),
-				casekit.SendRaw(wire.OneWrite, chops[2]),
+				casekit.SendCut(frames, casekit.Cut{At: cuts[0], Pause: pause, Marker: "A"}, casekit.Cut{At: cuts[1], Pause: pause, Marker: "B"}),
 			}})))
 	}
 	return out
 }
 
-// utf8FailFastChops encodes the payload parts as Autobahn's streaming API
-// sends them: one masked, non-final text frame whose header declares the
-// whole payload, cut after the header plus part 1 and after part 2; the
-// last write also carries the empty final continuation frame that ends the
-// message.
-func utf8FailFastChops(parts [3]string) [3][]byte {
+// utf8FailFastChops returns the frames Autobahn's streaming API sends for
+// the payload parts, and where to cut their bytes: one masked, non-final
+// text frame whose header declares the whole payload, cut after the header
+// plus part 1 and after part 2; the last write also carries the empty
+// final continuation frame that ends the message.
+func utf8FailFastChops(parts [3]string) ([]wire.Frame, [2]int) {
 	payload := parts[0] + parts[1] + parts[2]
 	frame := wire.Fragment(wire.Text(payload))
-	b := frame.Encode()
-	cut1 := len(b) - len(payload) + len(parts[0])
-	cut2 := cut1 + len(parts[1])
-	last := append(append([]byte(nil), b[cut2:]...), wire.Continuation(nil, true).Encode()...)
-	return [3][]byte{b[:cut1:cut1], b[cut1:cut2:cut2], last}
+	header := wire.HeaderSize(frame.Encode()[1])
+	cut1 := header + len(parts[0])
+	return []wire.Frame{frame, wire.Continuation(nil, true)}, [2]int{cut1, cut1 + len(parts[1])}
 }
 
 // utf8KuhnCase is one case of 6.5–6.23: the payload in one unfragmented

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"bytes"
 	"encoding/hex"
 	"fmt"
 	"strings"
@@ -208,8 +207,12 @@ func utf8ValidPrefix(s string) bool {
 // then the empty final continuation frame.
 func TestUTF8FailFastChops(t *testing.T) {
 	for i, p := range utf8FailFastSplits {
-		chops := utf8FailFastChops(p)
-		stream := bytes.Join(chops[:], nil)
+		frames, cuts := utf8FailFastChops(p)
+		var stream []byte
+		for _, f := range frames {
+			stream = append(stream, f.Encode()...)
+		}
+		chops := [3][]byte{stream[:cuts[0]], stream[cuts[0]:cuts[1]], stream[cuts[1]:]}
 		h, err := wire.ParseHeader(stream)
 		if err != nil {
 			t.Fatalf("split %d: %v", i, err)

@@ -9,12 +9,18 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/wsharness/wsharness/suites/results"
 )
 
 // Deviation is one entry: case patterns and why the target fails them.
 type Deviation struct {
 	Cases  []string `yaml:"cases"`
 	Reason string   `yaml:"reason"`
+	// Unstable says the target's verdict on these cases varies from run to
+	// run, with how often it FAILED when it was measured. The case is
+	// never retried: the report shows the frequency beside the verdict.
+	Unstable *results.Frequency `yaml:"unstable,omitempty"`
 }
 
 // List maps target names to their deviations.
@@ -33,6 +39,9 @@ func Parse(b []byte) (List, error) {
 			}
 			if len(d.Cases) == 0 {
 				return nil, fmt.Errorf("deviations of %s, entry %d: no cases listed", target, i+1)
+			}
+			if u := d.Unstable; u != nil && (u.Runs < 2 || u.Failed < 1 || u.Failed >= u.Runs) {
+				return nil, fmt.Errorf("deviations of %s, entry %d: unstable needs failed in some but not all of at least 2 runs, not %d of %d", target, i+1, u.Failed, u.Runs)
 			}
 		}
 	}
@@ -55,16 +64,24 @@ func ReadFile(path string) (List, error) {
 	return l, nil
 }
 
-// Reason returns why target is expected to deviate in case id, or "".
-func (l List) Reason(target, id string) string {
+// Lookup returns the first entry listing case id for target, its reason
+// trimmed.
+func (l List) Lookup(target, id string) (Deviation, bool) {
 	for _, d := range l[target] {
 		for _, p := range d.Cases {
 			if Match(p, id) {
-				return strings.TrimSpace(d.Reason)
+				d.Reason = strings.TrimSpace(d.Reason)
+				return d, true
 			}
 		}
 	}
-	return ""
+	return Deviation{}, false
+}
+
+// Reason returns why target is expected to deviate in case id, or "".
+func (l List) Reason(target, id string) string {
+	d, _ := l.Lookup(target, id)
+	return d.Reason
 }
 
 // Match reports whether a case pattern matches id. A pattern is an exact

@@ -36,3 +36,19 @@ func TestParseRequiresReasons(t *testing.T) {
 		t.Fatalf("Reason for an unlisted target = %q", got)
 	}
 }
+
+func TestUnstableNeedsAFrequencyThatVaries(t *testing.T) {
+	l, err := Parse([]byte("lws:\n  - cases: [\"2.11\"]\n    unstable: {failed: 4, runs: 5}\n    reason: answers only the first Ping\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, ok := l.Lookup("lws", "2.11")
+	if !ok || d.Unstable == nil || d.Unstable.Failed != 4 || d.Unstable.Runs != 5 {
+		t.Fatalf("Lookup = %+v, %v", d, ok)
+	}
+	for _, freq := range []string{"{failed: 0, runs: 5}", "{failed: 5, runs: 5}", "{failed: 1, runs: 1}", "{failed: 6, runs: 5}"} {
+		if _, err := Parse([]byte("lws:\n  - cases: [\"2.11\"]\n    unstable: " + freq + "\n    reason: r\n")); err == nil {
+			t.Errorf("unstable %s was accepted: that verdict does not vary", freq)
+		}
+	}
+}

@@ -44,6 +44,10 @@ type Run struct {
 	// Incomplete is set when the run was interrupted or crashed before all
 	// cases finished.
 	Incomplete bool `json:"incomplete,omitempty"`
+	// Seed is the hex seed every masking key and Sec-WebSocket-Key of the
+	// run derives from: -wsh.seed (make conformance SEED=...) sends the
+	// same bytes again.
+	Seed string `json:"seed,omitempty"`
 	// SkippedFamilies maps case families that did not run at all to why
 	// (the browser family without a browser).
 	SkippedFamilies map[string]string `json:"skipped_families,omitempty"`
@@ -88,6 +92,10 @@ type Case struct {
 	// Deviation is the reason this target is listed as known to deviate in
 	// this case; a listed FAILED does not fail the run.
 	Deviation string `json:"deviation,omitempty"`
+	// Unstable is set when the target's verdict on this case varies from
+	// run to run, as the expectations file records with how often it
+	// FAILED; the report shows it beside the verdict.
+	Unstable *Frequency `json:"unstable,omitempty"`
 	// HarnessError is set when wsharness itself could not run the case
 	// (the browser crashed); the verdict is then UNIMPLEMENTED and the
 	// run fails, since nothing was learnt about the server.
@@ -95,6 +103,15 @@ type Case struct {
 	Wirelog      []WireEntry `json:"wirelog"`
 	Handshake    Handshake   `json:"handshake"`
 }
+
+// Frequency is how often a case FAILED in repeated runs against one
+// target.
+type Frequency struct {
+	Failed int `json:"failed" yaml:"failed"`
+	Runs   int `json:"runs" yaml:"runs"`
+}
+
+func (f Frequency) String() string { return fmt.Sprintf("FAILED in %d of %d runs", f.Failed, f.Runs) }
 
 // Handshake is the raw opening handshake.
 type Handshake struct {
@@ -137,6 +154,15 @@ func (c Case) Failing() bool {
 // Unexpected reports whether the case fails and is not a listed
 // deviation, or could not be run at all.
 func (c Case) Unexpected() bool { return c.HarnessError != "" || c.Failing() && c.Deviation == "" }
+
+// DeviationText is the reason the case is a listed deviation, with how
+// often it FAILED when its verdict is known to vary; "" when not listed.
+func (c Case) DeviationText() string {
+	if c.Unstable == nil || c.Deviation == "" {
+		return c.Deviation
+	}
+	return fmt.Sprintf("%s (unstable: %s when measured; never retried)", c.Deviation, c.Unstable)
+}
 
 // Summarize recomputes Summary from Cases.
 func (t *Target) Summarize() {

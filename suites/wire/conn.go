@@ -19,15 +19,18 @@ const DefaultIOTimeout = 10 * time.Second
 
 // Conn is a raw client connection.
 type Conn struct {
-	nc  net.Conn
-	br  *bufio.Reader
-	dec *Decoder
-	log *Log
-	wmu sync.Mutex
+	nc   net.Conn
+	br   *bufio.Reader
+	dec  *Decoder
+	log  *Log
+	keys *KeyStream
+	wmu  sync.Mutex
 	// werr is the first write error. It sticks: after a failed or timed-out
 	// write the stream may end mid-frame, and a peer that stopped reading
 	// costs one write timeout, not one per write.
 	werr error
+	// pace keeps the chunks of Separate splits apart.
+	pace *pacer
 }
 
 // Options tune Open and Dial.
@@ -46,6 +49,12 @@ type Options struct {
 	// the server's certificate against the system roots. ServerName
 	// defaults to the URL's host.
 	TLS *tls.Config
+	// Keys gives the Sec-WebSocket-Key and the masking key of every frame
+	// without a Key of its own; nil = a fresh random stream.
+	Keys *KeyStream
+	// Pacing keeps the chunks of Separate splits apart; zero fields take
+	// DefaultPacing's.
+	Pacing Pacing
 }
 
 // Handshake is what Open sent and received.
@@ -90,10 +99,14 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if err != nil {
 		return nil, nil, err
 	}
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log}
+	keys := o.Keys
+	if keys == nil {
+		keys = RandomKeyStream()
+	}
+	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log, keys: keys, pace: newPacer(nc, o.Pacing, log)}
 	c.dec = NewDecoder(c.br, o.MaxPayload)
 
-	hs := &Handshake{Key: NewKey()}
+	hs := &Handshake{Key: keys.HandshakeKey()}
 	req := UpgradeRequest(u, hs.Key)
 	if o.Edit != nil {
 		o.Edit(req)
@@ -238,8 +251,12 @@ type Split struct {
 	PerFrame bool
 	// Chop cuts each write into chunks of this many bytes (0 = no cut).
 	Chop int
-	// Pause waits between chunks.
-	Pause time.Duration
+	// Separate makes each chunk reach the server as a read of its own: the
+	// writer waits until the server has read a chunk before it writes the
+	// next (see Pacing). Without it, chunks written back to back mostly
+	// arrive together, and a parser meant to see one octet at a time sees
+	// them all at once.
+	Separate bool
 }
 
 // OneWrite sends everything in a single write.
@@ -248,17 +265,36 @@ var OneWrite = Split{}
 // FrameWise sends one write per frame.
 var FrameWise = Split{PerFrame: true}
 
-// OctetWise sends one byte per write.
-var OctetWise = Split{Chop: 1}
+// OctetWise sends one byte per write, each read by the server on its own.
+var OctetWise = Split{Chop: 1, Separate: true}
 
-// Chops sends n-byte writes.
-func Chops(n int) Split { return Split{Chop: n} }
+// Chops sends n-byte writes, each read by the server on its own.
+func Chops(n int) Split { return Split{Chop: n, Separate: true} }
+
+// Keys returns the stream the connection draws its masking keys from.
+func (c *Conn) Keys() *KeyStream { return c.keys }
+
+// Encode encodes frames as one byte stream, masking those without a Key
+// with the connection's next keys, and logs each as sent: for a case that
+// writes the bytes in pieces of its own with WriteRaw.
+func (c *Conn) Encode(frames []Frame) []byte {
+	var stream []byte
+	for _, f := range frames {
+		b := f.EncodeWith(c.keys)
+		h, _ := ParseHeader(b)
+		c.log.Frame("tx", h, f.Payload, "")
+		stream = append(stream, b...)
+	}
+	return stream
+}
 
 // WriteFrames encodes and sends frames as split says, logging each frame.
+// A masked frame without a Key gets the next key of the connection's
+// stream.
 func (c *Conn) WriteFrames(ctx context.Context, frames []Frame, split Split) error {
 	var stream []byte
 	for _, f := range frames {
-		b := f.Encode()
+		b := f.EncodeWith(c.keys)
 		h, _ := ParseHeader(b)
 		c.log.Frame("tx", h, f.Payload, "")
 		if split.PerFrame {
@@ -293,25 +329,27 @@ func (c *Conn) write(ctx context.Context, b []byte, split Split) error {
 	}
 	writes := 0
 	for off := 0; off < len(b) || (len(b) == 0 && writes == 0); off += chop {
-		if writes > 0 && split.Pause > 0 {
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-time.After(split.Pause):
-			}
-		}
 		end := min(off+chop, len(b))
 		if err := c.writeLocked(b[off:end]); err != nil {
 			c.log.Octets("tx", "write failed after %d of %d octets: %v", off, len(b), err)
 			return fmt.Errorf("write: %w", describeIOError(err))
 		}
 		writes++
+		if split.Separate {
+			if err := c.pace.awaitRead(ctx); err != nil {
+				return err
+			}
+		}
 		if len(b) == 0 {
 			break
 		}
 	}
 	if writes > 1 {
-		c.log.Octets("tx", "%d octets in %d writes of up to %d", len(b), writes, chop)
+		how := ""
+		if split.Separate {
+			how = c.pace.describe()
+		}
+		c.log.Octets("tx", "%d octets in %d writes of up to %d%s", len(b), writes, chop, how)
 	}
 	return nil
 }
@@ -351,7 +389,10 @@ func (c *Conn) CloseWrite() error {
 }
 
 // Close drops the TCP connection.
-func (c *Conn) Close() error { return c.nc.Close() }
+func (c *Conn) Close() error {
+	c.pace.stop()
+	return c.nc.Close()
+}
 
 // describeIOError turns low-level errors into the words a report needs.
 func describeIOError(err error) error {

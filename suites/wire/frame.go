@@ -38,11 +38,14 @@ const (
 // Frame is a frame to send. The zero value is an unmasked, non-final
 // continuation frame; use the constructors for the common cases.
 type Frame struct {
-	Fin     bool
-	RSV     byte // 3 bits
-	Opcode  byte // 4 bits
-	Masked  bool
-	Key     [4]byte
+	Fin    bool
+	RSV    byte // 3 bits
+	Opcode byte // 4 bits
+	Masked bool
+	// Key is a masking key the case chose on purpose (the masking family
+	// tests keys); nil, the usual case, has the writer pick a fresh one
+	// for the frame, as RFC 6455 §5.3 requires of a client.
+	Key     *[4]byte
 	Payload []byte
 	// LengthForm forces the 7-, 16- or 64-bit length field; LengthMinimal
 	// picks the shortest one, as RFC 6455 §5.2 requires of a sender.
@@ -74,9 +77,24 @@ func OpName(op byte) string {
 	return fmt.Sprintf("reserved-%d", op)
 }
 
-// Encode returns the frame's wire bytes, masking the payload with Key when
-// Masked is set.
-func (f Frame) Encode() []byte {
+// Encode returns the frame's wire bytes. A masked frame without a Key is
+// masked with a fresh key from the operating system's randomness.
+func (f Frame) Encode() []byte { return f.EncodeWith(nil) }
+
+// EncodeWith returns the frame's wire bytes; a masked frame without a Key
+// takes the next key of keys (nil: a fresh random stream).
+func (f Frame) EncodeWith(keys *KeyStream) []byte {
+	var key [4]byte
+	if f.Masked {
+		switch {
+		case f.Key != nil:
+			key = *f.Key
+		case keys != nil:
+			key = keys.MaskKey()
+		default:
+			key = RandomKeyStream().MaskKey()
+		}
+	}
 	length := uint64(len(f.Payload))
 	if f.DeclaredLength != nil {
 		length = *f.DeclaredLength
@@ -105,12 +123,12 @@ func (f Frame) Encode() []byte {
 		b = binary.BigEndian.AppendUint64(b, length)
 	}
 	if f.Masked {
-		b = append(b, f.Key[:]...)
+		b = append(b, key[:]...)
 	}
 	start := len(b)
 	b = append(b, f.Payload...)
 	if f.Masked {
-		Mask(b[start:], f.Key, 0)
+		Mask(b[start:], key, 0)
 	}
 	return b
 }
@@ -247,15 +265,18 @@ func (h Header) Violations(rsvAllowed byte) []string {
 	return v
 }
 
-// Constructors for the frames cases send most: final and masked with a
-// fixed key, so wire logs are reproducible.
-
-// DefaultKey is the mask key cases use unless they test masking itself.
-var DefaultKey = [4]byte{0x37, 0xfa, 0x21, 0x3d}
+// Constructors for the frames cases send most: final and masked, with the
+// key left to the writer (a fresh one per frame).
 
 // NewFrame returns a final, masked frame.
 func NewFrame(op byte, payload []byte) Frame {
-	return Frame{Fin: true, Opcode: op, Masked: true, Key: DefaultKey, Payload: payload}
+	return Frame{Fin: true, Opcode: op, Masked: true, Payload: payload}
+}
+
+// WithKey returns f masked with key, chosen on purpose.
+func WithKey(f Frame, key [4]byte) Frame {
+	f.Masked, f.Key = true, &key
+	return f
 }
 
 // Text returns a final masked text frame.

@@ -33,8 +33,8 @@ func TestEncode(t *testing.T) {
 		{"non-final binary", Frame{Opcode: OpBinary, Payload: []byte{0xff}}, "02 01 ff"},
 		{"RSV1+RSV3 ping", Frame{Fin: true, RSV: RSV1 | RSV3, Opcode: OpPing}, "d9 00"},
 		{"reserved opcode 11", Frame{Fin: true, Opcode: 11}, "8b 00"},
-		{"masked text", Frame{Fin: true, Opcode: OpText, Masked: true, Key: key, Payload: []byte("Hi")}, "81 82 01020304 496b"},
-		{"zero key leaves payload", Frame{Fin: true, Opcode: OpText, Masked: true, Payload: []byte("Hi")}, "81 82 00000000 4869"},
+		{"masked text", Frame{Fin: true, Opcode: OpText, Masked: true, Key: &key, Payload: []byte("Hi")}, "81 82 01020304 496b"},
+		{"zero key leaves payload", Frame{Fin: true, Opcode: OpText, Masked: true, Key: &[4]byte{}, Payload: []byte("Hi")}, "81 82 00000000 4869"},
 		{"non-minimal 16-bit length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), LengthForm: Length16}, "81 7e 0002 4869"},
 		{"non-minimal 64-bit length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), LengthForm: Length64}, "81 7f 0000000000000002 4869"},
 		{"lying length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), DeclaredLength: &n126}, "81 7e 007e 4869"},
@@ -74,7 +74,7 @@ func TestDecodeRoundTripUnmasks(t *testing.T) {
 		payload[i] = byte(i * 7)
 	}
 	var stream []byte
-	stream = append(stream, Frame{Fin: false, Opcode: OpBinary, Masked: true, Key: [4]byte{9, 8, 7, 6}, Payload: payload}.Encode()...)
+	stream = append(stream, Frame{Fin: false, Opcode: OpBinary, Masked: true, Key: &[4]byte{9, 8, 7, 6}, Payload: payload}.Encode()...)
 	stream = append(stream, Close(1000, "bye").Encode()...)
 	// One byte per read: the decoder must assemble headers and payloads
 	// from arbitrary splits.

@@ -3,7 +3,6 @@ package wire
 import (
 	"bufio"
 	"bytes"
-	"crypto/rand"
 	"crypto/sha1"
 	"encoding/base64"
 	"errors"
@@ -24,13 +23,6 @@ const MaxHeadBytes = 64 << 10
 func AcceptKey(key string) string {
 	sum := sha1.Sum([]byte(key + acceptGUID))
 	return base64.StdEncoding.EncodeToString(sum[:])
-}
-
-// NewKey returns a fresh Sec-WebSocket-Key: 16 random bytes, base64.
-func NewKey() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
-	return base64.StdEncoding.EncodeToString(b[:])
 }
 
 // HeaderField is one request header line, kept in order and spelling.

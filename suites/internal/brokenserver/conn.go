@@ -385,7 +385,7 @@ func (c *conn) write(op byte, payload []byte) error {
 func (c *conn) writeFrame(f wire.Frame) error {
 	payload := f.Payload
 	if c.d.MaskServerFrames {
-		f.Masked, f.Key = true, serverKey
+		f = wire.WithKey(f, serverKey)
 	}
 	if c.d.SixteenBitLengths && len(payload) > 125 {
 		n := uint64(uint16(len(payload)))

@@ -1,0 +1,50 @@
+package reports
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+// A case listed as varying from run to run shows its measured frequency
+// beside this run's verdict in every conformance rendering, and the seed
+// that replays the run is named.
+func TestUnstableCasesAndTheSeedAreShown(t *testing.T) {
+	unstable := &results.Frequency{Failed: 4, Runs: 5}
+	run := results.Run{
+		Schema: results.Schema, Started: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), Seed: "00c0ffee0ddba11a",
+		Targets: []results.Target{{Name: "lws", Cases: []results.Case{
+			{ID: "2.11", Verdict: results.Failed, CloseVerdict: results.CloseOK, Deviation: "answers only the first Ping", Unstable: unstable},
+			{ID: "2.10", Verdict: results.OK, CloseVerdict: results.CloseOK, Deviation: "answers only the first Ping", Unstable: unstable},
+		}}},
+	}
+	run.Targets[0].Summarize()
+	html, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	junit, err := JUnit(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, out := range map[string]string{
+		"summary":  string(ConformanceSummary(run)),
+		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
+		"html":     string(html),
+		"junit":    string(junit),
+	} {
+		for _, want := range []string{"FAILED in 4 of 5 runs"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%s does not say %q", name, want)
+			}
+		}
+	}
+	summary := string(ConformanceSummary(run))
+	for _, want := range []string{"2.11 FAILED this run (FAILED in 4 of 5 runs when measured)", "2.10 OK this run", "make conformance SEED=00c0ffee0ddba11a"} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("the summary does not say %q:\n%s", want, summary)
+		}
+	}
+}

@@ -1,0 +1,168 @@
+package wire
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/wsharness/wsharness/internal/tcpqueue"
+)
+
+// Pacing says how a connection keeps the chunks of a Separate split apart.
+//
+// Writing chunks back to back does not make the server read them one by
+// one: on loopback, 44 one-octet writes take about 50 µs and a server's
+// next read collects most of them at once. So after each chunk the writer
+// waits until the server's socket has no unread bytes, as the kernel's
+// socket table shows for a server on this host (internal/tcpqueue): the
+// server's next read then returns that chunk alone. A server whose socket
+// is not visible (another host, another network namespace) gets a fixed
+// pause after each chunk instead, which makes separate reads likely but
+// cannot promise them.
+type Pacing struct {
+	// Pause is the wait after each chunk when the server's socket cannot be
+	// seen.
+	Pause time.Duration
+	// Budget bounds the connection's total wait. Past it, the remaining
+	// chunks go out without waiting (and the wire log says so), so a server
+	// that reads slowly or not at all cannot stretch a case.
+	Budget time.Duration
+}
+
+// DefaultPacing is the pacing of a connection whose Options set none.
+// Autobahn|Testsuite leaves about 45 µs between chopped writes; Go's
+// timers here sleep at least 0.2 ms, so any pause is about that long.
+var DefaultPacing = Pacing{Pause: 200 * time.Microsecond, Budget: time.Second}
+
+// Polling of the server's receive queue: busy for spinFor (a server
+// usually reads within tens of microseconds, and a timer would add a
+// fifth of a millisecond to each chunk), then every pollEvery.
+const (
+	spinFor   = 300 * time.Microsecond
+	pollEvery = 50 * time.Microsecond
+)
+
+// pacer keeps one connection's chunks apart.
+type pacer struct {
+	cfg    Pacing
+	log    *Log
+	closed chan struct{}
+	once   sync.Once
+
+	mu sync.Mutex
+	// peer watches the server's socket; nil once it proved invisible.
+	peer           *tcpqueue.Peer
+	spent          time.Duration
+	exhausted      bool
+	watched, timed int // chunks paced by watching and by pausing
+}
+
+func newPacer(nc net.Conn, cfg Pacing, log *Log) *pacer {
+	if cfg.Pause <= 0 {
+		cfg.Pause = DefaultPacing.Pause
+	}
+	if cfg.Budget <= 0 {
+		cfg.Budget = DefaultPacing.Budget
+	}
+	p := &pacer{cfg: cfg, log: log, closed: make(chan struct{})}
+	p.peer, _ = tcpqueue.PeerOf(nc)
+	return p
+}
+
+// stop ends any wait: the connection is closing.
+func (p *pacer) stop() { p.once.Do(func() { close(p.closed) }) }
+
+// awaitRead waits after a chunk until the server has read it, or for the
+// pause when its socket cannot be seen, within the budget.
+func (p *pacer) awaitRead(ctx context.Context) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.exhausted {
+		return nil
+	}
+	start := time.Now()
+	left := p.cfg.Budget - p.spent
+	var err error
+	if p.peer != nil {
+		err = p.watch(ctx, start.Add(left))
+	}
+	if p.peer == nil && err == nil {
+		p.timed++
+		err = p.sleep(ctx, min(p.cfg.Pause, left))
+	}
+	p.spent += time.Since(start)
+	if err == nil && p.spent >= p.cfg.Budget {
+		p.exhausted = true
+		p.log.Note("the pacing budget of %v is spent (the server reads slowly or not at all): the remaining chunks go out without waiting, and may reach the server together", p.cfg.Budget)
+	}
+	return err
+}
+
+// watch polls the server's receive queue until it is empty or deadline
+// passes. It drops the watcher when the server's socket is not listed.
+func (p *pacer) watch(ctx context.Context, deadline time.Time) error {
+	spinUntil := time.Now().Add(spinFor)
+	for {
+		unread, seen := p.peer.Unread()
+		if !seen {
+			p.peer = nil
+			p.log.Note("the server's socket is not visible from here: a pause of %v after each chunk stands in for seeing it read", p.cfg.Pause)
+			return nil
+		}
+		if unread == 0 {
+			p.watched++
+			return nil
+		}
+		now := time.Now()
+		if !now.Before(deadline) {
+			return nil
+		}
+		if now.Before(spinUntil) {
+			runtime.Gosched()
+			continue
+		}
+		if err := p.sleep(ctx, min(pollEvery, deadline.Sub(now))); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *pacer) sleep(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.closed:
+		return net.ErrClosed
+	case <-t.C:
+		return nil
+	}
+}
+
+// describe says how the chunks written since the last call were kept
+// apart, for the wire log.
+func (p *pacer) describe() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var how string
+	switch {
+	case p.watched > 0 && p.timed == 0:
+		how = ", each read by the server before the next was written (seen in its socket's receive queue)"
+	case p.timed > 0 && p.watched == 0:
+		how = fmt.Sprintf(", %v apart (the server's socket is not visible)", p.cfg.Pause)
+	case p.timed > 0:
+		how = fmt.Sprintf(", %d seen read by the server before the next, %d followed by a %v pause", p.watched, p.timed, p.cfg.Pause)
+	}
+	if p.exhausted {
+		how += "; the pacing budget ran out"
+	}
+	p.watched, p.timed = 0, 0
+	return how
+}
