@@ -35,61 +35,74 @@ func TestUnreadFollowsThePeersReads(t *testing.T) {
 			if !ok {
 				t.Fatal("PeerOf refused a TCP connection")
 			}
-			if n, seen := p.Unread(); !seen || n != 0 {
-				t.Fatalf("before any write: Unread = %d, %v; want 0, true", n, seen)
+			defer p.Close()
+			if q, seen := p.State(); !seen || q != (Queue{}) {
+				t.Fatalf("before any write: State = %+v, %v; want nothing received, true", q, seen)
 			}
 			if _, err := c.Write([]byte("hello")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, p, 5)
+			waitFor(t, p, Queue{Received: 5, Unread: 5})
 			buf := make([]byte, 2)
 			if _, err := srv.Read(buf); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, p, 3)
-			buf = make([]byte, 16)
-			if _, err := srv.Read(buf); err != nil {
+			waitFor(t, p, Queue{Received: 5, Unread: 3})
+			if _, err := c.Write([]byte("!")); err != nil {
 				t.Fatal(err)
 			}
-			waitFor(t, p, 0)
+			buf = make([]byte, 16)
+			for got := 0; got < 4; {
+				n, err := srv.Read(buf)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got += n
+			}
+			waitFor(t, p, Queue{Received: 6, Unread: 0})
 		})
 	}
 }
 
-func waitFor(t *testing.T, p *Peer, want int) {
+func waitFor(t *testing.T, p *Peer, want Queue) {
 	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		n, seen := p.Unread()
-		if seen && n == want {
+		q, seen := p.State()
+		if seen && q == want {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("Unread = %d, %v; want %d, true", n, seen, want)
+			t.Fatalf("State = %+v, %v; want %+v, true", q, seen, want)
 		}
 		time.Sleep(time.Millisecond)
 	}
 }
 
-// A peer the table does not list (another namespace, another host) is
-// reported unseen, not as having read everything.
-func TestUnreadOfAnUnlistedPeer(t *testing.T) {
-	p := &Peer{lines: []lookup{{tcp4Table, needle(addr4(net.IPv4(10, 9, 8, 7), 9), addr4(net.IPv4(10, 9, 8, 6), 1))}}}
-	if n, seen := p.Unread(); seen {
-		t.Fatalf("Unread of a connection that does not exist = %d, seen", n)
-	}
+// fakeConn has the addresses of a connection that does not exist.
+type fakeConn struct {
+	net.Conn
+	local, remote net.Addr
 }
 
-func TestRxQueueColumn(t *testing.T) {
-	table := []byte(`  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
-   0: 0100007F:1F90 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0
-   1: 0100007F:1F90 0100007F:D431 01 00000000:0000002C 00:00000000 00000000     0        0 2 1 0 20 4 30 10 -1
-`)
-	n, ok := rxQueue(table, needle("0100007F:1F90", "0100007F:D431"))
-	if !ok || n != 44 {
-		t.Fatalf("rxQueue = %d, %v; want 44, true", n, ok)
+func (f fakeConn) LocalAddr() net.Addr  { return f.local }
+func (f fakeConn) RemoteAddr() net.Addr { return f.remote }
+
+// A peer the kernel does not list (another namespace, another host) is
+// reported unseen, not as having read everything.
+func TestUnreadOfAnUnlistedPeer(t *testing.T) {
+	p, ok := PeerOf(fakeConn{
+		local:  &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1},
+		remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9},
+	})
+	if !ok {
+		t.Fatal("PeerOf refused TCP addresses")
 	}
-	if _, ok := rxQueue(table, needle("0100007F:1F90", "0100007F:D432")); ok {
-		t.Fatal("found a connection the table does not hold")
+	defer p.Close()
+	if q, seen := p.State(); seen {
+		t.Fatalf("State of a connection that does not exist = %+v, seen", q)
+	}
+	if _, ok := PeerOf(fakeConn{local: &net.UnixAddr{Name: "a"}, remote: &net.UnixAddr{Name: "b"}}); ok {
+		t.Fatal("PeerOf accepted a connection that is not TCP")
 	}
 }

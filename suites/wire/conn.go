@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -95,7 +96,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if log == nil {
 		log = NewLog()
 	}
-	nc, err := connect(ctx, u, host, timeout, o.TLS, log)
+	nc, sent, err := connect(ctx, u, host, timeout, o.TLS, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -103,7 +104,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if keys == nil {
 		keys = RandomKeyStream()
 	}
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log, keys: keys, pace: newPacer(nc, o.Pacing, log)}
+	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log, keys: keys, pace: newPacer(sent, o.Pacing, log)}
 	c.dec = NewDecoder(c.br, o.MaxPayload)
 
 	hs := &Handshake{Key: keys.HandshakeKey()}
@@ -142,7 +143,7 @@ func Reach(ctx context.Context, rawURL string, cfg *tls.Config, timeout time.Dur
 	if err != nil {
 		return err
 	}
-	nc, err := connect(ctx, u, host, timeout, cfg, NewLog())
+	nc, _, err := connect(ctx, u, host, timeout, cfg, NewLog())
 	if err != nil {
 		return err
 	}
@@ -167,20 +168,44 @@ func parseURL(rawURL string) (*url.URL, string, error) {
 }
 
 // connect makes the TCP connection, and the TLS session for wss://, within
-// timeout.
-func connect(ctx context.Context, u *url.URL, host string, timeout time.Duration, cfg *tls.Config, log *Log) (net.Conn, error) {
+// timeout. It also returns the TCP connection itself, which counts the
+// bytes written to it (TLS records included).
+func connect(ctx context.Context, u *url.URL, host string, timeout time.Duration, cfg *tls.Config, log *Log) (net.Conn, *countingConn, error) {
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var d net.Dialer
-	nc, err := d.DialContext(dctx, "tcp", host)
+	tcp, err := d.DialContext(dctx, "tcp", host)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", host, err)
+		return nil, nil, fmt.Errorf("connect to %s: %w", host, err)
 	}
 	log.Note("TCP connected to %s", host)
+	counted := &countingConn{Conn: tcp}
 	if u.Scheme == "wss" {
-		return clientTLS(dctx, nc, u.Hostname(), host, cfg, log)
+		nc, err := clientTLS(dctx, counted, u.Hostname(), host, cfg, log)
+		return nc, counted, err
 	}
-	return nc, nil
+	return counted, counted, nil
+}
+
+// countingConn counts the bytes written to a TCP connection, so the pacer
+// can tell when the server has received all of them.
+type countingConn struct {
+	net.Conn
+	written atomic.Uint64
+}
+
+func (c *countingConn) Write(b []byte) (int, error) {
+	n, err := c.Conn.Write(b)
+	c.written.Add(uint64(n))
+	return n, err
+}
+
+// CloseWrite half-closes the TCP connection.
+func (c *countingConn) CloseWrite() error {
+	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return hc.CloseWrite()
+	}
+	return nil
 }
 
 // Dial opens a connection and requires a valid 101 response. When the

@@ -16,12 +16,15 @@ import (
 // Writing chunks back to back does not make the server read them one by
 // one: on loopback, 44 one-octet writes take about 50 µs and a server's
 // next read collects most of them at once. So after each chunk the writer
-// waits until the server's socket has no unread bytes, as the kernel's
-// socket table shows for a server on this host (internal/tcpqueue): the
-// server's next read then returns that chunk alone. A server whose socket
-// is not visible (another host, another network namespace) gets a fixed
-// pause after each chunk instead, which makes separate reads likely but
-// cannot promise them.
+// waits until the server's socket has received every byte written so far
+// and its application has read them all, as the kernel's socket
+// diagnostics show for a server on this host (internal/tcpqueue): the
+// server's next read then returns the next chunk alone. Both conditions
+// are needed: right after a write the chunk may not have reached the
+// server's queue yet, which an empty queue alone would take for read. A
+// server whose socket is not visible (another host, another network
+// namespace) gets a fixed pause after each chunk instead, which makes
+// separate reads likely but cannot promise them.
 type Pacing struct {
 	// Pause is the wait after each chunk when the server's socket cannot be
 	// seen.
@@ -52,28 +55,41 @@ type pacer struct {
 	closed chan struct{}
 	once   sync.Once
 
+	// peer watches the server's socket; nil when the connection is not
+	// TCP. sent counts the bytes written to the connection.
+	peer *tcpqueue.Peer
+	sent *countingConn
+
 	mu sync.Mutex
-	// peer watches the server's socket; nil once it proved invisible.
-	peer           *tcpqueue.Peer
+	// unseen is set once the server's socket proved invisible.
+	unseen         bool
 	spent          time.Duration
 	exhausted      bool
 	watched, timed int // chunks paced by watching and by pausing
 }
 
-func newPacer(nc net.Conn, cfg Pacing, log *Log) *pacer {
+func newPacer(sent *countingConn, cfg Pacing, log *Log) *pacer {
 	if cfg.Pause <= 0 {
 		cfg.Pause = DefaultPacing.Pause
 	}
 	if cfg.Budget <= 0 {
 		cfg.Budget = DefaultPacing.Budget
 	}
-	p := &pacer{cfg: cfg, log: log, closed: make(chan struct{})}
-	p.peer, _ = tcpqueue.PeerOf(nc)
+	p := &pacer{cfg: cfg, log: log, closed: make(chan struct{}), sent: sent}
+	p.peer, _ = tcpqueue.PeerOf(sent)
+	p.unseen = p.peer == nil
 	return p
 }
 
 // stop ends any wait: the connection is closing.
-func (p *pacer) stop() { p.once.Do(func() { close(p.closed) }) }
+func (p *pacer) stop() {
+	p.once.Do(func() {
+		close(p.closed)
+		if p.peer != nil {
+			p.peer.Close()
+		}
+	})
+}
 
 // awaitRead waits after a chunk until the server has read it, or for the
 // pause when its socket cannot be seen, within the budget.
@@ -86,10 +102,10 @@ func (p *pacer) awaitRead(ctx context.Context) error {
 	start := time.Now()
 	left := p.cfg.Budget - p.spent
 	var err error
-	if p.peer != nil {
+	if !p.unseen {
 		err = p.watch(ctx, start.Add(left))
 	}
-	if p.peer == nil && err == nil {
+	if p.unseen && err == nil {
 		p.timed++
 		err = p.sleep(ctx, min(p.cfg.Pause, left))
 	}
@@ -101,18 +117,20 @@ func (p *pacer) awaitRead(ctx context.Context) error {
 	return err
 }
 
-// watch polls the server's receive queue until it is empty or deadline
-// passes. It drops the watcher when the server's socket is not listed.
+// watch polls the server's socket until it has received and read every
+// byte written, or deadline passes. It gives up watching when the server's
+// socket is not listed.
 func (p *pacer) watch(ctx context.Context, deadline time.Time) error {
 	spinUntil := time.Now().Add(spinFor)
+	sent := p.sent.written.Load()
 	for {
-		unread, seen := p.peer.Unread()
+		q, seen := p.peer.State()
 		if !seen {
-			p.peer = nil
+			p.unseen = true
 			p.log.Note("the server's socket is not visible from here: a pause of %v after each chunk stands in for seeing it read", p.cfg.Pause)
 			return nil
 		}
-		if unread == 0 {
+		if q.Received >= sent && q.Unread == 0 {
 			p.watched++
 			return nil
 		}

@@ -140,7 +140,7 @@ func TestSeparateChunksAreSeparateReads(t *testing.T) {
 func TestPacingWithoutSeeingTheServer(t *testing.T) {
 	log := NewLog()
 	pause := 2 * time.Millisecond
-	p := &pacer{cfg: Pacing{Pause: pause, Budget: 25 * time.Millisecond}, log: log, closed: make(chan struct{})}
+	p := &pacer{cfg: Pacing{Pause: pause, Budget: 25 * time.Millisecond}, log: log, closed: make(chan struct{}), unseen: true}
 	start := time.Now()
 	for range 5 {
 		if err := p.awaitRead(context.Background()); err != nil {
@@ -186,7 +186,8 @@ func TestPacingAgainstAServerThatDoesNotRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	log := NewLog()
-	c := &Conn{nc: nc, log: log, keys: RandomKeyStream(), pace: newPacer(nc, Pacing{Budget: 50 * time.Millisecond}, log)}
+	counted := &countingConn{Conn: nc}
+	c := &Conn{nc: counted, log: log, keys: RandomKeyStream(), pace: newPacer(counted, Pacing{Budget: 50 * time.Millisecond}, log)}
 	defer c.Close()
 	start := time.Now()
 	if err := c.WriteRaw(context.Background(), make([]byte, 200), OctetWise); err != nil {
