@@ -133,6 +133,8 @@ type htmlRun struct {
 	Started    string
 	Duration   string
 	Incomplete bool
+	// Seed replays the run's keys (results.Run.Seed).
+	Seed string
 	// Skipped lists targets and families that did not run, with why.
 	Skipped  []string
 	Targets  []htmlTarget
@@ -327,7 +329,7 @@ func htmlElemID(s string) string {
 }
 
 func htmlConformance(ri int, run results.Run, nruns int, colors map[string]string) (htmlRun, htmlJSRun) {
-	view := htmlRun{Index: ri, Heading: "Conformance", Incomplete: run.Incomplete}
+	view := htmlRun{Index: ri, Heading: "Conformance", Incomplete: run.Incomplete, Seed: run.Seed}
 	if nruns > 1 {
 		view.Heading = fmt.Sprintf("Conformance run %d of %d", ri+1, nruns)
 	}

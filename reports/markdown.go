@@ -51,7 +51,7 @@ func Markdown(in Input) []byte {
 }
 
 func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
-	fmt.Fprintf(b, "## Conformance%s\n\n%s", runOrdinal(i, n), runHeadline(run.Started, run.DurationMS, len(run.Targets)))
+	fmt.Fprintf(b, "## Conformance%s\n\n%s", runOrdinal(i, n), runHeadline(run.Started, run.DurationMS, len(run.Targets), run.Seed))
 	if run.Incomplete {
 		b.WriteString(". **Incomplete**: the run was interrupted; counts cover the cases that finished")
 	}

@@ -111,7 +111,11 @@ func unstableNotes(t results.Target) []string {
 	var notes []string
 	for _, c := range t.Cases {
 		if c.Unstable != nil {
-			notes = append(notes, fmt.Sprintf("%s %s this run (%s when measured)", c.ID, c.Verdict, c.Unstable))
+			verdicts := c.Verdict
+			if c.CloseVerdict != results.CloseOK {
+				verdicts += ", close " + c.CloseVerdict
+			}
+			notes = append(notes, fmt.Sprintf("%s %s this run (%s when measured)", c.ID, verdicts, c.Unstable))
 		}
 	}
 	return notes

@@ -22,7 +22,7 @@ func Text(in Input) []byte {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		fmt.Fprintf(&b, "Conformance%s: %s\n\n", runOrdinal(i, len(in.Conformance)), runHeadline(run.Started, run.DurationMS, len(run.Targets)))
+		fmt.Fprintf(&b, "Conformance%s: %s\n\n", runOrdinal(i, len(in.Conformance)), runHeadline(run.Started, run.DurationMS, len(run.Targets), run.Seed))
 		b.Write(ConformanceSummary(run))
 	}
 	if len(in.Load) > 0 {
@@ -237,7 +237,7 @@ func runOrdinal(i, n int) string {
 }
 
 // runHeadline describes a conformance run in one line.
-func runHeadline(started time.Time, durationMS int64, targets int) string {
+func runHeadline(started time.Time, durationMS int64, targets int, seed string) string {
 	var parts []string
 	if !started.IsZero() {
 		parts = append(parts, "started "+started.UTC().Format("2006-01-02 15:04:05 UTC"))
@@ -246,6 +246,9 @@ func runHeadline(started time.Time, durationMS int64, targets int) string {
 		parts = append(parts, "took "+(time.Duration(durationMS)*time.Millisecond).Round(100*time.Millisecond).String())
 	}
 	parts = append(parts, plural(targets, "target"))
+	if seed != "" {
+		parts = append(parts, "seed "+seed)
+	}
 	return strings.Join(parts, ", ")
 }
 

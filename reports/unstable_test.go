@@ -16,7 +16,7 @@ func TestUnstableCasesAndTheSeedAreShown(t *testing.T) {
 	run := results.Run{
 		Schema: results.Schema, Started: time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC), Seed: "00c0ffee0ddba11a",
 		Targets: []results.Target{{Name: "lws", Cases: []results.Case{
-			{ID: "2.11", Verdict: results.Failed, CloseVerdict: results.CloseOK, Deviation: "answers only the first Ping", Unstable: unstable},
+			{ID: "2.11", Verdict: results.Failed, CloseVerdict: results.CloseUnclean, Deviation: "answers only the first Ping", Unstable: unstable},
 			{ID: "2.10", Verdict: results.OK, CloseVerdict: results.CloseOK, Deviation: "answers only the first Ping", Unstable: unstable},
 		}}},
 	}
@@ -35,14 +35,23 @@ func TestUnstableCasesAndTheSeedAreShown(t *testing.T) {
 		"html":     string(html),
 		"junit":    string(junit),
 	} {
-		for _, want := range []string{"FAILED in 4 of 5 runs"} {
+		for _, want := range []string{"failed in 4 of 5 runs"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s does not say %q", name, want)
 			}
 		}
 	}
+	for name, out := range map[string]string{
+		"text":     string(Text(Input{Conformance: []results.Run{run}})),
+		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
+		"html":     string(html),
+	} {
+		if !strings.Contains(out, "seed 00c0ffee0ddba11a") && !strings.Contains(out, "Seed 00c0ffee0ddba11a") {
+			t.Errorf("%s does not name the run's seed", name)
+		}
+	}
 	summary := string(ConformanceSummary(run))
-	for _, want := range []string{"2.11 FAILED this run (FAILED in 4 of 5 runs when measured)", "2.10 OK this run", "make conformance SEED=00c0ffee0ddba11a"} {
+	for _, want := range []string{"2.11 FAILED, close UNCLEAN this run (failed in 4 of 5 runs when measured)", "2.10 OK this run", "make conformance SEED=00c0ffee0ddba11a"} {
 		if !strings.Contains(summary, want) {
 			t.Errorf("the summary does not say %q:\n%s", want, summary)
 		}

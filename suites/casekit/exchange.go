@@ -142,11 +142,7 @@ const (
 // Run dials, negotiates, runs the round trips and closes.
 func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	log := wire.NewLog()
-	o := env.options(log, x.Edit)
-	// Chopped messages (9.5, 9.6) are paced chunk by chunk for as long as
-	// the exchange may take: its deadline bounds them.
-	o.Pacing.Budget = env.Scaled(x.timeout())
-	conn, hs, err := wire.Dial(ctx, env.URL, o)
+	conn, hs, err := wire.Dial(ctx, env.URL, env.options(log, x.Edit))
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed

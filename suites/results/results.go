@@ -94,7 +94,7 @@ type Case struct {
 	Deviation string `json:"deviation,omitempty"`
 	// Unstable is set when the target's verdict on this case varies from
 	// run to run, as the expectations file records with how often it
-	// FAILED; the report shows it beside the verdict.
+	// failed; the report shows it beside the verdict.
 	Unstable *Frequency `json:"unstable,omitempty"`
 	// HarnessError is set when wsharness itself could not run the case
 	// (the browser crashed); the verdict is then UNIMPLEMENTED and the
@@ -104,14 +104,14 @@ type Case struct {
 	Handshake    Handshake   `json:"handshake"`
 }
 
-// Frequency is how often a case FAILED in repeated runs against one
-// target.
+// Frequency is how often a case failed (Case.Failing: a FAILED verdict, or
+// a FAILED or UNCLEAN close) in repeated runs against one target.
 type Frequency struct {
 	Failed int `json:"failed" yaml:"failed"`
 	Runs   int `json:"runs" yaml:"runs"`
 }
 
-func (f Frequency) String() string { return fmt.Sprintf("FAILED in %d of %d runs", f.Failed, f.Runs) }
+func (f Frequency) String() string { return fmt.Sprintf("failed in %d of %d runs", f.Failed, f.Runs) }
 
 // Handshake is the raw opening handshake.
 type Handshake struct {
