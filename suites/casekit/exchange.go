@@ -85,6 +85,12 @@ func Fragments(op byte, payload []byte, frameSize int, rsv byte) []wire.Frame {
 // case sends more than 16 MiB.
 const MaxMessage = wire.DefaultMaxPayload
 
+// ExchangePacingBudget bounds how long an exchange's chopped writes wait
+// for the server to read each chunk (wire.Pacing): 9.5 and 9.6 write 1 MiB
+// in up to 16,384 chunks, which the standard targets read one by one in 2
+// to 10 s. The exchange's deadline bounds the wait too.
+const ExchangePacingBudget = 30 * time.Second
+
 // ExchangeTimeout is the exchange timer when Exchange.Timeout is 0.
 const ExchangeTimeout = 60 * time.Second
 
@@ -142,7 +148,9 @@ const (
 // Run dials, negotiates, runs the round trips and closes.
 func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	log := wire.NewLog()
-	conn, hs, err := wire.Dial(ctx, env.URL, env.options(log, x.Edit))
+	o := env.options(log, x.Edit)
+	o.Pacing.Budget = env.Scaled(ExchangePacingBudget)
+	conn, hs, err := wire.Dial(ctx, env.URL, o)
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
