@@ -303,41 +303,37 @@ func (c *Conn) Keys() *KeyStream { return c.keys }
 // with the connection's next keys, and logs each as sent: for a case that
 // writes the bytes in pieces of its own with WriteRaw.
 func (c *Conn) Encode(frames []Frame) []byte {
+	if len(frames) == 1 {
+		return c.encode(frames[0]) // a 16 MiB frame is not copied twice
+	}
 	var stream []byte
 	for _, f := range frames {
-		b := f.EncodeWith(c.keys)
-		h, _ := ParseHeader(b)
-		c.log.Frame("tx", h, f.Payload, "")
-		stream = append(stream, b...)
+		stream = append(stream, c.encode(f)...)
 	}
 	return stream
+}
+
+// encode encodes one frame with the connection's keys and logs it as sent.
+func (c *Conn) encode(f Frame) []byte {
+	b := f.EncodeWith(c.keys)
+	h, _ := ParseHeader(b)
+	c.log.Frame("tx", h, f.Payload, "")
+	return b
 }
 
 // WriteFrames encodes and sends frames as split says, logging each frame.
 // A masked frame without a Key gets the next key of the connection's
 // stream.
 func (c *Conn) WriteFrames(ctx context.Context, frames []Frame, split Split) error {
-	var stream []byte
+	if !split.PerFrame {
+		return c.write(ctx, c.Encode(frames), split)
+	}
 	for _, f := range frames {
-		b := f.EncodeWith(c.keys)
-		h, _ := ParseHeader(b)
-		c.log.Frame("tx", h, f.Payload, "")
-		if split.PerFrame {
-			if err := c.write(ctx, b, split); err != nil {
-				return err
-			}
-			continue
+		if err := c.write(ctx, c.encode(f), split); err != nil {
+			return err
 		}
-		if len(frames) == 1 {
-			stream = b // a 16 MiB frame is not copied twice
-			continue
-		}
-		stream = append(stream, b...)
 	}
-	if split.PerFrame {
-		return nil
-	}
-	return c.write(ctx, stream, split)
+	return nil
 }
 
 // WriteRaw sends bytes as they are: pieces of frames, or garbage.
