@@ -105,6 +105,7 @@ vet:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+	$(GO) test -count=1 -run '^TestKnownDelay' ./loadgen/
 
 # Every fuzz target (each func Fuzz... in a _test.go file, found here so
 # that a new one is never left out) runs for FUZZTIME, one at a time; Go

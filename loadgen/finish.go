@@ -16,17 +16,11 @@ func (r *run) result(started time.Time, interrupted bool) *Result {
 		Schema: Schema, Scenario: cfg.Scenario, Target: cfg.Target, URL: cfg.URL, Started: started.UTC(),
 		Interrupted: interrupted,
 		Params: Params{
-			Conns: cfg.Conns, Rate: cfg.Rate, ClosedLoop: cfg.Scenario == ScenarioEcho && cfg.Rate == 0,
+			Conns: cfg.Conns, Rate: cfg.Rate,
 			Size: cfg.Size, Binary: cfg.Binary, DurationMS: cfg.Duration.Milliseconds(), WarmupMS: cfg.Warmup.Milliseconds(),
 			RampPerS: cfg.RampPerS, MaxInflight: cfg.MaxInflight,
 		},
 		Histograms: map[string]string{},
-	}
-	if cfg.Scenario == ScenarioBroadcast {
-		res.Params.Senders, res.Params.ExcludeSender = cfg.Senders, cfg.ExcludeSender
-	}
-	if cfg.Scenario == ScenarioConnect {
-		res.Params.Size, res.Params.MaxInflight = 0, 0
 	}
 	r.failMu.Lock()
 	failures := map[string]int{}
@@ -51,47 +45,37 @@ func (r *run) result(started time.Time, interrupted bool) *Result {
 	window := r.window(interrupted)
 	res.DurationMS = window.Milliseconds()
 
-	hists := map[string]*hdr.Histogram{"connect_latency_us": r.connect.Total()}
-	res.ConnectLatencyUS = summarize(hists["connect_latency_us"])
-	switch cfg.Scenario {
-	case ScenarioEcho:
-		hists["latency_us"], hists["service_time_us"] = r.latency.Total(), r.service.Total()
-		res.LatencyUS, res.ServiceTimeUS = summarize(hists["latency_us"]), summarize(hists["service_time_us"])
-		if cfg.Rate > 0 {
-			hists["send_lag_us"] = r.sendLag.Total()
-			res.SendLagUS = summarize(hists["send_lag_us"])
-		}
-		sent := r.measuredSent.Load()
-		got := r.measuredReceived.Load()
-		res.Messages = r.messages(sent, got, sent-got)
-	case ScenarioBroadcast:
-		hists["fanout_latency_us"], hists["fanout_completion_us"] = r.fanout.Total(), r.completion.Total()
-		res.FanoutLatencyUS, res.FanoutCompletionUS = summarize(hists["fanout_latency_us"]), summarize(hists["fanout_completion_us"])
-		sent := r.measuredSent.Load()
-		expected := sent * int64(r.expectedReceivers())
-		got := r.measuredReceived.Load()
-		res.Messages = r.messages(sent, got, expected-got)
-		res.Messages.Expected = expected
-		if expected > 0 {
-			ratio := float64(got) / float64(expected)
-			res.DeliveryRatio = &ratio
-		}
+	r.keep(res, FigureConnect, r.connect)
+	r.scenario.fill(r, res, window)
+	if _, sends := r.scenario.(messenger); sends {
+		res.Generator = r.generator(window, r.measuredSent.Load())
+		r.keepHistogram(res, generatorLagHistogram, r.ownLag.Total())
 	}
 	if res.Messages != nil && window > 0 {
 		res.ThroughputPerS = math.Round(float64(res.Messages.Received)/window.Seconds()*10) / 10
-	}
-	for name, h := range hists {
-		if h.TotalCount() == 0 {
-			continue
-		}
-		if s, err := metrics.Encode(h); err == nil {
-			res.Histograms[name] = s
-		}
 	}
 	r.timelineMu.Lock()
 	res.Timeline = append([]Second{}, r.timeline...)
 	r.timelineMu.Unlock()
 	return res
+}
+
+// keep puts a recorder's whole-run histogram into res as figure f: its
+// summary, and the histogram itself for merging.
+func (r *run) keep(res *Result, f Figure, rec *metrics.Recorder) {
+	h := rec.Total()
+	*f.field(res) = summarize(h)
+	r.keepHistogram(res, f.Histogram, h)
+}
+
+// keepHistogram stores h in res.Histograms under name, unless it is empty.
+func (r *run) keepHistogram(res *Result, name string, h *hdr.Histogram) {
+	if h.TotalCount() == 0 {
+		return
+	}
+	if s, err := metrics.Encode(h); err == nil { // cannot fail for a histogram built here
+		res.Histograms[name] = s
+	}
 }
 
 func (r *run) messages(sent, received, lost int64) *Messages {

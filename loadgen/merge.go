@@ -29,19 +29,6 @@ type MergedPart struct {
 	Client         Resources `json:"client"`
 }
 
-// percentileFields ties each histogram name to the summary it produces.
-var percentileFields = []struct {
-	name  string
-	field func(*Result) **Percentiles
-}{
-	{"latency_us", func(r *Result) **Percentiles { return &r.LatencyUS }},
-	{"service_time_us", func(r *Result) **Percentiles { return &r.ServiceTimeUS }},
-	{"send_lag_us", func(r *Result) **Percentiles { return &r.SendLagUS }},
-	{"connect_latency_us", func(r *Result) **Percentiles { return &r.ConnectLatencyUS }},
-	{"fanout_latency_us", func(r *Result) **Percentiles { return &r.FanoutLatencyUS }},
-	{"fanout_completion_us", func(r *Result) **Percentiles { return &r.FanoutCompletionUS }},
-}
-
 // Merge combines the results of workers that shared one load (see
 // Config.Share) into the result of the whole load:
 //
@@ -126,23 +113,74 @@ func Merge(parts []*Result) (*Result, error) {
 	if out.Messages != nil {
 		out.ThroughputPerS = math.Round(throughput*10) / 10
 	}
-	for _, pf := range percentileFields {
-		h, err := mergeHistograms(parts, pf.name, pf.field)
+	for _, f := range Figures {
+		if f.field == nil { // nested: merged with its section
+			continue
+		}
+		h, err := mergeHistograms(parts, f)
 		if err != nil {
 			return nil, err
 		}
 		if h == nil || h.TotalCount() == 0 {
 			continue
 		}
-		*pf.field(out) = summarize(h)
-		if out.Histograms[pf.name], err = metrics.Encode(h); err != nil {
+		*f.field(out) = summarize(h)
+		if out.Histograms[f.Histogram], err = metrics.Encode(h); err != nil {
 			return nil, err
 		}
+	}
+	if out.Generator, err = mergeGenerator(parts, out.Histograms); err != nil {
+		return nil, err
 	}
 	if out.Timeline, err = mergeTimelines(parts, out.Started); err != nil {
 		return nil, err
 	}
 	out.Client, out.Server = mergeResources(parts)
+	return out, nil
+}
+
+// generatorLagHistogram names the histogram behind Generator.LagUS.
+const generatorLagHistogram = "generator_lag_us"
+
+// mergeGenerator combines the parts' generator figures: the lag from the
+// merged histogram (added to hists), late sends, CPU and cores summed
+// (each worker is its own process), and every part's limits, named by
+// worker, so that one starved worker stays visible.
+func mergeGenerator(parts []*Result, hists map[string]string) (*Generator, error) {
+	var out *Generator
+	for i, p := range parts {
+		g := p.Generator
+		if g == nil {
+			continue
+		}
+		if out == nil {
+			out = &Generator{}
+		}
+		out.Late += g.Late
+		out.LagLimitUS = max(out.LagLimitUS, g.LagLimitUS)
+		out.CPUCores += g.CPUCores
+		out.Cores += g.Cores
+		index := i
+		if p.Worker != nil {
+			index = p.Worker.Index
+		}
+		for _, l := range g.Limited {
+			l.Detail = fmt.Sprintf("worker %d: %s", index, l.Detail)
+			out.Limited = append(out.Limited, l)
+		}
+	}
+	if out == nil {
+		return nil, nil
+	}
+	out.CPUCores = math.Round(out.CPUCores*100) / 100
+	h, err := mergeHistograms(parts, FigureGeneratorLag)
+	if err != nil || h == nil || h.TotalCount() == 0 {
+		return out, err
+	}
+	out.LagUS = summarize(h)
+	if hists[generatorLagHistogram], err = metrics.Encode(h); err != nil {
+		return nil, err
+	}
 	return out, nil
 }
 
@@ -210,8 +248,8 @@ func checkCompatible(parts []*Result) error {
 		if p.Schema != Schema {
 			return fmt.Errorf("%s: schema %q, want %q", label(i), p.Schema, Schema)
 		}
-		if p.Scenario == ScenarioBroadcast {
-			return errors.New("broadcast results cannot be merged: each worker's receivers miss the other workers' broadcasts")
+		if s, ok := scenarioNamed(p.Scenario); ok && s.splitError() != nil {
+			return s.splitError()
 		}
 		differs := func(what string, a, b any) error {
 			return fmt.Errorf("%s and %s differ in %s (%v, %v): not shares of one load", label(0), label(i), what, a, b)
@@ -267,12 +305,13 @@ func addMessages(dst *Messages, m Messages) {
 // mergeHistograms merges the parts' histogram called name; nil when no
 // part has samples. A part whose summary has samples but whose histogram
 // is missing cannot be merged exactly, and is an error.
-func mergeHistograms(parts []*Result, name string, field func(*Result) **Percentiles) (*hdr.Histogram, error) {
+func mergeHistograms(parts []*Result, f Figure) (*hdr.Histogram, error) {
+	name := f.Histogram
 	var out *hdr.Histogram
 	for i, p := range parts {
 		enc, ok := p.Histograms[name]
 		if !ok {
-			if s := *field(p); s != nil && s.Count > 0 {
+			if s := f.Of(p); s != nil && s.Count > 0 {
 				return nil, fmt.Errorf("result %d has %s percentiles but no histogram to merge them from", i+1, name)
 			}
 			continue

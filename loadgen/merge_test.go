@@ -47,9 +47,10 @@ func echoSamples(conns int) []sample {
 // Result exactly as a real run does.
 func fakeRun(cfg Config, conns []int, samples []sample) *run {
 	cfg = cfg.withDefaults()
+	s, _ := scenarioNamed(cfg.Scenario)
 	r := &run{
-		cfg: cfg, base: time.Now(), failures: map[string]int{"refused": len(conns) % 3}, drops: map[string]int{},
-		latency: metrics.NewRecorder(4), service: metrics.NewRecorder(4), sendLag: metrics.NewRecorder(4),
+		cfg: cfg, scenario: s, base: time.Now(), failures: map[string]int{"refused": len(conns) % 3}, drops: map[string]int{},
+		latency: metrics.NewRecorder(4), service: metrics.NewRecorder(4), ownLag: metrics.NewRecorder(4),
 		connect: metrics.NewRecorder(4), fanout: metrics.NewRecorder(4), completion: metrics.NewRecorder(4),
 		pending: newPendingSet(),
 	}
@@ -68,7 +69,7 @@ func fakeRun(cfg Config, conns []int, samples []sample) *run {
 		}
 		r.latency.Record(s.conn, s.latency)
 		r.service.Record(s.conn, s.service)
-		r.sendLag.Record(s.conn, s.latency-s.service)
+		r.ownLag.Record(s.conn, s.latency-s.service)
 		n++
 	}
 	// Unanswered messages and errors on some connections, so that the
@@ -129,17 +130,23 @@ func TestMergeEqualsSingleProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, pf := range percentileFields {
-		got, want := *pf.field(merged), *pf.field(single)
+	for _, f := range Figures {
+		got, want := f.Of(merged), f.Of(single)
 		if !reflect.DeepEqual(got, want) {
-			t.Errorf("%s: merged %+v, single process %+v", pf.name, got, want)
+			t.Errorf("%s: merged %+v, single process %+v", f.Name, got, want)
 		}
 		if want == nil {
 			continue
 		}
-		if !decode(t, merged.Histograms[pf.name]).Equals(decode(t, single.Histograms[pf.name])) {
-			t.Errorf("%s: merged histogram differs from the single process's", pf.name)
+		if !decode(t, merged.Histograms[f.Histogram]).Equals(decode(t, single.Histograms[f.Histogram])) {
+			t.Errorf("%s: merged histogram differs from the single process's", f.Name)
 		}
+	}
+	if single.Generator == nil || single.Generator.LagUS == nil {
+		t.Fatal("the single process's result has no generator lag")
+	}
+	if g := merged.Generator; g == nil || g.Cores != workers*single.Generator.Cores || g.Late != single.Generator.Late {
+		t.Errorf("generator: merged %+v, want %d workers' cores and the single process's late sends", g, workers)
 	}
 	if !reflect.DeepEqual(merged.Messages, single.Messages) {
 		t.Errorf("messages: merged %+v, single %+v", *merged.Messages, *single.Messages)

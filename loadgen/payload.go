@@ -8,11 +8,12 @@ import (
 	"fmt"
 )
 
-// A load message carries who sent it, its sequence number and two
-// timestamps (nanoseconds since the run's clock base): when it was
-// scheduled to go and when it went. Binary messages hold them raw; text
-// messages hex-encode them so the payload stays valid UTF-8. The rest is
-// padding up to the requested size.
+// A load message carries who sent it, its sequence number, whether it
+// counts in the measured window (the top bit of the sequence field), and
+// two timestamps (nanoseconds since the run's clock base): when its
+// latency counts from and when it went. Binary messages hold them raw;
+// text messages hex-encode them so the payload stays valid UTF-8. The
+// rest is padding up to the requested size.
 const (
 	headerBytes    = 28
 	MinBinarySize  = headerBytes
@@ -22,11 +23,18 @@ const (
 )
 
 type stamp struct {
-	id       uint32
-	seq      uint64
-	intended int64 // ns since base
-	sentAtNS int64 // ns since base
+	id  uint32
+	seq uint64 // below 2^63: the top bit of its field carries measured
+	// measured is decided by the sender, from the scheduled time: a reply
+	// is counted in the window its message was due in.
+	measured bool
+	// latencyFrom is the scheduled send time plus the generator's own
+	// lateness (see lagTracker); the closed loop's is the send itself.
+	latencyFrom int64 // ns since base
+	sentAtNS    int64 // ns since base
 }
+
+const measuredBit = 1 << 63
 
 var errShortPayload = errors.New("message too short to carry a wsharness header")
 
@@ -34,8 +42,12 @@ var errShortPayload = errors.New("message too short to carry a wsharness header"
 func encodeStamp(buf []byte, binaryMode bool, s stamp) {
 	var raw [headerBytes]byte
 	binary.BigEndian.PutUint32(raw[0:], s.id)
-	binary.BigEndian.PutUint64(raw[4:], s.seq)
-	binary.BigEndian.PutUint64(raw[12:], uint64(s.intended))
+	seq := s.seq &^ measuredBit
+	if s.measured {
+		seq |= measuredBit
+	}
+	binary.BigEndian.PutUint64(raw[4:], seq)
+	binary.BigEndian.PutUint64(raw[12:], uint64(s.latencyFrom))
 	binary.BigEndian.PutUint64(raw[20:], uint64(s.sentAtNS))
 	if binaryMode {
 		copy(buf, raw[:])
@@ -60,11 +72,13 @@ func decodeStamp(p []byte, binaryMode bool) (stamp, error) {
 			return stamp{}, fmt.Errorf("malformed header: %w", err)
 		}
 	}
+	seq := binary.BigEndian.Uint64(raw[4:])
 	return stamp{
-		id:       binary.BigEndian.Uint32(raw[0:]),
-		seq:      binary.BigEndian.Uint64(raw[4:]),
-		intended: int64(binary.BigEndian.Uint64(raw[12:])),
-		sentAtNS: int64(binary.BigEndian.Uint64(raw[20:])),
+		id:          binary.BigEndian.Uint32(raw[0:]),
+		seq:         seq &^ measuredBit,
+		measured:    seq&measuredBit != 0,
+		latencyFrom: int64(binary.BigEndian.Uint64(raw[12:])),
+		sentAtNS:    int64(binary.BigEndian.Uint64(raw[20:])),
 	}, nil
 }
 

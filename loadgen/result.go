@@ -33,19 +33,24 @@ type Result struct {
 	// window (deliveries per second for broadcast).
 	ThroughputPerS float64 `json:"throughput_per_s,omitempty"`
 
-	LatencyUS     *Percentiles `json:"latency_us,omitempty"`
-	ServiceTimeUS *Percentiles `json:"service_time_us,omitempty"`
-	// SendLagUS is how late the generator sent against its schedule (open
-	// model): the part of the latency that is the client's own.
-	SendLagUS          *Percentiles `json:"send_lag_us,omitempty"`
+	// LatencyUS runs from the scheduled send time to the reply (open
+	// model), less the generator's own lateness (Generator.LagUS); in the
+	// closed loop it is the service time.
+	LatencyUS *Percentiles `json:"latency_us,omitempty"`
+	// ServiceTimeUS runs from the actual send to the reply.
+	ServiceTimeUS      *Percentiles `json:"service_time_us,omitempty"`
 	ConnectLatencyUS   *Percentiles `json:"connect_latency_us,omitempty"`
 	FanoutLatencyUS    *Percentiles `json:"fanout_latency_us,omitempty"`
 	FanoutCompletionUS *Percentiles `json:"fanout_completion_us,omitempty"`
 	DeliveryRatio      *float64     `json:"delivery_ratio,omitempty"`
 
-	Timeline []Second   `json:"timeline"`
-	Client   Resources  `json:"client"`
-	Server   *Resources `json:"server,omitempty"`
+	Timeline []Second  `json:"timeline"`
+	Client   Resources `json:"client"`
+	// Generator is the load generator's own error: what it kept out of
+	// the figures, and whether it kept up. Absent for connect runs and in
+	// results written before it existed.
+	Generator *Generator `json:"generator,omitempty"`
+	Server    *Resources `json:"server,omitempty"`
 	// Histograms are the full distributions, HdrHistogram V2 compressed
 	// and base64-encoded, in microseconds: merge them, never average
 	// percentiles.
@@ -150,6 +155,51 @@ type Resources struct {
 	RSSBytesPerConn float64 `json:"rss_bytes_per_conn,omitempty"`
 	Samples         int     `json:"samples,omitempty"`
 }
+
+// Generator describes the load generator's own share of a run.
+type Generator struct {
+	// LagUS is how late the generator itself sent its measured messages:
+	// waking up late or being descheduled, never waiting on the server
+	// (see lagTracker). Open model only; LatencyUS excludes it.
+	LagUS *Percentiles `json:"lag_us,omitempty"`
+	// Late counts measured sends more than LagLimitUS late by the
+	// generator's own fault.
+	Late       int64 `json:"late"`
+	LagLimitUS int64 `json:"lag_limit_us"`
+	// CPUCores is the generator's CPU time in the measured window divided
+	// by the window (1.0 = one core busy throughout), out of Cores
+	// (GOMAXPROCS). Summed over workers in a merged result.
+	CPUCores float64 `json:"cpu_cores"`
+	Cores    int     `json:"cores"`
+	// Limited lists why the generator, rather than the server, may have
+	// bounded this run's figures; empty when it kept up.
+	Limited []Limit `json:"limited,omitempty"`
+}
+
+// Limit is one way the generator fell behind, with its amount.
+type Limit struct {
+	Cause LimitCause `json:"cause"`
+	// Detail gives the amount in words, e.g. "3.1% of sends more than
+	// 2ms late (p99 lag 4.2ms)".
+	Detail string `json:"detail"`
+}
+
+// LimitCause names a way the generator can fall behind.
+type LimitCause string
+
+const (
+	// LimitSchedule: more than LateShareLimit of the measured sends left
+	// more than the lag limit late by the generator's own fault, so the
+	// server was offered less, or burstier, load than asked for.
+	LimitSchedule LimitCause = "schedule"
+	// LimitCPU: the generator used at least CPUShareLimit of its cores in
+	// the measured window, so its readers, too, may have run late, and
+	// that lateness is in the latency.
+	LimitCPU LimitCause = "cpu"
+)
+
+// GeneratorLimited reports whether the generator fell behind in r.
+func (r *Result) GeneratorLimited() bool { return r.Generator != nil && len(r.Generator.Limited) > 0 }
 
 // ThresholdResult is one --threshold check.
 type ThresholdResult struct {

@@ -27,18 +27,19 @@ func recorderShards() int { return 2 * runtime.GOMAXPROCS(0) }
 
 // run is the state of one load run shared by its goroutines.
 type run struct {
-	cfg  Config
-	base time.Time // the clock all timestamps count from
+	cfg      Config
+	scenario scenario
+	base     time.Time // the clock all timestamps count from
 
 	// Times in ns since base; set once sending starts.
 	sendStart, measureStart, sendEnd atomic.Int64
 	phase                            atomic.Value // string
 
-	latency, service, sendLag, connect, fanout, completion *metrics.Recorder
+	latency, service, ownLag, connect, fanout, completion *metrics.Recorder
 
 	sent, received, errs, unmatched, duplicated, outOfOrder atomic.Int64
 	warmupSent, notMeasured, measuredReceived, measuredSent atomic.Int64
-	established, dropped                                    atomic.Int64
+	established, dropped, lateSends                         atomic.Int64
 
 	failMu   sync.Mutex
 	failures map[string]int // dial failures by kind
@@ -90,10 +91,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	s, _ := scenarioNamed(cfg.Scenario) // known: validated
 	r := &run{
-		cfg: cfg, base: time.Now(), failures: map[string]int{}, drops: map[string]int{},
+		cfg: cfg, scenario: s, base: time.Now(), failures: map[string]int{}, drops: map[string]int{},
 		latency: metrics.NewRecorder(recorderShards()), service: metrics.NewRecorder(recorderShards()),
-		sendLag: metrics.NewRecorder(recorderShards()),
+		ownLag:  metrics.NewRecorder(recorderShards()),
 		connect: metrics.NewRecorder(recorderShards()), fanout: metrics.NewRecorder(recorderShards()),
 		completion: metrics.NewRecorder(recorderShards()), pending: newPendingSet(),
 	}
@@ -118,14 +120,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	tickerDone := make(chan struct{})
 	go func() { defer close(tickerDone); r.tick(tickCtx) }()
 
-	d := newDialer(sources, cfg.DialTimeout, dialBufferSize(cfg), cfg.TLS)
+	d := newDialer(sources, cfg.DialTimeout, dialBufferSize(cfg, s), cfg.TLS)
 	r.ramp(ctx, d)
-	switch cfg.Scenario {
-	case ScenarioConnect:
-		r.hold(ctx)
-	default:
-		r.send(ctx)
-	}
+	s.drive(ctx, r)
 	r.closeAll()
 	stopTicker()
 	<-tickerDone
@@ -163,8 +160,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 // dialBufferSize sizes gorilla's per-connection buffers: small for idle
 // connections, the message size (bounded) otherwise.
-func dialBufferSize(cfg Config) int {
-	if cfg.Scenario == ScenarioConnect {
+func dialBufferSize(cfg Config, s scenario) int {
+	if _, sends := s.(messenger); !sends {
 		return 256
 	}
 	return min(max(cfg.Size+16, 512), 16<<10)
@@ -252,9 +249,6 @@ func (r *run) ramp(ctx context.Context, d *dialer) {
 			r.connect.Record(i, time.Since(t0).Microseconds())
 			ws.SetReadLimit(readLimit(cfg))
 			c := &conn{id: i, ws: ws, inflight: make(chan struct{}, cfg.MaxInflight), done: make(chan struct{})}
-			if cfg.Scenario == ScenarioBroadcast {
-				c.senders = make([]metrics.Sequence, cfg.Senders)
-			}
 			r.connsMu.Lock()
 			r.conns = append(r.conns, c)
 			r.connsMu.Unlock()
@@ -288,16 +282,6 @@ func (r *run) connFailed(c *conn, err error) (counted bool) {
 	r.dropped.Add(1)
 	_ = c.ws.Close()
 	return true
-}
-
-// hold keeps connect-scenario connections open for the duration.
-func (r *run) hold(ctx context.Context) {
-	r.phase.Store(PhaseHold)
-	now := r.now()
-	r.sendStart.Store(now)
-	r.measureStart.Store(now)
-	r.sendEnd.Store(now + int64(r.cfg.Duration))
-	sleepUntil(ctx, r.base.Add(time.Duration(r.sendEnd.Load())))
 }
 
 // closeAll closes every connection politely and waits for the readers.
@@ -345,13 +329,7 @@ func (r *run) read(c *conn) {
 				break
 			}
 		}
-		at := r.now()
-		switch r.cfg.Scenario {
-		case ScenarioEcho:
-			r.onEcho(c, buf, at)
-		case ScenarioBroadcast:
-			r.onBroadcast(c, buf, at)
-		}
+		r.scenario.receive(r, c, buf, r.now())
 	}
 }
 
@@ -381,7 +359,7 @@ func (r *run) tick(ctx context.Context) {
 	t := time.NewTicker(time.Second)
 	defer t.Stop()
 	var lastSent, lastRecv, lastErr int64
-	primary := r.primary()
+	primary := r.scenario.timeline(r)
 	for {
 		select {
 		case <-ctx.Done():
@@ -412,17 +390,6 @@ func (r *run) tick(ctx context.Context) {
 				SentPerS: s.Sent, ReceivedPerS: s.Received, Errors: errs + int64(r.failedCount()), P99US: s.P99US})
 		}
 	}
-}
-
-// primary is the recorder the timeline's percentiles follow.
-func (r *run) primary() *metrics.Recorder {
-	switch r.cfg.Scenario {
-	case ScenarioBroadcast:
-		return r.fanout
-	case ScenarioConnect:
-		return r.connect
-	}
-	return r.latency
 }
 
 func (r *run) failedCount() int {

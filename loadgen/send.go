@@ -9,9 +9,23 @@ import (
 	"github.com/gorilla/websocket"
 )
 
-// send runs the echo and broadcast sending phases: warm-up, measured
-// window, then a drain for outstanding replies.
-func (r *run) send(ctx context.Context) {
+// A messenger is a scenario that sends paced messages over its
+// connections (see run.send).
+type messenger interface {
+	// senders picks the connections that send.
+	senders(conns []*conn, cfg Config) []*conn
+	// admit waits until c may send another message; false when the run
+	// or the connection ended first.
+	admit(ctx context.Context, c *conn) bool
+	// sending notes a measured message about to go.
+	sending(r *run, st stamp)
+	// outstanding counts what is still to arrive.
+	outstanding(r *run) int64
+}
+
+// send runs a messenger's sending phases: warm-up, measured window, then
+// a drain for outstanding messages.
+func (r *run) send(ctx context.Context, m messenger) {
 	cfg := r.cfg
 	r.connsMu.Lock()
 	conns := append([]*conn(nil), r.conns...)
@@ -43,21 +57,13 @@ func (r *run) send(ctx context.Context) {
 		r.phase.Store(PhaseMeasure)
 	}
 
-	senders := conns
-	if cfg.Scenario == ScenarioBroadcast {
-		senders = nil
-		for _, c := range conns {
-			if c.id < cfg.Senders {
-				senders = append(senders, c)
-			}
-		}
-	}
+	senders := m.senders(conns, cfg)
 	var wg sync.WaitGroup
 	for slot, c := range senders {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			r.sendLoop(sendCtx, c, slot, len(senders))
+			r.sendLoop(sendCtx, m, c, slot, len(senders))
 		}()
 	}
 	wg.Wait()
@@ -66,7 +72,7 @@ func (r *run) send(ctx context.Context) {
 		return
 	}
 	r.phase.Store(PhaseDrain)
-	r.drain(ctx)
+	r.drain(ctx, m)
 }
 
 func (r *run) at(ns int64) time.Time { return r.base.Add(time.Duration(ns)) }
@@ -77,10 +83,11 @@ var errSendEnded = errors.New("sending ended")
 
 // sendLoop sends one connection's messages. In the open model, message j
 // of the connection in slot k of n is due at start + (k + j·n)/rate: the
-// total rate spreads evenly, and a late send still counts from when it
-// was due (no coordinated omission). In the closed loop (rate 0) a
-// message goes as soon as an in-flight slot frees.
-func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
+// total rate spreads evenly, and a send held back by the server still
+// counts from when it was due (no coordinated omission), while the
+// generator's own lateness does not count (see lagTracker). In the closed
+// loop (rate 0) a message goes as soon as an in-flight slot frees.
+func (r *run) sendLoop(ctx context.Context, m messenger, c *conn, slot, n int) {
 	cfg := r.cfg
 	closed := cfg.Rate == 0
 	var interval, offset float64
@@ -94,6 +101,7 @@ func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
 	}
 	buf := newPayload(cfg.Size)
 	start, end := r.sendStart.Load(), r.sendEnd.Load()
+	var own lagTracker
 	for j := uint64(0); ; j++ {
 		var due int64
 		if !closed {
@@ -102,26 +110,22 @@ func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
 				return
 			}
 		}
-		if cfg.Scenario == ScenarioEcho {
-			select {
-			case c.inflight <- struct{}{}:
-			case <-ctx.Done():
-				return
-			case <-c.done:
-				return
-			}
+		woke := r.now()
+		if !m.admit(ctx, c) {
+			return
 		}
 		now := r.now()
 		if closed {
-			due = now
+			due, woke = now, now
 			if due >= end {
 				return
 			}
 		}
-		st := stamp{id: uint32(c.id), seq: j, intended: due, sentAtNS: now}
+		virtual, lag := own.start(due, woke)
 		measured := due >= r.measureStart.Load()
-		if cfg.Scenario == ScenarioBroadcast && measured {
-			r.pending.add(st, r.expectedReceivers())
+		st := stamp{id: uint32(c.id), seq: j, measured: measured, latencyFrom: due + lag, sentAtNS: now}
+		if measured {
+			m.sending(r, st)
 		}
 		encodeStamp(buf, cfg.Binary, st)
 		c.nextSeq.Store(j + 1) // before the write: the reply may beat it
@@ -138,11 +142,15 @@ func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
 			}
 			return
 		}
+		own.sent(virtual, woke, r.now())
 		r.sent.Add(1)
 		if measured {
 			r.measuredSent.Add(1)
 			if !closed {
-				r.sendLag.Record(c.id, (now-due)/1000)
+				r.ownLag.Record(c.id, lag/1000)
+				if lag > int64(cfg.LagLimit) {
+					r.lateSends.Add(1)
+				}
 			}
 		} else {
 			r.warmupSent.Add(1)
@@ -150,30 +158,14 @@ func (r *run) sendLoop(ctx context.Context, c *conn, slot, n int) {
 	}
 }
 
-// expectedReceivers is how many deliveries one broadcast should produce.
-func (r *run) expectedReceivers() int {
-	n := int(r.established.Load())
-	if r.cfg.ExcludeSender {
-		n--
-	}
-	return n
-}
-
 // drain waits for outstanding replies, at most cfg.Drain.
-func (r *run) drain(ctx context.Context) {
+func (r *run) drain(ctx context.Context, m messenger) {
 	deadline := time.Now().Add(r.cfg.Drain)
 	for time.Now().Before(deadline) && ctx.Err() == nil {
 		// Nothing more can arrive once every connection has failed.
-		if r.outstanding() == 0 || r.dropped.Load() == r.established.Load() {
+		if m.outstanding(r) == 0 || r.dropped.Load() == r.established.Load() {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func (r *run) outstanding() int64 {
-	if r.cfg.Scenario == ScenarioBroadcast {
-		return int64(r.pending.len())
-	}
-	return r.sent.Load() - r.received.Load()
 }

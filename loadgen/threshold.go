@@ -27,20 +27,10 @@ type Threshold struct {
 // Latency statistics of one histogram summary.
 var latencyStats = []string{"p50", "p90", "p99", "p999", "max", "mean"}
 
-// Prefixes addressing a specific histogram summary, and the field each
-// one names in the result file.
-var latencyPrefixes = []struct{ prefix, field string }{
-	{"latency", "latency_us"},
-	{"service", "service_time_us"},
-	{"connect", "connect_latency_us"},
-	{"fanout", "fanout_latency_us"},
-	{"completion", "fanout_completion_us"},
-}
-
 // Metrics that are plain numbers.
 var plainMetrics = []string{
 	"errors", "lost", "delivery", "throughput", "failed", "established",
-	"duplicated", "out_of_order",
+	"duplicated", "out_of_order", "generator_limited",
 }
 
 var thresholdOps = []string{"<", "<=", ">", ">=", "==", "!="}
@@ -51,13 +41,14 @@ var validMetricsHelp = func() string {
 	b.WriteString("valid metrics: ")
 	b.WriteString(strings.Join(latencyStats, ", "))
 	b.WriteString(" (the scenario's primary latency); ")
-	ps := make([]string, len(latencyPrefixes))
-	for i, p := range latencyPrefixes {
-		ps[i] = p.prefix + "."
+	ps := make([]string, len(Figures))
+	for i, f := range Figures {
+		ps[i] = f.Prefix + "."
 	}
 	b.WriteString(strings.Join(ps, ", "))
 	b.WriteString(" followed by one of those; ")
 	b.WriteString(strings.Join(plainMetrics, ", "))
+	b.WriteString(" (generator_limited is 1 when the generator fell behind, else 0)")
 	return b.String()
 }()
 
@@ -67,7 +58,7 @@ func splitLatency(metric string) (prefix, stat string, ok bool) {
 	prefix, stat, dotted := strings.Cut(metric, ".")
 	if !dotted {
 		prefix, stat = "", metric
-	} else if !isLatencyPrefix(prefix) {
+	} else if _, ok := figureByPrefix(prefix); !ok {
 		return "", "", false
 	}
 	for _, s := range latencyStats {
@@ -78,13 +69,13 @@ func splitLatency(metric string) (prefix, stat string, ok bool) {
 	return "", "", false
 }
 
-func isLatencyPrefix(p string) bool {
-	for _, lp := range latencyPrefixes {
-		if lp.prefix == p {
-			return true
+func figureByPrefix(p string) (Figure, bool) {
+	for _, f := range Figures {
+		if f.Prefix == p {
+			return f, true
 		}
 	}
-	return false
+	return Figure{}, false
 }
 
 func isPlainMetric(m string) bool {
@@ -226,35 +217,6 @@ func latencyUnitUS(unit string) (float64, bool) {
 	return 0, false
 }
 
-// primaryLatency names the scenario's headline histogram.
-func primaryLatency(r *Result) (*Percentiles, string, error) {
-	switch r.Scenario {
-	case "echo":
-		return r.LatencyUS, "latency_us", nil
-	case "broadcast":
-		return r.FanoutLatencyUS, "fanout_latency_us", nil
-	case "connect":
-		return r.ConnectLatencyUS, "connect_latency_us", nil
-	}
-	return nil, "", fmt.Errorf("scenario %q has no primary latency; name the histogram, e.g. latency.p99", r.Scenario)
-}
-
-func prefixedLatency(r *Result, prefix string) (*Percentiles, string) {
-	switch prefix {
-	case "latency":
-		return r.LatencyUS, "latency_us"
-	case "service":
-		return r.ServiceTimeUS, "service_time_us"
-	case "connect":
-		return r.ConnectLatencyUS, "connect_latency_us"
-	case "fanout":
-		return r.FanoutLatencyUS, "fanout_latency_us"
-	case "completion":
-		return r.FanoutCompletionUS, "fanout_completion_us"
-	}
-	return nil, ""
-}
-
 // observe returns the metric's value in r, or an error when r does not
 // carry it.
 func (t Threshold) observe(r *Result) (float64, error) {
@@ -262,22 +224,19 @@ func (t Threshold) observe(r *Result) (float64, error) {
 		return 0, errors.New("no result")
 	}
 	if prefix, stat, ok := splitLatency(t.Metric); ok {
-		var p *Percentiles
-		var field string
+		f, ok := figureByPrefix(prefix)
 		if prefix == "" {
-			var err error
-			if p, field, err = primaryLatency(r); err != nil {
-				return 0, err
+			if f, _, ok = r.Primary(); !ok {
+				return 0, fmt.Errorf("scenario %q has no primary latency; name the histogram, e.g. latency.p99", r.Scenario)
 			}
-		} else {
-			p, field = prefixedLatency(r, prefix)
 		}
+		p := f.Of(r)
 		if p == nil {
-			return 0, fmt.Errorf("the %s result has no %s", scenarioName(r), field)
+			return 0, fmt.Errorf("the %s result has no %s", scenarioName(r), f.Histogram)
 		}
 		if p.Count == 0 {
 			// All-zero percentiles would pass any upper bound.
-			return 0, fmt.Errorf("%s of the %s result has no samples", field, scenarioName(r))
+			return 0, fmt.Errorf("%s of the %s result has no samples", f.Histogram, scenarioName(r))
 		}
 		switch stat {
 		case "p50":
@@ -335,6 +294,14 @@ func (t Threshold) observe(r *Result) (float64, error) {
 			return 0, fmt.Errorf("the %s result has no message throughput", scenarioName(r))
 		}
 		return r.ThroughputPerS, nil
+	case "generator_limited":
+		if r.Generator == nil {
+			return 0, fmt.Errorf("the %s result has no generator figures", scenarioName(r))
+		}
+		if r.GeneratorLimited() {
+			return 1, nil
+		}
+		return 0, nil
 	case "failed":
 		return float64(r.Connections.Failed), nil
 	case "established":

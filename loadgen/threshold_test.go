@@ -117,6 +117,7 @@ func echoResult() *Result {
 	return &Result{
 		Schema:   Schema,
 		Scenario: "echo",
+		Params:   Params{Conns: 100, Rate: 4000},
 		Connections: Connections{
 			Target: 100, Established: 97, Failed: 3, Dropped: 2,
 		},
@@ -127,6 +128,45 @@ func echoResult() *Result {
 		LatencyUS:        &Percentiles{Count: 990, Mean: 1234.5, P50: 1000, P90: 2000, P99: 3000, P999: 4000, Max: 5000},
 		ServiceTimeUS:    &Percentiles{Count: 990, Mean: 111.5, P50: 100, P90: 200, P99: 300, P999: 400, Max: 500},
 		ConnectLatencyUS: &Percentiles{Count: 97, Mean: 22.5, P50: 10, P90: 20, P99: 30, P999: 40, Max: 50},
+	}
+}
+
+// The primary latency is the one every report leads with: the open
+// model's latency, the closed loop's service time; the generator's own
+// figures can be checked too.
+func TestThresholdPrimaryAndGenerator(t *testing.T) {
+	closed := echoResult()
+	closed.Params = Params{Conns: 100, ClosedLoop: true}
+	limited := echoResult()
+	limited.Generator = &Generator{LagUS: &Percentiles{Count: 990, P50: 500, P99: 4000}, Limited: []Limit{{Cause: LimitSchedule, Detail: "late"}}}
+	kept := echoResult()
+	kept.Generator = &Generator{LagUS: &Percentiles{Count: 990, P50: 500, P99: 1100}}
+	for _, tc := range []struct {
+		expr  string
+		r     *Result
+		value float64
+	}{
+		{"p99<1s", echoResult(), 3000},
+		{"p99<1s", closed, 300},
+		{"generator_limited==0", limited, 1},
+		{"generator_limited==0", kept, 0},
+		{"lag.p99<1s", kept, 1100},
+	} {
+		th, err := ParseThreshold(tc.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := th.Eval(tc.r)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.expr, err)
+		}
+		if res.Value != tc.value {
+			t.Errorf("%s: observed %v, want %v", tc.expr, res.Value, tc.value)
+		}
+	}
+	th, _ := ParseThreshold("generator_limited==0")
+	if _, err := th.Eval(echoResult()); err == nil {
+		t.Error("generator_limited on a result without generator figures passed")
 	}
 }
 

@@ -1,7 +1,6 @@
 package loadgen
 
 import (
-	"errors"
 	"fmt"
 	"time"
 )
@@ -41,8 +40,8 @@ func (c Config) Share(index, count int) (Config, error) {
 		return Config{}, fmt.Errorf("--worker-index %d: want 0 to %d for %d workers", index, count-1, count)
 	}
 	if count > 1 {
-		if c.Scenario == ScenarioBroadcast {
-			return Config{}, errors.New("broadcast cannot be split over workers: receivers measure fan-out against the sender's clock and must see every broadcast; run it in one process")
+		if s, ok := scenarioNamed(c.Scenario); ok && s.splitError() != nil {
+			return Config{}, s.splitError()
 		}
 		if c.Conns < count {
 			return Config{}, fmt.Errorf("--conns %d: fewer connections than --workers %d", c.Conns, count)

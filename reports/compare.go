@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -296,7 +297,7 @@ func (c *Comparison) compareLoad(base, cur Input) {
 			all = append(all, g)
 		}
 	}
-	sort.SliceStable(all, func(i, j int) bool { return lessGroup(all[i], all[j]) })
+	slices.SortStableFunc(all, compareGroups)
 	curKey := map[string]*loadKeyGroup{}
 	for _, g := range ag {
 		curKey[g.key()] = g
@@ -313,8 +314,8 @@ func (c *Comparison) compareLoad(base, cur Input) {
 			continue
 		}
 		for _, f := range loadFigures() {
-			bv, bok := b.median(f)
-			av, aok := a.median(f)
+			bv, bok := b.median(f.get)
+			av, aok := a.median(f.get)
 			if !bok || !aok || bv == av {
 				continue
 			}
@@ -329,18 +330,6 @@ func (c *Comparison) compareLoad(base, cur Input) {
 			c.Load = append(c.Load, ch)
 		}
 	}
-}
-
-func lessGroup(a, c *loadKeyGroup) bool {
-	for k := range a.order {
-		if a.order[k] != c.order[k] {
-			return a.order[k] < c.order[k]
-		}
-	}
-	if a.label != c.label {
-		return a.label < c.label
-	}
-	return a.target < c.target
 }
 
 // relChange is (after − before) / before, ±Inf when before is 0.

@@ -1,8 +1,10 @@
 package reports
 
 import (
+	"cmp"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,10 +19,13 @@ import (
 // htmlLoadGroup is one workload (scenario and parameters, as named by
 // ScenarioLabel) with every result of it.
 type htmlLoadGroup struct {
-	ID      string
-	Label   string
-	Kind    string
-	Params  string
+	ID     string
+	Label  string
+	Kind   loadgen.Kind
+	Params string
+	// Limited warns, a line per run, of the runs in which the generator
+	// fell behind (see GeneratorLimits).
+	Limited []string
 	Columns []htmlColumn
 	Rows    []htmlLoadRow
 	Runs    []htmlLoadRun
@@ -38,6 +43,7 @@ type htmlLoadRow struct {
 	Name        string
 	Color       string
 	Interrupted bool
+	Limited     bool // the generator fell behind in this run
 	Cells       []htmlNumCell
 }
 
@@ -65,51 +71,6 @@ type htmlThreshold struct {
 	Passed bool
 }
 
-// htmlKind classifies a result like the Markdown tables do.
-func htmlKind(r *loadgen.Result) string {
-	switch r.Scenario {
-	case loadgen.ScenarioEcho:
-		if r.Params.ClosedLoop || r.Params.Rate == 0 {
-			return "echo-closed"
-		}
-		return "echo"
-	case loadgen.ScenarioBroadcast, loadgen.ScenarioConnect:
-		return r.Scenario
-	}
-	return "other"
-}
-
-func htmlKindRank(kind string) int {
-	switch kind {
-	case "echo":
-		return 0
-	case "echo-closed":
-		return 1
-	case loadgen.ScenarioBroadcast:
-		return 2
-	case loadgen.ScenarioConnect:
-		return 3
-	}
-	return 4
-}
-
-// htmlPrimary is a result's main latency: its name, summary and histogram
-// key.
-func htmlPrimary(r *loadgen.Result) (string, *loadgen.Percentiles, string) {
-	switch htmlKind(r) {
-	case "echo-closed":
-		if r.ServiceTimeUS != nil {
-			return "service time", r.ServiceTimeUS, "service_time_us"
-		}
-		return "service time", r.LatencyUS, "latency_us"
-	case loadgen.ScenarioBroadcast:
-		return "fan-out", r.FanoutLatencyUS, "fanout_latency_us"
-	case loadgen.ScenarioConnect:
-		return "connect", r.ConnectLatencyUS, "connect_latency_us"
-	}
-	return "latency", r.LatencyUS, "latency_us"
-}
-
 type htmlLoadEntry struct {
 	r     *loadgen.Result
 	name  string // legend and row name
@@ -121,7 +82,6 @@ func htmlLoadGroups(all []*loadgen.Result, colors map[string]string) []htmlLoadG
 	rs := htmlLoadResults(all)
 	type group struct {
 		label string
-		kind  string
 		rs    []*loadgen.Result
 	}
 	byLabel := map[string]*group{}
@@ -130,34 +90,23 @@ func htmlLoadGroups(all []*loadgen.Result, colors map[string]string) []htmlLoadG
 		label := ScenarioLabel(r)
 		g := byLabel[label]
 		if g == nil {
-			g = &group{label: label, kind: htmlKind(r)}
+			g = &group{label: label}
 			byLabel[label] = g
 			groups = append(groups, g)
 		}
 		g.rs = append(g.rs, r)
 	}
-	sort.SliceStable(groups, func(i, j int) bool {
-		a, b := groups[i], groups[j]
-		if ra, rb := htmlKindRank(a.kind), htmlKindRank(b.kind); ra != rb {
-			return ra < rb
-		}
-		pa, pb := a.rs[0].Params, b.rs[0].Params
-		if pa.Conns != pb.Conns {
-			return pa.Conns < pb.Conns
-		}
-		if pa.Rate != pb.Rate {
-			return pa.Rate < pb.Rate
-		}
-		return a.label < b.label
+	slices.SortStableFunc(groups, func(a, b *group) int {
+		return cmp.Or(loadgen.Compare(a.rs[0], b.rs[0]), strings.Compare(a.label, b.label))
 	})
 	var out []htmlLoadGroup
 	for gi, g := range groups {
-		out = append(out, htmlLoadGroupOf(gi, g.label, g.kind, g.rs, colors))
+		out = append(out, htmlLoadGroupOf(gi, g.label, g.rs, colors))
 	}
 	return out
 }
 
-func htmlLoadGroupOf(gi int, label, kind string, rs []*loadgen.Result, colors map[string]string) htmlLoadGroup {
+func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[string]string) htmlLoadGroup {
 	sort.SliceStable(rs, func(i, j int) bool {
 		if rs[i].Target != rs[j].Target {
 			return rs[i].Target < rs[j].Target
@@ -182,13 +131,20 @@ func htmlLoadGroupOf(gi int, label, kind string, rs []*loadgen.Result, colors ma
 		}
 		entries[i] = htmlLoadEntry{r: r, name: name, color: colors[r.Target], dash: svgDashes[n%len(svgDashes)]}
 	}
+	kind := rs[0].Kind()
 	g := htmlLoadGroup{ID: fmt.Sprintf("load-%d", gi), Label: label, Kind: kind, Params: htmlParams(rs[0])}
-	primary, _, _ := htmlPrimary(rs[0])
+	primary, _, ok := rs[0].Primary()
+	if !ok { // a kind this build does not know: its cells show "—"
+		primary.Name = "primary"
+	}
+	// The generator's columns only where some run has its figures, so
+	// that results written before it reported on itself look as they did.
+	withGenerator := slices.ContainsFunc(rs, func(r *loadgen.Result) bool { return r.Generator != nil })
 	g.Columns = []htmlColumn{
 		{Name: "target", Text: true},
 		{Name: "throughput", Title: htmlThroughputTitle(kind)},
-		{Name: primary + " p50"}, {Name: primary + " p90"}, {Name: primary + " p99"},
-		{Name: primary + " p99.9"}, {Name: primary + " max"},
+		{Name: primary.Name + " p50"}, {Name: primary.Name + " p90"}, {Name: primary.Name + " p99"},
+		{Name: primary.Name + " p99.9"}, {Name: primary.Name + " max"},
 		{Name: "lost", Title: "messages (broadcast: deliveries) never received"},
 		{Name: "errors", Title: "send/receive errors and malformed replies"},
 		{Name: "delivery ratio", Title: "broadcast: deliveries received / expected"},
@@ -196,16 +152,27 @@ func htmlLoadGroupOf(gi int, label, kind string, rs []*loadgen.Result, colors ma
 		{Name: "conns", Title: "connections established / attempted"},
 		{Name: "client CPU", Title: "generator CPU time over the whole run"},
 		{Name: "client peak RSS"},
-		{Name: "server CPU", Title: "server CPU time over the whole run"},
-		{Name: "server peak RSS"},
 	}
+	if withGenerator {
+		g.Columns = append(g.Columns,
+			htmlColumn{Name: loadgen.FigureGeneratorLag.Name + " p50", Title: "how late the generator itself sent (timer wake-up, descheduling), kept out of the latency"},
+			htmlColumn{Name: loadgen.FigureGeneratorLag.Name + " p99", Title: "how late the generator itself sent (timer wake-up, descheduling), kept out of the latency"},
+			htmlColumn{Name: "generator CPU", Title: "generator CPU time in the measured window divided by the window, out of its cores (GOMAXPROCS)"},
+			htmlColumn{Name: "generator late sends", Title: "measured sends the generator started more than its lag limit late by its own fault"})
+	}
+	g.Columns = append(g.Columns,
+		htmlColumn{Name: "server CPU", Title: "server CPU time over the whole run"},
+		htmlColumn{Name: "server peak RSS"})
 	for _, e := range entries {
 		r := e.r
-		_, p, _ := htmlPrimary(r)
-		row := htmlLoadRow{Name: e.name, Color: e.color, Interrupted: r.Interrupted}
+		_, p, _ := r.Primary()
+		row := htmlLoadRow{Name: e.name, Color: e.color, Interrupted: r.Interrupted, Limited: r.GeneratorLimited()}
+		if why := GeneratorLimits(r); why != "" {
+			g.Limited = append(g.Limited, e.name+": "+why+"; "+GeneratorLimitedMeaning+".")
+		}
 		row.Cells = append(row.Cells, htmlNumCell{Text: e.name, Sort: e.name})
 		if r.Messages != nil {
-			row.Cells = append(row.Cells, htmlNum(r.ThroughputPerS, htmlThousands(r.ThroughputPerS)+"/s"))
+			row.Cells = append(row.Cells, htmlNum(r.ThroughputPerS, thousands(int(math.Round(r.ThroughputPerS)))+"/s"))
 		} else {
 			row.Cells = append(row.Cells, htmlNumCell{Text: "—"})
 		}
@@ -219,8 +186,8 @@ func htmlLoadGroupOf(gi int, label, kind string, rs []*loadgen.Result, colors ma
 			row.Cells = append(row.Cells, htmlMicros(p, at))
 		}
 		if m := r.Messages; m != nil {
-			row.Cells = append(row.Cells, htmlNum(float64(m.Lost), htmlThousands(float64(m.Lost))),
-				htmlNum(float64(m.Errors), htmlThousands(float64(m.Errors))))
+			row.Cells = append(row.Cells, htmlNum(float64(m.Lost), thousands(int(m.Lost))),
+				htmlNum(float64(m.Errors), thousands(int(m.Errors))))
 		} else {
 			row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
 		}
@@ -231,9 +198,20 @@ func htmlLoadGroupOf(gi int, label, kind string, rs []*loadgen.Result, colors ma
 		}
 		row.Cells = append(row.Cells, htmlMicros(r.ConnectLatencyUS, func(p *loadgen.Percentiles) int64 { return p.P99 }))
 		c := r.Connections
-		row.Cells = append(row.Cells, htmlNum(float64(c.Established), fmt.Sprintf("%s / %s", htmlThousands(float64(c.Established)), htmlThousands(float64(c.Target)))))
+		row.Cells = append(row.Cells, htmlNum(float64(c.Established), fmt.Sprintf("%s / %s", thousands(c.Established), thousands(c.Target))))
 		row.Cells = append(row.Cells, htmlNum(r.Client.CPUSeconds, fmt.Sprintf("%.2f s", r.Client.CPUSeconds)))
 		row.Cells = append(row.Cells, htmlBytes(r.Client.RSSBytesMax))
+		if withGenerator {
+			lag := loadgen.FigureGeneratorLag.Of(r)
+			row.Cells = append(row.Cells, htmlMicros(lag, func(p *loadgen.Percentiles) int64 { return p.P50 }),
+				htmlMicros(lag, func(p *loadgen.Percentiles) int64 { return p.P99 }))
+			if gen := r.Generator; gen != nil {
+				row.Cells = append(row.Cells, htmlNum(gen.CPUCores, fmt.Sprintf("%.2f of %d cores", gen.CPUCores, gen.Cores)),
+					htmlNum(float64(gen.Late), thousands(int(gen.Late))))
+			} else {
+				row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
+			}
+		}
 		if r.Server != nil {
 			row.Cells = append(row.Cells, htmlNum(r.Server.CPUSeconds, fmt.Sprintf("%.2f s", r.Server.CPUSeconds)), htmlBytes(r.Server.RSSBytesMax))
 		} else {
@@ -258,15 +236,15 @@ func htmlLoadGroupOf(gi int, label, kind string, rs []*loadgen.Result, colors ma
 		}
 		g.Runs = append(g.Runs, run)
 	}
-	g.Charts, g.Notes = htmlLoadCharts(g.ID, kind, entries)
+	g.Charts, g.Notes = htmlLoadCharts(g.ID, kind, primary, entries)
 	return g
 }
 
-func htmlThroughputTitle(kind string) string {
+func htmlThroughputTitle(kind loadgen.Kind) string {
 	switch kind {
-	case loadgen.ScenarioBroadcast:
+	case loadgen.KindBroadcast:
 		return "deliveries per second in the measured window"
-	case loadgen.ScenarioConnect:
+	case loadgen.KindConnect:
 		return "connect runs send no messages"
 	}
 	return "replies per second in the measured window"
@@ -277,11 +255,11 @@ func htmlParams(r *loadgen.Result) string {
 	parts := []string{
 		"measured " + (time.Duration(p.DurationMS) * time.Millisecond).String(),
 	}
-	if r.Scenario != loadgen.ScenarioConnect {
+	if r.Kind() != loadgen.KindConnect {
 		parts = append(parts, "warm-up "+(time.Duration(p.WarmupMS)*time.Millisecond).String())
 	}
 	if p.RampPerS > 0 {
-		parts = append(parts, "ramp "+htmlThousands(p.RampPerS)+" conns/s")
+		parts = append(parts, "ramp "+thousands(int(math.Round(p.RampPerS)))+" conns/s")
 	} else {
 		parts = append(parts, "ramp unpaced")
 	}
@@ -291,11 +269,8 @@ func htmlParams(r *loadgen.Result) string {
 	if p.ExcludeSender {
 		parts = append(parts, "sender excluded")
 	}
-	switch htmlKind(r) {
-	case "echo":
-		parts = append(parts, "latency from the scheduled send (open model, corrected for coordinated omission)")
-	case "echo-closed":
-		parts = append(parts, "closed loop: latency is service time")
+	if m := r.Kind().Measures(); m != "" {
+		parts = append(parts, m)
 	}
 	return strings.Join(parts, "; ")
 }
@@ -319,31 +294,11 @@ func htmlBytes(b int64) htmlNumCell {
 	return htmlNum(float64(b), fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)))
 }
 
-// htmlThousands renders a rounded number with comma separators.
-func htmlThousands(v float64) string {
-	n := int64(math.Round(v))
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	if neg {
-		b.WriteByte('-')
-	}
-	for i := range len(s) {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
 // htmlLoadCharts draws a group's charts: the percentile distribution of
 // its main latency (and broadcast completion), then the timelines.
-func htmlLoadCharts(id, kind string, es []htmlLoadEntry) ([]svgChart, []string) {
+func htmlLoadCharts(id string, kind loadgen.Kind, primary loadgen.Figure, es []htmlLoadEntry) ([]svgChart, []string) {
 	var charts []svgChart
 	var notes []string
-	primary, _, key := htmlPrimary(es[0].r)
 
 	hdrChart := func(suffix, key, title, ylabel string) {
 		spec := svgSpec{
@@ -367,10 +322,11 @@ func htmlLoadCharts(id, kind string, es []htmlLoadEntry) ([]svgChart, []string) 
 		}
 		charts = append(charts, svgLayout(spec))
 	}
-	long, short := htmlLatencyName(kind)
-	hdrChart("hdr", key, "Percentile distribution: "+long, short+" (log scale)")
-	if kind == loadgen.ScenarioBroadcast {
-		hdrChart("completion", "fanout_completion_us", "Percentile distribution: broadcast completion (last receiver)", "completion time (log scale)")
+	if primary.Histogram != "" {
+		hdrChart("hdr", primary.Histogram, "Percentile distribution: "+primary.Name, primary.Name+" (log scale)")
+	}
+	if kind == loadgen.KindBroadcast {
+		hdrChart("completion", loadgen.FigureCompletion.Histogram, "Percentile distribution: broadcast completion (last receiver)", "completion time (log scale)")
 	}
 
 	bands := htmlPhaseBands(es)
@@ -390,9 +346,9 @@ func htmlLoadCharts(id, kind string, es []htmlLoadEntry) ([]svgChart, []string) 
 		}
 		charts = append(charts, svgLayout(spec))
 	}
-	if kind != loadgen.ScenarioConnect {
+	if kind != loadgen.KindConnect {
 		what := "replies/s"
-		if kind == loadgen.ScenarioBroadcast {
+		if kind == loadgen.KindBroadcast {
 			what = "deliveries/s"
 		}
 		timeline("throughput", "Throughput: "+what+" per second", what, false, svgFormatCount, 0,
@@ -408,11 +364,11 @@ func htmlLoadCharts(id, kind string, es []htmlLoadEntry) ([]svgChart, []string) 
 		}
 	}
 	p99log := hi > 0 && hi/lo > 30
-	p99label := primary + " p99"
+	p99label := primary.Name + " p99"
 	if p99log {
 		p99label += " (log scale)"
 	}
-	timeline("p99", "p99 per second: "+long, p99label, p99log, svgFormatMicros, 0,
+	timeline("p99", "p99 per second: "+primary.Name, p99label, p99log, svgFormatMicros, 0,
 		func(_ htmlLoadEntry, s loadgen.Second) float64 {
 			if s.P99US <= 0 {
 				return math.NaN()
@@ -421,7 +377,7 @@ func htmlLoadCharts(id, kind string, es []htmlLoadEntry) ([]svgChart, []string) 
 		})
 	timeline("conns", "Open connections", "connections", false, svgFormatCount, 0,
 		func(_ htmlLoadEntry, s loadgen.Second) float64 { return float64(s.Conns) })
-	if kind == loadgen.ScenarioBroadcast {
+	if kind == loadgen.KindBroadcast {
 		timeline("delivery", "Delivery ratio per second (deliveries / broadcasts sent × receivers)", "delivery ratio", false, svgFormatRatio, 1,
 			func(e htmlLoadEntry, s loadgen.Second) float64 {
 				per := htmlReceivers(e.r)
@@ -432,20 +388,6 @@ func htmlLoadCharts(id, kind string, es []htmlLoadEntry) ([]svgChart, []string) 
 			})
 	}
 	return charts, notes
-}
-
-// htmlLatencyName names a workload's main latency for chart titles and
-// axis labels.
-func htmlLatencyName(kind string) (long, short string) {
-	switch kind {
-	case "echo-closed":
-		return "service time (closed loop)", "service time"
-	case loadgen.ScenarioBroadcast:
-		return "fan-out latency (send to each receiver)", "fan-out latency"
-	case loadgen.ScenarioConnect:
-		return "connect latency (TCP + handshake)", "connect latency"
-	}
-	return "round-trip latency (from the scheduled send)", "round-trip latency"
 }
 
 // htmlReceivers is how many deliveries one broadcast should make.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -76,6 +77,8 @@ func htmlHostileLoad(t *testing.T) *loadgen.Result {
 		Timeline:   []loadgen.Second{{T: 1, Phase: htmlHostile, Conns: 10, Sent: 100, Received: 100, P50US: 2000, P99US: 4900}},
 		Histograms: map[string]string{"latency_us": enc, "service_time_us": htmlHostile},
 		Thresholds: []loadgen.ThresholdResult{{Expr: htmlHostile, Value: 1, Passed: false}},
+		// A result file can say anything, the generator's details too.
+		Generator: &loadgen.Generator{CPUCores: 2, Cores: 2, Limited: []loadgen.Limit{{Cause: loadgen.LimitCPU, Detail: "busy " + htmlHostile}}},
 	}
 }
 
@@ -408,5 +411,70 @@ func TestHTMLTrimWireKeepsEnds(t *testing.T) {
 	}
 	if out.WireOmitted+len(out.Wire)-1 != 100 {
 		t.Errorf("%d kept + %d omitted != 100", len(out.Wire)-1, out.WireOmitted)
+	}
+}
+
+func htmlRender(t *testing.T, load ...*loadgen.Result) string {
+	t.Helper()
+	out, err := HTML(Input{Load: load}, HTMLOptions{Title: "load", Generated: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out)
+}
+
+func TestHTMLLoadGenerator(t *testing.T) {
+	doc := html.UnescapeString(htmlRender(t,
+		withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 300, 1.95, cpuLimit, schedLimit),
+		withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8),
+	))
+	for _, want := range []string{
+		`<p class="warn"><strong>⚠ Generator-limited:</strong> gws: ` + cpuLimit.Detail + "; " + schedLimit.Detail +
+			"; the figures may describe the generator rather than the server.</p>",
+		`gws <strong class="warn">⚠ generator-limited</strong></th>`,
+		`>generator lag p99</th>`, `>generator CPU</th>`,
+		`>300 µs</td>`, `>1.95 of 2 cores</td>`, `>0.80 of 2 cores</td>`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("missing %q", want)
+		}
+	}
+	if strings.Contains(doc, "gorilla <strong") || strings.Contains(doc, "gorilla: ") {
+		t.Error("a run that kept up is marked generator-limited")
+	}
+	// Written before the generator reported on itself: no generator columns.
+	if old := htmlRender(t, echoRate("gws", 4000, 700, 10000, 30000)); strings.Contains(old, "enerator-limited") || strings.Contains(old, "generator lag") || strings.Contains(old, ">generator CPU<") {
+		t.Error("generator figures for a result without a generator section")
+	}
+}
+
+var htmlGroupRE = regexp.MustCompile(`<section class="load-group" id="load-\d+" data-kind="([^"]*)">\n<h3>([^<]*)</h3>\n<p class="meta">([^<]*)</p>`)
+
+// The HTML report takes each workload's kind, primary figure and order
+// from loadgen.
+func TestHTMLLoadFollowsLoadgen(t *testing.T) {
+	rs := kindResults()
+	doc := htmlRender(t, rs...)
+	groups := htmlGroupRE.FindAllStringSubmatch(doc, -1)
+	sorted := slices.SortedFunc(slices.Values(rs), loadgen.Compare)
+	if len(groups) != len(sorted) {
+		t.Fatalf("%d load groups, want %d", len(groups), len(sorted))
+	}
+	for i, r := range sorted {
+		kind, label, params := groups[i][1], html.UnescapeString(groups[i][2]), html.UnescapeString(groups[i][3])
+		if kind != string(r.Kind()) || label != ScenarioLabel(r) {
+			t.Errorf("group %d: %s %q, want loadgen's order: %s %q", i, kind, label, r.Kind(), ScenarioLabel(r))
+		}
+		if !strings.Contains(params, r.Kind().Measures()) {
+			t.Errorf("%s: %q does not say what its figure measures", label, params)
+		}
+	}
+	closed := doc[strings.Index(doc, `data-kind="echo-closed"`):]
+	closed = closed[:strings.Index(closed, "</table>")]
+	if !strings.Contains(closed, `>service time p99</th>`) || !strings.Contains(closed, `data-v="120000">120 ms</td>`) || strings.Contains(closed, ">latency p99<") {
+		t.Errorf("closed loop not led by its service time:\n%s", closed)
+	}
+	if !strings.Contains(doc, `data-kind="echo-rate"`) || strings.Contains(doc, `data-kind="echo"`) {
+		t.Error(`the open-model echo is not of kind "echo-rate"`)
 	}
 }

@@ -2,8 +2,11 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +45,7 @@ func LoadComparison(results []*loadgen.Result) []byte {
 		label := ScenarioLabel(r)
 		g := groups[label]
 		if g == nil {
-			g = &loadGroup{label: label, order: scenarioOrder(r), byTarget: map[string][]*loadgen.Result{}}
+			g = &loadGroup{label: label, first: r, byTarget: map[string][]*loadgen.Result{}}
 			groups[label] = g
 		}
 		g.byTarget[r.Target] = append(g.byTarget[r.Target], r)
@@ -52,18 +55,8 @@ func LoadComparison(results []*loadgen.Result) []byte {
 		b.WriteString("No load results.\n")
 		return b.Bytes()
 	}
-	ordered := make([]*loadGroup, 0, len(groups))
-	for _, g := range groups {
-		ordered = append(ordered, g)
-	}
-	sort.Slice(ordered, func(i, j int) bool {
-		a, c := ordered[i].order, ordered[j].order
-		for k := range a {
-			if a[k] != c[k] {
-				return a[k] < c[k]
-			}
-		}
-		return ordered[i].label < ordered[j].label
+	ordered := slices.SortedFunc(maps.Values(groups), func(a, c *loadGroup) int {
+		return cmp.Or(loadgen.Compare(a.first, c.first), strings.Compare(a.label, c.label))
 	})
 
 	b.WriteString("| workload | metric |")
@@ -76,12 +69,26 @@ func LoadComparison(results []*loadgen.Result) []byte {
 	}
 	b.WriteString("\n")
 	minRuns, maxRuns := math.MaxInt, 0
+	var limited []string // the note under the table, a line per generator-limited run
+	var firsts []*loadgen.Result
+	withGenerator := false
 	for _, g := range ordered {
-		for i, m := range metricsFor(g.kind()) {
-			workload := ""
-			if i == 0 {
-				workload = "**" + mdEscape(g.label) + "**"
+		firsts = append(firsts, g.first)
+		withGenerator = withGenerator || slices.ContainsFunc(g.runs(), func(r *loadgen.Result) bool { return r.Generator != nil })
+		workload := "**" + mdEscape(g.label) + "**"
+		if g.limited() {
+			// First, so that nobody reads the figures below without it.
+			fmt.Fprintf(&b, "| %s | %s |", workload, generatorLimitedMark)
+			workload = ""
+			for _, t := range targets {
+				fmt.Fprintf(&b, " %s |", limitedCell(g.byTarget[t], "—"))
+				for _, line := range limitedLines(g.label, t, g.byTarget[t]) {
+					limited = append(limited, "- "+mdText(line)+"\n")
+				}
 			}
+			b.WriteString("\n")
+		}
+		for _, m := range metricsFor(g.first, g.runs()) {
 			values := make([][]float64, len(targets))
 			lower := make([]bool, len(targets))
 			for ti, t := range targets {
@@ -98,6 +105,7 @@ func LoadComparison(results []*loadgen.Result) []byte {
 				}
 			}
 			fmt.Fprintf(&b, "| %s | %s |", workload, m.name)
+			workload = ""
 			for ti, t := range targets {
 				vs := values[ti]
 				if len(vs) == 0 {
@@ -116,6 +124,10 @@ func LoadComparison(results []*loadgen.Result) []byte {
 			b.WriteString("\n")
 		}
 	}
+	if len(limited) > 0 {
+		fmt.Fprintf(&b, "\n%s runs: the load generator fell behind; %s.\n\n", generatorLimitedMark, GeneratorLimitedMeaning)
+		b.WriteString(strings.Join(limited, ""))
+	}
 	upTo := ""
 	if minRuns < maxRuns {
 		upTo = "up to "
@@ -126,8 +138,13 @@ func LoadComparison(results []*loadgen.Result) []byte {
 	if skipped > 0 {
 		fmt.Fprintf(&b, " %s left out as interrupted.", plural(skipped, "run"))
 	}
-	b.WriteString(" Latency is from the scheduled send time (open model, corrected for coordinated omission); " +
-		"closed-loop service time is from the actual send. Server CPU, peak RSS and client KiB/conn cover the whole run " +
+	if note := measuresNote(firsts); note != "" {
+		b.WriteString(" " + note)
+	}
+	if withGenerator {
+		b.WriteString(" " + generatorNote)
+	}
+	b.WriteString(" Server CPU, peak RSS and client KiB/conn cover the whole run " +
 		"(connecting, warm-up, measurement, drain); client µs CPU/message is the generator's CPU time in the measured " +
 		"window divided by the messages it sent and received in that window. Connections/s is the rate " +
 		"achieved during the ramp: connections made divided by the time from the first attempt to the last success.\n")
@@ -135,52 +152,110 @@ func LoadComparison(results []*loadgen.Result) []byte {
 }
 
 type loadGroup struct {
-	label    string
-	order    [3]float64
+	label string
+	// first is a result of the group: all share the kind and parameters
+	// that order the group (loadgen.Compare) and choose its rows.
+	first    *loadgen.Result
 	byTarget map[string][]*loadgen.Result
 }
 
-func (g *loadGroup) kind() string {
-	for _, rs := range g.byTarget {
-		if len(rs) > 0 {
-			return kindOf(rs[0])
-		}
+// runs lists every result of the group.
+func (g *loadGroup) runs() []*loadgen.Result {
+	var rs []*loadgen.Result
+	for _, t := range slices.Sorted(maps.Keys(g.byTarget)) {
+		rs = append(rs, g.byTarget[t]...)
 	}
-	return ""
+	return rs
 }
 
-// Workload kinds, each with its own metric rows.
-const (
-	kindEchoRate   = "echo-rate"
-	kindEchoClosed = "echo-closed"
-	kindBroadcast  = loadgen.ScenarioBroadcast
-	kindConnect    = loadgen.ScenarioConnect
-)
-
-func kindOf(r *loadgen.Result) string {
-	switch r.Scenario {
-	case loadgen.ScenarioEcho:
-		if r.Params.ClosedLoop || r.Params.Rate == 0 {
-			return kindEchoClosed
-		}
-		return kindEchoRate
-	case loadgen.ScenarioBroadcast:
-		return kindBroadcast
-	case loadgen.ScenarioConnect:
-		return kindConnect
-	}
-	return r.Scenario
+// limited reports whether the generator fell behind in any run.
+func (g *loadGroup) limited() bool {
+	return slices.ContainsFunc(g.runs(), (*loadgen.Result).GeneratorLimited)
 }
 
-// scenarioOrder sorts workloads: open echo, closed echo, broadcast,
-// connect, others; then by connections and rate.
-func scenarioOrder(r *loadgen.Result) [3]float64 {
-	rank := map[string]float64{kindEchoRate: 0, kindEchoClosed: 1, kindBroadcast: 2, kindConnect: 3}
-	k, ok := rank[kindOf(r)]
-	if !ok {
-		k = 4
+// generatorLimitedMark flags generator-limited runs in the tables.
+const generatorLimitedMark = "⚠ generator-limited"
+
+// limitedCell says whether the generator fell behind in a target's runs
+// of a workload; missing when none of the runs tells.
+func limitedCell(rs []*loadgen.Result, missing string) string {
+	n, known := 0, 0
+	for _, r := range rs {
+		if r.Generator != nil {
+			known++
+		}
+		if r.GeneratorLimited() {
+			n++
+		}
 	}
-	return [3]float64{k, float64(r.Params.Conns), r.Params.Rate}
+	switch {
+	case known == 0:
+		return missing
+	case n == 0:
+		return "no"
+	case n == len(rs):
+		return generatorLimitedMark
+	}
+	return fmt.Sprintf("%s (%d of %d runs)", generatorLimitedMark, n, len(rs))
+}
+
+// limitedLines names each run of a target on a workload in which the
+// generator fell behind, with how, for the note under a table.
+func limitedLines(label, target string, rs []*loadgen.Result) []string {
+	var lines []string
+	for i, r := range rs {
+		if why := GeneratorLimits(r); why != "" {
+			run := ""
+			if len(rs) > 1 {
+				run = fmt.Sprintf(" (run %d of %d)", i+1, len(rs))
+			}
+			lines = append(lines, fmt.Sprintf("%s, %s%s: %s.", label, target, run, why))
+		}
+	}
+	return lines
+}
+
+// GeneratorLimits lists how the load generator fell behind in r, each
+// Limit's detail, "; "-separated: "" when it kept up or the result
+// predates the generator's own figures.
+func GeneratorLimits(r *loadgen.Result) string {
+	if !r.GeneratorLimited() {
+		return ""
+	}
+	details := make([]string, len(r.Generator.Limited))
+	for i, l := range r.Generator.Limited {
+		details[i] = l.Detail
+	}
+	return strings.Join(details, "; ")
+}
+
+// GeneratorLimitedMeaning is what a generator-limited run means for its
+// figures, as every report and summary words it.
+const GeneratorLimitedMeaning = "the figures may describe the generator rather than the server"
+
+// generatorNote explains the generator rows and columns.
+const generatorNote = "Generator lag is how late the load generator itself sent (timer wake-up, descheduling), " +
+	"kept out of the latency; generator CPU is its CPU time in the measured window divided by the window " +
+	"(1.00 = one core busy throughout); its late sends are the measured sends it started more than its lag limit " +
+	"(--lag-limit) late by its own fault."
+
+// measuresNote says what the primary figure of each kind among rs
+// measures, in report order, as loadgen words it.
+func measuresNote(rs []*loadgen.Result) string {
+	rs = slices.SortedFunc(slices.Values(rs), loadgen.Compare)
+	var parts []string
+	for i, r := range rs {
+		if i > 0 && r.Kind() == rs[i-1].Kind() {
+			continue
+		}
+		if m := r.Kind().Measures(); m != "" {
+			parts = append(parts, m)
+		}
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Primary figures: " + strings.Join(parts, "; ") + "."
 }
 
 // ScenarioLabel names the workload of a result from its parameters, so
@@ -192,14 +267,14 @@ func ScenarioLabel(r *loadgen.Result) string {
 	if p.Binary {
 		kind = "binary"
 	}
-	switch kindOf(r) {
-	case kindEchoRate:
+	switch r.Kind() {
+	case loadgen.KindEchoRate:
 		return fmt.Sprintf("echo %s conns, %s msg/s, %d B %s", thousands(p.Conns), trimFloat(p.Rate), p.Size, kind)
-	case kindEchoClosed:
+	case loadgen.KindEchoClosed:
 		return fmt.Sprintf("echo closed loop %s conns, %d B %s", thousands(p.Conns), p.Size, kind)
-	case kindBroadcast:
+	case loadgen.KindBroadcast:
 		return fmt.Sprintf("broadcast to %s conns, %s/s from %s", thousands(p.Conns), trimFloat(p.Rate), plural(max(p.Senders, 1), "sender"))
-	case kindConnect:
+	case loadgen.KindConnect:
 		return fmt.Sprintf("connect %s conns at %s/s, hold %s", thousands(p.Conns), trimFloat(p.RampPerS), time.Duration(p.DurationMS)*time.Millisecond)
 	}
 	return fmt.Sprintf("%s %s conns", r.Scenario, thousands(p.Conns))
@@ -243,7 +318,11 @@ var atLeast = map[string]func(*loadgen.Result) bool{
 	"connections/s": func(r *loadgen.Result) bool { _, lower, _ := ConnectRate(r); return lower },
 }
 
-func metricsFor(kind string) []loadMetric {
+// metricsFor lists the rows of a workload whose results include first:
+// its primary figure (loadgen's) and what else its kind reports, then the
+// generator's own figures that some of its runs carry.
+func metricsFor(first *loadgen.Result, runs []*loadgen.Result) []loadMetric {
+	primary, _, _ := first.Primary()
 	common := []loadMetric{
 		{"server CPU", func(r *loadgen.Result) (float64, bool) {
 			if r.Server == nil {
@@ -285,56 +364,79 @@ func metricsFor(kind string) []loadMetric {
 		return float64(r.Messages.Lost + r.Messages.Errors), true
 	}, func(v float64) string { return thousands(int(v)) }}
 	var rows []loadMetric
-	switch kind {
-	case kindEchoRate:
+	switch first.Kind() {
+	case loadgen.KindEchoRate:
 		rows = append(rows, throughput("throughput (replies)"),
-			pct("latency p50", latency, p50), pct("latency p99", latency, p99), pct("latency p99.9", latency, p999), lost)
-	case kindEchoClosed:
+			pct(primary, "p50", p50), pct(primary, "p99", p99), pct(primary, "p99.9", p999), lost)
+	case loadgen.KindEchoClosed:
 		rows = append(rows, throughput("throughput (replies)"),
-			pct("service time p50", service, p50), pct("service time p99", service, p99), lost)
-	case kindBroadcast:
+			pct(primary, "p50", p50), pct(primary, "p99", p99), lost)
+	case loadgen.KindBroadcast:
 		rows = append(rows, throughput("deliveries"),
-			pct("fan-out p50", fanout, p50), pct("fan-out p99", fanout, p99), pct("fan-out max", fanout, pmax),
-			pct("completion p99", completion, p99),
+			pct(primary, "p50", p50), pct(primary, "p99", p99), pct(primary, "max", pmax),
+			pct(loadgen.FigureCompletion, "p99", p99),
 			loadMetric{"delivery ratio", func(r *loadgen.Result) (float64, bool) {
 				if r.DeliveryRatio == nil {
 					return 0, false
 				}
 				return *r.DeliveryRatio, true
 			}, func(v float64) string { return strconv.FormatFloat(v, 'f', 5, 64) }})
-	case kindConnect:
+	case loadgen.KindConnect:
 		rows = append(rows,
 			loadMetric{"established", func(r *loadgen.Result) (float64, bool) {
 				return float64(r.Connections.Established), true
 			}, func(v float64) string { return thousands(int(v)) }},
-			pct("connect p50", connectLat, p50), pct("connect p99", connectLat, p99),
+			pct(primary, "p50", p50), pct(primary, "p99", p99),
 			loadMetric{"connections/s", func(r *loadgen.Result) (float64, bool) {
 				v, _, ok := ConnectRate(r)
 				return v, ok
 			}, func(v float64) string { return thousands(int(math.Round(v))) + "/s" }})
 		return append(rows, common...)
 	}
-	return append(append(rows, common...), perMessage)
+	rows = append(append(rows, common...), perMessage)
+	// Only the generator figures some run has: results written before
+	// the generator reported on itself keep their table, and a closed
+	// loop, which has no schedule to lag behind, no lag rows.
+	for _, m := range generatorMetrics {
+		if slices.ContainsFunc(runs, func(r *loadgen.Result) bool { _, ok := m.get(r); return ok }) {
+			rows = append(rows, m)
+		}
+	}
+	return rows
 }
 
-func latency(r *loadgen.Result) *loadgen.Percentiles    { return r.LatencyUS }
-func service(r *loadgen.Result) *loadgen.Percentiles    { return r.ServiceTimeUS }
-func fanout(r *loadgen.Result) *loadgen.Percentiles     { return r.FanoutLatencyUS }
-func completion(r *loadgen.Result) *loadgen.Percentiles { return r.FanoutCompletionUS }
-func connectLat(r *loadgen.Result) *loadgen.Percentiles { return r.ConnectLatencyUS }
+// generatorMetrics are the generator's own figures, in the Markdown and
+// text tables alike.
+var generatorMetrics = []loadMetric{
+	pct(loadgen.FigureGeneratorLag, "p50", p50),
+	pct(loadgen.FigureGeneratorLag, "p99", p99),
+	{"generator CPU (cores)", func(r *loadgen.Result) (float64, bool) {
+		if r.Generator == nil {
+			return 0, false
+		}
+		return r.Generator.CPUCores, true
+	}, func(v float64) string { return fmt.Sprintf("%.2f", v) }},
+	{"generator late sends", func(r *loadgen.Result) (float64, bool) {
+		if r.Generator == nil {
+			return 0, false
+		}
+		return float64(r.Generator.Late), true
+	}, func(v float64) string { return thousands(int(v)) }},
+}
 
 func p50(p *loadgen.Percentiles) int64  { return p.P50 }
 func p99(p *loadgen.Percentiles) int64  { return p.P99 }
 func p999(p *loadgen.Percentiles) int64 { return p.P999 }
 func pmax(p *loadgen.Percentiles) int64 { return p.Max }
 
-func pct(name string, of func(*loadgen.Result) *loadgen.Percentiles, at func(*loadgen.Percentiles) int64) loadMetric {
-	return loadMetric{name, func(r *loadgen.Result) (float64, bool) {
-		p := of(r)
+// pct is the row of one percentile of a figure, e.g. "fan-out p99".
+func pct(f loadgen.Figure, at string, of func(*loadgen.Percentiles) int64) loadMetric {
+	return loadMetric{f.Name + " " + at, func(r *loadgen.Result) (float64, bool) {
+		p := f.Of(r)
 		if p == nil || p.Count == 0 {
 			return 0, false
 		}
-		return float64(at(p)), true
+		return float64(of(p)), true
 	}, FormatMicros}
 }
 

@@ -270,3 +270,137 @@ func TestConnectRate(t *testing.T) {
 		t.Error("no connection established, yet a rate")
 	}
 }
+
+// Limits as loadgen words them.
+var (
+	cpuLimit   = loadgen.Limit{Cause: loadgen.LimitCPU, Detail: "the generator kept 1.95 of its 2 cores busy"}
+	schedLimit = loadgen.Limit{Cause: loadgen.LimitSchedule, Detail: "3.1% of sends more than 2ms late by the generator's own fault (lag p99 4.2ms)"}
+)
+
+// withGenerator gives r the generator's own figures; limits mark the run
+// generator-limited.
+func withGenerator(r *loadgen.Result, lagP99 int64, cores float64, limits ...loadgen.Limit) *loadgen.Result {
+	r.Generator = &loadgen.Generator{
+		LagUS: &loadgen.Percentiles{Count: 1000, P50: lagP99 / 4, P99: lagP99}, LagLimitUS: 2000, Late: lagP99 / 100,
+		CPUCores: cores, Cores: 2, Limited: limits,
+	}
+	return r
+}
+
+// section returns the lines of the table section of a workload.
+func section(t *testing.T, table, workload string) string {
+	t.Helper()
+	i := strings.Index(table, "| **"+workload+"**")
+	if i < 0 {
+		t.Fatalf("no section %q in\n%s", workload, table)
+	}
+	rest := table[i:]
+	if j := strings.Index(rest[1:], "| **"); j >= 0 {
+		return rest[:j+1]
+	}
+	return rest[:strings.Index(rest, "\n\n")]
+}
+
+func TestLoadComparisonGenerator(t *testing.T) {
+	results := []*loadgen.Result{
+		withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 300, 1.95, cpuLimit),
+		withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 500, 1.2), // kept up
+		withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8),
+		broadcast("gws", 1000, 10, 60000, 1), // written before the generator reported on itself
+	}
+	table := string(LoadComparison(results))
+	mdTableLines(t, table)
+	w := "echo 1,000 conns, 4,000 msg/s, 128 B text"
+	if got := row(t, table, w, "⚠ generator-limited"); !slices.Equal(got, []string{"⚠ generator-limited (1 of 2 runs)", "no"}) {
+		t.Errorf("generator-limited cells %q\n%s", got, table)
+	}
+	if !strings.HasPrefix(section(t, table, w), "| **"+w+"** | ⚠ generator-limited |") {
+		t.Errorf("the marker is not the section's first row:\n%s", table)
+	}
+	for metric, want := range map[string][]string{
+		"generator lag p50":     {"75 µs", "50 µs"},
+		"generator lag p99":     {"300 µs", "200 µs"},
+		"generator CPU (cores)": {"1.20", "0.80"},
+		"generator late sends":  {"3", "2"},
+	} {
+		if got := row(t, table, w, metric); !slices.Equal(got, want) {
+			t.Errorf("%s cells %q, want %q", metric, got, want)
+		}
+	}
+	wantNote := "- " + w + ", gws (run 1 of 2): " + cpuLimit.Detail + ".\n"
+	if !strings.Contains(table, "⚠ generator-limited runs: the load generator fell behind; the figures may describe the generator rather than the server.") ||
+		!strings.Contains(table, wantNote) {
+		t.Errorf("no note listing the generator-limited run (want %q):\n%s", wantNote, table)
+	}
+	if strings.Contains(table, "gorilla (run") || strings.Contains(table, "gorilla:") {
+		t.Errorf("a run that kept up is listed as generator-limited:\n%s", table)
+	}
+	// The broadcast results have no generator section: no generator rows.
+	if s := section(t, table, "broadcast to 1,000 conns, 10/s from 1 sender"); strings.Contains(s, "generator") {
+		t.Errorf("generator rows for results without a generator section:\n%s", s)
+	}
+
+	// Escaped like every other text in Markdown.
+	odd := withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 300, 1, loadgen.Limit{Cause: loadgen.LimitSchedule, Detail: "late | *very* <b>"})
+	if table := string(LoadComparison([]*loadgen.Result{odd})); !strings.Contains(table, `late \| \*very\* &lt;b&gt;`) {
+		t.Errorf("detail not escaped:\n%s", table)
+	}
+
+	// Kept up: the generator's rows, no marker; an old result: neither.
+	kept := string(LoadComparison(results[2:3]))
+	if strings.Contains(kept, "generator-limited") || !strings.Contains(kept, "| generator lag p99 |") {
+		t.Errorf("a run that kept up:\n%s", kept)
+	}
+	if old := string(LoadComparison([]*loadgen.Result{echoRate("gws", 4000, 700, 10000, 30000)})); strings.Contains(old, "enerator lag") || strings.Contains(old, "generator-limited") || strings.Contains(old, "generator CPU") {
+		t.Errorf("a result without a generator section:\n%s", old)
+	}
+}
+
+// kindResults has one result of each kind, in an order that is not the
+// report's; the closed loop's latency differs from its service time, so
+// that a renderer showing the wrong figure shows the wrong number.
+func kindResults() []*loadgen.Result {
+	closed := echoClosed("gws", 15000)
+	closed.LatencyUS = &loadgen.Percentiles{Count: 1, P50: 999000, P99: 999000}
+	other := echoRate("gws", 1, 1, 1, 1)
+	other.Scenario = "mystery"
+	return []*loadgen.Result{
+		other, connect("gws", nil), closed, broadcast("gws", 1000, 10, 60000, 1), echoRate("gws", 4000, 700, 10000, 30000),
+	}
+}
+
+// The Markdown table takes each workload's primary figure and the order
+// of the workloads from loadgen.
+func TestLoadComparisonFollowsLoadgen(t *testing.T) {
+	rs := kindResults()
+	table := string(LoadComparison(rs))
+	var want []string
+	for _, r := range slices.SortedFunc(slices.Values(rs), loadgen.Compare) {
+		want = append(want, ScenarioLabel(r))
+		f, p, ok := r.Primary()
+		if !ok {
+			continue
+		}
+		if got := row(t, table, ScenarioLabel(r), f.Name+" p99"); got[0] != FormatMicros(float64(p.P99)) {
+			t.Errorf("%s: %s p99 %q, want %s", ScenarioLabel(r), f.Name, got, FormatMicros(float64(p.P99)))
+		}
+	}
+	var got []string
+	for line := range strings.Lines(table) {
+		if i := strings.Index(line, "| **"); i == 0 {
+			got = append(got, line[4:strings.Index(line[4:], "**")+4])
+		}
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("sections %q, want loadgen's order %q", got, want)
+	}
+	closed := section(t, table, "echo closed loop 1,000 conns, 128 B text")
+	if !strings.Contains(closed, "| service time p99 | 120 ms |") || strings.Contains(closed, "| latency") {
+		t.Errorf("closed loop not led by its service time:\n%s", closed)
+	}
+	for _, r := range rs {
+		if m := r.Kind().Measures(); m != "" && !strings.Contains(table, m) {
+			t.Errorf("footnote lacks what %s measures (%q):\n%s", r.Kind(), m, table)
+		}
+	}
+}

@@ -3,7 +3,8 @@ package reports
 import (
 	"bytes"
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/wsharness/wsharness/loadgen"
@@ -165,33 +166,28 @@ type scenarioResults struct {
 	results []*loadgen.Result
 }
 
-// splitScenarios groups load results by scenario: echo, broadcast,
-// connect, then any other in name order.
+// splitScenarios groups load results by scenario, in loadgen's report
+// order of their kinds (echo, broadcast, connect), then any other in name
+// order.
 func splitScenarios(rs []*loadgen.Result) []scenarioResults {
 	by := map[string][]*loadgen.Result{}
+	first := map[string]*loadgen.Result{} // each scenario's first result in report order
 	for _, r := range rs {
-		if r != nil {
-			by[r.Scenario] = append(by[r.Scenario], r)
+		if r == nil {
+			continue
+		}
+		by[r.Scenario] = append(by[r.Scenario], r)
+		if f := first[r.Scenario]; f == nil || loadgen.Compare(r, f) < 0 {
+			first[r.Scenario] = r
 		}
 	}
-	rank := map[string]int{loadgen.ScenarioEcho: 0, loadgen.ScenarioBroadcast: 1, loadgen.ScenarioConnect: 2}
-	names := make([]string, 0, len(by))
-	for n := range by {
-		names = append(names, n)
-	}
-	sort.Slice(names, func(i, j int) bool {
-		ri, iok := rank[names[i]]
-		rj, jok := rank[names[j]]
-		if !iok {
-			ri = len(rank)
+	names := slices.SortedFunc(maps.Keys(by), func(a, b string) int {
+		// Compare only for the kind: connections and rate do not order
+		// scenarios, and every unknown scenario is of the same kind.
+		if fa, fb := first[a], first[b]; fa.Kind() != fb.Kind() {
+			return loadgen.Compare(fa, fb)
 		}
-		if !jok {
-			rj = len(rank)
-		}
-		if ri != rj {
-			return ri < rj
-		}
-		return names[i] < names[j]
+		return strings.Compare(a, b)
 	})
 	out := make([]scenarioResults, len(names))
 	for i, n := range names {

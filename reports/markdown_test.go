@@ -128,3 +128,43 @@ func TestMarkdownLoadPerScenario(t *testing.T) {
 		t.Errorf("empty input: %q", got)
 	}
 }
+
+func TestMarkdownLoadGeneratorLimited(t *testing.T) {
+	md := string(Markdown(Input{Load: []*loadgen.Result{
+		withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 300, 1.2, schedLimit),
+		withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8),
+	}}))
+	mdTableLines(t, md)
+	for _, want := range []string{
+		"| ⚠ generator-limited | ⚠ generator-limited | no |",
+		"- echo 1,000 conns, 4,000 msg/s, 128 B text, gws: " + schedLimit.Detail + ".\n",
+		"| generator lag p99 | 300 µs | 200 µs |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("missing %q in\n%s", want, md)
+		}
+	}
+	kept := string(Markdown(Input{Load: []*loadgen.Result{withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8)}}))
+	if strings.Contains(kept, "generator-limited") {
+		t.Errorf("a run that kept up is marked:\n%s", kept)
+	}
+}
+
+// Scenario sections follow loadgen's order of kinds; scenarios this build
+// does not know come last, by name.
+func TestMarkdownScenarioOrder(t *testing.T) {
+	zeta, alpha := echoRate("gws", 1, 1, 1, 1), echoRate("gws", 1, 1, 1, 1)
+	zeta.Scenario, alpha.Scenario = "zeta", "alpha"
+	zeta.Params.Conns = 1 // fewer connections do not move it ahead of alpha
+	md := string(Markdown(Input{Load: []*loadgen.Result{
+		zeta, connect("gws", nil), broadcast("gws", 1000, 10, 60000, 1), alpha, echoClosed("gws", 15000),
+	}}))
+	last := -1
+	for _, s := range []string{"echo", "broadcast", "connect", "alpha", "zeta"} {
+		i := strings.Index(md, "### "+s+"\n")
+		if i < last {
+			t.Fatalf("section %s missing or out of order:\n%s", s, md)
+		}
+		last = i
+	}
+}

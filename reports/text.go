@@ -2,9 +2,10 @@ package reports
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"math"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -44,8 +45,9 @@ func Text(in Input) []byte {
 // LoadText renders load results as a compact text table: a row per
 // workload and target with the median, over that target's runs of the
 // workload, of throughput, the primary latency's p50, p99 and p99.9,
-// errors, lost messages and the delivery ratio (broadcast). Interrupted
-// runs are left out, as in LoadComparison.
+// errors, lost messages, the delivery ratio (broadcast) and the
+// generator's own figures, and whether the generator fell behind.
+// Interrupted runs are left out, as in LoadComparison.
 func LoadText(rs []*loadgen.Result) []byte {
 	groups, skipped := groupLoad(rs)
 	var b bytes.Buffer
@@ -56,21 +58,41 @@ func LoadText(rs []*loadgen.Result) []byte {
 		}
 		return b.Bytes()
 	}
+	// The generator's columns only when some run has its figures, so that
+	// results written before it reported on itself look as they did.
+	withGenerator := slices.ContainsFunc(groups, func(g *loadKeyGroup) bool {
+		return slices.ContainsFunc(g.runs, func(r *loadgen.Result) bool { return r.Generator != nil })
+	})
+	var limited []string
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "workload\ttarget\truns\tthroughput\tlatency\tp50\tp99\tp99.9\terrors\tlost\tdelivery")
+	header := "workload\ttarget\truns\tthroughput\tlatency\tp50\tp99\tp99.9\terrors\tlost\tdelivery"
+	if withGenerator {
+		for _, m := range generatorMetrics {
+			header += "\t" + strings.Replace(m.name, "generator ", "gen ", 1)
+		}
+		header += "\tgenerator"
+	}
+	fmt.Fprintln(tw, header)
 	for _, g := range groups {
 		row := []string{g.label, g.target, strconv.Itoa(len(g.runs))}
-		latName, _ := primaryLatency(g.runs[0])
 		for _, f := range loadFigures() {
 			if f.id == figLatencyP50 {
-				row = append(row, latName)
+				if primary, _, ok := g.runs[0].Primary(); ok {
+					row = append(row, primary.Name)
+				} else {
+					row = append(row, "-")
+				}
 			}
-			v, ok := g.median(f)
-			if !ok {
-				row = append(row, "-")
-				continue
+			row = append(row, g.cell(f.get, f.format))
+		}
+		if withGenerator {
+			for _, m := range generatorMetrics {
+				row = append(row, g.cell(m.get, m.format))
 			}
-			row = append(row, f.format(v))
+			row = append(row, limitedCell(g.runs, "-"))
+		}
+		for _, line := range limitedLines(g.label, g.target, g.runs) {
+			limited = append(limited, "  "+line+"\n")
 		}
 		for i, cell := range row {
 			if i > 0 {
@@ -81,9 +103,22 @@ func LoadText(rs []*loadgen.Result) []byte {
 		tw.Write([]byte("\n"))
 	}
 	_ = tw.Flush()
+	if len(limited) > 0 {
+		fmt.Fprintf(&b, "\nGenerator-limited runs: the load generator fell behind; %s.\n", GeneratorLimitedMeaning)
+		b.WriteString(strings.Join(limited, ""))
+	}
 	b.WriteString("\nMedians over each target's runs of a workload (percentiles: the median of the runs' own percentiles). " +
-		"Latency is the workload's primary one: echo at a rate from the scheduled send time, closed-loop echo service time, " +
-		"broadcast fan-out, connect TCP + handshake.")
+		"The latency columns are the workload's primary figure, named in the latency column.")
+	firsts := make([]*loadgen.Result, len(groups))
+	for i, g := range groups {
+		firsts[i] = g.runs[0]
+	}
+	if note := measuresNote(firsts); note != "" {
+		b.WriteString(" " + note)
+	}
+	if withGenerator {
+		b.WriteString(" " + generatorNote)
+	}
 	if skipped > 0 {
 		fmt.Fprintf(&b, " %s left out as interrupted.", plural(skipped, "run"))
 	}
@@ -95,17 +130,16 @@ func LoadText(rs []*loadgen.Result) []byte {
 type loadKeyGroup struct {
 	target string
 	label  string
-	order  [3]float64
 	runs   []*loadgen.Result
 }
 
 func (g *loadKeyGroup) key() string { return g.target + "\x00" + g.label }
 
 // median is the median of a figure over the group's runs that report it.
-func (g *loadKeyGroup) median(f loadFigure) (float64, bool) {
+func (g *loadKeyGroup) median(get func(*loadgen.Result) (float64, bool)) (float64, bool) {
 	var vs []float64
 	for _, r := range g.runs {
-		if v, ok := f.get(r); ok {
+		if v, ok := get(r); ok {
 			vs = append(vs, v)
 		}
 	}
@@ -113,6 +147,14 @@ func (g *loadKeyGroup) median(f loadFigure) (float64, bool) {
 		return 0, false
 	}
 	return Median(vs), true
+}
+
+// cell is the median of a figure, formatted, or "-".
+func (g *loadKeyGroup) cell(get func(*loadgen.Result) (float64, bool), format func(float64) string) string {
+	if v, ok := g.median(get); ok {
+		return format(v)
+	}
+	return "-"
 }
 
 // groupLoad groups results by workload (ScenarioLabel) and target, in
@@ -128,7 +170,7 @@ func groupLoad(rs []*loadgen.Result) (groups []*loadKeyGroup, skipped int) {
 			skipped++
 			continue
 		}
-		g := &loadKeyGroup{target: r.Target, label: ScenarioLabel(r), order: scenarioOrder(r)}
+		g := &loadKeyGroup{target: r.Target, label: ScenarioLabel(r)}
 		if old := byKey[g.key()]; old != nil {
 			g = old
 		} else {
@@ -137,8 +179,14 @@ func groupLoad(rs []*loadgen.Result) (groups []*loadKeyGroup, skipped int) {
 		}
 		g.runs = append(g.runs, r)
 	}
-	sort.SliceStable(groups, func(i, j int) bool { return lessGroup(groups[i], groups[j]) })
+	slices.SortStableFunc(groups, compareGroups)
 	return groups, skipped
+}
+
+// compareGroups orders groups as loadgen orders their results, then by
+// workload label and target.
+func compareGroups(a, c *loadKeyGroup) int {
+	return cmp.Or(loadgen.Compare(a.runs[0], c.runs[0]), strings.Compare(a.label, c.label), strings.Compare(a.target, c.target))
 }
 
 // Figures compared and tabulated for every load result.
@@ -163,8 +211,8 @@ type loadFigure struct {
 func (f loadFigure) nameFor(r *loadgen.Result) string {
 	switch f.id {
 	case figLatencyP50, figLatencyP99, figLatencyP999:
-		n, _ := primaryLatency(r)
-		return n + " " + f.name
+		primary, _, _ := r.Primary()
+		return primary.Name + " " + f.name
 	}
 	return f.name
 }
@@ -172,8 +220,8 @@ func (f loadFigure) nameFor(r *loadgen.Result) string {
 func loadFigures() []loadFigure {
 	lat := func(at func(*loadgen.Percentiles) int64) func(*loadgen.Result) (float64, bool) {
 		return func(r *loadgen.Result) (float64, bool) {
-			_, p := primaryLatency(r)
-			if p == nil || p.Count == 0 {
+			_, p, ok := r.Primary()
+			if !ok || p == nil || p.Count == 0 {
 				return 0, false
 			}
 			return float64(at(p)), true
@@ -207,25 +255,6 @@ func loadFigures() []loadFigure {
 			return *r.DeliveryRatio, true
 		}, func(v float64) string { return strconv.FormatFloat(v, 'f', 5, 64) }},
 	}
-}
-
-// primaryLatency is the latency that characterizes a workload: for echo at
-// a rate the latency from the scheduled send time, for closed-loop echo the
-// service time, for broadcast the fan-out latency, for connect the
-// connection latency.
-func primaryLatency(r *loadgen.Result) (string, *loadgen.Percentiles) {
-	switch kindOf(r) {
-	case kindEchoClosed:
-		if r.ServiceTimeUS != nil {
-			return "service time", r.ServiceTimeUS
-		}
-		return "service time", r.LatencyUS
-	case kindBroadcast:
-		return "fan-out", r.FanoutLatencyUS
-	case kindConnect:
-		return "connect", r.ConnectLatencyUS
-	}
-	return "latency", r.LatencyUS
 }
 
 // runOrdinal is " 2 of 3" when there are several runs, else "".

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,5 +84,64 @@ func TestLoadText(t *testing.T) {
 	}
 	if got := string(LoadText(nil)); got != "No load results.\n" {
 		t.Errorf("empty: %q", got)
+	}
+}
+
+func TestLoadTextGenerator(t *testing.T) {
+	w := "echo 1,000 conns, 4,000 msg/s, 128 B text"
+	txt := string(LoadText([]*loadgen.Result{
+		withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 300, 1.95, cpuLimit, schedLimit),
+		withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8),
+		broadcast("gws", 1000, 10, 60000, 1), // written before the generator reported on itself
+	}))
+	if !strings.Contains(txt, "gen lag p50  gen lag p99  gen CPU (cores)  gen late sends  generator") {
+		t.Errorf("no generator columns:\n%s", txt)
+	}
+	for target, want := range map[string]string{
+		"gws":     "75 µs 300 µs 1.95 3 ⚠ generator-limited",
+		"gorilla": "50 µs 200 µs 0.80 2 no",
+	} {
+		if got := strings.Join(textRow(t, txt, w, target), " "); !strings.HasSuffix(got, want) {
+			t.Errorf("%s row %q, want it to end %q", target, got, want)
+		}
+	}
+	if got := strings.Join(textRow(t, txt, "broadcast to 1,000 conns, 10/s from 1 sender", "gws"), " "); !strings.HasSuffix(got, "1.00000 - - - - -") {
+		t.Errorf("broadcast without a generator section: %q", got)
+	}
+	want := "Generator-limited runs: the load generator fell behind; the figures may describe the generator rather than the server.\n" +
+		"  " + w + ", gws: " + cpuLimit.Detail + "; " + schedLimit.Detail + ".\n"
+	if !strings.Contains(txt, want) {
+		t.Errorf("the limited run and its details not listed (want %q):\n%s", want, txt)
+	}
+	if strings.Contains(txt, ", gorilla:") {
+		t.Errorf("a run that kept up listed as generator-limited:\n%s", txt)
+	}
+	old := string(LoadText([]*loadgen.Result{echoRate("gws", 4000, 700, 10000, 30000)}))
+	if strings.Contains(old, "gen lag") || strings.Contains(old, "enerator-limited") || strings.Contains(old, "Generator lag") {
+		t.Errorf("a result without a generator section:\n%s", old)
+	}
+}
+
+// The text table takes each workload's primary figure and the order of
+// the workloads from loadgen.
+func TestLoadTextFollowsLoadgen(t *testing.T) {
+	rs := kindResults()
+	txt := string(LoadText(rs))
+	last := -1
+	for _, r := range slices.SortedFunc(slices.Values(rs), loadgen.Compare) {
+		label := ScenarioLabel(r)
+		if i := strings.Index(txt, label); i < last {
+			t.Errorf("%s out of loadgen's order:\n%s", label, txt)
+		} else {
+			last = i
+		}
+		f, p, ok := r.Primary()
+		if !ok {
+			continue
+		}
+		want := f.Name + " " + FormatMicros(float64(p.P50)) + " " + FormatMicros(float64(p.P99))
+		if got := strings.Join(textRow(t, txt, label, "gws"), " "); !strings.Contains(got, want) {
+			t.Errorf("%s row %q lacks its primary figure %q", label, got, want)
+		}
 	}
 }

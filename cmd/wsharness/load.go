@@ -27,7 +27,7 @@ func (r *repeated) Set(v string) error { *r = append(*r, v); return nil }
 func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("load", "--scenario echo|broadcast|connect (--url URL | --target NAME) [flags]", stderr)
 	var cfg loadgen.Config
-	fs.StringVar(&cfg.Scenario, "scenario", loadgen.ScenarioEcho, "echo, broadcast or connect")
+	fs.StringVar(&cfg.Scenario, "scenario", loadgen.ScenarioEcho, strings.Join(loadgen.ScenarioNames(), ", "))
 	fs.StringVar(&cfg.URL, "url", "", "server endpoint (ws://host:port/path or wss://host:port/path)")
 	tlsOpts := addTLSFlags(fs)
 	target := fs.String("target", "", "start this reference target in its own process and load it")
@@ -42,6 +42,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.MaxInflight, "max-inflight", 0, fmt.Sprintf("unanswered messages per connection (default %d, closed loop 1)", loadgen.DefaultMaxInflight))
 	fs.IntVar(&cfg.Senders, "senders", 1, "broadcast: connections that send")
 	fs.BoolVar(&cfg.ExcludeSender, "exclude-sender", false, "broadcast: the server does not send a message back to its sender")
+	fs.DurationVar(&cfg.LagLimit, "lag-limit", loadgen.DefaultLagLimit, "a send later than this by the generator's own fault counts as late; more than 1% late marks the run generator-limited")
 	fs.DurationVar(&cfg.Drain, "drain", loadgen.DefaultDrain, "how long to wait for outstanding replies after sending stops")
 	fs.DurationVar(&cfg.DialTimeout, "dial-timeout", loadgen.DefaultDialTimeout, "limit on TCP connect plus handshake, and on any one write (a server that stops reading)")
 	fs.IntVar(&cfg.ServerPID, "server-pid", 0, "sample this process's CPU and RSS (the server's, when you started it)")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/reports"
 )
 
 // formatUS renders microseconds the way people read latencies.
@@ -18,18 +19,14 @@ func formatUS(us int64) string {
 // loadSummary renders a load result as a short table.
 func loadSummary(r *loadgen.Result) []byte {
 	var b bytes.Buffer
-	mode := fmt.Sprintf("%.0f msg/s scheduled (latency from the scheduled send time)", r.Params.Rate)
-	if r.Params.ClosedLoop {
-		mode = "closed loop at full speed (latency = service time, not corrected for coordinated omission)"
-	}
-	if r.Scenario != loadgen.ScenarioEcho {
-		mode = ""
-	}
 	who := r.Target
 	if r.Target != r.URL {
 		who = fmt.Sprintf("%s (%s)", r.Target, r.URL)
 	}
-	fmt.Fprintf(&b, "%s against %s %s\n", r.Scenario, who, mode)
+	fmt.Fprintf(&b, "%s against %s\n", reports.ScenarioLabel(r), who)
+	if m := r.Kind().Measures(); m != "" {
+		fmt.Fprintf(&b, "measures:    %s\n", m)
+	}
 	c := r.Connections
 	fmt.Fprintf(&b, "connections: %d/%d established, %d failed%s, %d dropped%s\n", c.Established, c.Target, c.Failed, failureText(c.Failures), c.Dropped, failureText(c.Drops))
 	if m := r.Messages; m != nil {
@@ -42,22 +39,25 @@ func loadSummary(r *loadgen.Result) []byte {
 	}
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tcount\tp50\tp90\tp99\tp99.9\tmax\t")
-	for _, row := range []struct {
-		name string
-		p    *loadgen.Percentiles
-	}{
-		{"latency", r.LatencyUS}, {"service time", r.ServiceTimeUS}, {"send lag", r.SendLagUS}, {"fan-out", r.FanoutLatencyUS},
-		{"completion", r.FanoutCompletionUS}, {"connect", r.ConnectLatencyUS},
-	} {
-		if row.p == nil {
+	for _, f := range loadgen.Figures {
+		p := f.Of(r)
+		if p == nil {
 			continue
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", row.name, row.p.Count, formatUS(row.p.P50), formatUS(row.p.P90),
-			formatUS(row.p.P99), formatUS(row.p.P999), formatUS(row.p.Max))
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", f.Name, p.Count, formatUS(p.P50), formatUS(p.P90),
+			formatUS(p.P99), formatUS(p.P999), formatUS(p.Max))
 	}
 	_ = tw.Flush()
 	fmt.Fprintf(&b, "client:      %.1f MiB peak RSS (%.1f KiB/conn), %s\n",
 		float64(r.Client.RSSBytesMax)/(1<<20), r.Client.RSSBytesPerConn/1024, cpuText(r.Client))
+	if g := r.Generator; g != nil {
+		lag := "no lag measured"
+		if p := g.LagUS; p != nil && p.Count > 0 {
+			lag = fmt.Sprintf("lag p50 %s p99 %s", formatUS(p.P50), formatUS(p.P99))
+		}
+		fmt.Fprintf(&b, "generator:   %s, %.2f of %d cores busy, %d sends more than %s late\n",
+			lag, g.CPUCores, g.Cores, g.Late, formatUS(g.LagLimitUS))
+	}
 	if s := r.Server; s != nil {
 		fmt.Fprintf(&b, "server:      %.1f MiB peak RSS, %s, pid %d\n", float64(s.RSSBytesMax)/(1<<20), cpuText(*s), s.PID)
 	}
@@ -67,6 +67,9 @@ func loadSummary(r *loadgen.Result) []byte {
 			verdict = "FAILED"
 		}
 		fmt.Fprintf(&b, "threshold:   %-24s %-6s (observed %g)\n", t.Expr, verdict, t.Value)
+	}
+	if why := reports.GeneratorLimits(r); why != "" {
+		fmt.Fprintf(&b, "GENERATOR-LIMITED: %s; %s.\n", why, reports.GeneratorLimitedMeaning)
 	}
 	if r.Interrupted {
 		b.WriteString("INTERRUPTED: figures cover the time until the signal.\n")

@@ -7,11 +7,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/wsharness/wsharness/internal/testhog"
 )
 
 // readCounter answers the opening handshake and then records the size of
@@ -62,28 +62,6 @@ func startReadCounter(t *testing.T, network, addr string, want int) *readCounter
 	return rc
 }
 
-// hog keeps every core busy for the test's duration with as many
-// processes spinning, as a loaded CI machine would be.
-func hog(t *testing.T) {
-	for range runtime.NumCPU() {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestHog$")
-		cmd.Env = append(os.Environ(), "WSH_HOG=1")
-		if err := cmd.Start(); err != nil {
-			t.Fatalf("start a CPU hog: %v", err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	}
-}
-
-// TestHog is the body of hog's processes: it spins for at most a minute.
-func TestHog(t *testing.T) {
-	if os.Getenv("WSH_HOG") != "1" {
-		t.Skip("a CPU hog for the pacing tests, not a test")
-	}
-	for end := time.Now().Add(time.Minute); time.Now().Before(end); {
-	}
-}
-
 // The proof that octet-wise and chopped writes reach the server as reads
 // of their own: case 3.4's stream (a text message, a frame with RSV bits,
 // a Ping) written one octet, then three octets, at a time, over IPv4 and
@@ -106,7 +84,7 @@ func TestSeparateChunksAreSeparateReads(t *testing.T) {
 	} {
 		t.Run(fmt.Sprintf("%s/%d-octet chops", tc.network, tc.split.Chop), func(t *testing.T) {
 			if os.Getenv("NOHOG") == "" {
-				hog(t)
+				testhog.Start(t)
 			}
 			srv := startReadCounter(t, tc.network, tc.addr, stream)
 			log := NewLog()
