@@ -103,14 +103,14 @@ func (r *run) sendLoop(ctx context.Context, m messenger, c *conn, slot, n int) {
 	start, end := r.sendStart.Load(), r.sendEnd.Load()
 	var own lagTracker
 	for j := uint64(0); ; j++ {
-		var due int64
+		var due, woke int64
 		if !closed {
 			due = start + int64(offset+float64(j)*interval)
 			if due >= end || !sleepUntil(ctx, r.at(due)) {
 				return
 			}
+			woke = r.now()
 		}
-		woke := r.now()
 		if !m.admit(ctx, c) {
 			return
 		}
@@ -142,7 +142,9 @@ func (r *run) sendLoop(ctx context.Context, m messenger, c *conn, slot, n int) {
 			}
 			return
 		}
-		own.sent(virtual, woke, r.now())
+		if !closed { // the closed loop has no schedule to keep
+			own.sent(virtual, woke, r.now())
+		}
 		r.sent.Add(1)
 		if measured {
 			r.measuredSent.Add(1)

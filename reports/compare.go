@@ -313,6 +313,18 @@ func (c *Comparison) compareLoad(base, cur Input) {
 			c.LoadRemoved = append(c.LoadRemoved, key)
 			continue
 		}
+		// A regression measured by a generator that fell behind may be
+		// the generator's: say so beside it rather than blame the server.
+		for _, side := range []struct {
+			name string
+			g    *loadKeyGroup
+		}{{"baseline", b}, {"current", a}} {
+			for _, r := range side.g.runs {
+				if why := GeneratorLimits(r); why != "" {
+					c.Notes = append(c.Notes, fmt.Sprintf("%s %s, %s run: the load generator fell behind (%s); %s.", key.Target, key.Workload, side.name, why, GeneratorLimitedMeaning))
+				}
+			}
+		}
 		for _, f := range loadFigures() {
 			bv, bok := b.median(f.get)
 			av, aok := a.median(f.get)

@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"bytes"
 	"math"
 	"reflect"
 	"slices"
@@ -338,5 +339,28 @@ func TestCompareOneSided(t *testing.T) {
 	}
 	if c := Compare(conf, conf, DefaultThresholds); len(c.Cases) != 0 || !strings.Contains(string(CompareText(c)), "no verdict changed") {
 		t.Errorf("identical inputs: %+v", c)
+	}
+}
+
+// A regression measured by a generator that fell behind is shown with
+// that fact beside it, in both renderings, rather than blamed on the
+// server alone.
+func TestCompareLoadGeneratorLimited(t *testing.T) {
+	base := echoRate("gws", 4000, 700, 10000, 30000)
+	cur := echoRate("gws", 4000, 700, 20000, 30000)
+	cur.Generator = &loadgen.Generator{Cores: 2, CPUCores: 1.95,
+		Limited: []loadgen.Limit{{Cause: loadgen.LimitCPU, Detail: "the generator kept 1.95 of its 2 cores busy"}}}
+	c := Compare(Input{Load: []*loadgen.Result{base}}, Input{Load: []*loadgen.Result{cur}}, DefaultThresholds)
+	if len(c.Regressions()) == 0 {
+		t.Fatal("the p99 regression is not listed")
+	}
+	for name, out := range map[string][]byte{"markdown": CompareMarkdown(c), "text": CompareText(c)} {
+		if !bytes.Contains(out, []byte("current run: the load generator fell behind (the generator kept 1.95 of its 2 cores busy)")) {
+			t.Errorf("%s does not say the current run was generator-limited:\n%s", name, out)
+		}
+	}
+	kept := Compare(Input{Load: []*loadgen.Result{base}}, Input{Load: []*loadgen.Result{echoRate("gws", 4000, 700, 20000, 30000)}}, DefaultThresholds)
+	if bytes.Contains(CompareText(kept), []byte("fell behind")) {
+		t.Error("a run whose generator kept up is called generator-limited")
 	}
 }
