@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/suites/results"
 )
 
@@ -313,6 +314,11 @@ func (c *Comparison) compareLoad(base, cur Input) {
 			c.LoadRemoved = append(c.LoadRemoved, key)
 			continue
 		}
+		// Results written before the generator's own figures existed
+		// counted its lateness in the open-model latency.
+		if oldStyle(b) != oldStyle(a) && a.runs[0].Kind() == loadgen.KindEchoRate {
+			c.Notes = append(c.Notes, fmt.Sprintf("%s %s: one side predates the generator's own figures, and its latency includes the generator's lag (about 0.5 ms here); latency changes between the two are not the server's.", key.Target, key.Workload))
+		}
 		// A regression measured by a generator that fell behind may be
 		// the generator's: say so beside it rather than blame the server.
 		for _, side := range []struct {
@@ -342,6 +348,11 @@ func (c *Comparison) compareLoad(base, cur Input) {
 			c.Load = append(c.Load, ch)
 		}
 	}
+}
+
+// oldStyle reports whether a group's results predate the generator section.
+func oldStyle(g *loadKeyGroup) bool {
+	return !slices.ContainsFunc(g.runs, func(r *loadgen.Result) bool { return r.Generator != nil })
 }
 
 // relChange is (after − before) / before, ±Inf when before is 0.

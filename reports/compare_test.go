@@ -359,6 +359,9 @@ func TestCompareLoadGeneratorLimited(t *testing.T) {
 			t.Errorf("%s does not say the current run was generator-limited:\n%s", name, out)
 		}
 	}
+	if !bytes.Contains(CompareText(c), []byte("one side predates the generator's own figures")) {
+		t.Error("a baseline without generator figures is compared with a current run that has them, without a word")
+	}
 	kept := Compare(Input{Load: []*loadgen.Result{base}}, Input{Load: []*loadgen.Result{echoRate("gws", 4000, 700, 20000, 30000)}}, DefaultThresholds)
 	if bytes.Contains(CompareText(kept), []byte("fell behind")) {
 		t.Error("a run whose generator kept up is called generator-limited")
