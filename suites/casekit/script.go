@@ -320,8 +320,7 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 				return
 			default:
 				sess.log.Note("server did not close TCP within %v after the closing handshake: client drops TCP", env.Scaled(CloseTimeout))
-				sess.clientDroppedAfterClose = true
-				sess.drop()
+				sess.dropAfterClose()
 				return
 			}
 		}

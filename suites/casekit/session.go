@@ -239,9 +239,16 @@ func (s *session) writeFailed(err error) {
 }
 
 // drop closes TCP from the client side.
-func (s *session) drop() {
+func (s *session) drop() { s.dropTCP(false) }
+
+// dropAfterClose drops TCP because the server kept it open after the
+// closing handshake, which the judge weighs.
+func (s *session) dropAfterClose() { s.dropTCP(true) }
+
+func (s *session) dropTCP(afterClose bool) {
 	s.mu.Lock()
 	s.droppedByClient = true
+	s.clientDroppedAfterClose = s.clientDroppedAfterClose || afterClose
 	if !s.tcpClosed {
 		s.tcpStory = "TCP dropped by the client"
 	}
