@@ -202,14 +202,14 @@ func progressLine(r *loadgen.Result) string {
 	if r.Connections.Failed > 0 || r.Connections.Dropped > 0 {
 		add("conns failed %d dropped %d", r.Connections.Failed, r.Connections.Dropped)
 	}
+	if s := r.Server; s != nil {
+		add("server %.2fs CPU %.0f MiB", s.CPUSeconds, float64(s.RSSBytesMax)/(1<<20))
+	}
 	if g := r.Generator; g != nil {
 		if p := g.LagUS; p != nil && p.Count > 0 {
 			add("%s p99 %s", loadgen.FigureGeneratorLag.Name, reports.FormatMicros(float64(p.P99)))
 		}
 		add("generator CPU %.2f of %d cores, %s late sends", g.CPUCores, g.Cores, thousandsF(float64(g.Late)))
-	}
-	if s := r.Server; s != nil {
-		add("server %.2fs CPU %.0f MiB", s.CPUSeconds, float64(s.RSSBytesMax)/(1<<20))
 	}
 	if r.GeneratorLimited() {
 		causes := make([]string, len(r.Generator.Limited))

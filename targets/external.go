@@ -261,10 +261,16 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 			break
 		}
 		actx, cancel := context.WithTimeout(ctx, attempt)
-		lastErr = probeWebSocket(actx, s.EchoURL, e.TLS)
+		err := probeWebSocket(actx, s.EchoURL, e.TLS)
 		cancel()
-		if lastErr == nil {
+		if err == nil {
 			return r, nil
+		}
+		// The last attempt gets only what is left of the deadline; cut
+		// short, it says less than the one before it (a certificate the
+		// client refuses, a refused connection).
+		if lastErr == nil || !errors.Is(err, context.DeadlineExceeded) {
+			lastErr = err
 		}
 		select {
 		case <-r.done:
