@@ -341,6 +341,9 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 		if t.Unavailable != "" {
 			view.Skipped = append(view.Skipped, "target "+t.Name+": "+t.Unavailable)
 		}
+		if line := notRunLine(t); line != "" {
+			view.Skipped = append(view.Skipped, "target "+t.Name+": "+line)
+		}
 	}
 	for _, fam := range sortedKeys(run.SkippedFamilies) {
 		view.Skipped = append(view.Skipped, "family "+fam+": skipped, "+run.SkippedFamilies[fam])

@@ -61,6 +61,9 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 		if t.Unavailable != "" {
 			fmt.Fprintf(b, "- target %s: %s\n", mdCode(t.Name), mdText(cut(t.Unavailable, 300)))
 		}
+		if line := notRunLine(t); line != "" {
+			fmt.Fprintf(b, "- target %s: %s\n", mdCode(t.Name), mdText(cut(line, 300)))
+		}
 	}
 	for _, fam := range sortedKeys(run.SkippedFamilies) {
 		fmt.Fprintf(b, "- family %s: skipped, %s\n", mdCode(fam), mdText(run.SkippedFamilies[fam]))
@@ -95,7 +98,7 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 	for _, t := range run.Targets {
 		var failing []results.Case
 		for _, c := range t.Cases {
-			if c.Unexpected() {
+			if c.Unexpected() && !c.NotRun { // counted apart
 				failing = append(failing, c)
 			}
 		}

@@ -34,6 +34,9 @@ func ConformanceSummary(run results.Run) []byte {
 		if t.Unavailable != "" {
 			fmt.Fprintf(&b, "\n%s: skipped, %s\n", t.Name, t.Unavailable)
 		}
+		if line := notRunLine(t); line != "" {
+			fmt.Fprintf(&b, "\n%s: %s\n", t.Name, line)
+		}
 	}
 	for _, fam := range sortedKeys(run.SkippedFamilies) {
 		fmt.Fprintf(&b, "\nfamily %s: skipped, %s\n", fam, run.SkippedFamilies[fam])
@@ -41,7 +44,7 @@ func ConformanceSummary(run results.Run) []byte {
 	for _, t := range run.Targets {
 		var lines []string
 		for _, c := range t.Cases {
-			if c.Unexpected() {
+			if c.Unexpected() && !c.NotRun { // counted apart
 				why := firstLine(c.Observed, c.RFC)
 				if c.HarnessError != "" {
 					why = "not run: " + c.HarnessError
@@ -70,6 +73,22 @@ func ConformanceSummary(run results.Run) []byte {
 		fmt.Fprintf(&b, "\nseed %s: make conformance SEED=%s sends the same masking and handshake keys again\n", run.Seed, run.Seed)
 	}
 	return b.Bytes()
+}
+
+// notRunLine says how many of a target's cases were not run because the
+// server stopped answering, and why; "" when all ran.
+func notRunLine(t results.Target) string {
+	n, why := 0, ""
+	for _, c := range t.Cases {
+		if c.NotRun {
+			n++
+			why = strings.TrimPrefix(c.Observed, "not run: ")
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%s not run (FAILED): %s", plural(n, "case"), why)
 }
 
 // firstLine returns the first line of the observed text that is not the

@@ -69,6 +69,9 @@ var (
 	// unavailable maps target names to why they could not be started:
 	// their cases are skipped with that reason, not failed one by one.
 	unavailable = map[string]string{}
+	// liveness follows, per target, whether it still answers opening
+	// handshakes in this process (casekit.Liveness).
+	liveness = map[string]*casekit.Liveness{}
 	// seed is the run's: the first process picks it (or reads -wsh.seed)
 	// and shares it, so every process derives the same keys.
 	seed wire.Seed
@@ -284,7 +287,10 @@ func runCase(ctx context.Context, info targets.Info, c cases.Case) {
 	r := running[info.Name]
 	Expect(r).NotTo(BeNil(), "target %s is not running", info.Name)
 	url := r.URL(targets.EchoPath)
-	env := casekit.Env{URL: url, TimeScale: *flagTimeScale, TLS: suiteTLS, Keys: wire.NewKeyStream(seed, info.Name+"/"+c.ID)}
+	if liveness[info.Name] == nil {
+		liveness[info.Name] = &casekit.Liveness{}
+	}
+	env := casekit.Env{URL: url, TimeScale: *flagTimeScale, TLS: suiteTLS, Keys: wire.NewKeyStream(seed, info.Name+"/"+c.ID), Liveness: liveness[info.Name]}
 	if c.Family == cases.FamilyBrowser {
 		b, skipped, err := sharedBrowser()
 		if skipped != "" {

@@ -151,6 +151,7 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	o := env.options(log, x.Edit)
 	o.Pacing.Budget = env.Scaled(ExchangePacingBudget)
 	conn, hs, err := wire.Dial(ctx, env.URL, o)
+	env.Liveness.record(hs, err)
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed

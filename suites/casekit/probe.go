@@ -25,6 +25,7 @@ func (p Probe) Run(ctx context.Context, env Env) Outcome {
 	started := time.Now()
 	log := wire.NewLog()
 	conn, hs, err := wire.Open(ctx, env.URL, env.options(log, p.Edit))
+	env.Liveness.record(hs, err)
 	var resp *wire.Response
 	if hs != nil {
 		resp = hs.Response

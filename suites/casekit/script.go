@@ -32,6 +32,10 @@ type Env struct {
 	// from: the run's seed and the case's name, so a run replays byte for
 	// byte. nil draws fresh random keys.
 	Keys *wire.KeyStream
+	// Liveness, when set, is shared by every case against the server: it
+	// ends the run's remaining cases at once when the server stops
+	// answering opening handshakes.
+	Liveness *Liveness
 }
 
 // options returns the wire options of a case connection in env.
@@ -63,15 +67,15 @@ const (
 )
 
 // Bound is the longest a case whose own timer runs for timer (unscaled)
-// can take, whatever the server does: connect and handshake (each bounded
-// by HandshakeTimeout), one write stalled by a server that stopped reading
+// can take, whatever the server does: the liveness probe before it, connect
+// and handshake (each bounded by HandshakeTimeout), one write stalled by a server that stopped reading
 // (wire.DefaultIOTimeout; later writes fail at once), the waits that keep
 // chopped writes apart (the pacing budget), the case's timer, the default
 // timer of the closing phase, the wait for the server's Close and for its
 // TCP drop, the reader's drain (CloseTimeout, unscaled), and a second of
 // scheduling margin.
 func Bound(env Env, timer time.Duration) time.Duration {
-	return env.Scaled(2*HandshakeTimeout+wire.DefaultPacing.Budget+timer+DefaultTimeout+2*CloseTimeout) + wire.DefaultIOTimeout + CloseTimeout + time.Second
+	return env.Scaled(3*HandshakeTimeout+wire.DefaultPacing.Budget+timer+DefaultTimeout+2*CloseTimeout) + wire.DefaultIOTimeout + CloseTimeout + time.Second
 }
 
 // Step is one action of a script: send frames, or pause.
@@ -180,6 +184,7 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 		o.Trailing = append(o.Trailing, b...)
 	}
 	conn, hs, err := wire.Dial(ctx, env.URL, o)
+	env.Liveness.record(hs, err)
 	out := Outcome{Handshake: handshakeText(hs)}
 	if err != nil {
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed

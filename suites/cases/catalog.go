@@ -109,10 +109,10 @@ func ByFamily(family string) []Case {
 // Run executes the case and returns its complete result. A failing result
 // starts with the RFC clause the case checks.
 func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
-	out := c.run(ctx, env)
+	out := casekit.Gate(ctx, env, c.run)
 	out.ID, out.Family, out.Title, out.RFC = c.ID, c.Family, c.Title, c.RFC
 	out.Description, out.Expectation = c.Description, c.Expectation
-	if out.Failing() && !strings.HasPrefix(out.Observed, c.RFC) {
+	if out.Failing() && !out.NotRun && !strings.HasPrefix(out.Observed, c.RFC) {
 		out.Observed = fmt.Sprintf("%s: %s\n%s", c.RFC, c.Expectation, out.Observed)
 	}
 	if out.Events == nil {

@@ -99,9 +99,13 @@ type Case struct {
 	// HarnessError is set when wsharness itself could not run the case
 	// (the browser crashed); the verdict is then UNIMPLEMENTED and the
 	// run fails, since nothing was learnt about the server.
-	HarnessError string      `json:"harness_error,omitempty"`
-	Wirelog      []WireEntry `json:"wirelog"`
-	Handshake    Handshake   `json:"handshake"`
+	HarnessError string `json:"harness_error,omitempty"`
+	// NotRun is set when the case was not run because the server had
+	// stopped answering opening handshakes; the verdict is then FAILED and
+	// Observed says why. Reports count these apart.
+	NotRun    bool        `json:"not_run,omitempty"`
+	Wirelog   []WireEntry `json:"wirelog"`
+	Handshake Handshake   `json:"handshake"`
 }
 
 // Frequency is how often a case failed (Case.Failing: a FAILED verdict, or

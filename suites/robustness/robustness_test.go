@@ -141,7 +141,34 @@ func TestHostileServers(t *testing.T) {
 			}
 			checkVerdicts(t, b.Name, run, want)
 			checkSpecTimes(t, filepath.Join(r.out, "ginkgo.json"), bounds)
+			if b.Name == "silent" {
+				checkFastEnd(t, run, r.wall)
+			}
 		})
+	}
+}
+
+// checkFastEnd: a server that never answers costs each Ginkgo process two
+// handshake timers and one probe; every later case is FAILED without
+// running, and says so.
+func checkFastEnd(t *testing.T, run results.Run, wall time.Duration) {
+	t.Helper()
+	notRun := 0
+	for _, c := range run.Targets[0].Cases {
+		if c.NotRun {
+			notRun++
+			if c.Verdict != results.Failed || !strings.HasPrefix(c.Observed, "not run: the server stopped answering opening handshakes") {
+				t.Errorf("case %s not run: verdict %s, observed %q", c.ID, c.Verdict, c.Observed)
+			}
+		}
+	}
+	if ran, most := len(run.Targets[0].Cases)-notRun, procs*casekit.SilentLimit; ran > most {
+		t.Errorf("%d cases ran against a server that never answers, want at most %d (%d per process)", ran, most, casekit.SilentLimit)
+	}
+	// Three 1 s handshake timers per process at this time scale, plus
+	// process start; without the fast end, minutes.
+	if wall > 30*time.Second {
+		t.Errorf("the run against a server that never answers took %s", wall.Round(time.Second))
 	}
 }
 
