@@ -6,7 +6,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +22,7 @@ import (
 	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/expect"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/suites/wire"
@@ -78,14 +78,7 @@ var (
 )
 
 // record is what a spec reports; ReportAfterSuite assembles them.
-type record struct {
-	Target  string       `json:"target"`
-	Library string       `json:"library"`
-	URL     string       `json:"url"`
-	Case    results.Case `json:"case"`
-	// Unavailable is why the target could not be started.
-	Unavailable string `json:"unavailable,omitempty"`
-}
+type record = engine.Record
 
 func TestConformance(t *testing.T) {
 	var err error
@@ -350,87 +343,64 @@ var _ = ReportAfterSuite("write results", func(report Report) {
 	if *flagOut == "" {
 		return
 	}
-	run := assemble(report)
+	// Whatever could not be read is reported after the files are written:
+	// the rest of the run is still worth having.
+	run, err := assemble(report)
 	Expect(os.MkdirAll(*flagOut, 0o755)).To(Succeed())
-	b, err := results.Marshal(run)
-	Expect(err).NotTo(HaveOccurred())
+	b, merr := results.Marshal(run)
+	Expect(merr).NotTo(HaveOccurred())
 	Expect(os.WriteFile(filepath.Join(*flagOut, "results.json"), b, 0o644)).To(Succeed())
-	j, err := reports.JUnit(run)
-	Expect(err).NotTo(HaveOccurred())
+	j, jerr := reports.JUnit(run)
+	Expect(jerr).NotTo(HaveOccurred())
 	Expect(os.WriteFile(filepath.Join(*flagOut, "junit.xml"), j, 0o644)).To(Succeed())
+	Expect(err).NotTo(HaveOccurred(), "assemble results.json")
 })
 
-// assemble collects every spec's record into a results document.
-func assemble(report Report) results.Run {
-	run := results.Run{
-		Schema: results.Schema, Started: report.StartTime.UTC(), DurationMS: report.RunTime.Milliseconds(), Seed: seed.String(),
-		Incomplete: report.SpecialSuiteFailureReasons != nil && interrupted(report.SpecialSuiteFailureReasons),
+// assemble collects every spec's record into a results document. A report
+// entry that cannot be read is an error, never a silent loss.
+func assemble(report Report) (results.Run, error) {
+	info := engine.Run{
+		Started: report.StartTime, Duration: report.RunTime, Seed: seed.String(),
+		Incomplete:      report.SpecialSuiteFailureReasons != nil && interrupted(report.SpecialSuiteFailureReasons),
+		SkippedFamilies: map[string]string{},
 	}
-	byName := map[string]*results.Target{}
 	for _, t := range selected {
-		info := t.Info()
-		run.Targets = append(run.Targets, results.Target{Name: info.Name, Library: info.Library})
-	}
-	for i := range run.Targets {
-		byName[run.Targets[i].Name] = &run.Targets[i]
+		info.Targets = append(info.Targets, t.Info())
 	}
 	// Filtered-out specs leave no report entry: the profile says which
 	// families they were.
 	if *flagProfile == profileDefault {
 		for _, f := range cases.SlowFamilies {
-			if run.SkippedFamilies == nil {
-				run.SkippedFamilies = map[string]string{}
-			}
-			run.SkippedFamilies[f] = cases.SlowFamilyReason
+			info.SkippedFamilies[f] = cases.SlowFamilyReason
 		}
 	}
+	var records []record
+	var errs []error
 	for _, spec := range report.SpecReports {
 		// A case an interrupt cut short has no verdict: what it observed
 		// ends where the signal stopped it. The run is marked incomplete.
 		cutShort := spec.State.Is(types.SpecStateInterrupted)
 		for _, e := range spec.ReportEntries {
-			if e.Name == skippedFamilyEntry {
+			switch {
+			case e.Name == skippedFamilyEntry:
 				var sf skippedFamily
-				if err := decodeEntry(e.Value, &sf); err == nil {
-					if run.SkippedFamilies == nil {
-						run.SkippedFamilies = map[string]string{}
-					}
-					run.SkippedFamilies[sf.Family] = sf.Reason
+				if err := decodeEntry(e.Value, &sf); err != nil {
+					errs = append(errs, fmt.Errorf("%s: skipped family entry: %w", spec.FullText(), err))
+					continue
 				}
-				continue
+				info.SkippedFamilies[sf.Family] = sf.Reason
+			case e.Name == unavailableEntry, e.Name == reportEntry && !cutShort:
+				rec, err := decodeRecord(e.Value)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: case record: %w", spec.FullText(), err))
+					continue
+				}
+				records = append(records, rec)
 			}
-			if e.Name != reportEntry && e.Name != unavailableEntry || cutShort && e.Name == reportEntry {
-				continue
-			}
-			rec, err := decodeRecord(e.Value)
-			if err != nil {
-				fmt.Fprintf(os.Stderr, "wsharness: skipping an unreadable result: %v\n", err)
-				continue
-			}
-			t := byName[rec.Target]
-			if t == nil {
-				continue
-			}
-			if rec.Unavailable != "" {
-				t.Unavailable = rec.Unavailable
-				continue
-			}
-			t.URL = rec.URL
-			if t.Agent == "" {
-				t.Agent = serverHeader(rec.Case.Handshake.Response)
-			}
-			t.Cases = append(t.Cases, rec.Case)
 		}
 	}
-	for i := range run.Targets {
-		t := &run.Targets[i]
-		if t.Agent == "" {
-			t.Agent = t.Name
-		}
-		t.SortCases()
-		t.Summarize()
-	}
-	return run
+	run, err := engine.Assemble(info, records)
+	return run, errors.Join(append(errs, err)...)
 }
 
 // recordJSON is a spec's record as its JSON text. Ginkgo copies report
@@ -483,15 +453,4 @@ func interrupted(reasons []string) bool {
 		}
 	}
 	return false
-}
-
-// serverHeader extracts the Server header from a raw HTTP response head.
-func serverHeader(raw string) string {
-	for _, line := range strings.Split(raw, "\r\n")[1:] {
-		name, value, ok := strings.Cut(line, ":")
-		if ok && http.CanonicalHeaderKey(strings.TrimSpace(name)) == "Server" {
-			return strings.TrimSpace(value)
-		}
-	}
-	return ""
 }

@@ -1,6 +1,7 @@
 package suites_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/onsi/ginkgo/v2/types"
@@ -18,7 +19,10 @@ func TestProfileListsSlowFamilies(t *testing.T) {
 	defer func() { *flagProfile = saved }()
 	for _, profile := range []string{profileDefault, profileFull} {
 		*flagProfile = profile
-		run := assemble(types.Report{})
+		run, err := assemble(types.Report{})
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, f := range cases.SlowFamilies {
 			reason, listed := run.SkippedFamilies[f]
 			switch {
@@ -28,5 +32,21 @@ func TestProfileListsSlowFamilies(t *testing.T) {
 				t.Errorf("profile %s: family %s listed as skipped: %q", profile, f, reason)
 			}
 		}
+	}
+}
+
+// A record that cannot be read fails the run's results instead of being
+// dropped with a message.
+func TestAssembleReportsUnreadableRecords(t *testing.T) {
+	report := types.Report{SpecReports: types.SpecReports{{
+		LeafNodeText: "1.1.1 text message, 0-byte payload",
+		ReportEntries: types.ReportEntries{
+			{Name: reportEntry, Value: types.WrapEntryValue("not a record")},
+			{Name: skippedFamilyEntry, Value: types.WrapEntryValue("[1, 2]")},
+		},
+	}}}
+	_, err := assemble(report)
+	if err == nil || !strings.Contains(err.Error(), "case record") || !strings.Contains(err.Error(), "skipped family entry") {
+		t.Errorf("assemble: %v, want both unreadable entries named", err)
 	}
 }
