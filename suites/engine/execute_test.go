@@ -1,0 +1,129 @@
+package engine
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/wsharness/wsharness/suites/browser"
+	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/expect"
+	"github.com/wsharness/wsharness/suites/internal/brokenserver"
+	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/targets"
+)
+
+func pick(t *testing.T, ids ...string) []cases.Case {
+	t.Helper()
+	out := Select(cases.All(), ids, nil)
+	if len(out) != len(ids) {
+		t.Fatalf("%d cases for %v", len(out), ids)
+	}
+	return out
+}
+
+func TestSelect(t *testing.T) {
+	got := Select(cases.All(), []string{"6.1.*", "2.2"}, []string{"6.1.2"})
+	var ids []string
+	for _, c := range got {
+		ids = append(ids, c.ID)
+	}
+	if len(ids) != 3 || ids[0] != "2.2" || ids[1] != "6.1.1" || ids[2] != "6.1.3" {
+		t.Errorf("Select: %v, want 2.2 6.1.1 6.1.3", ids)
+	}
+	if n := len(Select(cases.All(), nil, nil)); n != len(cases.All()) {
+		t.Errorf("no patterns select %d of %d cases", n, len(cases.All()))
+	}
+}
+
+// Every case against every target gets one record, concurrently; a
+// defective server fails the case aimed at its defect, a listed deviation
+// is applied, an unavailable target is recorded once, and the browser
+// family without a browser is a skipped family.
+func TestExecute(t *testing.T) {
+	good, err := brokenserver.Start(brokenserver.Defects{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer good.Close()
+	bad, err := brokenserver.Start(brokenserver.Defects{NoPong: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	browserCases := cases.ByFamily(cases.FamilyBrowser)
+	plan := Plan{
+		Targets: []Target{
+			{Info: targets.Info{Name: "good"}, EchoURL: good.URL()},
+			{Info: targets.Info{Name: "bad"}, EchoURL: bad.URL()},
+			{Info: targets.Info{Name: "gone"}, Unavailable: "php not installed"},
+		},
+		Cases:       append(pick(t, "1.1.1", "2.2", "2.3", "5.1"), browserCases[0]),
+		Expect:      expect.List{"bad": {{Cases: []string{"2.3"}, Reason: "known"}}},
+		TimeScale:   0.5,
+		Concurrency: 4,
+		Browser: func(context.Context) (browser.Runner, string, error) {
+			return nil, "no Chromium here", nil
+		},
+	}
+	out := Execute(context.Background(), plan)
+	run, err := Assemble(Run{Targets: []targets.Info{{Name: "good"}, {Name: "bad"}, {Name: "gone"}}, SkippedFamilies: out.SkippedFamilies}, out.Records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := func(target results.Target, id string) results.Case {
+		for _, c := range target.Cases {
+			if c.ID == id {
+				return c
+			}
+		}
+		t.Fatalf("%s has no case %s", target.Name, id)
+		return results.Case{}
+	}
+	goodT, badT, gone := run.Targets[0], run.Targets[1], run.Targets[2]
+	if len(goodT.Cases) != 4 || len(badT.Cases) != 4 {
+		t.Fatalf("cases: good %d, bad %d, want 4 each (the browser case skipped)", len(goodT.Cases), len(badT.Cases))
+	}
+	for _, c := range goodT.Cases {
+		if c.Verdict != results.OK {
+			t.Errorf("good %s: %s\n%s", c.ID, c.Verdict, c.Observed)
+		}
+	}
+	if c := byID(badT, "2.2"); c.Verdict != results.Failed {
+		t.Errorf("a server that never pongs passes 2.2: %s", c.Verdict)
+	}
+	if c := byID(badT, "2.3"); c.Deviation != "known" {
+		t.Errorf("the listed deviation is not applied: %+v", c.Deviation)
+	}
+	if gone.Unavailable != "php not installed" || len(gone.Cases) != 0 {
+		t.Errorf("unavailable target: %+v", gone)
+	}
+	if run.SkippedFamilies[cases.FamilyBrowser] != "no Chromium here" {
+		t.Errorf("skipped families %v", run.SkippedFamilies)
+	}
+}
+
+// An interrupted run ends promptly, keeps what finished and leaves out
+// what it cut short.
+func TestExecuteInterrupted(t *testing.T) {
+	srv, err := brokenserver.Start(brokenserver.Defects{NoPong: true}) // 2.2 waits out its timer
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	one := pick(t, "2.2")
+	var cs []cases.Case
+	for range 20 {
+		cs = append(cs, one...)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	started := time.Now()
+	out := Execute(ctx, Plan{Targets: []Target{{Info: targets.Info{Name: "s"}, EchoURL: srv.URL()}}, Cases: cs, Concurrency: 2})
+	if took := time.Since(started); took > 5*time.Second {
+		t.Errorf("an interrupted run took %v", took)
+	}
+	if out.Cut == 0 || len(out.Records)+out.Cut >= 20 {
+		t.Errorf("%d records, %d cut: want some cut and the rest never started", len(out.Records), out.Cut)
+	}
+}
