@@ -70,7 +70,7 @@ func ConformanceSummary(run results.Run) []byte {
 		b.WriteString("\nINCOMPLETE: the run was interrupted; counts cover the cases that finished.\n")
 	}
 	if run.Seed != "" {
-		fmt.Fprintf(&b, "\nseed %s: make conformance SEED=%s sends the same masking and handshake keys again\n", run.Seed, run.Seed)
+		fmt.Fprintf(&b, "\nseed %s: make conformance SEED=%s (or wsharness conformance --seed %s) sends the same masking and handshake keys again\n", run.Seed, run.Seed, run.Seed)
 	}
 	return b.Bytes()
 }

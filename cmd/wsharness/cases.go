@@ -52,6 +52,14 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 		}
 		return usageError("%v", err)
 	}
+	return conformanceVerdict(run, fs.Arg(0), stdout)
+}
+
+// conformanceVerdict prints a run's summary and returns its outcome: exit
+// 3 when no target could be tested, 1 on unexpected failures, 130 when the
+// run was interrupted, else nil. 'summary' (make conformance) and
+// 'conformance' share it.
+func conformanceVerdict(run results.Run, source string, stdout io.Writer) error {
 	_, _ = stdout.Write(reports.ConformanceSummary(run))
 	if reasons := unavailableTargets(run); len(reasons) == len(run.Targets) && len(reasons) > 0 {
 		return &exitError{code: exitUnreachable, err: fmt.Errorf("no target could be started or reached, nothing was tested: %s", strings.Join(reasons, "; "))}
@@ -61,7 +69,7 @@ func runSummary(args []string, stdout, stderr io.Writer) error {
 	}
 	// An interrupted run passed only the cases it got to: not a pass.
 	if run.Incomplete {
-		return &exitError{code: exitInterrupted, err: fmt.Errorf("%s: the run was interrupted before every case finished; the summary covers those that did", fs.Arg(0))}
+		return &exitError{code: exitInterrupted, err: fmt.Errorf("%s: the run was interrupted before every case finished; the summary covers those that did", source)}
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ var SlowFamilies = []string{FamilyLimits, FamilyDeflatePayloads, FamilyDeflatePa
 
 // SlowFamilyReason is the skipped_families reason of a slow family the
 // default profile left out.
-const SlowFamilyReason = "slow family, left out of the default profile: run with PROFILE=full"
+const SlowFamilyReason = "slow family, left out of the default profile: run with PROFILE=full (make) or --profile full"
 
 // IsSlow reports whether family is one of SlowFamilies.
 func IsSlow(family string) bool { return slices.Contains(SlowFamilies, family) }

@@ -1,0 +1,307 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/wsharness/wsharness/reports"
+	"github.com/wsharness/wsharness/suites"
+	"github.com/wsharness/wsharness/suites/browser"
+	"github.com/wsharness/wsharness/suites/browser/chromium"
+	"github.com/wsharness/wsharness/suites/casekit"
+	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/engine"
+	"github.com/wsharness/wsharness/suites/expect"
+	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/targets"
+)
+
+// Profiles of --profile.
+const (
+	profileDefault = "default"
+	profileFull    = "full"
+)
+
+// defaultConcurrency: cases mostly wait on the network and on timers, so
+// far more run at once than there are cores.
+const defaultConcurrency = 32
+
+func runConformance(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("conformance", "(--url [NAME=]URL ... | --target NAME|GROUP ...) [flags]", stderr)
+	var urls, targetNames, include, exclude repeated
+	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external); repeatable")
+	fs.Var(&targetNames, "target", "test a reference or external target by name, or a group: all, builtin, external; repeatable")
+	external := fs.String("external", "", "file of external targets (servers started by command), as targets/external.yaml")
+	profile := fs.String("profile", profileDefault, "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
+	fs.Var(&include, "cases", "run only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
+	fs.Var(&exclude, "exclude", "leave out the cases whose ID matches this pattern; repeatable")
+	expectFile := fs.String("expect", "", "file of known per-target deviations (default: the one built in, for the reference and external targets)")
+	timeScale := fs.Float64("timescale", 1, "multiply every case timer, for a slow server")
+	concurrency := fs.Int("concurrency", defaultConcurrency, "cases in flight at once")
+	seedText := fs.String("seed", "", "hex seed of the masking and handshake keys, from an earlier results.json, to replay its bytes")
+	out := fs.String("out", "out/conformance", "directory for results.json, junit.xml and index.html")
+	tlsOpts := addTLSFlags(fs)
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments: %v", fs.Args())
+	}
+	if len(urls) == 0 && len(targetNames) == 0 {
+		return usageError("give --url (your server) or --target (a reference or external target)")
+	}
+	if *profile != profileDefault && *profile != profileFull {
+		return usageError("--profile %q: want %s or %s", *profile, profileDefault, profileFull)
+	}
+	if *timeScale <= 0 {
+		return usageError("--timescale %v: want more than 0", *timeScale)
+	}
+	if *concurrency < 1 {
+		return usageError("--concurrency %d: want at least 1", *concurrency)
+	}
+	seed := wire.NewSeed()
+	if *seedText != "" {
+		var err error
+		if seed, err = wire.ParseSeed(*seedText); err != nil {
+			return usageError("--seed: %v", err)
+		}
+	}
+	tlsConfig, err := tlsOpts.config()
+	if err != nil {
+		return err
+	}
+	deviations, err := readExpectations(*expectFile)
+	if err != nil {
+		return err
+	}
+	selected, err := selectConformanceTargets(urls, targetNames, *external, tlsConfig)
+	if err != nil {
+		return err
+	}
+	all := cases.All()
+	skipped := map[string]string{}
+	if *profile == profileDefault {
+		var kept []cases.Case
+		for _, c := range all {
+			if !cases.IsSlow(c.Family) {
+				kept = append(kept, c)
+			}
+		}
+		all = kept
+		for _, f := range cases.SlowFamilies {
+			skipped[f] = cases.SlowFamilyReason
+		}
+	}
+	chosen := engine.Select(all, include, exclude)
+	if len(chosen) == 0 {
+		return usageError("no case matches --cases %v --exclude %v", []string(include), []string(exclude))
+	}
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second signal ends the process at once
+	}()
+
+	started := time.Now()
+	ready, stopTargets := startConformanceTargets(ctx, selected, tlsConfig, *timeScale)
+	defer stopTargets()
+	var launched *chromium.Browser
+	defer func() {
+		if launched != nil {
+			launched.Close()
+		}
+	}()
+	outcome := engine.Execute(ctx, engine.Plan{
+		Targets: ready, Cases: chosen, Expect: deviations, TimeScale: *timeScale, TLS: tlsConfig,
+		Seed: seed, Concurrency: *concurrency,
+		Browser: func(ctx context.Context) (browser.Runner, string, error) {
+			exe, err := chromium.Find()
+			if err != nil {
+				return nil, err.Error(), nil
+			}
+			launched, err = chromium.LaunchWith(context.WithoutCancel(ctx), exe, chromium.LaunchOptions{IgnoreCertificateErrors: tlsRun(ready, tlsConfig)})
+			if err != nil {
+				return nil, "", err
+			}
+			return launched, "", nil
+		},
+	})
+	for f, why := range outcome.SkippedFamilies {
+		skipped[f] = why
+	}
+	info := engine.Run{Started: started, Duration: time.Since(started), Seed: seed.String(),
+		Incomplete: ctx.Err() != nil, SkippedFamilies: skipped}
+	for _, t := range ready {
+		info.Targets = append(info.Targets, t.Info)
+	}
+	run, assembleErr := engine.Assemble(info, outcome.Records)
+	if err := writeConformance(*out, run); err != nil {
+		return err
+	}
+	if assembleErr != nil {
+		return fmt.Errorf("assemble the results: %w", assembleErr)
+	}
+	fmt.Fprintf(stdout, "results: %s  junit: %s  report: %s\n", filepath.Join(*out, "results.json"),
+		filepath.Join(*out, "junit.xml"), filepath.Join(*out, "index.html"))
+	return conformanceVerdict(run, filepath.Join(*out, "results.json"), stdout)
+}
+
+// readExpectations reads the expectations file, or the built-in one.
+func readExpectations(path string) (expect.List, error) {
+	if path == "" {
+		l, err := expect.Parse(suites.Expectations)
+		if err != nil {
+			return nil, fmt.Errorf("the built-in expectations: %w", err)
+		}
+		return l, nil
+	}
+	l, err := expect.ReadFile(path)
+	if err != nil {
+		return nil, usageError("--expect: %v", err)
+	}
+	return l, nil
+}
+
+// selectConformanceTargets resolves --url and --target into targets, in
+// the order given, each once.
+func selectConformanceTargets(urls, names []string, externalFile string, tlsConfig *tls.Config) ([]targets.Target, error) {
+	var out []targets.Target
+	seen := map[string]bool{}
+	add := func(t targets.Target) error {
+		name := t.Info().Name
+		if seen[name] {
+			return usageError("target %q given twice", name)
+		}
+		seen[name] = true
+		if ext, ok := t.(targets.External); ok {
+			ext.TLS = tlsConfig
+			t = ext
+		}
+		out = append(out, t)
+		return nil
+	}
+	for _, u := range urls {
+		name, url, named := strings.Cut(u, "=")
+		if !named || strings.Contains(name, "/") {
+			name, url = "", u
+		}
+		if err := checkWSURL("--url", url); err != nil {
+			return nil, err
+		}
+		t, err := targets.ExternalFromFlags(name, "", url)
+		if err != nil {
+			return nil, usageError("--url %s: %v", u, err)
+		}
+		if err := add(t); err != nil {
+			return nil, err
+		}
+	}
+	if len(names) > 0 {
+		registry, err := targets.Registry(externalFile)
+		if err != nil {
+			return nil, usageError("--external: %v", err)
+		}
+		picked, err := targets.Select(registry, strings.Join(names, ","))
+		if err != nil {
+			return nil, usageError("--target: %v", err)
+		}
+		for _, t := range picked {
+			if err := add(t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// startConformanceTargets starts every target (reference targets in this
+// process, external ones by their command) or checks that a URL can be
+// reached; one that cannot is listed as unavailable with the reason.
+func startConformanceTargets(ctx context.Context, selected []targets.Target, tlsConfig *tls.Config, timeScale float64) ([]engine.Target, func()) {
+	var running []targets.Running
+	var out []engine.Target
+	for _, t := range selected {
+		info := t.Info()
+		et := engine.Target{Info: info}
+		if ext, ok := t.(targets.External); ok && len(ext.Spec.Command) == 0 {
+			et.EchoURL, et.BroadcastURL = ext.Spec.EchoURL, ext.Spec.BroadcastURL
+			timeout := casekit.Env{TimeScale: timeScale}.Scaled(casekit.HandshakeTimeout)
+			if err := wire.Reach(ctx, et.EchoURL, tlsConfig, timeout); err != nil {
+				et.Unavailable = "cannot be reached: " + err.Error()
+			}
+			out = append(out, et)
+			continue
+		}
+		if ext, ok := t.(targets.External); ok {
+			if ok, reason := ext.Available(); !ok {
+				et.Unavailable = reason
+				out = append(out, et)
+				continue
+			}
+		}
+		r, err := t.Start(ctx, "127.0.0.1:0")
+		if err != nil {
+			et.Unavailable = err.Error()
+			out = append(out, et)
+			continue
+		}
+		running = append(running, r)
+		et.EchoURL, et.BroadcastURL = r.URL(targets.EchoPath), r.URL(targets.BroadcastPath)
+		out = append(out, et)
+	}
+	return out, func() {
+		for _, r := range running {
+			_ = r.Stop(context.Background())
+		}
+	}
+}
+
+// tlsRun reports whether the run talks TLS: then the browser accepts
+// certificates it cannot verify, and each wss:// browser case says so.
+func tlsRun(ready []engine.Target, tlsConfig *tls.Config) bool {
+	if tlsConfig != nil {
+		return true
+	}
+	for _, t := range ready {
+		if strings.HasPrefix(strings.ToLower(t.EchoURL), "wss:") {
+			return true
+		}
+	}
+	return false
+}
+
+// writeConformance writes results.json, junit.xml and index.html.
+func writeConformance(dir string, run results.Run) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	b, err := results.Marshal(run)
+	if err != nil {
+		return err
+	}
+	j, err := reports.JUnit(run)
+	if err != nil {
+		return err
+	}
+	h, err := reports.HTML(reports.Input{Conformance: []results.Run{run}}, reports.HTMLOptions{Title: "wsharness conformance", Generated: time.Now()})
+	if err != nil {
+		return err
+	}
+	for name, data := range map[string][]byte{"results.json": b, "junit.xml": j, "index.html": h} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			return fmt.Errorf("write %s: %w", name, err)
+		}
+	}
+	return nil
+}

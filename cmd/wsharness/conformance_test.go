@@ -1,0 +1,85 @@
+package main
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/wsharness/wsharness/internal/hostile"
+	"github.com/wsharness/wsharness/suites/results"
+)
+
+// 'wsharness conformance' tests a server from the binary alone: a correct
+// server passes (exit 0), a broken one fails (exit 1, its failures named
+// in the summary), and the files are written either way.
+func TestConformanceCommand(t *testing.T) {
+	b, err := hostile.Lookup("malformed-101")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := hostile.Start(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bad.Close()
+	dir := t.TempDir()
+	for i, tc := range []struct {
+		target   []string
+		name     string
+		wantCode int
+		wantText string
+	}{
+		{[]string{"--target", "gorilla"}, "gorilla", exitOK, "gorilla"},
+		{[]string{"--url", "mine=" + bad.URL()}, "mine", exitCasesFailed, "malformed HTTP response"},
+	} {
+		out := filepath.Join(dir, tc.name)
+		args := append([]string{"conformance", "--cases", "1.1.*", "--cases", "2.*", "--timescale", "0.5", "--out", out}, tc.target...)
+		code, stdout, stderr := runCLI(args...)
+		if code != tc.wantCode || !strings.Contains(stdout, tc.wantText) {
+			t.Errorf("run %d: exit %d (want %d)\nstdout:\n%s\nstderr: %s", i, code, tc.wantCode, stdout, stderr)
+		}
+		run, err := results.ReadFile(filepath.Join(out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(run.Targets) != 1 || run.Targets[0].Name != tc.name || len(run.Targets[0].Cases) < 19 {
+			t.Errorf("results: %d targets, %+v", len(run.Targets), run.Targets)
+		}
+		for _, f := range []string{"junit.xml", "index.html"} {
+			if b, err := os.ReadFile(filepath.Join(out, f)); err != nil || len(b) == 0 {
+				t.Errorf("%s: %d bytes, %v", f, len(b), err)
+			}
+		}
+	}
+}
+
+func TestConformanceCommandErrors(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "ws://" + ln.Addr().String() + "/echo"
+	ln.Close()
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"conformance"}, exitUsage},
+		{[]string{"conformance", "--url", "http://127.0.0.1:1/echo"}, exitUsage},
+		{[]string{"conformance", "--target", "nope"}, exitUsage},
+		{[]string{"conformance", "--target", "gorilla", "--profile", "fast"}, exitUsage},
+		{[]string{"conformance", "--target", "gorilla", "--cases", "99.*"}, exitUsage},
+		{[]string{"conformance", "--target", "gorilla", "--concurrency", "0"}, exitUsage},
+		{[]string{"conformance", "--url", refused, "--out", t.TempDir()}, exitUnreachable},
+	} {
+		code, _, stderr := runCLI(tc.args...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d (stderr %q)", tc.args, code, tc.code, stderr)
+		}
+		if strings.Count(strings.TrimSpace(stderr), "\n") > 0 || strings.Contains(stderr, "panic") {
+			t.Errorf("%v: stderr is not one line: %q", tc.args, stderr)
+		}
+	}
+}

@@ -1,0 +1,12 @@
+// Package suites is the conformance suite: the Ginkgo specs in its tests,
+// and the expectations file that they and 'wsharness conformance' apply.
+package suites
+
+import _ "embed"
+
+// Expectations is expectations.yaml: the known deviations of the reference
+// and external targets, built into the binary so that it needs no
+// checkout.
+//
+//go:embed expectations.yaml
+var Expectations []byte
