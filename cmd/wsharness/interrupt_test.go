@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/suites/results"
 )
 
 // These tests signal a real wsharness process, built here: a signal to the
@@ -172,6 +173,26 @@ func TestInterrupt(t *testing.T) {
 		b, err := os.ReadFile(filepath.Join(html, "index.html"))
 		if err != nil || !bytes.Contains(b, []byte("gorilla (interrupted)")) {
 			t.Errorf("index.html does not mark the run interrupted (%v)", err)
+		}
+	})
+
+	// SIGINT in the middle of 'wsharness conformance': the cases that
+	// finished are written, marked incomplete, and the exit status is 130.
+	t.Run("conformance", func(t *testing.T) {
+		out := filepath.Join(dir, "conformance")
+		p := start(t, dir, exe, "conformance", "--target", "gorilla", "--profile", "full", "--timescale", "4", "--out", out)
+		time.Sleep(3 * time.Second)
+		p.signal(t, syscall.SIGINT)
+		ws := p.wait(t, 30*time.Second)
+		if ws.ExitStatus() != exitInterrupted {
+			t.Fatalf("exit status %v, want %d\nstdout:\n%s\nstderr:\n%s", ws, exitInterrupted, p.stdout, p.stderr)
+		}
+		run, err := results.ReadFile(filepath.Join(out, "results.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := len(run.Targets[0].Cases); !run.Incomplete || n == 0 || n >= 600 {
+			t.Errorf("results.json: incomplete %v with %d cases, want incomplete with those that finished", run.Incomplete, n)
 		}
 	})
 
