@@ -29,4 +29,14 @@ fi
 compose run --rm -T --no-deps --entrypoint /wsharness conformance summary /out/results.json || rc=$((rc == 0 ? $? : rc))
 compose run --rm -T --no-deps --entrypoint /wsharness conformance report --out /out /out/results.json >/dev/null || rc=$((rc == 0 ? $? : rc))
 echo "results: $out/results.json  junit: $out/junit.xml  report: $out/index.html ($((SECONDS - started)) s)"
+
+# The plain image's 'wsharness conformance' against the same containers:
+# the same catalog without Ginkgo or Go. Its verdicts must be the suite's,
+# case by case (scripts/same-verdicts.py).
+echo "== compose: wsharness conformance (the plain image) against gorilla, gobwas and gws"
+cli_started=$SECONDS
+mkdir -p "$out/cli"
+compose run --rm -T --no-deps conformance-cli || rc=$((rc == 0 ? $? : rc))
+echo "wsharness conformance in a container: $((SECONDS - cli_started)) s"
+python3 scripts/same-verdicts.py "$out/results.json" "$out/cli/results.json" || rc=$((rc == 0 ? 1 : rc))
 exit $rc

@@ -544,13 +544,8 @@ var externalNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 // 127.0.0.1 or localhost with an explicit port; a Command whose program is
 // not empty, or none; KEY=VALUE Env entries; no negative ReadyTimeout.
 func (s ExternalSpec) Validate() error {
-	if !externalNameRE.MatchString(s.Name) {
-		return fmt.Errorf("target name %q: want letters, digits, '.', '_' or '-'", s.Name)
-	}
-	for _, t := range Builtin() {
-		if t.Info().Name == s.Name {
-			return fmt.Errorf("target %s: name taken by a built-in target", s.Name)
-		}
+	if err := CheckName(s.Name); err != nil {
+		return err
 	}
 	if s.EchoURL == "" {
 		return fmt.Errorf("target %s: echo_url missing", s.Name)
@@ -587,6 +582,20 @@ func (s ExternalSpec) Validate() error {
 	}
 	if s.ReadyTimeout < 0 {
 		return fmt.Errorf("target %s: negative ready_timeout", s.Name)
+	}
+	return nil
+}
+
+// CheckName accepts the name of a target that is not built in: letters,
+// digits, '.', '_' and '-', and no built-in target's name.
+func CheckName(name string) error {
+	if !externalNameRE.MatchString(name) {
+		return fmt.Errorf("target name %q: want letters, digits, '.', '_' or '-'", name)
+	}
+	for _, t := range Builtin() {
+		if t.Info().Name == name {
+			return fmt.Errorf("target %s: name taken by a built-in target", name)
+		}
 	}
 	return nil
 }

@@ -38,7 +38,7 @@ const defaultConcurrency = 32
 func runConformance(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("conformance", "(--url [NAME=]URL ... | --target NAME|GROUP ...) [flags]", stderr)
 	var urls, targetNames, include, exclude repeated
-	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external); repeatable")
+	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external; a reference target's name tests that target running there); repeatable")
 	fs.Var(&targetNames, "target", "test a reference or external target by name, or a group: all, builtin, external; repeatable")
 	external := fs.String("external", "", "file of external targets (servers started by command), as targets/external.yaml")
 	profile := fs.String("profile", profileDefault, "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
@@ -83,10 +83,6 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	selected, err := selectConformanceTargets(urls, targetNames, *external, tlsConfig)
-	if err != nil {
-		return err
-	}
 	all := cases.All()
 	skipped := map[string]string{}
 	if *profile == profileDefault {
@@ -114,8 +110,11 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	}()
 
 	started := time.Now()
-	ready, stopTargets := startConformanceTargets(ctx, selected, tlsConfig, *timeScale)
+	ready, stopTargets, err := conformanceTargets(ctx, urls, targetNames, *external, tlsConfig, *timeScale)
 	defer stopTargets()
+	if err != nil {
+		return err
+	}
 	var launched *chromium.Browser
 	defer func() {
 		if launched != nil {
@@ -173,98 +172,100 @@ func readExpectations(path string) (expect.List, error) {
 	return l, nil
 }
 
-// selectConformanceTargets resolves --url and --target into targets, in
-// the order given, each once.
-func selectConformanceTargets(urls, names []string, externalFile string, tlsConfig *tls.Config) ([]targets.Target, error) {
-	var out []targets.Target
+// conformanceTargets resolves --url and --target, in the order given, each
+// once: a URL is tested where it is (any host: nothing is started), a
+// named target is started (reference targets in this process, external
+// ones by their command). One that cannot be reached or started is listed
+// as unavailable with the reason. stop stops what was started.
+func conformanceTargets(ctx context.Context, urls, names []string, externalFile string, tlsConfig *tls.Config, timeScale float64) (ready []engine.Target, stop func(), err error) {
+	var running []targets.Running
+	stop = func() {
+		for _, r := range running {
+			_ = r.Stop(context.Background())
+		}
+	}
 	seen := map[string]bool{}
-	add := func(t targets.Target) error {
-		name := t.Info().Name
+	claim := func(name string) error {
 		if seen[name] {
 			return usageError("target %q given twice", name)
 		}
 		seen[name] = true
-		if ext, ok := t.(targets.External); ok {
-			ext.TLS = tlsConfig
-			t = ext
-		}
-		out = append(out, t)
 		return nil
 	}
+	reachTimeout := casekit.Env{TimeScale: timeScale}.Scaled(casekit.HandshakeTimeout)
 	for _, u := range urls {
 		name, url, named := strings.Cut(u, "=")
 		if !named || strings.Contains(name, "/") {
-			name, url = "", u
+			name, url = "external", u
 		}
 		if err := checkWSURL("--url", url); err != nil {
-			return nil, err
+			return nil, stop, err
 		}
-		t, err := targets.ExternalFromFlags(name, "", url)
-		if err != nil {
-			return nil, usageError("--url %s: %v", u, err)
-		}
-		if err := add(t); err != nil {
-			return nil, err
-		}
-	}
-	if len(names) > 0 {
-		registry, err := targets.Registry(externalFile)
-		if err != nil {
-			return nil, usageError("--external: %v", err)
-		}
-		picked, err := targets.Select(registry, strings.Join(names, ","))
-		if err != nil {
-			return nil, usageError("--target: %v", err)
-		}
-		for _, t := range picked {
-			if err := add(t); err != nil {
-				return nil, err
+		// A reference target's name tests that target running elsewhere
+		// (in a container, say): its expectations apply.
+		info, builtin := builtinInfo(name)
+		if !builtin {
+			if err := targets.CheckName(name); err != nil {
+				return nil, stop, usageError("--url %s: %v", u, err)
 			}
+			info = targets.Info{Name: name, Library: "external"}
 		}
+		if err := claim(name); err != nil {
+			return nil, stop, err
+		}
+		t := engine.Target{Info: info, EchoURL: url}
+		if err := wire.Reach(ctx, url, tlsConfig, reachTimeout); err != nil {
+			t.Unavailable = "cannot be reached: " + err.Error()
+		}
+		ready = append(ready, t)
 	}
-	return out, nil
-}
-
-// startConformanceTargets starts every target (reference targets in this
-// process, external ones by their command) or checks that a URL can be
-// reached; one that cannot is listed as unavailable with the reason.
-func startConformanceTargets(ctx context.Context, selected []targets.Target, tlsConfig *tls.Config, timeScale float64) ([]engine.Target, func()) {
-	var running []targets.Running
-	var out []engine.Target
-	for _, t := range selected {
+	if len(names) == 0 {
+		return ready, stop, nil
+	}
+	registry, err := targets.Registry(externalFile)
+	if err != nil {
+		return nil, stop, usageError("--external: %v", err)
+	}
+	picked, err := targets.Select(registry, strings.Join(names, ","))
+	if err != nil {
+		return nil, stop, usageError("--target: %v", err)
+	}
+	for _, t := range picked {
 		info := t.Info()
-		et := engine.Target{Info: info}
-		if ext, ok := t.(targets.External); ok && len(ext.Spec.Command) == 0 {
-			et.EchoURL, et.BroadcastURL = ext.Spec.EchoURL, ext.Spec.BroadcastURL
-			timeout := casekit.Env{TimeScale: timeScale}.Scaled(casekit.HandshakeTimeout)
-			if err := wire.Reach(ctx, et.EchoURL, tlsConfig, timeout); err != nil {
-				et.Unavailable = "cannot be reached: " + err.Error()
-			}
-			out = append(out, et)
-			continue
+		if err := claim(info.Name); err != nil {
+			return nil, stop, err
 		}
+		et := engine.Target{Info: info}
 		if ext, ok := t.(targets.External); ok {
+			ext.TLS = tlsConfig
+			t = ext
 			if ok, reason := ext.Available(); !ok {
 				et.Unavailable = reason
-				out = append(out, et)
+				ready = append(ready, et)
 				continue
 			}
 		}
 		r, err := t.Start(ctx, "127.0.0.1:0")
 		if err != nil {
 			et.Unavailable = err.Error()
-			out = append(out, et)
+			ready = append(ready, et)
 			continue
 		}
 		running = append(running, r)
 		et.EchoURL, et.BroadcastURL = r.URL(targets.EchoPath), r.URL(targets.BroadcastPath)
-		out = append(out, et)
+		ready = append(ready, et)
 	}
-	return out, func() {
-		for _, r := range running {
-			_ = r.Stop(context.Background())
+	return ready, stop, nil
+}
+
+// builtinInfo returns the reference target called name, if there is one.
+func builtinInfo(name string) (targets.Info, bool) {
+	for _, t := range targets.Builtin() {
+		if t.Info().Name == name {
+			return t.Info(), true
 		}
 	}
+	return targets.Info{}, false
 }
 
 // tlsRun reports whether the run talks TLS: then the browser accepts
