@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"io"
+	neturl "net/url"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -214,6 +215,9 @@ func conformanceTargets(ctx context.Context, urls, names []string, externalFile 
 			return nil, stop, err
 		}
 		t := engine.Target{Info: info, EchoURL: url}
+		if builtin { // it serves its broadcast endpoint beside the echo
+			t.BroadcastURL = siblingURL(url, targets.BroadcastPath)
+		}
 		if err := wire.Reach(ctx, url, tlsConfig, reachTimeout); err != nil {
 			t.Unavailable = "cannot be reached: " + err.Error()
 		}
@@ -256,6 +260,16 @@ func conformanceTargets(ctx context.Context, urls, names []string, externalFile 
 		ready = append(ready, et)
 	}
 	return ready, stop, nil
+}
+
+// siblingURL is rawURL with its path replaced by path.
+func siblingURL(rawURL, path string) string {
+	u, err := neturl.Parse(rawURL)
+	if err != nil {
+		return ""
+	}
+	u.Path, u.RawPath = path, ""
+	return u.String()
 }
 
 // builtinInfo returns the reference target called name, if there is one.
