@@ -42,13 +42,7 @@ var (
 	flagSeed      = flag.String("wsh.seed", "", "hex seed of the client's masking keys and Sec-WebSocket-Keys, from an earlier run's results.json, to replay it byte for byte (default: a fresh random seed)")
 	// Slow families run only when asked for. make conformance also filters
 	// their "profile:full" label out, so their specs do not even start.
-	flagProfile = flag.String("wsh.profile", profileDefault, "default: leave out the slow families (cases.SlowFamilies) and list them as skipped; full: run every family")
-)
-
-// Profiles of -wsh.profile.
-const (
-	profileDefault = "default"
-	profileFull    = "full"
+	flagProfile = flag.String("wsh.profile", string(cases.ProfileDefault), "default: leave out the slow families (cases.SlowFamilies) and list them as skipped; full: run every family")
 )
 
 // Names under which each spec attaches its result, or why its target
@@ -61,6 +55,7 @@ const (
 )
 
 var (
+	profile    cases.Profile
 	selected   []targets.Target
 	deviations expect.List
 	// running maps target names to their started instances in this
@@ -82,8 +77,8 @@ type record = engine.Record
 
 func TestConformance(t *testing.T) {
 	var err error
-	if *flagProfile != profileDefault && *flagProfile != profileFull {
-		t.Fatalf("-wsh.profile=%q: want %s or %s", *flagProfile, profileDefault, profileFull)
+	if profile, err = cases.ParseProfile(*flagProfile); err != nil {
+		t.Fatalf("-wsh.%v", err)
 	}
 	if selected, err = selectTargets(); err != nil {
 		t.Fatal(err)
@@ -268,7 +263,7 @@ func specTimeout(c cases.Case) time.Duration {
 }
 
 func runCase(ctx context.Context, info targets.Info, c cases.Case) {
-	if *flagProfile == profileDefault && cases.IsSlow(c.Family) {
+	if !profile.Includes(c.Family) {
 		// The label filter normally keeps these specs from running at all;
 		// assemble lists the family as skipped either way.
 		Skip("family " + c.Family + ": " + cases.SlowFamilyReason)
@@ -369,8 +364,8 @@ func assemble(report Report) (results.Run, error) {
 	}
 	// Filtered-out specs leave no report entry: the profile says which
 	// families they were.
-	if *flagProfile == profileDefault {
-		for _, f := range cases.SlowFamilies {
+	for _, f := range cases.SlowFamilies {
+		if !profile.Includes(f) {
 			info.SkippedFamilies[f] = cases.SlowFamilyReason
 		}
 	}

@@ -15,10 +15,10 @@ var _ = describeFamily(cases.FamilyLimits)
 // nothing, so the default profile alone must name the slow families as
 // skipped in results.json, and the full profile must not.
 func TestProfileListsSlowFamilies(t *testing.T) {
-	saved := *flagProfile
-	defer func() { *flagProfile = saved }()
-	for _, profile := range []string{profileDefault, profileFull} {
-		*flagProfile = profile
+	saved := profile
+	defer func() { profile = saved }()
+	for _, p := range []cases.Profile{cases.ProfileDefault, cases.ProfileFull} {
+		profile = p
 		run, err := assemble(types.Report{})
 		if err != nil {
 			t.Fatal(err)
@@ -26,10 +26,10 @@ func TestProfileListsSlowFamilies(t *testing.T) {
 		for _, f := range cases.SlowFamilies {
 			reason, listed := run.SkippedFamilies[f]
 			switch {
-			case profile == profileDefault && reason != cases.SlowFamilyReason:
-				t.Errorf("profile %s: family %s skipped with %q, want %q", profile, f, reason, cases.SlowFamilyReason)
-			case profile == profileFull && listed:
-				t.Errorf("profile %s: family %s listed as skipped: %q", profile, f, reason)
+			case p == cases.ProfileDefault && reason != cases.SlowFamilyReason:
+				t.Errorf("profile %s: family %s skipped with %q, want %q", p, f, reason, cases.SlowFamilyReason)
+			case p == cases.ProfileFull && listed:
+				t.Errorf("profile %s: family %s listed as skipped: %q", p, f, reason)
 			}
 		}
 	}

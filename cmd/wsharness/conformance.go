@@ -7,10 +7,8 @@ import (
 	"io"
 	neturl "net/url"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/wsharness/wsharness/reports"
@@ -26,12 +24,6 @@ import (
 	"github.com/wsharness/wsharness/targets"
 )
 
-// Profiles of --profile.
-const (
-	profileDefault = "default"
-	profileFull    = "full"
-)
-
 // defaultConcurrency: cases mostly wait on the network and on timers, so
 // far more run at once than there are cores.
 const defaultConcurrency = 32
@@ -42,7 +34,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external; a reference target's name tests that target running there); repeatable")
 	fs.Var(&targetNames, "target", "test a reference or external target by name, or a group: all, builtin, external; repeatable")
 	external := fs.String("external", "", "file of external targets (servers started by command), as targets/external.yaml")
-	profile := fs.String("profile", profileDefault, "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
+	profileName := fs.String("profile", string(cases.ProfileDefault), "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
 	fs.Var(&include, "cases", "run only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
 	fs.Var(&exclude, "exclude", "leave out the cases whose ID matches this pattern; repeatable")
 	expectFile := fs.String("expect", "", "file of known per-target deviations (default: the one built in, for the reference and external targets)")
@@ -60,8 +52,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if len(urls) == 0 && len(targetNames) == 0 {
 		return usageError("give --url (your server) or --target (a reference or external target)")
 	}
-	if *profile != profileDefault && *profile != profileFull {
-		return usageError("--profile %q: want %s or %s", *profile, profileDefault, profileFull)
+	profile, err := cases.ParseProfile(*profileName)
+	if err != nil {
+		return usageError("--%v", err)
 	}
 	if *timeScale <= 0 {
 		return usageError("--timescale %v: want more than 0", *timeScale)
@@ -84,17 +77,15 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	all := cases.All()
-	skipped := map[string]string{}
-	if *profile == profileDefault {
-		var kept []cases.Case
-		for _, c := range all {
-			if !cases.IsSlow(c.Family) {
-				kept = append(kept, c)
-			}
+	var all []cases.Case
+	for _, c := range cases.All() {
+		if profile.Includes(c.Family) {
+			all = append(all, c)
 		}
-		all = kept
-		for _, f := range cases.SlowFamilies {
+	}
+	skipped := map[string]string{}
+	for _, f := range cases.SlowFamilies {
+		if !profile.Includes(f) {
 			skipped[f] = cases.SlowFamilyReason
 		}
 	}
@@ -103,12 +94,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		return usageError("no case matches --cases %v --exclude %v", []string(include), []string(exclude))
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal ends the process at once
-	}()
 
 	started := time.Now()
 	ready, stopTargets, err := conformanceTargets(ctx, urls, targetNames, *external, tlsConfig, *timeScale)

@@ -8,11 +8,9 @@ import (
 	"io"
 	"net"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"runtime/pprof"
 	"strings"
-	"syscall"
 
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/targets"
@@ -103,12 +101,8 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintln(stderr, "note: no --rate given: closed loop at full speed (latency is then service time)")
 	}
 
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := interruptible()
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		stop() // a second signal ends the process at once
-	}()
 
 	if *target != "" {
 		if cfg.Target == "" {

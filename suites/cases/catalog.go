@@ -77,6 +77,29 @@ var SlowFamilies = []string{FamilyLimits, FamilyDeflatePayloads, FamilyDeflatePa
 // default profile left out.
 const SlowFamilyReason = "slow family, left out of the default profile: run with PROFILE=full (make) or --profile full"
 
+// Profile says which families a run takes.
+type Profile string
+
+// Profiles.
+const (
+	// ProfileDefault leaves out SlowFamilies and lists them as skipped.
+	ProfileDefault Profile = "default"
+	// ProfileFull runs every family.
+	ProfileFull Profile = "full"
+)
+
+// ParseProfile reads a profile name.
+func ParseProfile(s string) (Profile, error) {
+	switch p := Profile(s); p {
+	case ProfileDefault, ProfileFull:
+		return p, nil
+	}
+	return "", fmt.Errorf("profile %q: want %s or %s", s, ProfileDefault, ProfileFull)
+}
+
+// Includes reports whether the profile runs the family.
+func (p Profile) Includes(family string) bool { return p == ProfileFull || !IsSlow(family) }
+
 // IsSlow reports whether family is one of SlowFamilies.
 func IsSlow(family string) bool { return slices.Contains(SlowFamilies, family) }
 
