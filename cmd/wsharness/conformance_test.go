@@ -15,11 +15,7 @@ import (
 // server passes (exit 0), a broken one fails (exit 1, its failures named
 // in the summary), and the files are written either way.
 func TestConformanceCommand(t *testing.T) {
-	b, err := hostile.Lookup("malformed-101")
-	if err != nil {
-		t.Fatal(err)
-	}
-	bad, err := hostile.Start(b)
+	bad, err := hostile.StartNamed("malformed-101")
 	if err != nil {
 		t.Fatal(err)
 	}

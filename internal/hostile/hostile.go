@@ -52,6 +52,15 @@ func Behaviours() []Behaviour {
 	}
 }
 
+// StartNamed starts the server of the behaviour called name.
+func StartNamed(name string) (*Server, error) {
+	b, err := Lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return Start(b)
+}
+
 // Lookup returns the behaviour called name.
 func Lookup(name string) (Behaviour, error) {
 	var names []string

@@ -36,11 +36,7 @@ func runCases(url string, n int, edit func(i int) func(*wire.Request)) ([]result
 // A server that accepts TCP and never answers costs two handshake timers
 // and one probe, then every later case ends at once, FAILED and saying so.
 func TestSilentServerEndsAfterThreeUnansweredHandshakes(t *testing.T) {
-	b, err := hostile.Lookup("silent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := hostile.Start(b)
+	srv, err := hostile.StartNamed("silent")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -82,11 +78,7 @@ func TestRefusingServerEnds(t *testing.T) {
 // A server that answers, however slowly, is tested in full: one byte of
 // its 101 every 300 ms misses every handshake timer, but it answers.
 func TestSlowServerIsTestedInFull(t *testing.T) {
-	b, err := hostile.Lookup("slow-handshake")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := hostile.Start(b)
+	srv, err := hostile.StartNamed("slow-handshake")
 	if err != nil {
 		t.Fatal(err)
 	}
