@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -10,9 +11,11 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/wsharness/wsharness/reports"
 	"github.com/wsharness/wsharness/suites"
+	"github.com/wsharness/wsharness/suites/autobahn"
 	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/casekit"
@@ -42,6 +45,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	concurrency := fs.Int("concurrency", defaultConcurrency, "cases in flight at once")
 	seedText := fs.String("seed", "", "hex seed of the masking and handshake keys, from an earlier results.json, to replay its bytes")
 	out := fs.String("out", "out/conformance", "directory for results.json, junit.xml and index.html")
+	specFile := fs.String("spec", "", "an Autobahn|Testsuite fuzzingclient spec (servers, cases, exclude-cases, exclude-agent-cases) instead of --url/--target; its cases replace the profile")
+	autobahnOut := fs.String("autobahn-out", "", "also write Autobahn's report layout here: index.json and a file per case (default with --spec: the spec's outdir)")
+	autobahnAll := fs.Bool("autobahn-all", false, "put wsharness's own cases (0.x, 11.x, 100.x, 101.x, 200.x) in index.json too")
 	tlsOpts := addTLSFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -49,8 +55,28 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments: %v", fs.Args())
 	}
+	var spec *autobahn.Spec
+	agents := map[string]string{} // target name → the spec's agent
+	if *specFile != "" {
+		if len(urls) > 0 || len(targetNames) > 0 {
+			return usageError("--spec names the servers: give it without --url and --target")
+		}
+		s, err := autobahn.ReadSpec(*specFile)
+		if err != nil {
+			return usageError("--spec: %v", err)
+		}
+		spec = &s
+		for i, srv := range s.Servers {
+			name := agentName(srv.Agent, i)
+			agents[name] = srv.Agent
+			urls = append(urls, name+"="+srv.URL)
+		}
+		if *autobahnOut == "" {
+			*autobahnOut = cmp.Or(s.OutDir, "./reports/servers")
+		}
+	}
 	if len(urls) == 0 && len(targetNames) == 0 {
-		return usageError("give --url (your server) or --target (a reference or external target)")
+		return usageError("give --url (your server), --target (a reference or external target) or --spec (an Autobahn spec)")
 	}
 	profile, err := cases.ParseProfile(*profileName)
 	if err != nil {
@@ -79,13 +105,13 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	}
 	var all []cases.Case
 	for _, c := range cases.All() {
-		if profile.Includes(c.Family) {
+		if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
 			all = append(all, c)
 		}
 	}
 	skipped := map[string]string{}
 	for _, f := range cases.SlowFamilies {
-		if !profile.Includes(f) {
+		if spec == nil && !profile.Includes(f) {
 			skipped[f] = cases.SlowFamilyReason
 		}
 	}
@@ -102,6 +128,12 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	defer stopTargets()
 	if err != nil {
 		return err
+	}
+	if spec != nil {
+		for i := range ready {
+			agent := agents[ready[i].Info.Name]
+			ready[i].Skip = func(id string) bool { return !spec.Selects(agent, id) }
+		}
 	}
 	var launched *chromium.Browser
 	defer func() {
@@ -133,8 +165,19 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		info.Targets = append(info.Targets, t.Info)
 	}
 	run, assembleErr := engine.Assemble(info, outcome.Records)
+	for i, t := range run.Targets {
+		if agent := agents[t.Name]; agent != "" {
+			run.Targets[i].Agent = agent
+		}
+	}
 	if err := writeConformance(*out, run); err != nil {
 		return err
+	}
+	if *autobahnOut != "" {
+		if err := autobahn.Write(*autobahnOut, run, *autobahnAll); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "autobahn: %s\n", filepath.Join(*autobahnOut, "index.json"))
 	}
 	if assembleErr != nil {
 		return fmt.Errorf("assemble the results: %w", assembleErr)
@@ -247,6 +290,21 @@ func conformanceTargets(ctx context.Context, urls, names []string, externalFile 
 		ready = append(ready, et)
 	}
 	return ready, stop, nil
+}
+
+// agentName makes a target name of an Autobahn agent: its letters, digits,
+// '.', '_' and '-', the rest "-"; "server-N" when that leaves nothing.
+func agentName(agent string, i int) string {
+	name := strings.Trim(strings.Map(func(r rune) rune {
+		if r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_' || r == '-') {
+			return r
+		}
+		return '-'
+	}, agent), "-._")
+	if name == "" || targets.CheckName(name) != nil {
+		return fmt.Sprintf("server-%d", i+1)
+	}
+	return name
 }
 
 // siblingURL is rawURL with its path replaced by path.

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -9,6 +12,7 @@ import (
 
 	"github.com/wsharness/wsharness/internal/hostile"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/targets"
 )
 
 // 'wsharness conformance' tests a server from the binary alone: a correct
@@ -77,5 +81,52 @@ func TestConformanceCommandErrors(t *testing.T) {
 		if strings.Count(strings.TrimSpace(stderr), "\n") > 0 || strings.Contains(stderr, "panic") {
 			t.Errorf("%v: stderr is not one line: %q", tc.args, stderr)
 		}
+	}
+}
+
+// An Autobahn fuzzingclient spec runs as it is: its servers, its cases and
+// per-agent excludes, and index.json lands in its outdir, keyed by its
+// agent.
+func TestConformanceAutobahnSpec(t *testing.T) {
+	gorilla, err := targets.Lookup("gorilla")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := gorilla.Start(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = srv.Stop(context.Background()) }()
+	dir := t.TempDir()
+	spec := fmt.Sprintf(`{"outdir": %q, "servers": [{"agent": "Gorilla/1.5", "url": %q}],
+		"cases": ["1.1.*", "2.1", "100.1"], "exclude-agent-cases": {"Gorilla*": ["1.1.2"]}}`,
+		filepath.Join(dir, "reports"), srv.URL(targets.EchoPath))
+	specFile := filepath.Join(dir, "fuzzingclient.json")
+	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI("conformance", "--spec", specFile, "--out", filepath.Join(dir, "out"))
+	if code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "reports", "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index map[string]map[string]struct{ Behavior string }
+	if err := json.Unmarshal(b, &index); err != nil {
+		t.Fatal(err)
+	}
+	got := index["Gorilla/1.5"]
+	// 1.1.1 to 1.1.8 but 1.1.2; and "2.1" is a prefix of 2.10 and 2.11 too,
+	// as Autobahn matches it.
+	if len(index) != 1 || len(got) != 10 || got["1.1.1"].Behavior != "OK" || got["2.11"].Behavior != "OK" {
+		t.Fatalf("index.json: %s", b)
+	}
+	if _, ok := got["1.1.2"]; ok {
+		t.Error("the agent's excluded case ran")
+	}
+	if _, ok := got["100.1"]; ok {
+		t.Error("a wsharness-only case is in index.json")
 	}
 }

@@ -22,6 +22,9 @@ type Target struct {
 	// reachable); its cases are then not run and the target is listed
 	// with the reason.
 	Unavailable string
+	// Skip, when set, leaves out the cases it reports for this target
+	// (an Autobahn spec's exclude-agent-cases).
+	Skip func(caseID string) bool
 }
 
 // Plan is one conformance run: every case against every target.
@@ -96,6 +99,9 @@ feed:
 		}
 		live := &casekit.Liveness{}
 		for _, c := range p.Cases {
+			if t.Skip != nil && t.Skip(c.ID) {
+				continue
+			}
 			if !send(func() {
 				env := casekit.Env{URL: t.EchoURL, TimeScale: p.TimeScale, TLS: p.TLS,
 					Keys: wire.NewKeyStream(p.Seed, t.Info.Name+"/"+c.ID), Liveness: live}
