@@ -20,9 +20,10 @@ GO      ?= go
 URL     ?=
 NAME    ?=
 OUT     ?= out/conformance
-# Ginkgo processes: cases mostly wait on the network, so more processes than
-# cores pay off.
-PROCS   ?= 4
+# Cases in flight at once: they mostly wait on the network and on timers,
+# so far more run at once than there are cores. One Ginkgo process runs
+# them all on the conformance engine (suites/engine).
+CONCURRENCY ?= 32
 TARGETS ?= all
 # Known deviations (see suites/expectations.yaml); TIMESCALE multiplies
 # every case timer for slow servers.
@@ -39,12 +40,12 @@ SEED      ?=
 # External targets (Node, Python, PHP, C servers started by command); the
 # ones whose runtime is missing are skipped with a reason. EXTERNAL= for none.
 EXTERNAL  ?= targets/external.yaml
-# PROFILE=default leaves out the slow families (cases.SlowFamilies, labelled
-# profile:full) and lists them as skipped; PROFILE=full runs every case.
-# LABELS is a Ginkgo label filter of your own, combined with the profile's.
+# PROFILE=default leaves out the slow families (cases.SlowFamilies) and
+# lists them as skipped; PROFILE=full runs every case. LABELS is a Ginkgo
+# label filter over each case's labels (family:NAME, case:ID, target:NAME,
+# profile:full), e.g. LABELS='family:close && !target:lws'.
 PROFILE ?= default
 LABELS  ?=
-LABEL_FILTER = $(if $(filter full,$(PROFILE)),$(LABELS),$(if $(LABELS),($(LABELS)) && )!profile:full)
 # Ginkgo's bound on the whole run, past which it stops the cases and the
 # results are marked incomplete: a full run of all 16 standard targets
 # takes about 20 minutes on 2 cores, half an hour when the machine is
@@ -84,9 +85,9 @@ conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PR
 	@if [ -n "$(CA)" ] && [ ! -r "$(CA)" ]; then echo "CA=$(CA): no such readable file" >&2; exit 2; fi
 	@mkdir -p $(OUT)
 	@bash scripts/conformance.sh $(OUT) $(BIN)/wsharness \
-	$(GINKGO) --procs=$(PROCS) --randomize-all --keep-going --succinct --silence-skips --timeout=$(SUITE_TIMEOUT) \
-		$(if $(LABEL_FILTER),--label-filter='$(LABEL_FILTER)') \
+	$(GINKGO) --keep-going --succinct --silence-skips --timeout=$(SUITE_TIMEOUT) \
 		./suites -- -wsh.out=$(abspath $(OUT)) -wsh.targets=$(TARGETS) -wsh.profile=$(PROFILE) \
+		-wsh.concurrency=$(CONCURRENCY) $(if $(LABELS),-wsh.labels='$(LABELS)') \
 		-wsh.expect='$(abspath $(EXPECT))' -wsh.time-scale=$(TIMESCALE) \
 		$(if $(EXTERNAL),-wsh.external='$(abspath $(EXTERNAL))') \
 		$(if $(URL),-wsh.url='$(URL)' -wsh.name='$(or $(NAME),external)') \

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/suites/engine"
 )
 
 // flagRemote runs the cases of built-in targets against instances that
@@ -16,20 +16,18 @@ import (
 // own process, and its targets are other containers.
 var flagRemote = flag.String("wsh.remote", "", "built-in targets already serving elsewhere, as NAME=ws://HOST:PORT pairs separated by commas; their cases go to that server's /echo and /broadcast instead of one started in-process")
 
-// remote maps a selected built-in target's name to the base URL it runs at.
-var remote map[string]string
-
 // parseRemote reads -wsh.remote: each name must be a selected built-in
-// target, given once, with a ws:// base URL (host, port, no path).
-func parseRemote(list string, selected []targets.Target) (map[string]string, error) {
+// target, given once, with a ws:// base URL (host, port, no path). It
+// maps each name to its base URL.
+func parseRemote(list string, selected []engine.Want) (map[string]string, error) {
 	out := map[string]string{}
 	if strings.TrimSpace(list) == "" {
 		return out, nil
 	}
 	isSelected := map[string]bool{}
-	for _, t := range selected {
-		if _, external := t.(targets.External); !external {
-			isSelected[t.Info().Name] = true
+	for _, w := range selected {
+		if w.InProcess() {
+			isSelected[w.Info.Name] = true
 		}
 	}
 	for _, pair := range strings.Split(list, ",") {
@@ -53,7 +51,7 @@ func parseRemote(list string, selected []targets.Target) (map[string]string, err
 }
 
 func TestParseRemote(t *testing.T) {
-	sel, err := targets.Select(targets.Builtin(), "gorilla,gws")
+	sel, err := engine.Resolve(engine.Request{Names: []string{"gorilla,gws"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,8 @@ import (
 	"crypto/tls"
 	"flag"
 	"fmt"
-	"net/url"
-	"strings"
 
 	"github.com/wsharness/wsharness/internal/tlsconfig"
-	"github.com/wsharness/wsharness/targets"
 )
 
 // TLS flags: how the cases' client (and the readiness probe of a server
@@ -24,27 +21,13 @@ var (
 var suiteTLS *tls.Config
 
 // setupTLS builds suiteTLS from -wsh.ca and -wsh.insecure (a CA file that
-// cannot be read is an error naming it) and hands it to the external
-// targets' readiness probes.
-func setupTLS(selected []targets.Target) error {
+// cannot be read is an error naming it); engine.Want.Start hands it to
+// the readiness probes of servers it starts.
+func setupTLS() error {
 	cfg, err := tlsconfig.Client(*flagCA, *flagInsecure)
 	if err != nil {
 		return fmt.Errorf("-wsh.ca/-wsh.insecure: %w", err)
 	}
 	suiteTLS = cfg
-	for i, t := range selected {
-		if ext, ok := t.(targets.External); ok {
-			ext.TLS = cfg
-			selected[i] = ext
-		}
-	}
 	return nil
-}
-
-// tlsRun reports whether the run talks TLS: a wss:// URL, or TLS flags.
-// The browser family's Chromium then accepts certificates it cannot verify
-// (each wss:// browser case records that it did not verify them).
-func tlsRun() bool {
-	u, err := url.Parse(*flagURL)
-	return suiteTLS != nil || (err == nil && strings.EqualFold(u.Scheme, "wss"))
 }

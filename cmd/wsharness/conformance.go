@@ -2,27 +2,19 @@ package main
 
 import (
 	"cmp"
-	"context"
-	"crypto/tls"
 	"fmt"
 	"io"
-	neturl "net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"time"
 	"unicode"
 
-	"github.com/wsharness/wsharness/reports"
 	"github.com/wsharness/wsharness/suites"
 	"github.com/wsharness/wsharness/suites/autobahn"
-	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/browser/chromium"
-	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/expect"
-	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
 )
@@ -110,10 +102,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	skipped := map[string]string{}
-	for _, f := range cases.SlowFamilies {
-		if spec == nil && !profile.Includes(f) {
-			skipped[f] = cases.SlowFamilyReason
-		}
+	if spec == nil {
+		skipped = profile.LeftOut()
 	}
 	chosen := engine.Select(all, include, exclude)
 	if len(chosen) == 0 {
@@ -123,11 +113,22 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := interruptible()
 	defer stop()
 
-	started := time.Now()
-	ready, stopTargets, err := conformanceTargets(ctx, urls, targetNames, *external, tlsConfig, *timeScale)
-	defer stopTargets()
+	for _, u := range urls {
+		_, raw := engine.SplitURL(u)
+		if err := checkWSURL("--url", raw); err != nil {
+			return err
+		}
+	}
+	wants, err := engine.Resolve(engine.Request{URLs: urls, Names: targetNames, ExternalFile: *external})
 	if err != nil {
-		return err
+		return usageError("%v", err)
+	}
+	started := time.Now()
+	ready := make([]engine.Target, len(wants))
+	for i, w := range wants {
+		t, stop := w.Start(ctx, tlsConfig, *timeScale)
+		defer stop()
+		ready[i] = t
 	}
 	if spec != nil {
 		for i := range ready {
@@ -135,26 +136,11 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			ready[i].Skip = func(id string) bool { return !spec.Selects(agent, id) }
 		}
 	}
-	var launched *chromium.Browser
-	defer func() {
-		if launched != nil {
-			launched.Close()
-		}
-	}()
+	getBrowser, closeBrowser := engine.Chromium(chromium.LaunchOptions{IgnoreCertificateErrors: engine.TalksTLS(tlsConfig, wants)})
+	defer closeBrowser()
 	outcome := engine.Execute(ctx, engine.Plan{
-		Targets: ready, Cases: chosen, Expect: deviations, TimeScale: *timeScale, TLS: tlsConfig,
-		Seed: seed, Concurrency: *concurrency,
-		Browser: func(ctx context.Context) (browser.Runner, string, error) {
-			exe, err := chromium.Find()
-			if err != nil {
-				return nil, err.Error(), nil
-			}
-			launched, err = chromium.LaunchWith(context.WithoutCancel(ctx), exe, chromium.LaunchOptions{IgnoreCertificateErrors: tlsRun(ready, tlsConfig)})
-			if err != nil {
-				return nil, "", err
-			}
-			return launched, "", nil
-		},
+		Targets: ready, Cases: chosen, Concurrency: *concurrency,
+		Settings: engine.Settings{Expect: deviations, TimeScale: *timeScale, TLS: tlsConfig, Seed: seed, Browser: getBrowser},
 	})
 	for f, why := range outcome.SkippedFamilies {
 		skipped[f] = why
@@ -170,8 +156,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			run.Targets[i].Agent = agent
 		}
 	}
-	if err := writeConformance(*out, run); err != nil {
-		return err
+	if err := engine.WriteFiles(*out, run); err != nil {
+		return fmt.Errorf("--out: %w", err)
 	}
 	if *autobahnOut != "" {
 		if err := autobahn.Write(*autobahnOut, run, *autobahnAll); err != nil {
@@ -182,9 +168,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if assembleErr != nil {
 		return fmt.Errorf("assemble the results: %w", assembleErr)
 	}
-	fmt.Fprintf(stdout, "results: %s  junit: %s  report: %s\n", filepath.Join(*out, "results.json"),
-		filepath.Join(*out, "junit.xml"), filepath.Join(*out, "index.html"))
-	return conformanceVerdict(run, filepath.Join(*out, "results.json"), stdout)
+	fmt.Fprintf(stdout, "results: %s  junit: %s  report: %s\n", filepath.Join(*out, engine.ResultsFile),
+		filepath.Join(*out, engine.JUnitFile), filepath.Join(*out, engine.ReportFile))
+	return conformanceVerdict(run, filepath.Join(*out, engine.ResultsFile), stdout)
 }
 
 // readExpectations reads the expectations file, or the built-in one.
@@ -203,95 +189,6 @@ func readExpectations(path string) (expect.List, error) {
 	return l, nil
 }
 
-// conformanceTargets resolves --url and --target, in the order given, each
-// once: a URL is tested where it is (any host: nothing is started), a
-// named target is started (reference targets in this process, external
-// ones by their command). One that cannot be reached or started is listed
-// as unavailable with the reason. stop stops what was started.
-func conformanceTargets(ctx context.Context, urls, names []string, externalFile string, tlsConfig *tls.Config, timeScale float64) (ready []engine.Target, stop func(), err error) {
-	var running []targets.Running
-	stop = func() {
-		for _, r := range running {
-			_ = r.Stop(context.Background())
-		}
-	}
-	seen := map[string]bool{}
-	claim := func(name string) error {
-		if seen[name] {
-			return usageError("target %q given twice", name)
-		}
-		seen[name] = true
-		return nil
-	}
-	reachTimeout := casekit.Env{TimeScale: timeScale}.Scaled(casekit.HandshakeTimeout)
-	for _, u := range urls {
-		name, url, named := strings.Cut(u, "=")
-		if !named || strings.Contains(name, "/") {
-			name, url = "external", u
-		}
-		if err := checkWSURL("--url", url); err != nil {
-			return nil, stop, err
-		}
-		// A reference target's name tests that target running elsewhere
-		// (in a container, say): its expectations apply.
-		info, builtin := builtinInfo(name)
-		if !builtin {
-			if err := targets.CheckName(name); err != nil {
-				return nil, stop, usageError("--url %s: %v", u, err)
-			}
-			info = targets.Info{Name: name, Library: "external"}
-		}
-		if err := claim(name); err != nil {
-			return nil, stop, err
-		}
-		t := engine.Target{Info: info, EchoURL: url}
-		if builtin { // it serves its broadcast endpoint beside the echo
-			t.BroadcastURL = siblingURL(url, targets.BroadcastPath)
-		}
-		if err := wire.Reach(ctx, url, tlsConfig, reachTimeout); err != nil {
-			t.Unavailable = "cannot be reached: " + err.Error()
-		}
-		ready = append(ready, t)
-	}
-	if len(names) == 0 {
-		return ready, stop, nil
-	}
-	registry, err := targets.Registry(externalFile)
-	if err != nil {
-		return nil, stop, usageError("--external: %v", err)
-	}
-	picked, err := targets.Select(registry, strings.Join(names, ","))
-	if err != nil {
-		return nil, stop, usageError("--target: %v", err)
-	}
-	for _, t := range picked {
-		info := t.Info()
-		if err := claim(info.Name); err != nil {
-			return nil, stop, err
-		}
-		et := engine.Target{Info: info}
-		if ext, ok := t.(targets.External); ok {
-			ext.TLS = tlsConfig
-			t = ext
-			if ok, reason := ext.Available(); !ok {
-				et.Unavailable = reason
-				ready = append(ready, et)
-				continue
-			}
-		}
-		r, err := t.Start(ctx, "127.0.0.1:0")
-		if err != nil {
-			et.Unavailable = err.Error()
-			ready = append(ready, et)
-			continue
-		}
-		running = append(running, r)
-		et.EchoURL, et.BroadcastURL = r.URL(targets.EchoPath), r.URL(targets.BroadcastPath)
-		ready = append(ready, et)
-	}
-	return ready, stop, nil
-}
-
 // agentName makes a target name of an Autobahn agent: its letters, digits,
 // '.', '_' and '-', the rest "-"; "server-N" when that leaves nothing.
 func agentName(agent string, i int) string {
@@ -305,63 +202,4 @@ func agentName(agent string, i int) string {
 		return fmt.Sprintf("server-%d", i+1)
 	}
 	return name
-}
-
-// siblingURL is rawURL with its path replaced by path.
-func siblingURL(rawURL, path string) string {
-	u, err := neturl.Parse(rawURL)
-	if err != nil {
-		return ""
-	}
-	u.Path, u.RawPath = path, ""
-	return u.String()
-}
-
-// builtinInfo returns the reference target called name, if there is one.
-func builtinInfo(name string) (targets.Info, bool) {
-	for _, t := range targets.Builtin() {
-		if t.Info().Name == name {
-			return t.Info(), true
-		}
-	}
-	return targets.Info{}, false
-}
-
-// tlsRun reports whether the run talks TLS: then the browser accepts
-// certificates it cannot verify, and each wss:// browser case says so.
-func tlsRun(ready []engine.Target, tlsConfig *tls.Config) bool {
-	if tlsConfig != nil {
-		return true
-	}
-	for _, t := range ready {
-		if strings.HasPrefix(strings.ToLower(t.EchoURL), "wss:") {
-			return true
-		}
-	}
-	return false
-}
-
-// writeConformance writes results.json, junit.xml and index.html.
-func writeConformance(dir string, run results.Run) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("--out: %w", err)
-	}
-	b, err := results.Marshal(run)
-	if err != nil {
-		return err
-	}
-	j, err := reports.JUnit(run)
-	if err != nil {
-		return err
-	}
-	h, err := reports.HTML(reports.Input{Conformance: []results.Run{run}}, reports.HTMLOptions{Title: "wsharness conformance", Generated: time.Now()})
-	if err != nil {
-		return err
-	}
-	for name, data := range map[string][]byte{"results.json": b, "junit.xml": j, "index.html": h} {
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", name, err)
-		}
-	}
-	return nil
 }

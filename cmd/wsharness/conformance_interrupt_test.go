@@ -39,8 +39,8 @@ func TestConformanceInterrupt(t *testing.T) {
 	}
 	run := func(t *testing.T, out string) *started {
 		return start(t, root, "bash", "scripts/conformance.sh", out, exe,
-			ginkgo, "--procs=2", "--no-color", "--succinct", "--label-filter=!profile:full && !family:browser",
-			suite, "--", "-wsh.out="+out, "-wsh.targets=gorilla", "-wsh.expect=")
+			ginkgo, "--no-color", "--succinct", suite, "--", "-wsh.out="+out, "-wsh.targets=gorilla", "-wsh.expect=",
+			"-wsh.labels=!profile:full && !family:browser", "-wsh.concurrency=2") // slow enough to interrupt
 	}
 
 	// One signal: the cases stop, and the results of those that finished
@@ -48,7 +48,7 @@ func TestConformanceInterrupt(t *testing.T) {
 	t.Run("once", func(t *testing.T) {
 		out := filepath.Join(dir, "once")
 		p := run(t, out)
-		p.waitFor(t, " specs - ", 60*time.Second) // Ginkgo's first line: the suite runs
+		p.waitFor(t, "wsharness conformance: ", 60*time.Second) // the suite's first line: the run has started
 		time.Sleep(time.Second)
 		p.signal(t, syscall.SIGTERM)
 		if ws := p.wait(t, time.Minute); ws.ExitStatus() != exitInterrupted {
@@ -85,7 +85,7 @@ func TestConformanceInterrupt(t *testing.T) {
 	t.Run("twice", func(t *testing.T) {
 		out := filepath.Join(dir, "twice")
 		p := run(t, out)
-		p.waitFor(t, " specs - ", 60*time.Second)
+		p.waitFor(t, "wsharness conformance: ", 60*time.Second)
 		time.Sleep(time.Second)
 		p.signal(t, syscall.SIGTERM)
 		time.Sleep(10 * time.Millisecond)

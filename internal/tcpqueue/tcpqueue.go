@@ -29,8 +29,9 @@ type Peer struct {
 	// and as the mapped IPv6 address a dual-stack listener's socket has.
 	ids []request
 
-	mu sync.Mutex
-	fd int // the netlink socket, -1 until first used and after Close
+	mu     sync.Mutex
+	fd     int // the netlink socket, -1 until first used and after Close
+	closed bool
 }
 
 type request struct {
@@ -113,6 +114,9 @@ type Queue struct {
 func (p *Peer) State() (Queue, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.closed {
+		return Queue{}, false
+	}
 	if p.fd < 0 {
 		fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, unix.NETLINK_SOCK_DIAG)
 		if err != nil {
@@ -120,9 +124,12 @@ func (p *Peer) State() (Queue, bool) {
 		}
 		p.fd = fd
 	}
-	for _, r := range p.ids {
+	for i, r := range p.ids {
 		q, err := p.ask(r)
 		if err == nil {
+			// Ask the way that worked first from now on: a watcher asks
+			// thousands of times.
+			p.ids[0], p.ids[i] = p.ids[i], p.ids[0]
 			return q, true
 		}
 	}
@@ -167,10 +174,11 @@ func (p *Peer) ask(r request) (Queue, error) {
 	return Queue{}, errors.New("the answer has no tcp_info")
 }
 
-// Close releases the netlink socket.
+// Close releases the netlink socket; State then reports the socket gone.
 func (p *Peer) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.closed = true
 	if p.fd >= 0 {
 		_ = unix.Close(p.fd)
 		p.fd = -1

@@ -100,6 +100,18 @@ func ParseProfile(s string) (Profile, error) {
 // Includes reports whether the profile runs the family.
 func (p Profile) Includes(family string) bool { return p == ProfileFull || !IsSlow(family) }
 
+// LeftOut maps the families the profile does not run to why, as
+// results.json lists them in skipped_families.
+func (p Profile) LeftOut() map[string]string {
+	out := map[string]string{}
+	for _, f := range SlowFamilies {
+		if !p.Includes(f) {
+			out[f] = SlowFamilyReason
+		}
+	}
+	return out
+}
+
 // IsSlow reports whether family is one of SlowFamilies.
 func IsSlow(family string) bool { return slices.Contains(SlowFamilies, family) }
 

@@ -55,3 +55,20 @@ func TestEveryCaseIsDocumented(t *testing.T) {
 		}
 	}
 }
+
+// The default profile lists the slow families as skipped, with the
+// reason, in results.json; the full profile leaves none out.
+func TestProfileLeftOut(t *testing.T) {
+	def := ProfileDefault.LeftOut()
+	for _, f := range SlowFamilies {
+		if def[f] != SlowFamilyReason {
+			t.Errorf("default profile: family %s left out with %q, want %q", f, def[f], SlowFamilyReason)
+		}
+	}
+	if len(def) != len(SlowFamilies) {
+		t.Errorf("default profile leaves out %v, want only %v", def, SlowFamilies)
+	}
+	if full := ProfileFull.LeftOut(); len(full) != 0 {
+		t.Errorf("full profile leaves out %v", full)
+	}
+}

@@ -3,12 +3,16 @@ package engine
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
+	"slices"
 	"sync"
+	"time"
 
 	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/expect"
+	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
 )
@@ -21,27 +25,32 @@ type Target struct {
 	// Unavailable is why the target cannot be tested (not installed, not
 	// reachable); its cases are then not run and the target is listed
 	// with the reason.
-	Unavailable string
+	Unavailable string `json:",omitempty"`
 	// Skip, when set, leaves out the cases it reports for this target
 	// (an Autobahn spec's exclude-agent-cases).
-	Skip func(caseID string) bool
+	Skip func(caseID string) bool `json:"-"`
 }
 
-// Plan is one conformance run: every case against every target.
-type Plan struct {
-	Targets []Target
-	Cases   []cases.Case
-	Expect  expect.List
+// Settings are what every case of a run shares.
+type Settings struct {
+	Expect expect.List
 	// TimeScale multiplies every case timer; 0 means 1.
 	TimeScale float64
 	TLS       *tls.Config
 	Seed      wire.Seed
-	// Concurrency bounds the cases in flight; less than 1 means 1.
-	Concurrency int
 	// Browser returns the browser the browser family plays its scenarios
 	// in, once, on the first browser case: skip says why the family cannot
 	// run here (no Chromium), err that the browser would not start.
 	Browser func(context.Context) (b browser.Runner, skip string, err error)
+}
+
+// Plan is one conformance run: every case against every target.
+type Plan struct {
+	Settings
+	Targets []Target
+	Cases   []cases.Case
+	// Concurrency bounds the cases in flight; less than 1 means 1.
+	Concurrency int
 	// Done, when set, is called with each record as its case finishes,
 	// from the goroutine that ran it.
 	Done func(Record)
@@ -71,7 +80,22 @@ func Execute(ctx context.Context, p Plan) Outcome {
 			p.Done(rec)
 		}
 	}
-	b := &browserOnce{get: p.Browser}
+	r := NewRunner(p.Settings)
+	run := func(t Target, c cases.Case) {
+		o := r.Run(ctx, t, c)
+		switch {
+		case o.Cut:
+			mu.Lock()
+			out.Cut++
+			mu.Unlock()
+		case o.SkippedFamily != "":
+			mu.Lock()
+			out.SkippedFamilies[c.Family] = o.SkippedFamily
+			mu.Unlock()
+		default:
+			add(o.Record)
+		}
+	}
 	jobs := make(chan func())
 	var wg sync.WaitGroup
 	for range max(p.Concurrency, 1) {
@@ -91,55 +115,134 @@ func Execute(ctx context.Context, p Plan) Outcome {
 			return false
 		}
 	}
-feed:
+	var live []Target
 	for _, t := range p.Targets {
 		if t.Unavailable != "" {
-			add(Record{Target: t.Info.Name, Library: t.Info.Library, Unavailable: t.Unavailable})
+			add(UnavailableRecord(t))
 			continue
 		}
-		live := &casekit.Liveness{}
-		for _, c := range p.Cases {
+		live = append(live, t)
+	}
+	// The longest cases start first, so none starts last and holds up the
+	// end of the run; each case goes to every target before the next.
+	for _, c := range longestFirst(p.Cases) {
+		for _, t := range live {
 			if t.Skip != nil && t.Skip(c.ID) {
 				continue
 			}
-			if !send(func() {
-				env := casekit.Env{URL: t.EchoURL, TimeScale: p.TimeScale, TLS: p.TLS,
-					Keys: wire.NewKeyStream(p.Seed, t.Info.Name+"/"+c.ID), Liveness: live}
-				if c.Family == cases.FamilyBrowser {
-					br, skip, err := b.runner(ctx)
-					switch {
-					case skip != "":
-						mu.Lock()
-						out.SkippedFamilies[c.Family] = skip
-						mu.Unlock()
-						return
-					case err != nil:
-						res := c.Run(ctx, env) // no browser: UNIMPLEMENTED, saying so
-						res.HarnessError = "the browser did not start: " + err.Error()
-						res.Observed = res.HarnessError
-						add(Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res})
-						return
-					}
-					env.Browser, env.BroadcastURL = br, t.BroadcastURL
-				}
-				res := c.Run(ctx, env)
-				if ctx.Err() != nil {
-					mu.Lock()
-					out.Cut++
-					mu.Unlock()
-					return
-				}
-				if d, ok := p.Expect.Lookup(t.Info.Name, c.ID); ok {
-					res.Deviation, res.Unstable = d.Reason, d.Unstable
-				}
-				add(Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res})
-			}) {
-				break feed
+			if !send(func() { run(t, c) }) {
+				goto done
 			}
 		}
 	}
+done:
 	close(jobs)
 	wg.Wait()
+	return out
+}
+
+// Runner runs single cases against ready targets, with what the cases of
+// a run share: their settings, one casekit.Liveness per target (so a
+// server that stops answering ends fast) and the browser. Execute runs a
+// whole plan on one; the Ginkgo suite runs each spec's case on its
+// process's. It is safe for concurrent use.
+type Runner struct {
+	settings Settings
+	browser  browserOnce
+	mu       sync.Mutex
+	liveness map[string]*casekit.Liveness
+}
+
+// NewRunner returns a runner with these settings.
+func NewRunner(s Settings) *Runner {
+	return &Runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}}
+}
+
+// CaseOutcome is what Runner.Run made of one case: a record, or a family
+// that cannot run here, or a case cut short.
+type CaseOutcome struct {
+	Record Record
+	// SkippedFamily, when set, is why the case's family cannot run here
+	// (no Chromium): there is no record.
+	SkippedFamily string
+	// Cut: the run's context ended during the case, so it has no verdict
+	// and no record.
+	Cut bool
+}
+
+// Run runs case c against the ready target t and applies the
+// expectations.
+func (r *Runner) Run(ctx context.Context, t Target, c cases.Case) CaseOutcome {
+	r.mu.Lock()
+	live := r.liveness[t.Info.Name]
+	if live == nil {
+		live = &casekit.Liveness{}
+		r.liveness[t.Info.Name] = live
+	}
+	r.mu.Unlock()
+	p := r.settings
+	env := casekit.Env{URL: t.EchoURL, TimeScale: p.TimeScale, TLS: p.TLS,
+		Keys: wire.NewKeyStream(p.Seed, t.Info.Name+"/"+c.ID), Liveness: live}
+	record := func(res results.Case) CaseOutcome {
+		return CaseOutcome{Record: Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res}}
+	}
+	if c.Family == cases.FamilyBrowser {
+		br, skip, err := r.browser.runner(ctx)
+		switch {
+		case skip != "":
+			return CaseOutcome{SkippedFamily: skip}
+		case err != nil:
+			res := c.Run(ctx, env) // no browser: UNIMPLEMENTED, saying so
+			res.HarnessError = "the browser did not start: " + err.Error()
+			res.Observed = res.HarnessError
+			return record(res)
+		}
+		env.Browser, env.BroadcastURL = br, t.BroadcastURL
+	}
+	// A case ends by itself within its bound, whatever the server does.
+	// One that does not is a harness bug: it is stopped a margin later and
+	// fails the run.
+	bound := c.Bound(env) + BoundMargin
+	cctx, cancel := context.WithTimeout(ctx, bound)
+	defer cancel()
+	res := c.Run(cctx, env)
+	if ctx.Err() != nil {
+		return CaseOutcome{Cut: true}
+	}
+	if cctx.Err() != nil {
+		res.HarnessError = fmt.Sprintf("the case ran past its bound of %v and was stopped: a harness bug", bound.Round(time.Second))
+		res.Observed = res.HarnessError + "; " + res.Observed
+	}
+	if d, ok := p.Expect.Lookup(t.Info.Name, c.ID); ok {
+		res.Deviation, res.Unstable = d.Reason, d.Unstable
+	}
+	return record(res)
+}
+
+// BoundMargin is the time a case gets past its own bound (cases.Case.Bound)
+// before the engine stops it, for a loaded machine.
+const BoundMargin = time.Minute
+
+// UnavailableRecord is the record of a target that could not be tested.
+func UnavailableRecord(t Target) Record {
+	return Record{Target: t.Info.Name, Library: t.Info.Library, Unavailable: t.Unavailable}
+}
+
+// longestFirst orders cases by how long they take: the slow families
+// (megabytes or thousands of messages each), then the browser family
+// (Chromium's tabs are few), then the rest, each in catalog order.
+func longestFirst(cs []cases.Case) []cases.Case {
+	rank := func(c cases.Case) int {
+		switch {
+		case cases.IsSlow(c.Family):
+			return 0
+		case c.Family == cases.FamilyBrowser:
+			return 1
+		}
+		return 2
+	}
+	out := slices.Clone(cs)
+	slices.SortStableFunc(out, func(a, b cases.Case) int { return rank(a) - rank(b) })
 	return out
 }
 

@@ -59,11 +59,13 @@ func TestExecute(t *testing.T) {
 			{Info: targets.Info{Name: "gone"}, Unavailable: "php not installed"},
 		},
 		Cases:       append(pick(t, "1.1.1", "2.2", "2.3", "5.1"), browserCases[0]),
-		Expect:      expect.List{"bad": {{Cases: []string{"2.3"}, Reason: "known"}}},
-		TimeScale:   0.5,
 		Concurrency: 4,
-		Browser: func(context.Context) (browser.Runner, string, error) {
-			return nil, "no Chromium here", nil
+		Settings: Settings{
+			Expect:    expect.List{"bad": {{Cases: []string{"2.3"}, Reason: "known"}}},
+			TimeScale: 0.5,
+			Browser: func(context.Context) (browser.Runner, string, error) {
+				return nil, "no Chromium here", nil
+			},
 		},
 	}
 	out := Execute(context.Background(), plan)

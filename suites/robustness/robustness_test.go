@@ -38,23 +38,23 @@ const (
 	// timeScale shortens every case timer: hostile servers make most
 	// cases wait for a timer, and the bounds scale with it.
 	timeScale = 0.2
-	// browserProcs is the same for the browser family's runs: each
-	// process starts a Chromium (about 2.5 s of CPU here), and fifteen
-	// starting at once on two cores overran Chromium's 30 s start limit.
-	browserProcs = 1
-	// procs is how many Ginkgo processes share one server's cases; the
-	// servers' runs go side by side, and cases mostly wait on timers.
-	procs = 3
-	// peakRSSBound is the memory promise: neither the Ginkgo CLI nor any
-	// suite process grows past it, whatever the server sends. A process
-	// runs one case at a time, and a case holds at most one frame and one
-	// message of wire.DefaultMaxPayload (32 MiB) plus its bounded trace;
-	// the CLI and the process writing results.json also hold every
-	// case's record, capped at about 30 KB (316 here). Flooding servers
-	// come closest, through their full-sized records.
+	// concurrency is how many cases each run has in flight against its
+	// server; the servers' runs go side by side, and cases mostly wait on
+	// timers.
+	concurrency = 3
+	// browserConcurrency is the same for the browser family's runs: each
+	// starts a Chromium (about 2.5 s of CPU here), five at once.
+	browserConcurrency = 4
+	// peakRSSBound is the memory promise: neither the Ginkgo CLI nor the
+	// suite process grows past it, whatever the server sends. The suite
+	// runs concurrency cases at a time, and a case holds at most one frame
+	// and one message of wire.DefaultMaxPayload (32 MiB) plus its bounded
+	// trace; it also holds every case's record, capped at about 30 KB
+	// (316 here). Flooding servers come closest, through their
+	// full-sized records.
 	peakRSSBound = 256 << 20
-	// labelFilter is the default profile without the browser family,
-	// which TestHostileServersBrowser runs.
+	// labelFilter (-wsh.labels) is the default profile without the
+	// browser family, which TestHostileServersBrowser runs.
 	labelFilter = "!profile:full && !family:browser"
 )
 
@@ -93,10 +93,10 @@ func TestHostileServers(t *testing.T) {
 		sum += b
 		longest = max(longest, b)
 	}
-	// Ginkgo hands specs to whichever process is free, so a run takes at
-	// most its share of the total plus the longest spec; a minute more
-	// covers process start on a loaded machine (the suite is prebuilt).
-	wallBound := sum/procs + longest + time.Minute
+	// The engine keeps concurrency cases in flight, so a run takes at most
+	// its share of the total plus the longest case; a minute more covers
+	// process start on a loaded machine (the suite is prebuilt).
+	wallBound := sum/concurrency + longest + time.Minute
 
 	// One conformance run per server, as a user would run it against one
 	// server. The runs go side by side (started here, not as parallel
@@ -140,7 +140,7 @@ func TestHostileServers(t *testing.T) {
 				t.Error("results.json is marked incomplete")
 			}
 			checkVerdicts(t, b.Name, run, want)
-			checkSpecTimes(t, filepath.Join(r.out, "ginkgo.json"), bounds)
+			checkTimes(t, filepath.Join(r.out, "ginkgo.json"), run, bounds)
 			if b.Name == "silent" {
 				checkFastEnd(t, run, r.wall)
 			}
@@ -148,9 +148,9 @@ func TestHostileServers(t *testing.T) {
 	}
 }
 
-// checkFastEnd: a server that never answers costs each Ginkgo process two
-// handshake timers and one probe; every later case is FAILED without
-// running, and says so.
+// checkFastEnd: a server that never answers costs the cases in flight
+// their handshake timers, and one probe; every later case is FAILED
+// without running, and says so.
 func checkFastEnd(t *testing.T, run results.Run, wall time.Duration) {
 	t.Helper()
 	notRun := 0
@@ -162,11 +162,11 @@ func checkFastEnd(t *testing.T, run results.Run, wall time.Duration) {
 			}
 		}
 	}
-	if ran, most := len(run.Targets[0].Cases)-notRun, procs*casekit.SilentLimit; ran > most {
-		t.Errorf("%d cases ran against a server that never answers, want at most %d (%d per process)", ran, most, casekit.SilentLimit)
+	if ran, most := len(run.Targets[0].Cases)-notRun, concurrency+casekit.SilentLimit+1; ran > most {
+		t.Errorf("%d cases ran against a server that never answers, want at most %d (those in flight, %d more and the probe)", ran, most, casekit.SilentLimit)
 	}
-	// Three 1 s handshake timers per process at this time scale, plus
-	// process start; without the fast end, minutes.
+	// A few 1 s handshake timers at this time scale, plus process start;
+	// without the fast end, minutes.
 	if wall > 30*time.Second {
 		t.Errorf("the run against a server that never answers took %s", wall.Round(time.Second))
 	}
@@ -183,24 +183,25 @@ type suiteRun struct {
 }
 
 // startSuite runs the compiled suite under the Ginkgo CLI against url, as
-// make conformance URL=... NAME=... does, in the background. extra are
-// more suite flags; a flag given again there overrides the default.
+// make conformance URL=... NAME=... does, in the background, with the
+// cases the label filter selects. extra are more suite flags; a flag
+// given again there overrides the default.
 func startSuite(maxrss, ginkgo, suite, out, filter, name, url string, wallBound time.Duration, extra ...string) <-chan suiteRun {
-	return startSuiteProcs(procs, maxrss, ginkgo, suite, out, filter, name, url, wallBound, extra...)
+	return startSuiteConcurrency(concurrency, maxrss, ginkgo, suite, out, filter, name, url, wallBound, extra...)
 }
 
-// startSuiteProcs is startSuite with n Ginkgo processes.
-func startSuiteProcs(n int, maxrss, ginkgo, suite, out, filter, name, url string, wallBound time.Duration, extra ...string) <-chan suiteRun {
+// startSuiteConcurrency is startSuite with n cases in flight.
+func startSuiteConcurrency(n int, maxrss, ginkgo, suite, out, filter, name, url string, wallBound time.Duration, extra ...string) <-chan suiteRun {
 	done := make(chan suiteRun, 1)
 	go func() {
 		r := suiteRun{out: out}
 		defer func() { done <- r }()
 		rssFile := out + ".maxrss"
-		cmd := exec.Command(maxrss, rssFile, ginkgo, fmt.Sprintf("--procs=%d", n), "--label-filter="+filter,
+		cmd := exec.Command(maxrss, rssFile, ginkgo,
 			"--keep-going", "--succinct", "--silence-skips", "--no-color", "--timeout="+(2*wallBound).String(),
 			"--json-report=ginkgo.json", "--output-dir="+out, suite, "--",
-			"-wsh.url="+url, "-wsh.name="+name, "-wsh.out="+out, "-wsh.expect=",
-			fmt.Sprintf("-wsh.time-scale=%g", timeScale))
+			"-wsh.url="+url, "-wsh.name="+name, "-wsh.out="+out, "-wsh.expect=", "-wsh.labels="+filter,
+			fmt.Sprintf("-wsh.concurrency=%d", n), fmt.Sprintf("-wsh.time-scale=%g", timeScale))
 		cmd.Args = append(cmd.Args, extra...)
 		var log strings.Builder
 		cmd.Stdout, cmd.Stderr = &log, &log
@@ -213,7 +214,7 @@ func startSuiteProcs(n int, maxrss, ginkgo, suite, out, filter, name, url string
 			return
 		}
 		r.code = cmd.ProcessState.ExitCode()
-		// The peak of the Ginkgo CLI and every suite process it ran: the
+		// The peak of the Ginkgo CLI and the suite process it ran: the
 		// rusage of a waited-for process covers its reaped descendants.
 		b, err := os.ReadFile(rssFile)
 		if err == nil {
@@ -328,54 +329,55 @@ func caseByID(t *testing.T, id string) cases.Case {
 	return cases.Case{}
 }
 
-// checkSpecTimes holds each spec to its case's bound, from Ginkgo's own
-// timing of the spec.
-func checkSpecTimes(t *testing.T, path string, bounds map[string]time.Duration) {
+// checkTimes holds each case to its bound, from the duration its
+// results.json records, and the target's spec to ending by itself (not
+// timed out, interrupted or panicked), from Ginkgo's own report.
+func checkTimes(t *testing.T, ginkgoReport string, run results.Run, bounds map[string]time.Duration) {
 	t.Helper()
-	b, err := os.ReadFile(path)
+	b, err := os.ReadFile(ginkgoReport)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var reports []types.Report
 	if err := json.Unmarshal(b, &reports); err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatalf("%s: %v", ginkgoReport, err)
 	}
-	checked := 0
-	var slowest time.Duration
+	specs := 0
 	for _, r := range reports {
 		for _, s := range r.SpecReports {
-			if s.LeafNodeType != types.NodeTypeIt || s.State == types.SpecStateSkipped {
+			if s.LeafNodeType != types.NodeTypeIt {
 				continue
 			}
+			specs++
 			if s.State == types.SpecStateTimedout || s.State == types.SpecStateInterrupted || s.State == types.SpecStatePanicked {
 				t.Errorf("%s: %s", s.FullText(), s.State)
 			}
-			id := caseID(s.Labels())
-			bound, ok := bounds[id]
+		}
+	}
+	if specs != 1 {
+		t.Errorf("%d specs in Ginkgo's report, want 1 (the target)", specs)
+	}
+	checked := 0
+	var slowest time.Duration
+	for _, tg := range run.Targets {
+		for _, c := range tg.Cases {
+			bound, ok := bounds[c.ID]
 			if !ok {
-				t.Errorf("%s: no case label", s.FullText())
+				t.Errorf("case %s was not selected", c.ID)
 				continue
 			}
 			checked++
-			slowest = max(slowest, s.RunTime)
-			if s.RunTime > bound {
-				t.Errorf("%s took %s, over its bound of %s", s.FullText(), s.RunTime.Round(time.Millisecond), bound)
+			took := time.Duration(c.DurationMS * float64(time.Millisecond))
+			slowest = max(slowest, took)
+			if took > bound {
+				t.Errorf("case %s took %s, over its bound of %s", c.ID, took.Round(time.Millisecond), bound)
 			}
 		}
 	}
 	if want := len(bounds); checked != want {
-		t.Errorf("%d specs timed, want %d", checked, want)
+		t.Errorf("%d cases timed, want %d", checked, want)
 	}
-	t.Logf("slowest spec: %s", slowest.Round(time.Millisecond))
-}
-
-func caseID(labels []string) string {
-	for _, l := range labels {
-		if id, ok := strings.CutPrefix(l, "case:"); ok {
-			return id
-		}
-	}
-	return ""
+	t.Logf("slowest case: %s", slowest.Round(time.Millisecond))
 }
 
 // casesRun are the cases labelFilter selects.
@@ -415,7 +417,7 @@ func TestHostileServersBrowser(t *testing.T) {
 		sum += bounds[c.ID]
 		longest = max(longest, bounds[c.ID])
 	}
-	wallBound := sum/browserProcs + longest + time.Minute
+	wallBound := sum/browserConcurrency + longest + time.Minute
 	names := []string{"silent", "garbage", "never-reads", "random-reset", "huge-header"}
 	runs := make([]<-chan suiteRun, len(names))
 	for i, name := range names {
@@ -428,7 +430,7 @@ func TestHostileServersBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(srv.Close)
-		runs[i] = startSuiteProcs(browserProcs, maxrss, ginkgo, suite, filepath.Join(dir, name), "family:browser", "hostile-"+name, srv.URL(), wallBound)
+		runs[i] = startSuiteConcurrency(browserConcurrency, maxrss, ginkgo, suite, filepath.Join(dir, name), "family:browser", "hostile-"+name, srv.URL(), wallBound)
 	}
 	for i, name := range names {
 		t.Run(name, func(t *testing.T) {
@@ -446,7 +448,7 @@ func TestHostileServersBrowser(t *testing.T) {
 				t.Fatalf("browser family skipped: %s", reason)
 			}
 			checkVerdicts(t, name, run, want)
-			checkSpecTimes(t, filepath.Join(r.out, "ginkgo.json"), bounds)
+			checkTimes(t, filepath.Join(r.out, "ginkgo.json"), run, bounds)
 		})
 	}
 }
@@ -557,8 +559,8 @@ func TestUnreachableURLIsNotAVerdict(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := filepath.Join(dir, tc.name)
-			cmd := exec.Command(ginkgo, "--label-filter=family:handshake", "--no-color",
-				"--output-dir="+out, suite, "--", "-wsh.url="+tc.url, "-wsh.name="+tc.name, "-wsh.out="+out, "-wsh.expect=")
+			cmd := exec.Command(ginkgo, "--no-color", "--output-dir="+out, suite, "--",
+				"-wsh.url="+tc.url, "-wsh.name="+tc.name, "-wsh.out="+out, "-wsh.expect=", "-wsh.labels=family:handshake")
 			if b, err := cmd.CombinedOutput(); err != nil {
 				t.Fatalf("suite: %v\n%s", err, tail(string(b)))
 			}

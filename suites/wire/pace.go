@@ -40,13 +40,101 @@ type Pacing struct {
 // timers here sleep at least 0.2 ms, so any pause is about that long.
 var DefaultPacing = Pacing{Pause: 200 * time.Microsecond, Budget: time.Second}
 
-// Polling of the server's receive queue: busy for spinFor (a server
-// usually reads within tens of microseconds, and a timer would add a
-// fifth of a millisecond to each chunk), then every pollEvery.
+// How a watcher learns that the server has read a chunk. A server usually
+// reads within tens of microseconds, and a Go timer here fires 0.2-1 ms
+// late, which over 9.5.1's 16,384 chunks is 15 s. So one poller goroutine
+// in the process looks at every waiting watcher's server socket, yielding
+// between rounds, while any waits, and wakes each watcher whose server has
+// read. Only one polls: a yielding spinner keeps its scheduler from polling
+// the network, which delays an in-process server's goroutine (the very
+// reader it waits for) by up to sysmon's 10 ms, and every look is a
+// netlink round trip: a dozen watchers spinning on their own took most of
+// the CPU and slowed the servers further. After idleAfter without any
+// server reading, the poller sleeps between rounds, up to pollMost, so a
+// server that has stopped reading costs no CPU.
 const (
-	spinFor   = 300 * time.Microsecond
-	pollEvery = 50 * time.Microsecond
+	idleAfter = 300 * time.Microsecond
+	// stuckAfter without a read, the naps grow from pollNap to pollMost.
+	stuckAfter = 20 * time.Millisecond
+	pollNap    = 50 * time.Microsecond
+	pollMost   = time.Millisecond
 )
+
+// waiter is one watcher's wait: the bytes its server must have read.
+type waiter struct {
+	peer *tcpqueue.Peer
+	sent uint64
+	// seen receives once: true when the server has read them all, false
+	// when its socket is not visible.
+	seen chan bool
+}
+
+// poller is the process's one poller (see idleAfter).
+var poller struct {
+	mu      sync.Mutex
+	waiting map[*waiter]struct{}
+	running bool
+}
+
+// await registers w with the poller, starting it when it is not running.
+func await(w *waiter) {
+	poller.mu.Lock()
+	defer poller.mu.Unlock()
+	if poller.waiting == nil {
+		poller.waiting = map[*waiter]struct{}{}
+	}
+	poller.waiting[w] = struct{}{}
+	if !poller.running {
+		poller.running = true
+		go poll()
+	}
+}
+
+// forget takes w off the poller's list.
+func forget(w *waiter) {
+	poller.mu.Lock()
+	delete(poller.waiting, w)
+	poller.mu.Unlock()
+}
+
+// poll looks at every waiting watcher's server until none waits.
+func poll() {
+	lastRead := time.Now()
+	nap := time.Duration(0)
+	var round []*waiter
+	for {
+		poller.mu.Lock()
+		if len(poller.waiting) == 0 {
+			poller.running = false
+			poller.mu.Unlock()
+			return
+		}
+		round = round[:0]
+		for w := range poller.waiting {
+			round = append(round, w)
+		}
+		poller.mu.Unlock()
+		for _, w := range round {
+			q, seen := w.peer.State()
+			if seen && (q.Received < w.sent || q.Unread > 0) {
+				continue
+			}
+			forget(w)
+			w.seen <- seen
+			lastRead, nap = time.Now(), 0
+		}
+		if time.Since(lastRead) < idleAfter {
+			runtime.Gosched()
+			continue
+		}
+		if time.Since(lastRead) > stuckAfter {
+			nap = min(max(2*nap, pollNap), pollMost)
+		} else {
+			nap = pollNap
+		}
+		time.Sleep(nap)
+	}
+}
 
 // pacer keeps one connection's chunks apart.
 type pacer struct {
@@ -121,30 +209,26 @@ func (p *pacer) awaitRead(ctx context.Context) error {
 // byte written, or deadline passes. It gives up watching when the server's
 // socket is not listed.
 func (p *pacer) watch(ctx context.Context, deadline time.Time) error {
-	spinUntil := time.Now().Add(spinFor)
-	sent := p.sent.written.Load()
-	for {
-		q, seen := p.peer.State()
+	w := &waiter{peer: p.peer, sent: p.sent.written.Load(), seen: make(chan bool, 1)}
+	await(w)
+	defer forget(w)
+	t := time.NewTimer(time.Until(deadline))
+	defer t.Stop()
+	select {
+	case seen := <-w.seen:
 		if !seen {
 			p.unseen = true
 			p.log.Note("the server's socket is not visible from here: a pause of %v after each chunk stands in for seeing it read", p.cfg.Pause)
 			return nil
 		}
-		if q.Received >= sent && q.Unread == 0 {
-			p.watched++
-			return nil
-		}
-		now := time.Now()
-		if !now.Before(deadline) {
-			return nil
-		}
-		if now.Before(spinUntil) {
-			runtime.Gosched()
-			continue
-		}
-		if err := p.sleep(ctx, min(pollEvery, deadline.Sub(now))); err != nil {
-			return err
-		}
+		p.watched++
+		return nil
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-p.closed:
+		return net.ErrClosed
 	}
 }
 

@@ -5,6 +5,7 @@
 package chromium
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
@@ -58,8 +60,11 @@ var Flags = []chromedp.ExecAllocatorOption{
 }
 
 // Browser is a running headless Chromium and the page server it loads
-// the interop page from. It is safe for concurrent Run calls, each in its
-// own tab.
+// the interop page from. It is safe for concurrent Run calls: each takes a
+// tab of its own from a small pool. Opening a tab costs Chromium about a
+// quarter of a second of CPU here, four times what a scenario itself
+// costs, so tabs are reused: each Run reloads the page in its tab, which
+// drops whatever the scenario before left behind.
 type Browser struct {
 	ctx      context.Context // the browser's chromedp context
 	cancel   func()
@@ -68,6 +73,23 @@ type Browser struct {
 	closeMux sync.Once
 	// ignoreCertErrors: Chromium accepts any server certificate.
 	ignoreCertErrors bool
+
+	// idle holds tabs ready for a scenario; slots holds a token per tab
+	// that may still be opened (MaxTabs in all).
+	idle  chan *tab
+	slots chan struct{}
+}
+
+// DefaultMaxTabs bounds the tabs, and so the scenarios, in play at once.
+// More tabs than this only make the scenarios queue for the CPU inside
+// Chromium on a 2-core machine.
+const DefaultMaxTabs = 4
+
+// tab is one reusable tab; rec receives its events while a scenario plays.
+type tab struct {
+	ctx    context.Context
+	cancel func()
+	rec    atomic.Pointer[recorder]
 }
 
 // LaunchOptions change how Chromium runs.
@@ -77,6 +99,8 @@ type LaunchOptions struct {
 	// a server certificate it cannot verify (a target's self-signed one).
 	// The trace of every wss:// scenario then says so (Trace.TLSNote).
 	IgnoreCertificateErrors bool
+	// MaxTabs bounds the scenarios played at once; 0 means DefaultMaxTabs.
+	MaxTabs int
 }
 
 // Launch starts Chromium (exe, see Find) and the page server on a
@@ -105,6 +129,11 @@ func LaunchWith(ctx context.Context, exe string, o LaunchOptions) (*Browser, err
 		ctx: bctx, srv: srv, pageURL: "http://" + ln.Addr().String() + "/interop.html",
 		cancel: func() { bcancel(); acancel() }, ignoreCertErrors: o.IgnoreCertificateErrors,
 	}
+	tabs := cmp.Or(o.MaxTabs, DefaultMaxTabs)
+	b.idle, b.slots = make(chan *tab, tabs), make(chan struct{}, tabs)
+	for range tabs {
+		b.slots <- struct{}{}
+	}
 	// The first Run on a context starts the browser; do it now, bounded.
 	start, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
@@ -130,43 +159,103 @@ func (b *Browser) Close() {
 	})
 }
 
-// Run plays one scenario in a new tab and returns what the page and the
-// browser observed. An error means the browser itself failed (it crashed,
-// the page did not load, ctx ended), not the server under test.
+// Run plays one scenario in a tab of its own and returns what the page and
+// the browser observed. An error means the browser itself failed (it
+// crashed, the page did not load, ctx ended), not the server under test.
 func (b *Browser) Run(ctx context.Context, sc browser.Scenario) (browser.Trace, error) {
-	tab, cancelTab := chromedp.NewContext(b.ctx)
-	defer cancelTab()
-	// The tab's context must end with ctx too.
-	stop := context.AfterFunc(ctx, cancelTab)
-	defer stop()
-
-	rec := newRecorder()
-	if err := chromedp.Listen(tab, rec.event); err != nil {
-		return browser.Trace{}, fmt.Errorf("browser tab: %w", err)
+	t, err := b.take(ctx)
+	if err != nil {
+		return browser.Trace{}, fmt.Errorf("browser scenario: %w", err)
 	}
-	trace, err := chromedp.Run(tab, func(ctx context.Context, t *chromedp.Target) (browser.Trace, error) {
-		if _, err := cdp.Call(ctx, t, network.Enable, network.EnableParams{}); err != nil {
-			return browser.Trace{}, fmt.Errorf("enable network events: %w", err)
-		}
-		if _, err := cdp.Call(ctx, t, cdplog.Enable, cdp.Empty{}); err != nil {
-			return browser.Trace{}, fmt.Errorf("enable log events: %w", err)
-		}
-		if _, err := chromedp.Navigate(b.pageURL)(ctx, t); err != nil {
-			return browser.Trace{}, err
-		}
-		return chromedp.Evaluate[browser.Trace]("window.wshRun("+scenarioJSON(sc)+")", chromedp.EvalAwaitPromise)(ctx, t)
-	})
+	// The tab's work must end with ctx too; a tab cut short is in an
+	// unknown state and is closed, not reused.
+	stop := context.AfterFunc(ctx, t.cancel)
+	trace, err := b.play(t, sc)
+	if stop() && err == nil {
+		b.idle <- t
+	} else {
+		t.cancel()
+		b.slots <- struct{}{}
+	}
 	if err != nil {
 		if ctx.Err() != nil {
 			return trace, fmt.Errorf("browser scenario: %w", ctx.Err())
 		}
 		return trace, fmt.Errorf("browser scenario %s on %s: %w", sc.Kind, sc.URL, err)
 	}
-	rec.fill(&trace)
 	if b.ignoreCertErrors && strings.HasPrefix(strings.ToLower(sc.URL), "wss:") {
 		trace.TLSNote = "Chromium did not verify the server's certificate (it runs with --ignore-certificate-errors in TLS runs)"
 	}
 	return trace, nil
+}
+
+// take returns an idle tab, or opens one while fewer than MaxTabs are
+// open, or waits for one.
+func (b *Browser) take(ctx context.Context) (*tab, error) {
+	select {
+	case t := <-b.idle:
+		return t, nil
+	default:
+	}
+	select {
+	case t := <-b.idle:
+		return t, nil
+	case <-b.slots:
+		t, err := b.open()
+		if err != nil {
+			b.slots <- struct{}{}
+		}
+		return t, err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// open opens a tab with its network and log events on, delivered to
+// whichever recorder the tab has at the time.
+func (b *Browser) open() (*tab, error) {
+	tctx, cancel := chromedp.NewContext(b.ctx)
+	t := &tab{ctx: tctx, cancel: cancel}
+	err := chromedp.Listen(tctx, func(ev any) {
+		if r := t.rec.Load(); r != nil {
+			r.event(ev)
+		}
+	})
+	if err == nil {
+		_, err = chromedp.Run(tctx, func(ctx context.Context, tg *chromedp.Target) (struct{}, error) {
+			if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+				return struct{}{}, fmt.Errorf("enable network events: %w", err)
+			}
+			if _, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{}); err != nil {
+				return struct{}{}, fmt.Errorf("enable log events: %w", err)
+			}
+			return struct{}{}, nil
+		})
+	}
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("open a browser tab: %w", err)
+	}
+	return t, nil
+}
+
+// play loads a fresh copy of the page in t and plays sc in it. The
+// recorder starts after the load, so nothing the page before left behind
+// (a socket closed by the reload, its console messages) enters the trace.
+func (b *Browser) play(t *tab, sc browser.Scenario) (browser.Trace, error) {
+	defer t.rec.Store(nil)
+	rec := newRecorder()
+	trace, err := chromedp.Run(t.ctx, func(ctx context.Context, tg *chromedp.Target) (browser.Trace, error) {
+		if _, err := chromedp.Navigate(b.pageURL)(ctx, tg); err != nil {
+			return browser.Trace{}, err
+		}
+		t.rec.Store(rec)
+		return chromedp.Evaluate[browser.Trace]("window.wshRun("+scenarioJSON(sc)+")", chromedp.EvalAwaitPromise)(ctx, tg)
+	})
+	if err == nil {
+		rec.fill(&trace)
+	}
+	return trace, err
 }
 
 // recorder collects the DevTools events of one tab.
@@ -184,6 +273,13 @@ type recorder struct {
 }
 
 func newRecorder() *recorder { return &recorder{sockets: map[network.RequestID]int{}} }
+
+// seen reports whether the socket was opened while the recorder listened:
+// the events of any other belong to an earlier scenario in the same tab.
+func (r *recorder) seen(id network.RequestID) bool {
+	_, ok := r.sockets[id]
+	return ok
+}
 
 // at converts a DevTools timestamp to milliseconds since the first one.
 func (r *recorder) at(ts float64) float64 {
@@ -211,6 +307,9 @@ func (r *recorder) event(ev any) {
 		}
 		r.sockets[e.RequestID] = len(r.sockets) + 1
 	case *network.EventWebSocketWillSendHandshakeRequest:
+		if !r.seen(e.RequestID) {
+			return
+		}
 		r.at(float64(e.Timestamp))
 		if e.RequestID == r.first && e.Request != nil {
 			r.request = e.Request.Headers
@@ -220,12 +319,24 @@ func (r *recorder) event(ev any) {
 			r.response = e.Response
 		}
 	case *network.EventWebSocketFrameSent:
+		if !r.seen(e.RequestID) {
+			return
+		}
 		r.frames = append(r.frames, frame("tx", r.at(float64(e.Timestamp)), e.Response, r.socketNote(e.RequestID)))
 	case *network.EventWebSocketFrameReceived:
+		if !r.seen(e.RequestID) {
+			return
+		}
 		r.frames = append(r.frames, frame("rx", r.at(float64(e.Timestamp)), e.Response, r.socketNote(e.RequestID)))
 	case *network.EventWebSocketFrameError:
+		if !r.seen(e.RequestID) {
+			return
+		}
 		r.frames = append(r.frames, browser.Frame{AtMS: r.at(float64(e.Timestamp)), Dir: "--", Error: e.ErrorMessage})
 	case *network.EventWebSocketClosed:
+		if !r.seen(e.RequestID) {
+			return
+		}
 		r.frames = append(r.frames, browser.Frame{AtMS: r.at(float64(e.Timestamp)), Dir: "--", Error: strings.TrimSpace("connection closed " + r.socketNote(e.RequestID))})
 	case *cdplog.EventEntryAdded:
 		if e.Entry != nil && (e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning) {

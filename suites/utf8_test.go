@@ -1,5 +1,0 @@
-package suites_test
-
-import "github.com/wsharness/wsharness/suites/cases"
-
-var _ = describeFamily(cases.FamilyUTF8)
