@@ -228,22 +228,25 @@ func UnavailableRecord(t Target) Record {
 	return Record{Target: t.Info.Name, Library: t.Info.Library, Unavailable: t.Unavailable}
 }
 
-// longestFirst orders cases by how long they take: the slow families
-// (megabytes or thousands of messages each), then the browser family
-// (Chromium's tabs are few), then the rest, each in catalog order.
+// longestFirst orders cases by how long they take (costRank), each rank
+// in catalog order.
 func longestFirst(cs []cases.Case) []cases.Case {
-	rank := func(c cases.Case) int {
-		switch {
-		case cases.IsSlow(c.Family):
-			return 0
-		case c.Family == cases.FamilyBrowser:
-			return 1
-		}
-		return 2
-	}
 	out := slices.Clone(cs)
-	slices.SortStableFunc(out, func(a, b cases.Case) int { return rank(a) - rank(b) })
+	slices.SortStableFunc(out, func(a, b cases.Case) int { return costRank(a) - costRank(b) })
 	return out
+}
+
+// costRank ranks a case by how long it takes: the slow families
+// (megabytes or thousands of messages each) first, then the browser
+// family (Chromium's tabs are few), then the rest.
+func costRank(c cases.Case) int {
+	switch {
+	case cases.IsSlow(c.Family):
+		return 0
+	case c.Family == cases.FamilyBrowser:
+		return 1
+	}
+	return 2
 }
 
 // browserOnce starts the browser on first use, for every case after.

@@ -2,45 +2,29 @@ package chromium
 
 import (
 	"context"
-	"net"
-	"net/http"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/gorilla/websocket"
-
 	"github.com/wsharness/wsharness/suites/browser"
+	"github.com/wsharness/wsharness/targets"
 )
 
-// startEcho serves a WebSocket echo on loopback.
+// startEcho starts the gorilla reference target on loopback and returns
+// its echo URL.
 func startEcho(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	g, err := targets.Lookup("gorilla")
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		for {
-			kind, msg, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(kind, msg); err != nil {
-				return
-			}
-		}
-	}), ReadHeaderTimeout: 5 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { srv.Close() })
-	return "ws://" + ln.Addr().String() + "/echo"
+	r, err := g.Start(context.Background(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Stop(context.Background()) })
+	return r.URL(targets.EchoPath)
 }
 
 // Scenarios played one after another in the one tab of a browser get
