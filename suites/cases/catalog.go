@@ -73,6 +73,14 @@ var Families = []string{
 // them). The suite labels their specs "profile:full".
 var SlowFamilies = []string{FamilyLimits, FamilyDeflatePayloads, FamilyDeflateParams}
 
+// CPUBoundFamilies keep the CPU busy rather than wait: each of their cases
+// compresses and decompresses megabytes in both ends. The engine runs
+// only a few at once.
+var CPUBoundFamilies = []string{FamilyDeflatePayloads, FamilyDeflateParams}
+
+// IsCPUBound reports whether family is one of CPUBoundFamilies.
+func IsCPUBound(family string) bool { return slices.Contains(CPUBoundFamilies, family) }
+
 // SlowFamilyReason is the skipped_families reason of a slow family the
 // default profile left out.
 const SlowFamilyReason = "slow family, left out of the default profile: run with PROFILE=full (make) or --profile full"

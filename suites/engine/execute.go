@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -96,25 +97,6 @@ func Execute(ctx context.Context, p Plan) Outcome {
 			add(o.Record)
 		}
 	}
-	jobs := make(chan func())
-	var wg sync.WaitGroup
-	for range max(p.Concurrency, 1) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for job := range jobs {
-				job()
-			}
-		}()
-	}
-	send := func(job func()) bool {
-		select {
-		case jobs <- job:
-			return true
-		case <-ctx.Done():
-			return false
-		}
-	}
 	var live []Target
 	for _, t := range p.Targets {
 		if t.Unavailable != "" {
@@ -123,22 +105,71 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		}
 		live = append(live, t)
 	}
-	// The longest cases start first, so none starts last and holds up the
-	// end of the run; each case goes to every target before the next.
+	// Two pools: cases that keep the CPU busy (compressing megabytes in
+	// both ends) run at most two per core, since more only stretch each
+	// one towards its timer; the rest, which mostly wait, Concurrency at a
+	// time. In each, the longest cases start first, so none starts last
+	// and holds up the end of the run; each case goes to every target
+	// before the next.
+	var heavy, light []cases.Case
 	for _, c := range longestFirst(p.Cases) {
-		for _, t := range live {
-			if t.Skip != nil && t.Skip(c.ID) {
-				continue
-			}
-			if !send(func() { run(t, c) }) {
-				goto done
-			}
+		if cases.IsCPUBound(c.Family) {
+			heavy = append(heavy, c)
+		} else {
+			light = append(light, c)
 		}
 	}
-done:
-	close(jobs)
+	concurrency := max(p.Concurrency, 1)
+	var wg sync.WaitGroup
+	for _, pool := range []struct {
+		cases   []cases.Case
+		workers int
+	}{{heavy, min(concurrency, 2*runtime.GOMAXPROCS(0))}, {light, concurrency}} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			feed(ctx, pool.workers, func(send func(func()) bool) {
+				for _, c := range pool.cases {
+					for _, t := range live {
+						if t.Skip != nil && t.Skip(c.ID) {
+							continue
+						}
+						if !send(func() { run(t, c) }) {
+							return
+						}
+					}
+				}
+			})
+		}()
+	}
 	wg.Wait()
 	return out
+}
+
+// feed runs the jobs that jobs sends, workers at a time, until it has
+// sent them all or ctx ends, and waits for them.
+func feed(ctx context.Context, workers int, jobs func(send func(func()) bool)) {
+	ch := make(chan func())
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range ch {
+				job()
+			}
+		}()
+	}
+	jobs(func(job func()) bool {
+		select {
+		case ch <- job:
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	})
+	close(ch)
+	wg.Wait()
 }
 
 // Runner runs single cases against ready targets, with what the cases of
