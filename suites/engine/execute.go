@@ -50,7 +50,8 @@ type Plan struct {
 	Settings
 	Targets []Target
 	Cases   []cases.Case
-	// Concurrency bounds the cases in flight; less than 1 means 1.
+	// Concurrency bounds the cases in flight, apart from the CPU-bound
+	// ones (see Execute); less than 1 means 1.
 	Concurrency int
 	// Done, when set, is called with each record as its case finishes,
 	// from the goroutine that ran it.
@@ -66,8 +67,9 @@ type Outcome struct {
 	Cut int
 }
 
-// Execute runs the plan's cases against its targets, Concurrency at a
-// time, and applies the expectations. Cases against one target share a
+// Execute runs the plan's cases against its targets and applies the
+// expectations: Concurrency cases at a time, and beside them at most two
+// per core of the CPU-bound families (cases.CPUBoundFamilies). Cases against one target share a
 // casekit.Liveness, so a server that stops answering ends fast. When ctx
 // ends, cases in flight are cut short and left out, and no more start.
 func Execute(ctx context.Context, p Plan) Outcome {
