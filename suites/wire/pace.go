@@ -45,11 +45,10 @@ var DefaultPacing = Pacing{Pause: 200 * time.Microsecond, Budget: time.Second}
 // late, which over 9.5.1's 16,384 chunks is 15 s. So one poller goroutine
 // in the process looks at every waiting watcher's server socket, yielding
 // between rounds, while any waits, and wakes each watcher whose server has
-// read. Only one polls: a yielding spinner keeps its scheduler from polling
-// the network, which delays an in-process server's goroutine (the very
-// reader it waits for) by up to sysmon's 10 ms, and every look is a
-// netlink round trip: a dozen watchers spinning on their own took most of
-// the CPU and slowed the servers further. After idleAfter without any
+// read. Only one polls: every look is a netlink round trip, and a dozen
+// watchers spinning on their own took most of the CPU and slowed the
+// servers further (yielding spinners can also keep the scheduler from
+// polling the network, which an in-process server's goroutine waits on). After idleAfter without any
 // server reading, the poller sleeps between rounds, up to pollMost, so a
 // server that has stopped reading costs no CPU.
 const (
