@@ -106,18 +106,6 @@ func resolveTargets() ([]engine.Want, error) {
 	return ws, nil
 }
 
-// selectCases returns the cases of the profile whose labels -wsh.labels
-// selects for a target.
-func selectCases(target string) []cases.Case {
-	var out []cases.Case
-	for _, c := range cases.All() {
-		if profile.Includes(c.Family) && labels(caseLabels(c, target)) {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
 // caseLabels are the labels -wsh.labels filters a case by.
 func caseLabels(c cases.Case, target string) []string {
 	l := []string{"family:" + c.Family, "case:" + c.ID, "target:" + target}
@@ -153,19 +141,27 @@ var _ = BeforeSuite(func(ctx SpecContext) {
 	DeferCleanup(closeBrowser)
 	// The cases are chosen per target: -wsh.labels may name targets.
 	var all []cases.Case
-	chosen := map[string]map[string]bool{}
+	picked := map[string]map[string]bool{}
 	for _, t := range run.ready {
-		chosen[t.Info.Name] = map[string]bool{}
-		for _, c := range selectCases(t.Info.Name) {
-			chosen[t.Info.Name][c.ID] = true
-			if !slices.ContainsFunc(all, func(a cases.Case) bool { return a.ID == c.ID }) {
-				all = append(all, c)
+		picked[t.Info.Name] = map[string]bool{}
+	}
+	for _, c := range cases.All() {
+		if !profile.Includes(c.Family) {
+			continue
+		}
+		anyTarget := false
+		for _, t := range run.ready {
+			if labels(caseLabels(c, t.Info.Name)) {
+				picked[t.Info.Name][c.ID], anyTarget = true, true
 			}
+		}
+		if anyTarget {
+			all = append(all, c)
 		}
 	}
 	for i := range run.ready {
-		picked := chosen[run.ready[i].Info.Name]
-		run.ready[i].Skip = func(id string) bool { return !picked[id] }
+		ids := picked[run.ready[i].Info.Name]
+		run.ready[i].Skip = func(id string) bool { return !ids[id] }
 	}
 	var runCtx context.Context
 	runCtx, run.cancel = context.WithCancel(context.Background())

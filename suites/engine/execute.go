@@ -26,10 +26,10 @@ type Target struct {
 	// Unavailable is why the target cannot be tested (not installed, not
 	// reachable); its cases are then not run and the target is listed
 	// with the reason.
-	Unavailable string `json:",omitempty"`
+	Unavailable string
 	// Skip, when set, leaves out the cases it reports for this target
 	// (an Autobahn spec's exclude-agent-cases).
-	Skip func(caseID string) bool `json:"-"`
+	Skip func(caseID string) bool
 }
 
 // Settings are what every case of a run shares.
@@ -53,9 +53,6 @@ type Plan struct {
 	// Concurrency bounds the cases in flight, apart from the CPU-bound
 	// ones (see Execute); less than 1 means 1.
 	Concurrency int
-	// Done, when set, is called with each record as its case finishes,
-	// from the goroutine that ran it.
-	Done func(Record)
 }
 
 // Outcome is what Execute ran.
@@ -69,8 +66,9 @@ type Outcome struct {
 
 // Execute runs the plan's cases against its targets and applies the
 // expectations: Concurrency cases at a time, and beside them at most two
-// per core of the CPU-bound families (cases.CPUBoundFamilies). Cases against one target share a
-// casekit.Liveness, so a server that stops answering ends fast. When ctx
+// per core of the CPU-bound families (cases.CPUBoundFamilies). Cases
+// against one target share a casekit.Liveness, so a server that stops
+// answering ends fast. When ctx
 // ends, cases in flight are cut short and left out, and no more start.
 func Execute(ctx context.Context, p Plan) Outcome {
 	out := Outcome{SkippedFamilies: map[string]string{}}
@@ -79,13 +77,10 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		mu.Lock()
 		out.Records = append(out.Records, rec)
 		mu.Unlock()
-		if p.Done != nil {
-			p.Done(rec)
-		}
 	}
-	r := NewRunner(p.Settings)
+	r := newRunner(p.Settings)
 	run := func(t Target, c cases.Case) {
-		o := r.Run(ctx, t, c)
+		o := r.run(ctx, t, c)
 		switch {
 		case o.Cut:
 			mu.Lock()
@@ -102,7 +97,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 	var live []Target
 	for _, t := range p.Targets {
 		if t.Unavailable != "" {
-			add(UnavailableRecord(t))
+			add(Record{Target: t.Info.Name, Library: t.Info.Library, Unavailable: t.Unavailable})
 			continue
 		}
 		live = append(live, t)
@@ -174,26 +169,24 @@ func feed(ctx context.Context, workers int, jobs func(send func(func()) bool)) {
 	wg.Wait()
 }
 
-// Runner runs single cases against ready targets, with what the cases of
+// runner runs single cases against ready targets, with what the cases of
 // a run share: their settings, one casekit.Liveness per target (so a
-// server that stops answering ends fast) and the browser. Execute runs a
-// whole plan on one; the Ginkgo suite runs each spec's case on its
-// process's. It is safe for concurrent use.
-type Runner struct {
+// server that stops answering ends fast) and the browser. It is safe for
+// concurrent use.
+type runner struct {
 	settings Settings
 	browser  browserOnce
 	mu       sync.Mutex
 	liveness map[string]*casekit.Liveness
 }
 
-// NewRunner returns a runner with these settings.
-func NewRunner(s Settings) *Runner {
-	return &Runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}}
+func newRunner(s Settings) *runner {
+	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}}
 }
 
-// CaseOutcome is what Runner.Run made of one case: a record, or a family
+// caseOutcome is what runner.run made of one case: a record, or a family
 // that cannot run here, or a case cut short.
-type CaseOutcome struct {
+type caseOutcome struct {
 	Record Record
 	// SkippedFamily, when set, is why the case's family cannot run here
 	// (no Chromium): there is no record.
@@ -203,9 +196,9 @@ type CaseOutcome struct {
 	Cut bool
 }
 
-// Run runs case c against the ready target t and applies the
+// run runs case c against the ready target t and applies the
 // expectations.
-func (r *Runner) Run(ctx context.Context, t Target, c cases.Case) CaseOutcome {
+func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
 	r.mu.Lock()
 	live := r.liveness[t.Info.Name]
 	if live == nil {
@@ -216,14 +209,14 @@ func (r *Runner) Run(ctx context.Context, t Target, c cases.Case) CaseOutcome {
 	p := r.settings
 	env := casekit.Env{URL: t.EchoURL, TimeScale: p.TimeScale, TLS: p.TLS,
 		Keys: wire.NewKeyStream(p.Seed, t.Info.Name+"/"+c.ID), Liveness: live}
-	record := func(res results.Case) CaseOutcome {
-		return CaseOutcome{Record: Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res}}
+	record := func(res results.Case) caseOutcome {
+		return caseOutcome{Record: Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res}}
 	}
 	if c.Family == cases.FamilyBrowser {
 		br, skip, err := r.browser.runner(ctx)
 		switch {
 		case skip != "":
-			return CaseOutcome{SkippedFamily: skip}
+			return caseOutcome{SkippedFamily: skip}
 		case err != nil:
 			res := c.Run(ctx, env) // no browser: UNIMPLEMENTED, saying so
 			res.HarnessError = "the browser did not start: " + err.Error()
@@ -240,7 +233,7 @@ func (r *Runner) Run(ctx context.Context, t Target, c cases.Case) CaseOutcome {
 	defer cancel()
 	res := c.Run(cctx, env)
 	if ctx.Err() != nil {
-		return CaseOutcome{Cut: true}
+		return caseOutcome{Cut: true}
 	}
 	if cctx.Err() != nil {
 		res.HarnessError = fmt.Sprintf("the case ran past its bound of %v and was stopped: a harness bug", bound.Round(time.Second))
@@ -255,11 +248,6 @@ func (r *Runner) Run(ctx context.Context, t Target, c cases.Case) CaseOutcome {
 // BoundMargin is the time a case gets past its own bound (cases.Case.Bound)
 // before the engine stops it, for a loaded machine.
 const BoundMargin = time.Minute
-
-// UnavailableRecord is the record of a target that could not be tested.
-func UnavailableRecord(t Target) Record {
-	return Record{Target: t.Info.Name, Library: t.Info.Library, Unavailable: t.Unavailable}
-}
 
 // longestFirst orders cases by how long they take (costRank), each rank
 // in catalog order.

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/url"
 	"strings"
-	"sync"
 
 	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/browser/chromium"
@@ -66,7 +65,8 @@ func Resolve(req Request) ([]Want, error) {
 	for _, u := range req.URLs {
 		name, rawURL := SplitURL(u)
 		w := Want{EchoURL: rawURL}
-		info, builtin := builtinInfo(name)
+		ref, lookupErr := targets.Lookup(name)
+		builtin := lookupErr == nil
 		switch {
 		case req.Command != "":
 			ext, err := targets.ExternalFromFlags(name, req.Command, rawURL)
@@ -75,7 +75,7 @@ func Resolve(req Request) ([]Want, error) {
 			}
 			w = Want{Info: ext.Info(), EchoURL: rawURL, target: ext}
 		case builtin:
-			w.Info, w.BroadcastURL = info, siblingURL(rawURL, targets.BroadcastPath)
+			w.Info, w.BroadcastURL = ref.Info(), siblingURL(rawURL, targets.BroadcastPath)
 		default:
 			if err := targets.CheckName(name); err != nil {
 				return nil, fmt.Errorf("%w: %s: %v", ErrRequest, u, err)
@@ -112,9 +112,8 @@ func Resolve(req Request) ([]Want, error) {
 	return wants, nil
 }
 
-// InProcess reports whether Start runs the target in this process (a
-// reference target), so that every process of a parallel run can start
-// its own. Targets given by URL or started by a command exist once.
+// InProcess reports whether Start runs the target in this process: a
+// reference target, not one given by URL or started by a command.
 func (w Want) InProcess() bool {
 	if w.target == nil {
 		return false
@@ -176,43 +175,23 @@ func siblingURL(rawURL, path string) string {
 	return u.String()
 }
 
-// builtinInfo returns the reference target called name, if there is one.
-func builtinInfo(name string) (targets.Info, bool) {
-	for _, t := range targets.Builtin() {
-		if t.Info().Name == name {
-			return t.Info(), true
-		}
-	}
-	return targets.Info{}, false
-}
-
-// Chromium returns a Plan.Browser that launches Chromium once, on the
-// first browser case of any run that uses it, and closeBrowser, which
-// closes it if it was launched. No Chromium on the machine skips the
-// family, with the reason.
+// Chromium returns a Plan.Browser that launches Chromium (Execute asks
+// once, on the first browser case), and closeBrowser, which closes it if
+// it was launched. No Chromium on the machine skips the family, with the
+// reason.
 func Chromium(opts chromium.LaunchOptions) (get func(context.Context) (browser.Runner, string, error), closeBrowser func()) {
-	var (
-		once     sync.Once
-		launched *chromium.Browser
-		skip     string
-		err      error
-	)
+	var launched *chromium.Browser
 	get = func(ctx context.Context) (browser.Runner, string, error) {
-		once.Do(func() {
-			exe, ferr := chromium.Find()
-			if ferr != nil {
-				skip = ferr.Error()
-				return
-			}
-			launched, err = chromium.LaunchWith(context.WithoutCancel(ctx), exe, opts)
-		})
-		if launched == nil {
-			return nil, skip, err
+		exe, err := chromium.Find()
+		if err != nil {
+			return nil, err.Error(), nil
+		}
+		if launched, err = chromium.LaunchWith(context.WithoutCancel(ctx), exe, opts); err != nil {
+			return nil, "", err
 		}
 		return launched, "", nil
 	}
 	closeBrowser = func() {
-		once.Do(func() {}) // nothing launches after this
 		if launched != nil {
 			launched.Close()
 		}

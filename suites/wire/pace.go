@@ -48,12 +48,12 @@ var DefaultPacing = Pacing{Pause: 200 * time.Microsecond, Budget: time.Second}
 // read. Only one polls: every look is a netlink round trip, and a dozen
 // watchers spinning on their own took most of the CPU and slowed the
 // servers further (yielding spinners can also keep the scheduler from
-// polling the network, which an in-process server's goroutine waits on). After idleAfter without any
-// server reading, the poller sleeps between rounds, up to pollMost, so a
-// server that has stopped reading costs no CPU.
+// polling the network, which an in-process server's goroutine waits on).
+// After idleAfter without any server reading, the poller sleeps pollNap
+// between rounds; after stuckAfter, the sleeps double up to pollMost, so
+// a server that has stopped reading costs no CPU.
 const (
-	idleAfter = 300 * time.Microsecond
-	// stuckAfter without a read, the naps grow from pollNap to pollMost.
+	idleAfter  = 300 * time.Microsecond
 	stuckAfter = 20 * time.Millisecond
 	pollNap    = 50 * time.Microsecond
 	pollMost   = time.Millisecond
