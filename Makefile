@@ -61,7 +61,7 @@ all: build
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-deps: ## install the Debian packages the tests use (Chromium for the report's browser test)
+deps: ## install the Debian packages the tests and external targets use (Chromium, PHP, Node ws, ...)
 	bash scripts/deps.sh
 
 build: ## build the wsharness binary into out/bin

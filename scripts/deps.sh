@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages wsharness needs beyond Go:
-#   chromium                 the report's browser test and the browser interop family
+#   chromium-headless-shell  the report's browser test and the browser interop family
 #   php-cli                  the pure-PHP reference server
 #   nodejs node-ws           the Node ws target
 #   python3-websockets       the Python websockets target
@@ -10,7 +10,7 @@
 # installed is not touched, so a runtime removed on purpose (to see the
 # target skipped) stays removed unless deps is run again.
 set -euo pipefail
-want=(chromium php-cli nodejs node-ws python3-websockets python3-autobahn libwebsockets-dev gcc libc6-dev pkg-config)
+want=(chromium-headless-shell php-cli nodejs node-ws python3-websockets python3-autobahn libwebsockets-dev gcc libc6-dev pkg-config)
 need=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

@@ -7,9 +7,10 @@
 // received. Both ends of a loopback connection are visible; a peer in
 // another network namespace or on another host is not.
 //
-// One exact lookup costs a few microseconds whatever else the host runs;
-// reading /proc/net/tcp instead costs a pass over every socket, which
-// during a load test is thousands.
+// One exact lookup costs a few microseconds whatever else the host runs,
+// and each in a Batch about half that. A dump of all sockets costs 1.8 ms
+// here (it walks the 262,144 buckets of the established-socket table), and
+// reading /proc/net/tcp a pass over every socket.
 package tcpqueue
 
 import (
@@ -142,17 +143,26 @@ func (p *Peer) ask(r request) (Queue, error) {
 	if err := unix.Sendto(p.fd, r.msg, 0, &unix.SockaddrNetlink{Family: unix.AF_NETLINK}); err != nil {
 		return Queue{}, fmt.Errorf("ask for the socket: %w", err)
 	}
-	var buf [4096]byte
+	var buf [answerSize]byte
 	n, _, err := unix.Recvfrom(p.fd, buf[:], 0)
 	if err != nil {
 		return Queue{}, fmt.Errorf("read the answer: %w", err)
 	}
-	if n < nlmsgHeaderLen || binary.NativeEndian.Uint16(buf[4:]) != unix.SOCK_DIAG_BY_FAMILY {
+	return parse(buf[:n], r.family)
+}
+
+// answerSize holds one answer: the headers and a tcp_info, which is under
+// 300 bytes in Linux 6.
+const answerSize = 1024
+
+// parse reads one answer to a request for a socket of the family.
+func parse(buf []byte, family uint8) (Queue, error) {
+	if len(buf) < nlmsgHeaderLen || binary.NativeEndian.Uint16(buf[4:]) != unix.SOCK_DIAG_BY_FAMILY {
 		return Queue{}, errNoSocket // NLMSG_ERROR: ENOENT for an unknown socket
 	}
-	end := min(n, int(binary.NativeEndian.Uint32(buf[0:])))
+	end := min(len(buf), int(binary.NativeEndian.Uint32(buf[0:])))
 	msg := buf[nlmsgHeaderLen:end]
-	if len(msg) < inetDiagMsgLen || msg[0] != r.family {
+	if len(msg) < inetDiagMsgLen || msg[0] != family {
 		return Queue{}, errNoSocket
 	}
 	q := Queue{Unread: int(binary.NativeEndian.Uint32(msg[rqueueOffset:]))}

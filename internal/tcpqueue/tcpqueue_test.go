@@ -106,3 +106,72 @@ func TestUnreadOfAnUnlistedPeer(t *testing.T) {
 		t.Fatal("PeerOf accepted a connection that is not TCP")
 	}
 }
+
+// A batch answers for each peer what State would: each connection's own
+// queue, unseen for a peer the kernel does not list and for a closed
+// watcher.
+func TestBatchMatchesEachPeer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var peers []*Peer
+	var first net.Conn
+	for i := range 5 {
+		c, err := net.Dial("tcp", ln.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if first == nil {
+			first = c
+		}
+		srv, err := ln.Accept()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close()
+		// Connection i has i+1 bytes received, and reads one of them.
+		if _, err := c.Write(make([]byte, i+1)); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := PeerOf(c)
+		defer p.Close()
+		waitFor(t, p, Queue{Received: uint64(i + 1), Unread: i + 1})
+		if _, err := srv.Read(make([]byte, 1)); err != nil {
+			t.Fatal(err)
+		}
+		peers = append(peers, p)
+	}
+	unlisted, _ := PeerOf(fakeConn{
+		local:  &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1},
+		remote: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 9},
+	})
+	defer unlisted.Close()
+	closed, _ := PeerOf(first) // listed, but its watcher is closed
+	closed.Close()
+	peers = append(peers, unlisted, closed)
+
+	b, err := NewBatch()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	out := make([]Result, len(peers))
+	for round := range 3 { // later batches reuse the buffers
+		b.States(peers, out)
+		// Only the unlisted peer needs a lookup of its own, in each form.
+		if b.alone != round+1 {
+			t.Fatalf("after %d batches, %d peers were asked alone; want %d", round+1, b.alone, round+1)
+		}
+		for i := range 5 {
+			if want := (Result{Queue{Received: uint64(i + 1), Unread: i}, true}); out[i] != want {
+				t.Errorf("peer %d: %+v, want %+v", i, out[i], want)
+			}
+		}
+		if out[5].Seen || out[6].Seen {
+			t.Errorf("an unlisted peer and a closed watcher: %+v, %+v; want both unseen", out[5], out[6])
+		}
+	}
+}

@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +23,7 @@ import (
 
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/reports"
+	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/results"
@@ -104,10 +104,8 @@ func loadResult(t *testing.T, url string) *loadgen.Result {
 }
 
 func chromiumPath(t *testing.T) string {
-	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
-		if p, err := exec.LookPath(name); err == nil {
-			return p
-		}
+	if p, err := chromium.Find(); err == nil {
+		return p
 	}
 	if os.Getenv("WSH_REQUIRE_BROWSER") != "" {
 		t.Fatal("no Chromium found; run scripts/deps.sh (WSH_REQUIRE_BROWSER is set)")

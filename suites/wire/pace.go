@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -45,10 +46,12 @@ var DefaultPacing = Pacing{Pause: 200 * time.Microsecond, Budget: time.Second}
 // late, which over 9.5.1's 16,384 chunks is 15 s. So one poller goroutine
 // in the process looks at every waiting watcher's server socket, yielding
 // between rounds, while any waits, and wakes each watcher whose server has
-// read. Only one polls: every look is a netlink round trip, and a dozen
-// watchers spinning on their own took most of the CPU and slowed the
-// servers further (yielding spinners can also keep the scheduler from
-// polling the network, which an in-process server's goroutine waits on).
+// read. Only one polls, asking the kernel about every waiting watcher's
+// server in one batch (tcpqueue.Batch): a look is a netlink round trip,
+// and a dozen watchers spinning on their own took most of the CPU and
+// slowed the servers further (yielding spinners can also keep the
+// scheduler from polling the network, which an in-process server's
+// goroutine waits on).
 // After idleAfter without any server reading, the poller sleeps pollNap
 // between rounds; after stuckAfter, the sleeps double up to pollMost, so
 // a server that has stopped reading costs no CPU.
@@ -96,11 +99,18 @@ func forget(w *waiter) {
 	poller.mu.Unlock()
 }
 
-// poll looks at every waiting watcher's server until none waits.
+// poll looks at every waiting watcher's server until none waits, all of
+// them in one batch per round when the process may open a netlink socket.
 func poll() {
+	batch, err := tcpqueue.NewBatch()
+	if err == nil {
+		defer batch.Close()
+	}
 	lastRead := time.Now()
 	nap := time.Duration(0)
 	var round []*waiter
+	var peers []*tcpqueue.Peer
+	var states []tcpqueue.Result
 	for {
 		poller.mu.Lock()
 		if len(poller.waiting) == 0 {
@@ -108,18 +118,27 @@ func poll() {
 			poller.mu.Unlock()
 			return
 		}
-		round = round[:0]
+		round, peers = round[:0], peers[:0]
 		for w := range poller.waiting {
 			round = append(round, w)
+			peers = append(peers, w.peer)
 		}
 		poller.mu.Unlock()
-		for _, w := range round {
-			q, seen := w.peer.State()
-			if seen && (q.Received < w.sent || q.Unread > 0) {
+		states = slices.Grow(states[:0], len(peers))[:len(peers)]
+		if batch != nil {
+			batch.States(peers, states)
+		} else {
+			for i, p := range peers {
+				states[i].Queue, states[i].Seen = p.State()
+			}
+		}
+		for i, w := range round {
+			q := states[i]
+			if q.Seen && (q.Received < w.sent || q.Unread > 0) {
 				continue
 			}
 			forget(w)
-			w.seen <- seen
+			w.seen <- q.Seen
 			lastRead, nap = time.Now(), 0
 		}
 		if time.Since(lastRead) < idleAfter {
