@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // keyRecorder is a raw echo server that records the masking key of every

@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // HTMLOptions set what a report says about itself.
@@ -621,7 +622,7 @@ func htmlTrimWire(d *htmlData, budget int) int {
 		at := r.out.Wire[head][0]
 		w := make([][]any, 0, head+tail+1)
 		w = append(w, r.out.Wire[:head]...)
-		w = append(w, []any{at, "--", fmt.Sprintf("… %d entries left out of this report to bound its size; results.json has them all", omitted)})
+		w = append(w, []any{at, wire.HarnessEvent, fmt.Sprintf("… %d entries left out of this report to bound its size; results.json has them all", omitted)})
 		w = append(w, r.out.Wire[n-tail:]...)
 		r.out.Wire = w
 		r.out.WireOmitted = omitted

@@ -12,6 +12,7 @@ import (
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/loadgen/metrics"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // -update rewrites the golden files: go test ./reports -run Golden -update.
@@ -37,11 +38,11 @@ func htmlGoldenCase(id, family, title, verdict, closeVerdict string, code int, o
 		Description: "Send " + title + ".", Expectation: "The server MUST echo it, then close cleanly with 1000.",
 		Verdict: verdict, CloseVerdict: closeVerdict, DurationMS: 1.25, Observed: observed,
 		Events: []string{`text(5) "Hello"`},
-		Wirelog: []results.WireEntry{
+		Wirelog: []wire.Entry{
 			{AtMS: 0.1, Dir: "--", Note: "TCP connected to 127.0.0.1:9001"},
-			{AtMS: 0.4, Dir: "tx", Frame: &results.FrameInfo{Fin: true, Opcode: 1, OpName: "text", Masked: true, Key: "37fa213d", Length: 5, PayloadHex: "48656c6c6f", PayloadText: "Hello"}},
-			{AtMS: 0.9, Dir: "rx", Frame: &results.FrameInfo{Fin: true, Opcode: 1, OpName: "text", Length: 5, PayloadHex: "48656c6c6f", PayloadText: "Hello"}},
-			{AtMS: 1.1, Dir: "rx", Frame: &results.FrameInfo{Fin: true, Opcode: 8, OpName: "close", Length: 2, PayloadHex: "03e8", PayloadText: `\x03\xe8`, Truncated: true}},
+			{AtMS: 0.4, Dir: "tx", Frame: &wire.FrameInfo{Fin: true, Opcode: 1, OpName: "text", Masked: true, Key: "37fa213d", Length: 5, PayloadHex: "48656c6c6f", PayloadText: "Hello"}},
+			{AtMS: 0.9, Dir: "rx", Frame: &wire.FrameInfo{Fin: true, Opcode: 1, OpName: "text", Length: 5, PayloadHex: "48656c6c6f", PayloadText: "Hello"}},
+			{AtMS: 1.1, Dir: "rx", Frame: &wire.FrameInfo{Fin: true, Opcode: 8, OpName: "close", Length: 2, PayloadHex: "03e8", PayloadText: `\x03\xe8`, Truncated: true}},
 			{AtMS: 1.2, Dir: "--", Note: "TCP closed by the server"},
 		},
 		Handshake: results.Handshake{

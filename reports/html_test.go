@@ -13,6 +13,7 @@ import (
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/loadgen/metrics"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 const (
@@ -35,10 +36,10 @@ func htmlHostileRun() results.Run {
 			RemoteCloseCode: &code, RemoteCloseReason: htmlHostile,
 			Observed: "observed " + htmlHostile, Events: []string{"text(5) " + htmlHostile},
 			Deviation: "deviation " + htmlHostile,
-			Wirelog: []results.WireEntry{
+			Wirelog: []wire.Entry{
 				{AtMS: 0.1, Dir: "--", Note: "note " + htmlHostile},
-				{AtMS: 0.2, Dir: "tx", Frame: &results.FrameInfo{Fin: true, Opcode: 1, OpName: "text", Masked: true, Key: htmlHostile, Length: 5, PayloadHex: "3c73", PayloadText: htmlHostile}},
-				{AtMS: 0.3, Dir: "rx", Frame: &results.FrameInfo{Fin: true, Opcode: 8, OpName: "close" + htmlHostile, Length: 2, PayloadHex: "0fa0", PayloadText: htmlHostile, Truncated: true}, Note: htmlHostile},
+				{AtMS: 0.2, Dir: "tx", Frame: &wire.FrameInfo{Fin: true, Opcode: 1, OpName: "text", Masked: true, Key: htmlHostile, Length: 5, PayloadHex: "3c73", PayloadText: htmlHostile}},
+				{AtMS: 0.3, Dir: "rx", Frame: &wire.FrameInfo{Fin: true, Opcode: 8, OpName: "close" + htmlHostile, Length: 2, PayloadHex: "0fa0", PayloadText: htmlHostile, Truncated: true}, Note: htmlHostile},
 			},
 			Handshake: results.Handshake{Request: "GET / HTTP/1.1\r\nX: " + htmlHostile, Response: "HTTP/1.1 101 Switching Protocols\r\nServer: " + htmlHostile},
 		}
@@ -340,7 +341,7 @@ func htmlBigRun(targets, cases int) results.Run {
 				c.Verdict = results.Failed
 			}
 			for w := range 300 {
-				c.Wirelog = append(c.Wirelog, results.WireEntry{AtMS: float64(w) * 1.234, Dir: "rx", Frame: &results.FrameInfo{
+				c.Wirelog = append(c.Wirelog, wire.Entry{AtMS: float64(w) * 1.234, Dir: "rx", Frame: &wire.FrameInfo{
 					Fin: true, Opcode: 2, OpName: "binary", Length: 65536, PayloadHex: strings.Repeat("003c", 32), PayloadText: payload, Truncated: true}})
 			}
 			tg.Cases = append(tg.Cases, c)

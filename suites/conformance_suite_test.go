@@ -19,8 +19,8 @@ import (
 	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/expect"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Suite flags; pass them after "--" to ginkgo (make conformance does).

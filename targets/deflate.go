@@ -10,7 +10,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // What the "-deflate" targets add to a library's permessage-deflate

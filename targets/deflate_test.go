@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 func TestFilterDeflateOffers(t *testing.T) {

@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/internal/selfsigned"
-	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Every built-in target serves wss:// with a self-signed certificate: the

@@ -15,8 +15,8 @@ import (
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/expect"
-	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // defaultConcurrency: cases mostly wait on the network and on timers, so

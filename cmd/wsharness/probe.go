@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // runProbe checks that a URL completes a WebSocket opening handshake: the

@@ -21,7 +21,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Behaviour is one way of misbehaving.

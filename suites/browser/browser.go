@@ -9,6 +9,8 @@ import (
 	"context"
 	_ "embed"
 	"net/http"
+
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Scenario kinds.
@@ -98,7 +100,7 @@ type HandshakeInfo struct {
 // Frame is a WebSocket frame the browser sent or received.
 type Frame struct {
 	AtMS   float64
-	Dir    string // "tx" (browser to server) or "rx"
+	Dir    wire.Dir // Outbound: browser to server
 	Opcode int
 	Masked bool
 	// Length is the payload length; Payload at most its first 64 bytes

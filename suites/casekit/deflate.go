@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // deflateCodec is the Codec of a connection with permessage-deflate: every

@@ -25,7 +25,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Codec turns messages into frames and server messages back into data.
@@ -245,8 +245,8 @@ func (r *roundTrips) run(ctx context.Context) {
 	if r.Chop <= 0 {
 		split = wire.Split{Chop: bulkChop}
 	}
-	log.Limit("tx", loggedEntries)
-	log.Limit("rx", loggedEntries)
+	log.Limit(wire.Outbound, loggedEntries)
+	log.Limit(wire.Inbound, loggedEntries)
 	started := time.Now()
 	deadline := started.Add(r.timeout)
 	timer := time.NewTimer(r.timeout)
@@ -254,8 +254,8 @@ func (r *roundTrips) run(ctx context.Context) {
 	for i := 0; i < r.N; i++ {
 		if i == r.N-1 && i > 0 {
 			r.noteUnlogged("messages 1–" + fmt.Sprint(i))
-			log.Limit("tx", loggedEntries)
-			log.Limit("rx", loggedEntries)
+			log.Limit(wire.Outbound, loggedEntries)
+			log.Limit(wire.Inbound, loggedEntries)
 		}
 		op, payload := r.Message(i)
 		frames := r.e.codec.Encode(op, payload, r.FrameSize)
@@ -276,14 +276,14 @@ func (r *roundTrips) run(ctx context.Context) {
 	}
 	r.elapsed = time.Since(started)
 	r.noteUnlogged("the round trips")
-	log.Limit("tx", -1)
-	log.Limit("rx", -1)
+	log.Limit(wire.Outbound, -1)
+	log.Limit(wire.Inbound, -1)
 }
 
 // noteUnlogged records how many wire-log entries Limit left out.
 func (r *roundTrips) noteUnlogged(what string) {
 	log := r.e.sess.log
-	tx, rx := log.Unlogged("tx"), log.Unlogged("rx")
+	tx, rx := log.Unlogged(wire.Outbound), log.Unlogged(wire.Inbound)
 	if tx+rx > 0 {
 		log.Note("wire log of %s shortened: %d tx and %d rx entries not logged", what, tx, rx)
 	}

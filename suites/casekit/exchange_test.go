@@ -10,7 +10,7 @@ import (
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/internal/brokenserver"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // xorCodec stands in for an extension: it changes every byte on the way

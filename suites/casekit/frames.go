@@ -1,7 +1,7 @@
 package casekit
 
 import (
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // frameSink receives what readFrames makes of the server's frames.

@@ -10,7 +10,7 @@ import (
 	"syscall"
 
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // SilentLimit is how many opening handshakes in a row may go unanswered

@@ -13,7 +13,7 @@ import (
 	"github.com/wsharness/wsharness/internal/hostile"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // runCases runs n one-message exchanges against url in a row, sharing one

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // ProbeJudge decides a verdict from the server's answer to a handshake

@@ -9,7 +9,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Env is where and how a case runs.
@@ -195,7 +195,7 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 	}
 	for i, b := range trailing {
 		h, _ := wire.ParseHeader(b)
-		log.Frame("tx", h, s.Trailing[i].Payload, "sent in the same TCP write as the handshake request")
+		log.Frame(wire.Outbound, h, s.Trailing[i].Payload, "sent in the same TCP write as the handshake request")
 	}
 	if s.RequireDeflate && hs.Deflate == nil {
 		return declined(ctx, env, conn, hs, log, started)

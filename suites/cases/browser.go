@@ -11,6 +11,7 @@ import (
 	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // FamilyBrowser is the real-browser interop family: the client is headless
@@ -99,7 +100,7 @@ func withTLSNote(run func(context.Context, casekit.Env) casekit.Outcome) func(co
 	return func(ctx context.Context, env casekit.Env) casekit.Outcome {
 		out := run(ctx, env)
 		for _, e := range out.Wirelog {
-			if e.Dir == "--" && strings.HasPrefix(e.Note, tlsNotePrefix) {
+			if e.Dir == wire.HarnessEvent && strings.HasPrefix(e.Note, tlsNotePrefix) {
 				if out.Observed != "" {
 					out.Observed += "\n"
 				}
@@ -207,7 +208,7 @@ func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (b
 	out.Handshake = results.Handshake{Request: tr.Handshake.Request, Response: tr.Handshake.Response}
 	out.Wirelog = browserWirelog(tr)
 	if note := browserTLSNote(tr, env); note != "" {
-		out.Wirelog = append([]results.WireEntry{{Dir: "--", Note: note}}, out.Wirelog...)
+		out.Wirelog = append([]wire.Entry{{Dir: wire.HarnessEvent, Note: note}}, out.Wirelog...)
 	}
 	out.Events = browserEvents(tr)
 	if err != nil {
@@ -312,7 +313,7 @@ func gradeBrowserClose(out *casekit.Outcome, tr browser.Trace, closeCase bool) {
 // frame error or console message it reports for a protocol violation.
 func browserFailure(tr browser.Trace) string {
 	for _, f := range tr.Frames {
-		if f.Dir == "--" && f.Error != "" && !strings.HasPrefix(f.Error, "connection closed") {
+		if f.Dir == wire.HarnessEvent && f.Error != "" && !strings.HasPrefix(f.Error, "connection closed") {
 			return f.Error
 		}
 	}
@@ -325,15 +326,15 @@ func browserFailure(tr browser.Trace) string {
 }
 
 // browserWirelog renders the messages DevTools reported as a wire log.
-func browserWirelog(tr browser.Trace) []results.WireEntry {
-	out := []results.WireEntry{}
+func browserWirelog(tr browser.Trace) []wire.Entry {
+	out := []wire.Entry{}
 	if tr.Handshake.Status != 0 {
-		out = append(out, results.WireEntry{Dir: "--", Note: fmt.Sprintf("handshake response HTTP %d (messages below are whole messages as Chromium's DevTools reports them, not frames)", tr.Handshake.Status)})
+		out = append(out, wire.Entry{Dir: wire.HarnessEvent, Note: fmt.Sprintf("handshake response HTTP %d (messages below are whole messages as Chromium's DevTools reports them, not frames)", tr.Handshake.Status)})
 	}
 	for _, f := range tr.Frames {
-		e := results.WireEntry{AtMS: f.AtMS, Dir: f.Dir, Note: f.Error}
-		if f.Dir != "--" {
-			e.Frame = &results.FrameInfo{Fin: true, Opcode: f.Opcode, OpName: opName(f.Opcode), Masked: f.Masked,
+		e := wire.Entry{AtMS: f.AtMS, Dir: f.Dir, Note: f.Error}
+		if f.Dir != wire.HarnessEvent {
+			e.Frame = &wire.FrameInfo{Fin: true, Opcode: f.Opcode, OpName: opName(f.Opcode), Masked: f.Masked,
 				Length: uint64(f.Length), PayloadHex: hex.EncodeToString(f.Payload), Truncated: f.Length > len(f.Payload)}
 			if f.Opcode == 1 && utf8.Valid(f.Payload) {
 				e.Frame.PayloadText = string(f.Payload)
@@ -342,7 +343,7 @@ func browserWirelog(tr browser.Trace) []results.WireEntry {
 		out = append(out, e)
 	}
 	for _, c := range tr.Console {
-		out = append(out, results.WireEntry{Dir: "--", Note: "Chromium: " + c})
+		out = append(out, wire.Entry{Dir: wire.HarnessEvent, Note: "Chromium: " + c})
 	}
 	return out
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Case is one conformance case.
@@ -162,7 +163,7 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 		out.Events = []string{}
 	}
 	if out.Wirelog == nil {
-		out.Wirelog = []results.WireEntry{}
+		out.Wirelog = []wire.Entry{}
 	}
 	return out
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Autobahn's 7.7 valid and 7.9 invalid status codes. 1012–1015 are left out

@@ -8,7 +8,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // FamilyDeflateNegotiation is 11.x, a project range (Autobahn has no 11):

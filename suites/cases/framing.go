@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // framingSizes are Autobahn 1.1/1.2's payload lengths: both sides of the

@@ -8,7 +8,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 const rejectRule = "If the client's handshake does not meet §4.2.1, the server MUST stop processing it and return an HTTP error (such as 400 Bad Request): it MUST NOT answer 101. Any 4xx is OK; another non-101 status or closing without a response is NON-STRICT."

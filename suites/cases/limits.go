@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // FamilyLimits is Autobahn's 9.x: large messages, fragment and TCP-chop

@@ -2,7 +2,7 @@ package cases
 
 import (
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 const unmaskedRule = "A server MUST close the connection upon receiving a frame that is not masked (§5.1), and MAY send 1002 first."

@@ -4,7 +4,7 @@ import (
 	"bytes"
 
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Misc returns Autobahn 10.1.1.

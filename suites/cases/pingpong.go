@@ -7,7 +7,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 const pongRule = "Upon receipt of a Ping the server MUST send a Pong whose Application data is identical to the Ping's (§5.5.2, §5.5.3); then a clean close with 1000."

@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 const rsvRule = "RSV bits MUST be 0 unless an extension defining them was negotiated; on a nonzero value the server MUST fail the connection (§5.2), with 1002 or a TCP drop."

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // utf8Kosme is "κόσμε", the Greek word Markus Kuhn's UTF-8 test file opens

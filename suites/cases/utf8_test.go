@@ -7,7 +7,7 @@ import (
 	"testing"
 	"unicode/utf8"
 
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // utf8WantCounts is Autobahn's number of cases per 6.x sub-category.

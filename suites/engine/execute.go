@@ -14,8 +14,8 @@ import (
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/expect"
 	"github.com/wsharness/wsharness/suites/results"
-	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Target is a target ready to test: its endpoints, or why it cannot run.

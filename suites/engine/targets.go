@@ -11,8 +11,8 @@ import (
 	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/wire"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // ErrRequest marks a Request that names targets wrongly: the caller's

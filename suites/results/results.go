@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/internal/jsonpos"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Schema identifies the format version of results.json.
@@ -103,9 +104,9 @@ type Case struct {
 	// NotRun is set when the case was not run because the server had
 	// stopped answering opening handshakes; the verdict is then FAILED and
 	// Observed says why. Reports count these apart.
-	NotRun    bool        `json:"not_run,omitempty"`
-	Wirelog   []WireEntry `json:"wirelog"`
-	Handshake Handshake   `json:"handshake"`
+	NotRun    bool         `json:"not_run,omitempty"`
+	Wirelog   []wire.Entry `json:"wirelog"`
+	Handshake Handshake    `json:"handshake"`
 }
 
 // Frequency is how often a case failed (Case.Failing: a FAILED verdict, or
@@ -121,32 +122,6 @@ func (f Frequency) String() string { return fmt.Sprintf("failed in %d of %d runs
 type Handshake struct {
 	Request  string `json:"request"`
 	Response string `json:"response"`
-}
-
-// WireEntry is one line of a case's wire log.
-type WireEntry struct {
-	AtMS float64 `json:"t_ms"`
-	// Dir is "tx" (client to server), "rx" (server to client) or "--"
-	// (an event of the harness: timer, marker, TCP state).
-	Dir   string     `json:"dir"`
-	Frame *FrameInfo `json:"frame,omitempty"`
-	Note  string     `json:"note,omitempty"`
-}
-
-// FrameInfo is a decoded frame header with a payload prefix.
-type FrameInfo struct {
-	Fin    bool   `json:"fin"`
-	RSV    int    `json:"rsv"`
-	Opcode int    `json:"opcode"`
-	OpName string `json:"op"`
-	Masked bool   `json:"masked"`
-	Key    string `json:"mask_key,omitempty"`
-	Length uint64 `json:"len"`
-	// PayloadHex and PayloadText show at most the first 64 payload bytes
-	// (unmasked); Truncated says more followed.
-	PayloadHex  string `json:"payload_hex"`
-	PayloadText string `json:"payload_text"`
-	Truncated   bool   `json:"truncated,omitempty"`
 }
 
 // Failing reports whether a case outcome breaks a MUST: a FAILED behaviour

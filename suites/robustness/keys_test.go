@@ -11,6 +11,7 @@ import (
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // replaySeed is the seed the replayed runs are given.
@@ -77,8 +78,8 @@ func TestMaskingKeysAreFreshAndReplay(t *testing.T) {
 }
 
 // txFrames returns the frames a case's wire log shows the client sending.
-func txFrames(c results.Case) []results.FrameInfo {
-	var out []results.FrameInfo
+func txFrames(c results.Case) []wire.FrameInfo {
+	var out []wire.FrameInfo
 	for _, e := range c.Wirelog {
 		if e.Dir == "tx" && e.Frame != nil {
 			out = append(out, *e.Frame)
@@ -178,7 +179,7 @@ func checkReplay(t *testing.T, a, b results.Target) {
 	t.Logf("replay: %d of %d cases sent the same handshake and frames byte for byte; the others differ only by a Close reply the server's timing allowed in one run", same, compared)
 }
 
-func allClose(fs []results.FrameInfo) bool {
+func allClose(fs []wire.FrameInfo) bool {
 	for _, f := range fs {
 		if f.OpName != "close" {
 			return false
@@ -205,7 +206,7 @@ func checkOtherKeys(t *testing.T, a, b results.Target) {
 	}
 }
 
-func frameList(fs []results.FrameInfo) string {
+func frameList(fs []wire.FrameInfo) string {
 	var s string
 	for _, f := range fs {
 		s += fmt.Sprintf("  %s key %s len %d %s\n", f.OpName, f.Key, f.Length, f.PayloadHex)

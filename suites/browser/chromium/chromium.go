@@ -27,6 +27,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/wsharness/wsharness/suites/browser"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // ErrNotFound is returned by Find when no Chromium executable exists.
@@ -330,22 +331,22 @@ func (r *recorder) event(ev any) {
 		if !r.seen(e.RequestID) {
 			return
 		}
-		r.frames = append(r.frames, frame("tx", r.at(float64(e.Timestamp)), e.Response, r.socketNote(e.RequestID)))
+		r.frames = append(r.frames, frame(wire.Outbound, r.at(float64(e.Timestamp)), e.Response, r.socketNote(e.RequestID)))
 	case *network.EventWebSocketFrameReceived:
 		if !r.seen(e.RequestID) {
 			return
 		}
-		r.frames = append(r.frames, frame("rx", r.at(float64(e.Timestamp)), e.Response, r.socketNote(e.RequestID)))
+		r.frames = append(r.frames, frame(wire.Inbound, r.at(float64(e.Timestamp)), e.Response, r.socketNote(e.RequestID)))
 	case *network.EventWebSocketFrameError:
 		if !r.seen(e.RequestID) {
 			return
 		}
-		r.frames = append(r.frames, browser.Frame{AtMS: r.at(float64(e.Timestamp)), Dir: "--", Error: e.ErrorMessage})
+		r.frames = append(r.frames, browser.Frame{AtMS: r.at(float64(e.Timestamp)), Dir: wire.HarnessEvent, Error: e.ErrorMessage})
 	case *network.EventWebSocketClosed:
 		if !r.seen(e.RequestID) {
 			return
 		}
-		r.frames = append(r.frames, browser.Frame{AtMS: r.at(float64(e.Timestamp)), Dir: "--", Error: strings.TrimSpace("connection closed " + r.socketNote(e.RequestID))})
+		r.frames = append(r.frames, browser.Frame{AtMS: r.at(float64(e.Timestamp)), Dir: wire.HarnessEvent, Error: strings.TrimSpace("connection closed " + r.socketNote(e.RequestID))})
 	case *cdplog.EventEntryAdded:
 		if e.Entry != nil && (e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning) {
 			r.console = append(r.console, e.Entry.Text)
@@ -357,7 +358,7 @@ func (r *recorder) event(ev any) {
 	}
 }
 
-func frame(dir string, at float64, f *network.WebSocketFrame, note string) browser.Frame {
+func frame(dir wire.Dir, at float64, f *network.WebSocketFrame, note string) browser.Frame {
 	out := browser.Frame{AtMS: at, Dir: dir, Error: note}
 	if f == nil {
 		return out

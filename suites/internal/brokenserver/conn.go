@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsharness/wsharness/internal/utf8stream"
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // endKind is how a connection ends once the frame loop stops.

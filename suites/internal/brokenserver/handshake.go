@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/wire"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // rejection is an HTTP error answer to an opening handshake.

@@ -118,7 +118,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if _, err := nc.Write(append(append([]byte(nil), hs.Request...), o.Trailing...)); err != nil {
 		return c, hs, fmt.Errorf("send handshake: %w", err)
 	}
-	log.Octets("tx", "opening handshake request (%d octets, %d more octets in the same write)", len(hs.Request), len(o.Trailing))
+	log.Octets(Outbound, "opening handshake request (%d octets, %d more octets in the same write)", len(hs.Request), len(o.Trailing))
 	raw, err := ReadHead(c.br)
 	hs.RawResponse = raw
 	if err != nil {
@@ -129,7 +129,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 		return c, hs, err
 	}
 	hs.Response = resp
-	log.Octets("rx", "opening handshake response: %d (%d octets)", resp.Status, len(raw))
+	log.Octets(Inbound, "opening handshake response: %d (%d octets)", resp.Status, len(raw))
 	_ = nc.SetDeadline(time.Time{})
 	return c, hs, nil
 }
@@ -317,7 +317,7 @@ func (c *Conn) Encode(frames []Frame) []byte {
 func (c *Conn) encode(f Frame) []byte {
 	b := f.EncodeWith(c.keys)
 	h, _ := ParseHeader(b)
-	c.log.Frame("tx", h, f.Payload, "")
+	c.log.Frame(Outbound, h, f.Payload, "")
 	return b
 }
 
@@ -339,7 +339,7 @@ func (c *Conn) WriteFrames(ctx context.Context, frames []Frame, split Split) err
 // WriteRaw sends bytes as they are: pieces of frames, or garbage.
 func (c *Conn) WriteRaw(ctx context.Context, b []byte, split Split) error {
 	prefix := b[:min(len(b), payloadPrefix)]
-	c.log.Octets("tx", "%d raw octets: %x", len(b), prefix)
+	c.log.Octets(Outbound, "%d raw octets: %x", len(b), prefix)
 	return c.write(ctx, b, split)
 }
 
@@ -352,7 +352,7 @@ func (c *Conn) write(ctx context.Context, b []byte, split Split) error {
 	for off := 0; off < len(b) || (len(b) == 0 && writes == 0); off += chop {
 		end := min(off+chop, len(b))
 		if err := c.writeLocked(b[off:end]); err != nil {
-			c.log.Octets("tx", "write failed after %d of %d octets: %v", off, len(b), err)
+			c.log.Octets(Outbound, "write failed after %d of %d octets: %v", off, len(b), err)
 			return fmt.Errorf("write: %w", describeIOError(err))
 		}
 		writes++
@@ -370,7 +370,7 @@ func (c *Conn) write(ctx context.Context, b []byte, split Split) error {
 		if split.Separate {
 			how = c.pace.describe()
 		}
-		c.log.Octets("tx", "%d octets in %d writes of up to %d%s", len(b), writes, chop, how)
+		c.log.Octets(Outbound, "%d octets in %d writes of up to %d%s", len(b), writes, chop, how)
 	}
 	return nil
 }
@@ -396,7 +396,7 @@ func (c *Conn) ReadFrame(deadline time.Time) (Received, error) {
 	if err != nil {
 		return f, describeIOError(err)
 	}
-	c.log.Frame("rx", f.Header, f.Payload, "")
+	c.log.Frame(Inbound, f.Header, f.Payload, "")
 	return f, nil
 }
 
