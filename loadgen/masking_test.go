@@ -76,7 +76,7 @@ func (k *keyRecorder) serve(nc net.Conn) {
 		}
 		k.mu.Unlock()
 		wire.Mask(payload, h.Key, 0)
-		if _, err := nc.Write(wire.Frame{Fin: h.Fin, Opcode: h.Opcode, Payload: payload}.Encode()); err != nil || h.Opcode == wire.OpClose {
+		if _, err := nc.Write(wire.Frame{Fin: h.Fin, Opcode: h.Opcode, Payload: payload}.Encode(wire.Server, nil)); err != nil || h.Opcode == wire.OpClose {
 			return
 		}
 	}

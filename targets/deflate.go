@@ -175,7 +175,7 @@ func (g *rsvGuard) sendClose() {
 	g.closed = true
 	f := wire.Frame{Fin: true, Opcode: wire.OpClose, Payload: wire.ClosePayload(1002, "RSV bits not allowed on this frame")}
 	_ = g.Conn.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
-	_, _ = g.Conn.Write(f.Encode())
+	_, _ = g.Conn.Write(f.Encode(wire.Server, nil))
 }
 
 func (g *rsvGuard) Write(p []byte) (int, error) {

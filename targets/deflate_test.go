@@ -43,23 +43,23 @@ func TestFilterDeflateOffers(t *testing.T) {
 // by the library are dropped.
 func TestRSVGuard(t *testing.T) {
 	good := []wire.Frame{
-		{Fin: true, RSV: wire.RSV1, Opcode: wire.OpText, Masked: true, Payload: bytes.Repeat([]byte{0xc3}, 300)},
+		{Fin: true, RSV: wire.RSV1, Opcode: wire.OpText, Payload: bytes.Repeat([]byte{0xc3}, 300)},
 		wire.Ping([]byte("no RSV")),
 		wire.Fragment(wire.Binary([]byte("a"))), wire.Continuation([]byte("b"), true),
 	}
 	for _, bad := range []wire.Frame{
-		{Fin: true, RSV: wire.RSV1, Opcode: wire.OpPing, Masked: true, Payload: []byte("p")},
-		{Fin: true, RSV: wire.RSV1, Opcode: wire.OpContinuation, Masked: true},
-		{Fin: true, RSV: wire.RSV1 | wire.RSV2, Opcode: wire.OpText, Masked: true},
-		{Fin: true, RSV: wire.RSV3, Opcode: wire.OpClose, Masked: true},
+		{Fin: true, RSV: wire.RSV1, Opcode: wire.OpPing, Payload: []byte("p")},
+		{Fin: true, RSV: wire.RSV1, Opcode: wire.OpContinuation},
+		{Fin: true, RSV: wire.RSV1 | wire.RSV2, Opcode: wire.OpText},
+		{Fin: true, RSV: wire.RSV3, Opcode: wire.OpClose},
 	} {
 		var stream []byte
 		for _, f := range good {
-			stream = append(stream, f.Encode()...)
+			stream = append(stream, f.Encode(wire.Client, nil)...)
 		}
 		passed := len(stream)
-		stream = append(stream, bad.Encode()...)
-		stream = append(stream, wire.Text("after").Encode()...)
+		stream = append(stream, bad.Encode(wire.Client, nil)...)
+		stream = append(stream, wire.Text("after").Encode(wire.Client, nil)...)
 
 		server, client := net.Pipe()
 		g := newRSVGuard(server)
@@ -122,7 +122,7 @@ func TestDeflateTargetsEchoCompressed(t *testing.T) {
 			defer func() { _ = run.Stop(context.Background()) }()
 			offer := wire.MustParseExtension("permessage-deflate; client_max_window_bits")
 			conn, hs, err := wire.Dial(context.Background(), run.URL(EchoPath), wire.Options{
-				Edit: func(r *wire.Request) { r.Set("Sec-WebSocket-Extensions", offer.String()) },
+				Edit: func(r *wire.Request) { r.Headers.Set("Sec-WebSocket-Extensions", offer.String()) },
 			})
 			if err != nil {
 				t.Fatal(err)

@@ -18,8 +18,10 @@ import (
 // that never reads or never answers cannot hang a case.
 const DefaultIOTimeout = 10 * time.Second
 
-// Conn is a raw client connection.
+// Conn is a raw connection at either end: Open and Dial make the client
+// end.
 type Conn struct {
+	role Role
 	nc   net.Conn
 	br   *bufio.Reader
 	dec  *Decoder
@@ -100,14 +102,8 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if err != nil {
 		return nil, nil, err
 	}
-	keys := o.Keys
-	if keys == nil {
-		keys = RandomKeyStream()
-	}
-	c := &Conn{nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log, keys: keys, pace: newPacer(sent, o.Pacing, log)}
-	c.dec = NewDecoder(c.br, o.MaxPayload)
-
-	hs := &Handshake{Key: keys.HandshakeKey()}
+	c := newConn(Client, nc, sent, log, o.Keys, o.MaxPayload, o.Pacing)
+	hs := &Handshake{Key: c.keys.HandshakeKey()}
 	req := UpgradeRequest(u, hs.Key)
 	if o.Edit != nil {
 		o.Edit(req)
@@ -132,6 +128,18 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	log.Octets(Inbound, "opening handshake response: %d (%d octets)", resp.Status, len(raw))
 	_ = nc.SetDeadline(time.Time{})
 	return c, hs, nil
+}
+
+// newConn makes role's end of a connection; sent is the TCP connection
+// under nc (the same one without TLS), which counts the bytes written for
+// the pacer. nil keys = a fresh random stream.
+func newConn(role Role, nc net.Conn, sent *countingConn, log *Log, keys *KeyStream, maxPayload uint64, pacing Pacing) *Conn {
+	if keys == nil {
+		keys = RandomKeyStream()
+	}
+	c := &Conn{role: role, nc: nc, br: bufio.NewReaderSize(nc, 64<<10), log: log, keys: keys, pace: newPacer(sent, pacing, log, role.Peer())}
+	c.dec = NewDecoder(c.br, maxPayload)
+	return c
 }
 
 // Reach connects to the URL's host and, for wss://, completes the TLS
@@ -266,6 +274,9 @@ func checkDeflate(offerValues []string, resp *Response) (*Deflate, []string) {
 	return NegotiateDeflate(DeflateElements(offers), answer)
 }
 
+// Role returns the end of the connection the harness plays.
+func (c *Conn) Role() Role { return c.role }
+
 // Log returns the connection's wire log.
 func (c *Conn) Log() *Log { return c.log }
 
@@ -299,8 +310,9 @@ func Chops(n int) Split { return Split{Chop: n, Separate: true} }
 // Keys returns the stream the connection draws its masking keys from.
 func (c *Conn) Keys() *KeyStream { return c.keys }
 
-// Encode encodes frames as one byte stream, masking those without a Key
-// with the connection's next keys, and logs each as sent: for a case that
+// Encode encodes frames as one byte stream, masked as the connection's role
+// requires unless a frame says otherwise, with the connection's next keys
+// for those without a Key, and logs each as sent: for a case that
 // writes the bytes in pieces of its own with WriteRaw.
 func (c *Conn) Encode(frames []Frame) []byte {
 	if len(frames) == 1 {
@@ -313,9 +325,10 @@ func (c *Conn) Encode(frames []Frame) []byte {
 	return stream
 }
 
-// encode encodes one frame with the connection's keys and logs it as sent.
+// encode encodes one frame with the connection's role and keys and logs it
+// as sent.
 func (c *Conn) encode(f Frame) []byte {
-	b := f.EncodeWith(c.keys)
+	b := f.Encode(c.role, c.keys)
 	h, _ := ParseHeader(b)
 	c.log.Frame(Outbound, h, f.Payload, "")
 	return b

@@ -303,7 +303,7 @@ func TestDialChecksDeflateAnswer(t *testing.T) {
 		{"permessage-deflate; x", "permessage-deflate", false, "MUST be declined"},
 	} {
 		url := fakeUpgrade(t, tc.answer)
-		conn, hs, err := Dial(t.Context(), url, Options{Edit: func(r *Request) { r.Set("Sec-WebSocket-Extensions", tc.offer) }})
+		conn, hs, err := Dial(t.Context(), url, Options{Edit: func(r *Request) { r.Headers.Set("Sec-WebSocket-Extensions", tc.offer) }})
 		switch {
 		case tc.problem != "":
 			if err == nil || !strings.Contains(err.Error(), tc.problem) {

@@ -1,7 +1,8 @@
-// Package wire is wsharness's raw WebSocket client: it encodes frames no
-// library would write (any FIN/RSV/opcode/mask bit, lying or non-minimal
-// lengths), writes them split at any byte, and decodes what the server sends
-// without trusting a declared length.
+// Package wire is wsharness's raw WebSocket frame layer, for either end of
+// a connection (Role): it encodes frames no library would write (any
+// FIN/RSV/opcode/mask bit, lying or non-minimal lengths), writes them split
+// at any byte, and decodes what the peer sends without trusting a declared
+// length.
 package wire
 
 import (
@@ -35,13 +36,14 @@ const (
 	Length64      = 64
 )
 
-// Frame is a frame to send. The zero value is an unmasked, non-final
-// continuation frame; use the constructors for the common cases.
+// Frame is a frame to send. The zero value is a non-final continuation
+// frame, masked as its sender's role requires; use the constructors for
+// the common cases.
 type Frame struct {
 	Fin    bool
 	RSV    byte // 3 bits
 	Opcode byte // 4 bits
-	Masked bool
+	Mask   Masking
 	// Key is a masking key the case chose on purpose (the masking family
 	// tests keys); nil, the usual case, has the writer pick a fresh one
 	// for the frame, as RFC 6455 §5.3 requires of a client.
@@ -77,15 +79,12 @@ func OpName(op byte) string {
 	return fmt.Sprintf("reserved-%d", op)
 }
 
-// Encode returns the frame's wire bytes. A masked frame without a Key is
-// masked with a fresh key from the operating system's randomness.
-func (f Frame) Encode() []byte { return f.EncodeWith(nil) }
-
-// EncodeWith returns the frame's wire bytes; a masked frame without a Key
-// takes the next key of keys (nil: a fresh random stream).
-func (f Frame) EncodeWith(keys *KeyStream) []byte {
+// Encode returns the frame's wire bytes as role sends them. A masked frame
+// without a Key takes the next key of keys (nil: a fresh random stream).
+func (f Frame) Encode(role Role, keys *KeyStream) []byte {
+	masked := f.Mask.masked(role)
 	var key [4]byte
-	if f.Masked {
+	if masked {
 		switch {
 		case f.Key != nil:
 			key = *f.Key
@@ -109,7 +108,7 @@ func (f Frame) EncodeWith(keys *KeyStream) []byte {
 		b0 |= 0x80
 	}
 	var maskBit byte
-	if f.Masked {
+	if masked {
 		maskBit = 0x80
 	}
 	switch form {
@@ -122,12 +121,12 @@ func (f Frame) EncodeWith(keys *KeyStream) []byte {
 		b = append(b, b0, maskBit|127)
 		b = binary.BigEndian.AppendUint64(b, length)
 	}
-	if f.Masked {
+	if masked {
 		b = append(b, key[:]...)
 	}
 	start := len(b)
 	b = append(b, f.Payload...)
-	if f.Masked {
+	if masked {
 		Mask(b[start:], key, 0)
 	}
 	return b
@@ -232,66 +231,71 @@ func HeaderSize(b1 byte) int {
 	return n
 }
 
-// Violations lists what in a header sent by a server breaks RFC 6455, given
-// whether an extension that defines RSV bits was negotiated. Each entry
-// names the clause.
-func (h Header) Violations(rsvAllowed byte) []string {
+// Violations lists what in a header sent by sender breaks RFC 6455, given
+// the RSV bits a negotiated extension allows on it. Each entry names the
+// clause.
+func (h Header) Violations(sender Role, rsvAllowed byte) []string {
 	var v []string
-	if h.Masked {
+	switch {
+	case sender == Server && h.Masked:
 		v = append(v, "server frame is masked (§5.1: a server MUST NOT mask any frames)")
+	case sender == Client && !h.Masked:
+		v = append(v, "client frame is not masked (§5.1: a client MUST mask all frames it sends)")
 	}
 	if h.RSV&^rsvAllowed != 0 {
-		msg := fmt.Sprintf("server %s frame has RSV bits %03b, which no negotiated extension allows on it (§5.2)", OpName(h.Opcode), h.RSV)
+		msg := fmt.Sprintf("%s %s frame has RSV bits %03b, which no negotiated extension allows on it (§5.2)", sender, OpName(h.Opcode), h.RSV)
 		if h.RSV&RSV1 != 0 && (IsControl(h.Opcode) || h.Opcode == OpContinuation) {
 			msg += "; RFC 7692 §6: permessage-deflate never sets RSV1 on control frames or non-first fragments"
 		}
 		v = append(v, msg)
 	}
 	if (h.Opcode >= 3 && h.Opcode <= 7) || h.Opcode >= 0xB {
-		v = append(v, fmt.Sprintf("server frame uses reserved opcode %d (§5.2)", h.Opcode))
+		v = append(v, fmt.Sprintf("%s frame uses reserved opcode %d (§5.2)", sender, h.Opcode))
 	}
 	if IsControl(h.Opcode) && !h.Fin {
-		v = append(v, "server control frame is fragmented (§5.5: control frames MUST NOT be fragmented)")
+		v = append(v, fmt.Sprintf("%s control frame is fragmented (§5.5: control frames MUST NOT be fragmented)", sender))
 	}
 	if IsControl(h.Opcode) && h.Length > 125 {
-		v = append(v, fmt.Sprintf("server control frame has a %d-byte payload (§5.5: MUST be 125 bytes or less)", h.Length))
+		v = append(v, fmt.Sprintf("%s control frame has a %d-byte payload (§5.5: MUST be 125 bytes or less)", sender, h.Length))
 	}
 	if h.LengthForm == Length64 && h.Length>>63 != 0 {
-		v = append(v, "server frame has the most significant bit of its 64-bit length set (§5.2)")
+		v = append(v, fmt.Sprintf("%s frame has the most significant bit of its 64-bit length set (§5.2)", sender))
 	}
 	if h.LengthForm != minimalForm(h.Length) {
-		v = append(v, fmt.Sprintf("server frame encodes length %d in a %d-bit field (§5.2: the minimal number of bytes MUST be used)", h.Length, h.LengthForm))
+		v = append(v, fmt.Sprintf("%s frame encodes length %d in a %d-bit field (§5.2: the minimal number of bytes MUST be used)", sender, h.Length, h.LengthForm))
 	}
 	return v
 }
 
-// Constructors for the frames cases send most: final and masked, with the
-// key left to the writer (a fresh one per frame).
+// Constructors for the frames cases send most: final, and masked as the
+// sender's role requires, with a client's key left to the writer (a fresh
+// one per frame).
 
-// NewFrame returns a final, masked frame.
+// NewFrame returns a final frame.
 func NewFrame(op byte, payload []byte) Frame {
-	return Frame{Fin: true, Opcode: op, Masked: true, Payload: payload}
+	return Frame{Fin: true, Opcode: op, Payload: payload}
 }
 
-// WithKey returns f masked with key, chosen on purpose.
+// WithKey returns f masked with key, chosen on purpose, whatever the
+// sender's role.
 func WithKey(f Frame, key [4]byte) Frame {
-	f.Masked, f.Key = true, &key
+	f.Mask, f.Key = MaskAlways, &key
 	return f
 }
 
-// Text returns a final masked text frame.
+// Text returns a final text frame.
 func Text(s string) Frame { return NewFrame(OpText, []byte(s)) }
 
-// Binary returns a final masked binary frame.
+// Binary returns a final binary frame.
 func Binary(b []byte) Frame { return NewFrame(OpBinary, b) }
 
-// Ping returns a masked ping frame.
+// Ping returns a ping frame.
 func Ping(b []byte) Frame { return NewFrame(OpPing, b) }
 
-// Pong returns a masked pong frame.
+// Pong returns a pong frame.
 func Pong(b []byte) Frame { return NewFrame(OpPong, b) }
 
-// Close returns a masked close frame with the given status code and reason.
+// Close returns a close frame with the given status code and reason.
 func Close(code uint16, reason string) Frame {
 	return NewFrame(OpClose, ClosePayload(code, reason))
 }
@@ -304,7 +308,7 @@ func ClosePayload(code uint16, reason string) []byte {
 // Fragment returns frame f with FIN cleared (a non-final fragment).
 func Fragment(f Frame) Frame { f.Fin = false; return f }
 
-// Continuation returns a masked continuation frame.
+// Continuation returns a continuation frame.
 func Continuation(b []byte, fin bool) Frame {
 	f := NewFrame(OpContinuation, b)
 	f.Fin = fin

@@ -33,15 +33,16 @@ func TestEncode(t *testing.T) {
 		{"non-final binary", Frame{Opcode: OpBinary, Payload: []byte{0xff}}, "02 01 ff"},
 		{"RSV1+RSV3 ping", Frame{Fin: true, RSV: RSV1 | RSV3, Opcode: OpPing}, "d9 00"},
 		{"reserved opcode 11", Frame{Fin: true, Opcode: 11}, "8b 00"},
-		{"masked text", Frame{Fin: true, Opcode: OpText, Masked: true, Key: &key, Payload: []byte("Hi")}, "81 82 01020304 496b"},
-		{"zero key leaves payload", Frame{Fin: true, Opcode: OpText, Masked: true, Key: &[4]byte{}, Payload: []byte("Hi")}, "81 82 00000000 4869"},
+		{"masked text", Frame{Fin: true, Opcode: OpText, Mask: MaskAlways, Key: &key, Payload: []byte("Hi")}, "81 82 01020304 496b"},
+		{"a client's key", WithKey(Text("Hi"), key), "81 82 01020304 496b"},
+		{"zero key leaves payload", Frame{Fin: true, Opcode: OpText, Mask: MaskAlways, Key: &[4]byte{}, Payload: []byte("Hi")}, "81 82 00000000 4869"},
 		{"non-minimal 16-bit length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), LengthForm: Length16}, "81 7e 0002 4869"},
 		{"non-minimal 64-bit length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), LengthForm: Length64}, "81 7f 0000000000000002 4869"},
 		{"lying length", Frame{Fin: true, Opcode: OpText, Payload: []byte("Hi"), DeclaredLength: &n126}, "81 7e 007e 4869"},
 		{"64-bit length MSB set", Frame{Fin: true, Opcode: OpText, DeclaredLength: &msb}, "81 7f 8000000000000005"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got, want := tc.frame.Encode(), unhex(t, tc.want); !bytes.Equal(got, want) {
+			if got, want := tc.frame.Encode(Server, nil), unhex(t, tc.want); !bytes.Equal(got, want) {
 				t.Fatalf("Encode = % x, want % x", got, want)
 			}
 		})
@@ -54,7 +55,7 @@ func TestLengthBoundaries(t *testing.T) {
 		form   int
 		header int
 	}{{0, Length7, 2}, {125, Length7, 2}, {126, Length16, 4}, {65535, Length16, 4}, {65536, Length64, 10}} {
-		b := Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, tc.n)}.Encode()
+		b := Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, tc.n)}.Encode(Server, nil)
 		h, err := ParseHeader(b)
 		if err != nil {
 			t.Fatal(err)
@@ -62,7 +63,7 @@ func TestLengthBoundaries(t *testing.T) {
 		if h.Length != uint64(tc.n) || h.LengthForm != tc.form || h.Size != tc.header {
 			t.Errorf("n=%d: got length %d form %d size %d, want form %d size %d", tc.n, h.Length, h.LengthForm, h.Size, tc.form, tc.header)
 		}
-		if v := h.Violations(0); len(v) != 0 {
+		if v := h.Violations(Server, 0); len(v) != 0 {
 			t.Errorf("n=%d: minimal frame reported as %v", tc.n, v)
 		}
 	}
@@ -74,8 +75,8 @@ func TestDecodeRoundTripUnmasks(t *testing.T) {
 		payload[i] = byte(i * 7)
 	}
 	var stream []byte
-	stream = append(stream, Frame{Fin: false, Opcode: OpBinary, Masked: true, Key: &[4]byte{9, 8, 7, 6}, Payload: payload}.Encode()...)
-	stream = append(stream, Close(1000, "bye").Encode()...)
+	stream = append(stream, Frame{Fin: false, Opcode: OpBinary, Mask: MaskAlways, Key: &[4]byte{9, 8, 7, 6}, Payload: payload}.Encode(Server, nil)...)
+	stream = append(stream, Close(1000, "bye").Encode(Server, nil)...)
 	// One byte per read: the decoder must assemble headers and payloads
 	// from arbitrary splits.
 	d := NewDecoder(&oneByteReader{r: bytes.NewReader(stream)}, 0)
@@ -110,7 +111,7 @@ func (o *oneByteReader) Read(p []byte) (int, error) {
 func TestDecoderRefusesDeclaredGiants(t *testing.T) {
 	for _, n := range []uint64{1<<63 - 1, 1 << 62, DefaultMaxPayload + 1} {
 		n := n
-		b := Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &n}.Encode()
+		b := Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &n}.Encode(Server, nil)
 		_, err := NewDecoder(bytes.NewReader(b), 0).Next()
 		var tl *TooLargeError
 		if !errors.As(err, &tl) || tl.Declared != n {
@@ -121,7 +122,7 @@ func TestDecoderRefusesDeclaredGiants(t *testing.T) {
 
 func TestDecoderTrickleAllocatesWhatArrived(t *testing.T) {
 	n := uint64(DefaultMaxPayload)
-	b := Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &n, Payload: make([]byte, 1000)}.Encode()
+	b := Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &n, Payload: make([]byte, 1000)}.Encode(Server, nil)
 	f, err := NewDecoder(bytes.NewReader(b), 0).Next()
 	if err != io.ErrUnexpectedEOF {
 		t.Fatalf("err = %v, want io.ErrUnexpectedEOF", err)
@@ -134,34 +135,50 @@ func TestDecoderTrickleAllocatesWhatArrived(t *testing.T) {
 func TestHeaderViolations(t *testing.T) {
 	msb := uint64(1)<<63 | 1
 	for _, tc := range []struct {
-		name  string
-		frame Frame
-		want  string
+		name   string
+		sender Role
+		frame  Frame
+		want   string
 	}{
-		{"masked", Frame{Fin: true, Opcode: OpText, Masked: true}, "MUST NOT mask"},
-		{"rsv", Frame{Fin: true, RSV: RSV2, Opcode: OpText}, "RSV bits 010"},
-		{"reserved opcode", Frame{Fin: true, Opcode: 5}, "reserved opcode 5"},
-		{"fragmented ping", Frame{Opcode: OpPing}, "fragmented"},
-		{"long ping", Frame{Fin: true, Opcode: OpPing, Payload: make([]byte, 126)}, "126-byte"},
-		{"non-minimal", Frame{Fin: true, Opcode: OpText, LengthForm: Length16}, "minimal"},
-		{"msb", Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &msb}, "most significant bit"},
+		{"masked", Server, Frame{Fin: true, Opcode: OpText, Mask: MaskAlways}, "server frame is masked (§5.1: a server MUST NOT mask"},
+		{"unmasked", Client, Frame{Fin: true, Opcode: OpText, Mask: MaskNever}, "client frame is not masked (§5.1: a client MUST mask"},
+		{"rsv", Server, Frame{Fin: true, RSV: RSV2, Opcode: OpText}, "server text frame has RSV bits 010"},
+		{"client rsv", Client, Frame{Fin: true, RSV: RSV2, Opcode: OpText}, "client text frame has RSV bits 010"},
+		{"reserved opcode", Server, Frame{Fin: true, Opcode: 5}, "reserved opcode 5"},
+		{"fragmented ping", Server, Frame{Opcode: OpPing}, "fragmented"},
+		{"long ping", Client, Frame{Fin: true, Opcode: OpPing, Payload: make([]byte, 126)}, "client control frame has a 126-byte"},
+		{"non-minimal", Server, Frame{Fin: true, Opcode: OpText, LengthForm: Length16}, "minimal"},
+		{"msb", Server, Frame{Fin: true, Opcode: OpBinary, DeclaredLength: &msb}, "most significant bit"},
 	} {
-		h, err := ParseHeader(tc.frame.Encode())
+		h, err := ParseHeader(tc.frame.Encode(tc.sender, nil))
 		if err != nil {
 			t.Fatal(err)
 		}
-		v := strings.Join(h.Violations(0), "; ")
+		v := strings.Join(h.Violations(tc.sender, 0), "; ")
 		if !strings.Contains(v, tc.want) {
 			t.Errorf("%s: violations %q, want one mentioning %q", tc.name, v, tc.want)
 		}
 	}
-	if v := (Header{Fin: true, RSV: RSV1, Opcode: OpText, LengthForm: Length7}).Violations(RSV1); len(v) != 0 {
+	// Each role's default masking is what §5.1 asks of it.
+	for _, role := range []Role{Client, Server} {
+		h, err := ParseHeader(Text("ok").Encode(role, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Masked != (role == Client) {
+			t.Errorf("a %s's text frame: masked %v", role, h.Masked)
+		}
+		if v := h.Violations(role, 0); len(v) != 0 {
+			t.Errorf("a %s's text frame, masked as its role requires: %v", role, v)
+		}
+	}
+	if v := (Header{Fin: true, RSV: RSV1, Opcode: OpText, LengthForm: Length7}).Violations(Server, RSV1); len(v) != 0 {
 		t.Errorf("RSV1 with an extension that defines it: %v", v)
 	}
 }
 
 func TestParseHeaderShort(t *testing.T) {
-	full := Frame{Fin: true, Opcode: OpBinary, Masked: true, Payload: make([]byte, 300)}.Encode()
+	full := Frame{Fin: true, Opcode: OpBinary, Mask: MaskAlways, Payload: make([]byte, 300)}.Encode(Server, nil)
 	for i := 0; i < 8; i++ { // 2 + 2 length + 4 key
 		if _, err := ParseHeader(full[:i]); err != ErrShortHeader {
 			t.Errorf("%d bytes: err %v, want ErrShortHeader", i, err)

@@ -13,11 +13,11 @@ func bufioReader(s string) *bufio.Reader { return bufio.NewReader(strings.NewRea
 // panic, never return a payload longer than its limit, and never hold more
 // than it was given.
 func FuzzDecoder(f *testing.F) {
-	f.Add(Text("Hello").Encode())
-	f.Add(append(Frame{Fin: false, Opcode: OpText, Payload: []byte("frag")}.Encode(), Continuation([]byte("ment"), true).Encode()...))
-	f.Add(Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, 300), LengthForm: Length64}.Encode())
+	f.Add(Text("Hello").Encode(Client, nil))
+	f.Add(append(Frame{Fin: false, Opcode: OpText, Payload: []byte("frag")}.Encode(Server, nil), Continuation([]byte("ment"), true).Encode(Server, nil)...))
+	f.Add(Frame{Fin: true, Opcode: OpBinary, Payload: make([]byte, 300), LengthForm: Length64}.Encode(Server, nil))
 	msb := uint64(1)<<63 | 3
-	f.Add(Frame{Fin: true, Opcode: OpText, DeclaredLength: &msb, Payload: []byte("abc")}.Encode())
+	f.Add(Frame{Fin: true, Opcode: OpText, DeclaredLength: &msb, Payload: []byte("abc")}.Encode(Server, nil))
 	f.Add([]byte{0x81, 0xff})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const limit = 1 << 20
@@ -35,7 +35,7 @@ func FuzzDecoder(f *testing.F) {
 			if consumed > len(data) {
 				t.Fatalf("decoded %d bytes from %d", consumed, len(data))
 			}
-			_ = fr.Violations(0)
+			_ = fr.Violations(Server, 0)
 		}
 	})
 }

@@ -15,8 +15,8 @@ import (
 // acceptGUID is the fixed string of RFC 6455 §1.3.
 const acceptGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-// MaxHeadBytes bounds an HTTP response head; a server sending more is
-// reported, not buffered.
+// MaxHeadBytes bounds an HTTP head read from the peer; a peer sending more
+// is reported, not buffered.
 const MaxHeadBytes = 64 << 10
 
 // AcceptKey computes Sec-WebSocket-Accept for a Sec-WebSocket-Key (§4.2.2).
@@ -25,14 +25,18 @@ func AcceptKey(key string) string {
 	return base64.StdEncoding.EncodeToString(sum[:])
 }
 
-// HeaderField is one request header line, kept in order and spelling.
+// HeaderField is one header line, kept in order and spelling.
 type HeaderField struct{ Name, Value string }
+
+// Fields are the header lines of a head the harness writes, in order and
+// spelled as given.
+type Fields []HeaderField
 
 // Request is an HTTP request written byte for byte as given, so cases can
 // send what net/http would refuse to.
 type Request struct {
 	Method, Target, Proto string
-	Headers               []HeaderField
+	Headers               Fields
 }
 
 // UpgradeRequest returns a valid RFC 6455 opening handshake for u.
@@ -65,8 +69,8 @@ func HostHeader(u *url.URL) string {
 }
 
 // Get returns the first value of a header (case-insensitive name).
-func (r *Request) Get(name string) string {
-	for _, h := range r.Headers {
+func (f Fields) Get(name string) string {
+	for _, h := range f {
 		if strings.EqualFold(h.Name, name) {
 			return h.Value
 		}
@@ -75,36 +79,42 @@ func (r *Request) Get(name string) string {
 }
 
 // Set replaces the first header of that name or appends one.
-func (r *Request) Set(name, value string) {
-	for i, h := range r.Headers {
+func (f *Fields) Set(name, value string) {
+	for i, h := range *f {
 		if strings.EqualFold(h.Name, name) {
-			r.Headers[i].Value = value
+			(*f)[i].Value = value
 			return
 		}
 	}
-	r.Headers = append(r.Headers, HeaderField{name, value})
+	*f = append(*f, HeaderField{name, value})
 }
 
 // Del removes every header of that name.
-func (r *Request) Del(name string) {
-	kept := r.Headers[:0]
-	for _, h := range r.Headers {
+func (f *Fields) Del(name string) {
+	kept := (*f)[:0]
+	for _, h := range *f {
 		if !strings.EqualFold(h.Name, name) {
 			kept = append(kept, h)
 		}
 	}
-	r.Headers = kept
+	*f = kept
 }
 
-// Bytes renders the request head.
-func (r *Request) Bytes() []byte {
+// head renders a start line, the fields and the empty line that ends a
+// head.
+func (f Fields) head(startLine string) []byte {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "%s %s %s\r\n", r.Method, r.Target, r.Proto)
-	for _, h := range r.Headers {
+	b.WriteString(startLine + "\r\n")
+	for _, h := range f {
 		fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
 	}
 	b.WriteString("\r\n")
 	return b.Bytes()
+}
+
+// Bytes renders the request head.
+func (r *Request) Bytes() []byte {
+	return r.Headers.head(r.Method + " " + r.Target + " " + r.Proto)
 }
 
 // Response is a parsed HTTP response head.
@@ -115,11 +125,11 @@ type Response struct {
 	Raw    []byte
 }
 
-// ErrHeadTooLarge means the server sent a response head over MaxHeadBytes.
-var ErrHeadTooLarge = fmt.Errorf("response head is larger than %d bytes", MaxHeadBytes)
+// ErrHeadTooLarge means the peer sent an HTTP head over MaxHeadBytes.
+var ErrHeadTooLarge = fmt.Errorf("HTTP head is larger than %d bytes", MaxHeadBytes)
 
-// ReadHead reads an HTTP response head up to and including the empty line,
-// leaving whatever follows (frames) in br.
+// ReadHead reads an HTTP head (a request or a response) up to and
+// including the empty line, leaving whatever follows (frames) in br.
 func ReadHead(br *bufio.Reader) ([]byte, error) {
 	var head []byte
 	for {

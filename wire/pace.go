@@ -157,6 +157,7 @@ func poll() {
 // pacer keeps one connection's chunks apart.
 type pacer struct {
 	cfg    Pacing
+	reader Role // the peer, whose reads the pacer waits for
 	log    *Log
 	closed chan struct{}
 	once   sync.Once
@@ -174,14 +175,14 @@ type pacer struct {
 	watched, timed int // chunks paced by watching and by pausing
 }
 
-func newPacer(sent *countingConn, cfg Pacing, log *Log) *pacer {
+func newPacer(sent *countingConn, cfg Pacing, log *Log, reader Role) *pacer {
 	if cfg.Pause <= 0 {
 		cfg.Pause = DefaultPacing.Pause
 	}
 	if cfg.Budget <= 0 {
 		cfg.Budget = DefaultPacing.Budget
 	}
-	p := &pacer{cfg: cfg, log: log, closed: make(chan struct{}), sent: sent}
+	p := &pacer{cfg: cfg, reader: reader, log: log, closed: make(chan struct{}), sent: sent}
 	p.peer, _ = tcpqueue.PeerOf(sent)
 	p.unseen = p.peer == nil
 	return p
@@ -218,7 +219,7 @@ func (p *pacer) awaitRead(ctx context.Context) error {
 	p.spent += time.Since(start)
 	if err == nil && p.spent >= p.cfg.Budget {
 		p.exhausted = true
-		p.log.Note("the pacing budget of %v is spent (the server reads slowly or not at all): the remaining chunks go out without waiting, and may reach the server together", p.cfg.Budget)
+		p.log.Note("the pacing budget of %v is spent (the %s reads slowly or not at all): the remaining chunks go out without waiting, and may reach the %[2]s together", p.cfg.Budget, p.reader)
 	}
 	return err
 }
@@ -236,7 +237,7 @@ func (p *pacer) watch(ctx context.Context, deadline time.Time) error {
 	case seen := <-w.seen:
 		if !seen {
 			p.unseen = true
-			p.log.Note("the server's socket is not visible from here: a pause of %v after each chunk stands in for seeing it read", p.cfg.Pause)
+			p.log.Note("the %s's socket is not visible from here: a pause of %v after each chunk stands in for seeing it read", p.reader, p.cfg.Pause)
 			return nil
 		}
 		p.watched++
@@ -274,11 +275,11 @@ func (p *pacer) describe() string {
 	var how string
 	switch {
 	case p.watched > 0 && p.timed == 0:
-		how = ", each read by the server before the next was written (seen in its socket's receive queue)"
+		how = fmt.Sprintf(", each read by the %s before the next was written (seen in its socket's receive queue)", p.reader)
 	case p.timed > 0 && p.watched == 0:
-		how = fmt.Sprintf(", %v apart (the server's socket is not visible)", p.cfg.Pause)
+		how = fmt.Sprintf(", %v apart (the %s's socket is not visible)", p.cfg.Pause, p.reader)
 	case p.timed > 0:
-		how = fmt.Sprintf(", %d seen read by the server before the next, %d followed by a %v pause", p.watched, p.timed, p.cfg.Pause)
+		how = fmt.Sprintf(", %d seen read by the %s before the next, %d followed by a %v pause", p.watched, p.reader, p.timed, p.cfg.Pause)
 	}
 	if p.exhausted {
 		how += "; the pacing budget ran out"

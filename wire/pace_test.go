@@ -69,10 +69,10 @@ func startReadCounter(t *testing.T, network, addr string, want int) *readCounter
 // size. Without pacing, most of the 44 octets arrive in one read.
 func TestSeparateChunksAreSeparateReads(t *testing.T) {
 	hello := "Hello, world!"
-	frames := []Frame{Text(hello), {Fin: true, RSV: RSV1 | RSV2, Opcode: OpText, Masked: true, Payload: []byte(hello)}, Ping(nil)}
+	frames := []Frame{Text(hello), {Fin: true, RSV: RSV1 | RSV2, Opcode: OpText, Payload: []byte(hello)}, Ping(nil)}
 	stream := 0
 	for _, f := range frames {
-		stream += len(f.Encode())
+		stream += len(f.Encode(Client, nil))
 	}
 	for _, tc := range []struct {
 		network, addr string
@@ -118,7 +118,7 @@ func TestSeparateChunksAreSeparateReads(t *testing.T) {
 func TestPacingWithoutSeeingTheServer(t *testing.T) {
 	log := NewLog()
 	pause := 2 * time.Millisecond
-	p := &pacer{cfg: Pacing{Pause: pause, Budget: 25 * time.Millisecond}, log: log, closed: make(chan struct{}), unseen: true}
+	p := &pacer{cfg: Pacing{Pause: pause, Budget: 25 * time.Millisecond}, reader: Server, log: log, closed: make(chan struct{}), unseen: true}
 	start := time.Now()
 	for range 5 {
 		if err := p.awaitRead(context.Background()); err != nil {
@@ -165,7 +165,7 @@ func TestPacingAgainstAServerThatDoesNotRead(t *testing.T) {
 	}
 	log := NewLog()
 	counted := &countingConn{Conn: nc}
-	c := &Conn{nc: counted, log: log, keys: RandomKeyStream(), pace: newPacer(counted, Pacing{Budget: 50 * time.Millisecond}, log)}
+	c := newConn(Client, counted, counted, log, nil, 0, Pacing{Budget: 50 * time.Millisecond})
 	defer c.Close()
 	start := time.Now()
 	if err := c.WriteRaw(context.Background(), make([]byte, 200), OctetWise); err != nil {

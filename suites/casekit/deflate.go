@@ -71,7 +71,7 @@ func NegotiateDeflate(offers ...wire.Extension) func(*wire.Response) (Codec, err
 // OfferDeflate returns an Edit that offers the given elements, in order of
 // preference, in one Sec-WebSocket-Extensions header.
 func OfferDeflate(offers ...wire.Extension) func(*wire.Request) {
-	return func(r *wire.Request) { r.Set("Sec-WebSocket-Extensions", wire.FormatExtensions(offers...)) }
+	return func(r *wire.Request) { r.Headers.Set("Sec-WebSocket-Extensions", wire.FormatExtensions(offers...)) }
 }
 
 // declined ends a RequireDeflate script whose server did not accept the

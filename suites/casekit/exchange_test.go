@@ -80,8 +80,8 @@ func TestFragments(t *testing.T) {
 	for i, f := range frames {
 		joined = append(joined, f.Payload...)
 		first, last := i == 0, i == len(frames)-1
-		if f.Fin != last || (f.Opcode == wire.OpBinary) != first || (f.RSV == wire.RSV1) != first || !f.Masked {
-			t.Errorf("frame %d: fin %v opcode %d rsv %d masked %v", i, f.Fin, f.Opcode, f.RSV, f.Masked)
+		if f.Fin != last || (f.Opcode == wire.OpBinary) != first || (f.RSV == wire.RSV1) != first || f.Mask != wire.MaskForRole {
+			t.Errorf("frame %d: fin %v opcode %d rsv %d masking %v", i, f.Fin, f.Opcode, f.RSV, f.Mask)
 		}
 	}
 	if !bytes.Equal(joined, p) {

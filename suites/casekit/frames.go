@@ -38,7 +38,7 @@ func (s *session) readFrames(sink frameSink) {
 			s.violate("server sent a %s frame after its Close frame (RFC 6455 §5.5.1)", wire.OpName(f.Opcode))
 		}
 		data := f.Opcode == wire.OpText || f.Opcode == wire.OpBinary
-		for _, v := range f.Violations(s.codec.AllowedRSV(f.Header, data)) {
+		for _, v := range f.Violations(s.conn.Role().Peer(), s.codec.AllowedRSV(f.Header, data)) {
 			s.violate("%s", v)
 		}
 		switch op := f.Opcode; {

@@ -495,11 +495,12 @@ func (sess *session) writeCut(ctx context.Context, env Env, st Step) bool {
 	return true
 }
 
-// encodeAll encodes frames, masked with keys from keys, one slice each.
+// encodeAll encodes frames that follow a client's handshake request,
+// masked with keys from keys, one slice each.
 func encodeAll(frames []wire.Frame, keys *wire.KeyStream) [][]byte {
 	out := make([][]byte, len(frames))
 	for i, f := range frames {
-		out[i] = f.EncodeWith(keys)
+		out[i] = f.Encode(wire.Client, keys)
 	}
 	return out
 }

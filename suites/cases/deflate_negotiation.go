@@ -39,7 +39,7 @@ func DeflateNegotiation() []Case {
 // one header line per value.
 func offerRaw(values ...string) func(*wire.Request) {
 	return func(r *wire.Request) {
-		r.Del("Sec-WebSocket-Extensions")
+		r.Headers.Del("Sec-WebSocket-Extensions")
 		for _, v := range values {
 			r.Headers = append(r.Headers, wire.HeaderField{Name: "Sec-WebSocket-Extensions", Value: v})
 		}

@@ -28,8 +28,10 @@ func Handshake() []Case {
 		return Case{ID: id, Family: FamilyHandshake, Title: title, RFC: "RFC 6455 §4.2.1", Description: desc, Expectation: rejectRule,
 			run: casekit.Probe{Edit: edit, Judge: mustReject}.Run}
 	}
-	set := func(name, value string) func(*wire.Request) { return func(r *wire.Request) { r.Set(name, value) } }
-	del := func(name string) func(*wire.Request) { return func(r *wire.Request) { r.Del(name) } }
+	set := func(name, value string) func(*wire.Request) {
+		return func(r *wire.Request) { r.Headers.Set(name, value) }
+	}
+	del := func(name string) func(*wire.Request) { return func(r *wire.Request) { r.Headers.Del(name) } }
 	const acceptRule = "The server MUST answer 101 with Upgrade: websocket, Connection: Upgrade and Sec-WebSocket-Accept = base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)) (§4.2.2), then echo the message; then a clean close with 1000."
 
 	return []Case{
@@ -42,7 +44,7 @@ func Handshake() []Case {
 		upgrade("0.3", "mixed-case header values", "RFC 6455 §4.2.1",
 			"Send Upgrade: WebSocket and Connection: UPGRADE.",
 			"The Upgrade and Connection values are compared case-insensitively (§4.2.1 items 3 and 4); the server MUST accept: 101 and an echo.",
-			func(r *wire.Request) { r.Set("Upgrade", "WebSocket"); r.Set("Connection", "UPGRADE") }),
+			func(r *wire.Request) { r.Headers.Set("Upgrade", "WebSocket"); r.Headers.Set("Connection", "UPGRADE") }),
 		upgrade("0.4", "mixed-case header names", "RFC 6455 §4.2.1, RFC 9110 §5.1",
 			"Send the handshake headers with unusual name casing (upgrade, CONNECTION, sec-websocket-key, SEC-WEBSOCKET-VERSION).",
 			"HTTP header names are case-insensitive; the server MUST accept: 101 and an echo.",
@@ -64,7 +66,7 @@ func Handshake() []Case {
 			Expectation: "The server MUST NOT upgrade, and MUST list the versions it supports in Sec-WebSocket-Version (§4.4). 426 Upgrade Required with Sec-WebSocket-Version: 13 is OK; another error status with the header is NON-STRICT.",
 			run:         casekit.Probe{Edit: set("Sec-WebSocket-Version", "99"), Judge: unknownVersion}.Run},
 		reject("0.9", "missing Sec-WebSocket-Version", "Send the handshake without Sec-WebSocket-Version.", del("Sec-WebSocket-Version")),
-		reject("0.10", "POST instead of GET", "Send the handshake with method POST.", func(r *wire.Request) { r.Method = "POST"; r.Set("Content-Length", "0") }),
+		reject("0.10", "POST instead of GET", "Send the handshake with method POST.", func(r *wire.Request) { r.Method = "POST"; r.Headers.Set("Content-Length", "0") }),
 		reject("0.11", "missing Upgrade header", "Send the handshake without the Upgrade header.", del("Upgrade")),
 		reject("0.12", "missing Connection header", "Send the handshake without the Connection header.", del("Connection")),
 		reject("0.13", "Upgrade names another protocol", "Send the handshake with Upgrade: h2c.", set("Upgrade", "h2c")),

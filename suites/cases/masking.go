@@ -12,7 +12,7 @@ const unmaskedRule = "A server MUST close the connection upon receiving a frame 
 // server frames are never masked (§5.1) is checked on every frame of every
 // case; 100.10 makes it a case of its own.
 func Masking() []Case {
-	unmasked := func(f wire.Frame) wire.Frame { f.Masked = false; return f }
+	unmasked := func(f wire.Frame) wire.Frame { f.Mask = wire.MaskNever; return f }
 	hello := "Hello, world!"
 	allBytes := make([]byte, 256)
 	for i := range allBytes {

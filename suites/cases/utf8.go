@@ -431,7 +431,7 @@ func utf8FailFast() []Case {
 func utf8FailFastChops(parts [3]string) ([]wire.Frame, [2]int) {
 	payload := parts[0] + parts[1] + parts[2]
 	frame := wire.Fragment(wire.Text(payload))
-	header := wire.HeaderSize(frame.Encode()[1])
+	header := wire.HeaderSize(frame.Encode(wire.Client, nil)[1])
 	cut1 := header + len(parts[0])
 	return []wire.Frame{frame, wire.Continuation(nil, true)}, [2]int{cut1, cut1 + len(parts[1])}
 }

@@ -210,7 +210,7 @@ func TestUTF8FailFastChops(t *testing.T) {
 		frames, cuts := utf8FailFastChops(p)
 		var stream []byte
 		for _, f := range frames {
-			stream = append(stream, f.Encode()...)
+			stream = append(stream, f.Encode(wire.Client, nil)...)
 		}
 		chops := [3][]byte{stream[:cuts[0]], stream[cuts[0]:cuts[1]], stream[cuts[1]:]}
 		h, err := wire.ParseHeader(stream)

@@ -392,6 +392,6 @@ func (c *conn) writeFrame(f wire.Frame) error {
 		f.LengthForm, f.DeclaredLength = wire.Length16, &n
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err := c.nc.Write(f.Encode())
+	_, err := c.nc.Write(f.Encode(wire.Server, nil))
 	return err
 }

@@ -1,0 +1,56 @@
+package wire
+
+// Role is the end of a connection a party plays. The harness plays either:
+// the client when it tests servers, the server when it tests clients. The
+// frame layer takes the role as a parameter rather than having a copy per
+// end: it decides which frames are masked by default (RFC 6455 §5.1) and
+// which of the peer's frames break the RFC.
+type Role uint8
+
+const (
+	// Client opens the connection and masks every frame it sends.
+	Client Role = iota
+	// Server accepts the connection and masks no frame it sends.
+	Server
+)
+
+func (r Role) String() string {
+	if r == Server {
+		return "server"
+	}
+	return "client"
+}
+
+// Peer returns the role at the other end.
+func (r Role) Peer() Role {
+	if r == Server {
+		return Client
+	}
+	return Server
+}
+
+// Masking says whether a frame goes out masked.
+type Masking uint8
+
+const (
+	// MaskForRole masks as §5.1 requires of the sender: a client's frames
+	// are masked, a server's are not.
+	MaskForRole Masking = iota
+	// MaskAlways masks whatever the role: a client's key chosen on purpose,
+	// or a server's defect.
+	MaskAlways
+	// MaskNever masks nothing whatever the role: a client's defect.
+	MaskNever
+)
+
+// masked reports whether a frame with this masking, sent by role, is
+// masked.
+func (m Masking) masked(role Role) bool {
+	switch m {
+	case MaskAlways:
+		return true
+	case MaskNever:
+		return false
+	}
+	return role == Client
+}
