@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Endpoint paths every reference target serves.
@@ -29,6 +31,9 @@ type Info struct {
 	// Default marks a "-default" variant: the library run exactly as its
 	// README example does, expected to deviate from the RFC in known ways.
 	Default bool `json:"default"`
+	// Role is what the target is: a server (the zero value), or a client
+	// the harness judges by playing the server.
+	Role wire.Role `json:"role,omitzero"`
 }
 
 // Target is the one seam between the suites/load generator and a server.

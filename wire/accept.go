@@ -3,6 +3,7 @@ package wire
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/base64"
 	"fmt"
@@ -158,14 +159,8 @@ type Incoming struct {
 // connection a listener accepted. An error means no request head arrived
 // within the timeout (or it was too large); the caller then closes nc.
 func ReadRequest(nc net.Conn, o AcceptOptions) (*Incoming, error) {
-	timeout := o.Timeout
-	if timeout == 0 {
-		timeout = DefaultIOTimeout
-	}
-	log := o.Log
-	if log == nil {
-		log = NewLog()
-	}
+	timeout := cmp.Or(o.Timeout, DefaultIOTimeout)
+	log := cmp.Or(o.Log, NewLog())
 	log.Note("TCP connection accepted from %s", nc.RemoteAddr())
 	sent := &countingConn{Conn: nc}
 	in := &Incoming{conn: newConn(Server, sent, sent, log, o.Keys, o.MaxPayload, o.Pacing), timeout: timeout, Handshake: &ServerHandshake{}}

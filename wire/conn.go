@@ -2,6 +2,7 @@ package wire
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -90,14 +91,8 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if err != nil {
 		return nil, nil, err
 	}
-	timeout := o.Timeout
-	if timeout == 0 {
-		timeout = DefaultIOTimeout
-	}
-	log := o.Log
-	if log == nil {
-		log = NewLog()
-	}
+	timeout := cmp.Or(o.Timeout, DefaultIOTimeout)
+	log := cmp.Or(o.Log, NewLog())
 	nc, sent, err := connect(ctx, u, host, timeout, o.TLS, log)
 	if err != nil {
 		return nil, nil, err

@@ -1,5 +1,7 @@
 package wire
 
+import "fmt"
+
 // Role is the end of a connection a party plays. The harness plays either:
 // the client when it tests servers, the server when it tests clients. The
 // frame layer takes the role as a parameter rather than having a copy per
@@ -7,26 +9,27 @@ package wire
 // which of the peer's frames break the RFC.
 type Role uint8
 
+// The zero Role is Server: what wsharness tests unless told otherwise.
 const (
-	// Client opens the connection and masks every frame it sends.
-	Client Role = iota
 	// Server accepts the connection and masks no frame it sends.
-	Server
+	Server Role = iota
+	// Client opens the connection and masks every frame it sends.
+	Client
 )
 
 func (r Role) String() string {
-	if r == Server {
-		return "server"
+	if r == Client {
+		return "client"
 	}
-	return "client"
+	return "server"
 }
 
 // Peer returns the role at the other end.
 func (r Role) Peer() Role {
-	if r == Server {
-		return Client
+	if r == Client {
+		return Server
 	}
-	return Server
+	return Client
 }
 
 // Masking says whether a frame goes out masked.
@@ -53,4 +56,20 @@ func (m Masking) masked(role Role) bool {
 		return false
 	}
 	return role == Client
+}
+
+// MarshalText writes the role as "server" or "client".
+func (r Role) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// UnmarshalText reads "server" or "client".
+func (r *Role) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "server":
+		*r = Server
+	case "client":
+		*r = Client
+	default:
+		return fmt.Errorf("role %q: want server or client", b)
+	}
+	return nil
 }

@@ -76,10 +76,13 @@ func OfferDeflate(offers ...wire.Extension) func(*wire.Request) {
 
 // declined ends a RequireDeflate script whose server did not accept the
 // offer: UNIMPLEMENTED, after a polite close.
-func declined(ctx context.Context, env Env, conn *wire.Conn, hs *wire.Handshake, log *wire.Log, started time.Time) Outcome {
-	closePolitely(ctx, env, conn)
-	_ = conn.Close()
-	answer := strings.Join(hs.Response.Header.Values("Sec-WebSocket-Extensions"), ", ")
+func declined(ctx context.Context, env Env, c opened, log *wire.Log, started time.Time) Outcome {
+	closePolitely(ctx, env, c.conn)
+	_ = c.conn.Close()
+	var answer string
+	if c.response != nil {
+		answer = strings.Join(c.response.Header.Values("Sec-WebSocket-Extensions"), ", ")
+	}
 	if answer == "" {
 		answer = "no Sec-WebSocket-Extensions header"
 	} else {
@@ -88,6 +91,6 @@ func declined(ctx context.Context, env Env, conn *wire.Conn, hs *wire.Handshake,
 	return Outcome{
 		Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
 		Observed:  "not run: the server declined permessage-deflate (" + answer + "); the case needs it",
-		Handshake: handshakeText(hs), Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),
+		Handshake: c.handshake, Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),
 	}
 }

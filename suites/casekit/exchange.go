@@ -148,31 +148,31 @@ const (
 // Run dials, negotiates, runs the round trips and closes.
 func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	log := wire.NewLog()
-	o := env.options(log, x.Edit)
-	o.Pacing.Budget = env.Scaled(ExchangePacingBudget)
-	conn, hs, err := wire.Dial(ctx, env.URL, o)
-	env.Liveness.record(hs, err)
-	out := Outcome{Handshake: handshakeText(hs)}
-	if err != nil {
-		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
-		out.Observed = "no WebSocket connection: " + err.Error()
-		out.Wirelog = log.Entries()
-		return out
+	c, failed := env.connect(ctx, log, opening{edit: x.Edit, pacingBudget: ExchangePacingBudget})
+	if failed != nil {
+		return *failed
 	}
+	conn := c.conn
+	out := Outcome{Handshake: c.handshake}
 	timeout := env.Scaled(x.timeout())
 	// The reader outlives the round trips by the closing handshake.
 	sess := newSession(conn, log, timeout+3*env.Scaled(CloseTimeout))
 	var codec Codec = Identity{}
 	var negotiation error
-	if x.Negotiate != nil {
-		if c, err := x.Negotiate(hs.Response); err != nil {
+	switch {
+	case x.Negotiate != nil && c.response == nil:
+		negotiation = fmt.Errorf("%w: the harness as server offers no extension yet", ErrNotNegotiated)
+		log.Note("extension negotiation: %v", negotiation)
+	case x.Negotiate != nil:
+		if nc, err := x.Negotiate(c.response); err != nil {
 			negotiation = err
 			log.Note("extension negotiation: %v", err)
-		} else if c != nil {
-			codec = c
+		} else if nc != nil {
+			codec = nc
 		}
 	}
 	sess.codec = codec
+	sess.violateAll(c.problems)
 	e := &echoes{sess: sess, codec: codec, pongs: make(chan []byte, 8)}
 	go e.loop()
 
@@ -183,7 +183,7 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	closer := Script{Judge: settled, Close: CloseExpect{Codes: []int{1000}, RequireClean: true}}
 	switch r.stop {
 	case stopTimeout:
-		log.Note("timer expired after %s with %d of %d echoes: client starts the closing handshake", human(timeout), r.matched(), x.N)
+		log.Note("timer expired after %s with %d of %d echoes: %s starts the closing handshake", human(timeout), r.matched(), x.N, sess.peer.Peer())
 		sess.timedOutClosing(ctx)
 	case stopCancelled:
 		log.Note("case cancelled: %v", ctx.Err())
@@ -199,9 +199,9 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	out.Events = e.events()
 	out.Wirelog = log.Entries()
 	out.DurationMS = ms(r.took)
-	if st.serverClose != nil {
-		out.RemoteCloseCode = st.serverClose.code
-		out.RemoteCloseReason = st.serverClose.reason
+	if st.peerClose != nil {
+		out.RemoteCloseCode = st.peerClose.code
+		out.RemoteCloseReason = st.peerClose.reason
 	}
 	r.judge(env, st, closer, negotiation, &out)
 	return out
@@ -295,7 +295,7 @@ func (r *roundTrips) noteUnlogged(what string) {
 func (r *roundTrips) write(ctx context.Context, frames []wire.Frame, split wire.Split, deadline time.Time) int {
 	sess, n := r.e.sess, r.sent+1
 	dog := time.AfterFunc(time.Until(deadline), func() {
-		sess.log.Note("timer expired in the middle of message %d: client drops TCP", n)
+		sess.log.Note("timer expired in the middle of message %d: %s drops TCP", n, sess.peer.Peer())
 		sess.drop()
 	})
 	err := sess.conn.WriteFrames(ctx, frames, split)
@@ -312,7 +312,7 @@ func (r *roundTrips) write(ctx context.Context, frames []wire.Frame, split wire.
 	// The reason is usually the server's Close or TCP drop, which the
 	// reader has yet to see.
 	select {
-	case <-sess.serverClosed:
+	case <-sess.peerClosed:
 	case <-sess.ended:
 	case <-time.After(CloseTimeout):
 	}
@@ -374,7 +374,7 @@ func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation erro
 	closeVerdict, closeNote := closer.judgeClose(env, st)
 	verdict := results.OK
 	var notes []string
-	refused := st.serverClose != nil && st.serverClose.code != nil && *st.serverClose.code == 1009 && st.initiator == byServer
+	refused := st.peerClose != nil && st.peerClose.code != nil && *st.peerClose.code == 1009 && st.initiator == byPeer
 	switch {
 	case negotiation != nil && errors.Is(negotiation, ErrNotNegotiated):
 		verdict = results.Unimplemented
@@ -391,21 +391,21 @@ func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation erro
 		if verdict == "" {
 			verdict = results.Informational
 		}
-		notes = append(notes, fmt.Sprintf("the server refused message %d (%d bytes) with Close 1009, message too big: RFC 6455 §7.4.1 lets an endpoint limit the size of the messages it accepts", matched+1, r.current))
+		notes = append(notes, fmt.Sprintf("the %s refused message %d (%d bytes) with Close 1009, message too big: RFC 6455 §7.4.1 lets an endpoint limit the size of the messages it accepts", st.peer, matched+1, r.current))
 		closeVerdict, closeNote = results.CloseOK, ""
 	case r.stop == stopTimeout || r.stop == stopWriteTimeout:
 		verdict = results.Failed
 		notes = append(notes, fmt.Sprintf("timed out: %d of %d echoes in %s (the case allows %s)", matched, r.N, human(r.elapsed), human(r.timeout)))
 		if r.stop == stopWriteTimeout {
-			notes = append(notes, fmt.Sprintf("the server stopped reading: message %d was still being written", r.sent+1))
-			closeVerdict, closeNote = results.CloseOK, "the client dropped TCP in the middle of a message, where no Close can be sent; the close is not graded"
+			notes = append(notes, fmt.Sprintf("the %s stopped reading: message %d was still being written", st.peer, r.sent+1))
+			closeVerdict, closeNote = results.CloseOK, fmt.Sprintf("the %s dropped TCP in the middle of a message, where no Close can be sent; the close is not graded", st.peer.Peer())
 		}
 	case r.stop == stopCancelled:
 		verdict = results.Failed
 		notes = append(notes, fmt.Sprintf("case cancelled after %d of %d echoes", matched, r.N))
 	default:
 		verdict = results.Failed
-		notes = append(notes, fmt.Sprintf("the server ended the exchange after %d of %d echoes, with no Close 1009 to explain it (an echo endpoint echoes every message): %s", matched, r.N, st.closeStory()))
+		notes = append(notes, fmt.Sprintf("the %s ended the exchange after %d of %d echoes, with no Close 1009 to explain it (an echo endpoint echoes every message): %s", st.peer, matched, r.N, st.closeStory()))
 	}
 	if len(st.violations) > 0 {
 		verdict = results.Failed
@@ -414,7 +414,7 @@ func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation erro
 	if closeNote != "" {
 		notes = append(notes, closeNote)
 	}
-	if st.clientDroppedAfterClose && verdict == results.OK {
+	if st.droppedAfterClose && verdict == results.OK {
 		verdict = results.NonStrict
 		notes = append(notes, "the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)")
 	}
@@ -510,7 +510,7 @@ func (e *echoes) loop() {
 	})
 }
 
-// check compares a complete server message with the echo that is due.
+// check compares a complete message from the peer with the echo that is due.
 func (e *echoes) check(first wire.Header, raw []byte) {
 	payload, derr := e.codec.Decode(first, raw)
 	if derr != nil {
@@ -524,9 +524,9 @@ func (e *echoes) check(first wire.Header, raw []byte) {
 	var problem string
 	switch {
 	case derr != nil:
-		problem = fmt.Sprintf("message %d from the server cannot be decoded: %v", e.received, derr)
+		problem = fmt.Sprintf("message %d from the %s cannot be decoded: %v", e.received, e.sess.peer, derr)
 	case w == nil:
-		problem = fmt.Sprintf("the server sent message %d, %s, when no echo was due (an echo endpoint sends each message back once)", e.received, ev)
+		problem = fmt.Sprintf("the %s sent message %d, %s, when no echo was due (an echo endpoint sends each message back once)", e.sess.peer, e.received, ev)
 	default:
 		problem = compareEcho(w, first.Opcode, payload)
 	}

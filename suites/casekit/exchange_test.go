@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/internal/brokenserver"
+	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -42,7 +42,7 @@ func xor(p []byte) []byte {
 // ways: the server echoes the encoded bytes, so only a Decode that undoes
 // Encode gives back what was sent.
 func TestExchangeUsesTheNegotiatedCodec(t *testing.T) {
-	srv, err := brokenserver.Start(brokenserver.Defects{})
+	srv, err := brokenpeer.Start(brokenpeer.Defects{})
 	if err != nil {
 		t.Fatal(err)
 	}

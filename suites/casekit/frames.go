@@ -4,7 +4,7 @@ import (
 	"github.com/wsharness/wsharness/wire"
 )
 
-// frameSink receives what readFrames makes of the server's frames.
+// frameSink receives what readFrames makes of the peer's frames.
 type frameSink struct {
 	// message gets a complete message as received: its first frame's
 	// header and the reassembled, still encoded payload.
@@ -13,12 +13,12 @@ type frameSink struct {
 	pong    func(payload []byte)
 }
 
-// readFrames reads server frames until TCP ends. It checks each frame
-// against what a server may send (RSV bits under the session's codec,
-// frames after Close, fragmentation order), reassembles fragmented
-// messages up to MaxMessage bytes and hands messages and control frames to
-// sink. A message growing past MaxMessage ends the read: memory follows
-// what the server sent, never more than the limit.
+// readFrames reads the peer's frames until TCP ends. It checks each frame
+// against what the peer's role may send (masking, RSV bits under the
+// session's codec, frames after Close, fragmentation order), reassembles
+// fragmented messages up to MaxMessage bytes and hands messages and
+// control frames to sink. A message growing past MaxMessage ends the read:
+// memory follows what the peer sent, never more than the limit.
 func (s *session) readFrames(sink frameSink) {
 	defer close(s.ended)
 	defer s.signal()
@@ -26,7 +26,7 @@ func (s *session) readFrames(sink frameSink) {
 		first  wire.Header // of the message in progress
 		msg    []byte
 		inMsg  bool
-		closed bool // server Close seen
+		closed bool // the peer's Close seen
 	)
 	for {
 		f, err := s.conn.ReadFrame(s.readDeadline)
@@ -35,25 +35,25 @@ func (s *session) readFrames(sink frameSink) {
 			return
 		}
 		if closed {
-			s.violate("server sent a %s frame after its Close frame (RFC 6455 §5.5.1)", wire.OpName(f.Opcode))
+			s.violate("%s sent a %s frame after its Close frame (RFC 6455 §5.5.1)", s.peer, wire.OpName(f.Opcode))
 		}
 		data := f.Opcode == wire.OpText || f.Opcode == wire.OpBinary
-		for _, v := range f.Violations(s.conn.Role().Peer(), s.codec.AllowedRSV(f.Header, data)) {
+		for _, v := range f.Violations(s.peer, s.codec.AllowedRSV(f.Header, data)) {
 			s.violate("%s", v)
 		}
 		switch op := f.Opcode; {
 		case data:
 			if inMsg {
-				s.violate("server started a new %s message inside a fragmented message (RFC 6455 §5.4)", wire.OpName(op))
+				s.violate("%s started a new %s message inside a fragmented message (RFC 6455 §5.4)", s.peer, wire.OpName(op))
 			}
 			first, msg, inMsg = f.Header, f.Payload, true
 		case op == wire.OpContinuation:
 			if !inMsg {
-				s.violate("server sent a continuation frame with no message to continue (RFC 6455 §5.4)")
+				s.violate("%s sent a continuation frame with no message to continue (RFC 6455 §5.4)", s.peer)
 				continue
 			}
 			if len(msg)+len(f.Payload) > MaxMessage {
-				s.violate("server message grows past %d bytes; no case sends more than 16 MiB", MaxMessage)
+				s.violate("%s message grows past %d bytes; no case sends more than 16 MiB", s.peer, MaxMessage)
 				s.drop()
 				continue
 			}
@@ -66,7 +66,7 @@ func (s *session) readFrames(sink frameSink) {
 			continue
 		case op == wire.OpClose:
 			closed = true
-			s.serverCloseFrame(f.Payload)
+			s.peerCloseFrame(f.Payload)
 			continue
 		default:
 			continue // reserved opcode: already a violation

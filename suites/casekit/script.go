@@ -14,8 +14,18 @@ import (
 
 // Env is where and how a case runs.
 type Env struct {
+	// Peer is the role of the implementation under test: a wire.Server
+	// (the zero value), which the harness dials at URL as a client, or a
+	// wire.Client, whose connection for the case Incoming hands the
+	// harness as the server.
+	Peer wire.Role
 	// URL is the server's echo endpoint (ws://... or wss://...).
 	URL string
+	// Incoming waits for the connection the client under test opens for
+	// the case and reads its opening handshake request with o; the
+	// harness then answers it. The error is returned when no request
+	// arrived, with the Incoming when a connection did.
+	Incoming func(ctx context.Context, o wire.AcceptOptions) (*wire.Incoming, error)
 	// TLS configures the client of a wss:// URL (the CA to trust, or no
 	// verification); nil verifies against the system roots.
 	TLS *tls.Config
@@ -41,8 +51,7 @@ type Env struct {
 // options returns the wire options of a case connection in env.
 func (e Env) options(log *wire.Log, edit func(*wire.Request)) wire.Options {
 	return wire.Options{
-		Log: log, Timeout: e.Scaled(HandshakeTimeout), Edit: edit, TLS: e.TLS, Keys: e.Keys,
-		Pacing: wire.Pacing{Pause: e.Scaled(wire.DefaultPacing.Pause), Budget: e.Scaled(wire.DefaultPacing.Budget)},
+		Log: log, Timeout: e.Scaled(HandshakeTimeout), Edit: edit, TLS: e.TLS, Keys: e.Keys, Pacing: e.pacing(0),
 	}
 }
 
@@ -108,7 +117,9 @@ func Send(split wire.Split, frames ...wire.Frame) Step { return Step{Frames: fra
 
 // Cut is where a SendCut step stops writing, and what it does there.
 type Cut struct {
-	// At is an offset in the frames' encoded bytes.
+	// At is an offset in the payload of the step's first frame: the part
+	// before it goes out with the frame's header, whose size depends on
+	// the sender's role (a client's frames carry a masking key).
 	At     int
 	Pause  time.Duration
 	Marker string
@@ -124,9 +135,9 @@ func Wait(d time.Duration, marker string) Step { return Step{Pause: d, Marker: m
 
 // CloseExpect is the close a case requires.
 type CloseExpect struct {
-	// ByServer: the server must fail or close the connection; otherwise
+	// ByPeer: the server must fail or close the connection; otherwise
 	// the client closes once the expected events arrived.
-	ByServer bool
+	ByPeer bool
 	// Codes the server may close with; an absent code is always accepted,
 	// nil accepts any code.
 	Codes []int
@@ -171,39 +182,28 @@ type Script struct {
 // Outcome is a case result before the catalog adds the case's metadata.
 type Outcome = results.Case
 
-// Run executes the script against env.URL.
+// Run executes the script on a connection to the peer under test.
 func (s Script) Run(ctx context.Context, env Env) Outcome {
 	started := time.Now()
 	log := wire.NewLog()
 	if env.Keys == nil {
 		env.Keys = wire.RandomKeyStream()
 	}
-	o := env.options(log, s.Edit)
-	trailing := encodeAll(s.Trailing, env.Keys)
-	for _, b := range trailing {
-		o.Trailing = append(o.Trailing, b...)
+	c, failed := env.connect(ctx, log, opening{edit: s.Edit, trailing: s.Trailing})
+	if failed != nil {
+		failed.DurationMS = ms(time.Since(started))
+		return *failed
 	}
-	conn, hs, err := wire.Dial(ctx, env.URL, o)
-	env.Liveness.record(hs, err)
-	out := Outcome{Handshake: handshakeText(hs)}
-	if err != nil {
-		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
-		out.Observed = "no WebSocket connection: " + err.Error()
-		out.Wirelog = log.Entries()
-		out.DurationMS = ms(time.Since(started))
-		return out
-	}
-	for i, b := range trailing {
-		h, _ := wire.ParseHeader(b)
-		log.Frame(wire.Outbound, h, s.Trailing[i].Payload, "sent in the same TCP write as the handshake request")
-	}
-	if s.RequireDeflate && hs.Deflate == nil {
-		return declined(ctx, env, conn, hs, log, started)
+	conn := c.conn
+	out := Outcome{Handshake: c.handshake}
+	if s.RequireDeflate && c.deflate == nil {
+		return declined(ctx, env, c, log, started)
 	}
 	sess := newSession(conn, log, env.Scaled(caseCeiling))
-	if hs.Deflate != nil {
-		sess.codec = NewDeflateCodec(*hs.Deflate)
+	if c.deflate != nil {
+		sess.codec = NewDeflateCodec(*c.deflate)
 	}
+	sess.violateAll(c.problems)
 	go sess.readLoop()
 	s.play(ctx, env, sess)
 	s.finish(ctx, env, sess)
@@ -216,9 +216,9 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 	out.Events = eventStrings(st.trace)
 	out.Wirelog = log.Entries()
 	out.DurationMS = ms(time.Since(sess.opened))
-	if st.serverClose != nil {
-		out.RemoteCloseCode = st.serverClose.code
-		out.RemoteCloseReason = st.serverClose.reason
+	if st.peerClose != nil {
+		out.RemoteCloseCode = st.peerClose.code
+		out.RemoteCloseReason = st.peerClose.reason
 	}
 	s.judge(env, st, &out)
 	return out
@@ -251,7 +251,7 @@ func (s Script) play(ctx context.Context, env Env, sess *session) {
 				// A Close with RSV bits set is a protocol error to be
 				// failed, not the start of the closing handshake.
 				if f.Opcode == wire.OpClose && f.RSV == 0 {
-					sess.clientClosing()
+					sess.harnessClosing()
 				}
 			}
 			if err := sess.conn.WriteFrames(ctx, st.Frames, st.Split); err != nil {
@@ -262,9 +262,10 @@ func (s Script) play(ctx context.Context, env Env, sess *session) {
 	}
 }
 
-// finish waits for the outcome: the client closes when the expected events
-// arrived, the trace went wrong, or the timer ran out; the server must
-// answer Close and then drop TCP.
+// finish waits for the outcome: the harness closes when the expected
+// events arrived, the trace went wrong, or the timer ran out; the peer
+// must answer Close. Then the server drops TCP: the peer when it is the
+// server, which the harness waits for, or the harness itself.
 func (s Script) finish(ctx context.Context, env Env, sess *session) {
 	timeout := s.Timeout
 	if timeout == 0 {
@@ -279,7 +280,7 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 	// machine took more than 2 s over. Its waiting phase is then empty, so
 	// the case stays within its bound.
 	closeWait := env.Scaled(CloseTimeout)
-	if sess.snapshot().clientCloseSent {
+	if sess.snapshot().closeSent {
 		closeWait = env.Scaled(max(CloseTimeout, s.Timeout))
 	}
 	for {
@@ -288,22 +289,28 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 			return
 		}
 		switch {
-		case st.clientCloseSent && st.serverClose != nil:
+		case st.closeSent && st.peerClose != nil && sess.peer == wire.Client:
+			// The server closes TCP first (RFC 6455 §7.1.1), and here the
+			// harness is the server.
+			sess.log.Note("closing handshake complete: the server drops TCP first (RFC 6455 §7.1.1)")
+			sess.drop()
+			return
+		case st.closeSent && st.peerClose != nil:
 			if phase != "draining" {
 				phase = "draining"
 				resetTimer(timer, env.Scaled(CloseTimeout))
 			}
-		case st.clientCloseSent:
+		case st.closeSent:
 			if phase == "waiting" {
 				phase = "closing"
 				resetTimer(timer, closeWait)
 			}
-		case st.serverClose != nil:
-			sess.replyClose(ctx, st.serverClose)
+		case st.peerClose != nil:
+			sess.replyClose(ctx, st.peerClose)
 			continue
 		default:
-			if _, final := s.judgeTrace(st.trace); final && (!s.Close.ByServer || !s.passes(st.trace)) {
-				sess.log.Note("client starts the closing handshake: the trace is settled")
+			if _, final := s.judgeTrace(st.trace); final && (!s.Close.ByPeer || !s.passes(st.trace)) {
+				sess.log.Note("%s starts the closing handshake: the trace is settled", sess.peer.Peer())
 				sess.sendClose(ctx, 1000)
 				continue
 			}
@@ -317,10 +324,10 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 		case <-timer.C:
 			switch phase {
 			case "waiting":
-				sess.log.Note("timer expired after %v: client starts the closing handshake", env.Scaled(timeout))
+				sess.log.Note("timer expired after %v: %s starts the closing handshake", env.Scaled(timeout), sess.peer.Peer())
 				sess.timedOutClosing(ctx)
 			case "closing":
-				sess.log.Note("no Close from the server within %v: client drops TCP", closeWait)
+				sess.log.Note("no Close from the %s within %v: %s drops TCP", sess.peer, closeWait, sess.peer.Peer())
 				sess.drop()
 				return
 			default:
@@ -402,7 +409,7 @@ func (s Script) judge(env Env, st snapshot, out *Outcome) {
 	case closeVerdict == results.CloseFailed && s.Close.WrongEndpointFatal && !s.Informational:
 		verdict = results.Failed
 	}
-	if st.clientDroppedAfterClose && verdict == results.OK {
+	if st.droppedAfterClose && verdict == results.OK {
 		verdict = results.NonStrict
 		notes = append(notes, "the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)")
 	}
@@ -434,23 +441,23 @@ func (s Script) judgeClose(env Env, st snapshot) (string, string) {
 	e := s.Close
 	switch {
 	case e.AnyEndpoint:
-	case e.ByServer && st.initiator == byClient:
-		if st.clientCloseCausedByTimeout {
-			return results.CloseFailed, fmt.Sprintf("the server did not fail the connection within %v; it MUST", env.Scaled(s.timeoutOrDefault()))
+	case e.ByPeer && st.initiator == byHarness:
+		if st.closeCausedByTimeout {
+			return results.CloseFailed, fmt.Sprintf("the %s did not fail the connection within %v; it MUST", st.peer, env.Scaled(s.timeoutOrDefault()))
 		}
-		return results.CloseFailed, "the server did not fail the connection; the client had to close it"
-	case !e.ByServer && (st.initiator == byServer || st.initiator == byServerDrop):
-		return results.CloseFailed, "the server closed the connection before the client's Close; it had to keep it open"
+		return results.CloseFailed, fmt.Sprintf("the %s did not fail the connection; the %s had to close it", st.peer, st.peer.Peer())
+	case !e.ByPeer && (st.initiator == byPeer || st.initiator == byPeerDrop):
+		return results.CloseFailed, fmt.Sprintf("the %s closed the connection before the %s's Close; it had to keep it open", st.peer, st.peer.Peer())
 	}
 	switch {
-	case e.RequireClean && !(st.clientCloseSent && st.serverClose != nil):
-		return results.CloseUnclean, "the closing handshake did not complete: the server MUST answer a Close frame with a Close frame (RFC 6455 §5.5.1)"
+	case e.RequireClean && !(st.closeSent && st.peerClose != nil):
+		return results.CloseUnclean, fmt.Sprintf("the closing handshake did not complete: the %s MUST answer a Close frame with a Close frame (RFC 6455 §5.5.1)", st.peer)
 	}
 	// A server echoing the 1001 the client sent when its timer ran out has
 	// already failed the case some other way; its code is not the news.
-	echoedTimeout := st.clientCloseCausedByTimeout && st.serverClose != nil && st.serverClose.code != nil && *st.serverClose.code == 1001
-	if st.serverClose != nil && st.serverClose.code != nil && e.Codes != nil && !containsInt(e.Codes, *st.serverClose.code) && !echoedTimeout {
-		return results.CloseWrongCode, fmt.Sprintf("the server closed with code %d, expected one of %v", *st.serverClose.code, e.Codes)
+	echoedTimeout := st.closeCausedByTimeout && st.peerClose != nil && st.peerClose.code != nil && *st.peerClose.code == 1001
+	if st.peerClose != nil && st.peerClose.code != nil && e.Codes != nil && !containsInt(e.Codes, *st.peerClose.code) && !echoedTimeout {
+		return results.CloseWrongCode, fmt.Sprintf("the %s closed with code %d, expected one of %v", st.peer, *st.peerClose.code, e.Codes)
 	}
 	return results.CloseOK, ""
 }
@@ -474,11 +481,12 @@ func containsInt(list []int, v int) bool {
 // writeCut plays a SendCut step; false means the script stops.
 func (sess *session) writeCut(ctx context.Context, env Env, st Step) bool {
 	stream := sess.conn.Encode(st.Frames)
+	header := wire.HeaderSize(stream[1])
 	from := 0
 	for i := 0; i <= len(st.Cuts); i++ {
 		to := len(stream)
 		if i < len(st.Cuts) {
-			to = st.Cuts[i].At
+			to = min(header+st.Cuts[i].At, len(stream))
 		}
 		if i > 0 && !sess.open() {
 			return false
@@ -493,23 +501,6 @@ func (sess *session) writeCut(ctx context.Context, env Env, st Step) bool {
 		}
 	}
 	return true
-}
-
-// encodeAll encodes frames that follow a client's handshake request,
-// masked with keys from keys, one slice each.
-func encodeAll(frames []wire.Frame, keys *wire.KeyStream) [][]byte {
-	out := make([][]byte, len(frames))
-	for i, f := range frames {
-		out[i] = f.Encode(wire.Client, keys)
-	}
-	return out
-}
-
-func handshakeText(hs *wire.Handshake) results.Handshake {
-	if hs == nil {
-		return results.Handshake{}
-	}
-	return results.Handshake{Request: string(hs.Request), Response: string(hs.RawResponse)}
 }
 
 // A result lists at most listedEvents events: the first ones and the last

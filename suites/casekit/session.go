@@ -17,10 +17,10 @@ import (
 
 // Who started the close.
 const (
-	byNobody = iota
-	byClient
-	byServer     // server sent Close first
-	byServerDrop // server dropped TCP without a Close
+	byNobody   = iota
+	byHarness  // the harness sent Close first
+	byPeer     // the peer under test sent Close first
+	byPeerDrop // the peer dropped TCP without a Close
 )
 
 type closeFrame struct {
@@ -30,43 +30,49 @@ type closeFrame struct {
 
 // snapshot is the session state the judge reads.
 type snapshot struct {
-	trace                      []Event
-	violations                 []string
-	serverClose                *closeFrame
-	clientCloseSent            bool
-	clientCloseCausedByTimeout bool
-	clientDroppedAfterClose    bool
-	initiator                  int
-	tcpClosed                  bool
-	tcpStory                   string
+	trace                []Event
+	violations           []string
+	peerClose            *closeFrame
+	closeSent            bool
+	closeCausedByTimeout bool
+	droppedAfterClose    bool
+	initiator            int
+	tcpClosed            bool
+	tcpStory             string
+	// peer is the role of the implementation under test; the harness
+	// plays the other.
+	peer wire.Role
 }
 
 func (s snapshot) closeStory() string {
 	var who string
 	switch s.initiator {
-	case byClient:
-		who = "the client sent Close first"
-	case byServer:
-		who = "the server sent Close first"
-	case byServerDrop:
-		who = "the server dropped TCP without a Close"
+	case byHarness:
+		who = fmt.Sprintf("the %s sent Close first", s.peer.Peer())
+	case byPeer:
+		who = fmt.Sprintf("the %s sent Close first", s.peer)
+	case byPeerDrop:
+		who = fmt.Sprintf("the %s dropped TCP without a Close", s.peer)
 	default:
 		who = "nobody sent Close"
 	}
-	code := "no Close frame from the server"
-	if s.serverClose != nil {
-		code = "server Close with no code"
-		if s.serverClose.code != nil {
-			code = fmt.Sprintf("server Close code %d reason %q", *s.serverClose.code, s.serverClose.reason)
+	code := fmt.Sprintf("no Close frame from the %s", s.peer)
+	if s.peerClose != nil {
+		code = fmt.Sprintf("%s Close with no code", s.peer)
+		if s.peerClose.code != nil {
+			code = fmt.Sprintf("%s Close code %d reason %q", s.peer, *s.peerClose.code, s.peerClose.reason)
 		}
 	}
 	return fmt.Sprintf("%s; %s; %s", who, code, s.tcpStory)
 }
 
 // session is one running case connection: a reader goroutine that decodes
-// server frames into events, and the script side that writes.
+// the peer's frames into events, and the script side that writes.
 type session struct {
-	conn   *wire.Conn
+	conn *wire.Conn
+	// peer is the role of the implementation under test (the connection's
+	// other end).
+	peer   wire.Role
 	log    *wire.Log
 	opened time.Time
 	// codec encodes what steps compose and decodes server messages: the
@@ -79,31 +85,31 @@ type session struct {
 	// interleave with them.
 	pongKeys *wire.KeyStream
 
-	changed      chan struct{} // signalled on every state change
-	ended        chan struct{} // closed when the reader ends
-	serverClosed chan struct{} // closed on the server's Close frame
-	closeOnce    sync.Once
+	changed    chan struct{} // signalled on every state change
+	ended      chan struct{} // closed when the reader ends
+	peerClosed chan struct{} // closed on the server's Close frame
+	closeOnce  sync.Once
 
-	mu                      sync.Mutex
-	trace                   []Event
-	traceBytes              int
-	violations              []string
-	moreViolations          int
-	serverClose             *closeFrame
-	clientCloseSent         bool
-	initiator               int
-	tcpClosed               bool
-	tcpStory                string
-	droppedByClient         bool
-	timedOut                bool
-	clientDroppedAfterClose bool
+	mu                sync.Mutex
+	trace             []Event
+	traceBytes        int
+	violations        []string
+	moreViolations    int
+	peerClose         *closeFrame
+	closeSent         bool
+	initiator         int
+	tcpClosed         bool
+	tcpStory          string
+	droppedByHarness  bool
+	timedOut          bool
+	droppedAfterClose bool
 }
 
 func newSession(c *wire.Conn, log *wire.Log, ceiling time.Duration) *session {
 	now := time.Now()
 	return &session{
-		conn: c, log: log, opened: now, readDeadline: now.Add(ceiling), codec: Identity{}, pongKeys: c.Keys().Derive("pongs"),
-		changed: make(chan struct{}, 1), ended: make(chan struct{}), serverClosed: make(chan struct{}),
+		conn: c, peer: c.Role().Peer(), log: log, opened: now, readDeadline: now.Add(ceiling), codec: Identity{}, pongKeys: c.Keys().Derive("pongs"),
+		changed: make(chan struct{}, 1), ended: make(chan struct{}), peerClosed: make(chan struct{}),
 	}
 }
 
@@ -123,10 +129,11 @@ func (s *session) snapshot() snapshot {
 	}
 	return snapshot{
 		trace: append([]Event(nil), s.trace...), violations: violations,
-		serverClose: s.serverClose, clientCloseSent: s.clientCloseSent,
-		clientCloseCausedByTimeout: s.timedOut && s.initiator == byClient,
-		clientDroppedAfterClose:    s.clientDroppedAfterClose,
-		initiator:                  s.initiator, tcpClosed: s.tcpClosed, tcpStory: s.tcpStory,
+		peerClose: s.peerClose, closeSent: s.closeSent,
+		closeCausedByTimeout: s.timedOut && s.initiator == byHarness,
+		droppedAfterClose:    s.droppedAfterClose,
+		initiator:            s.initiator, tcpClosed: s.tcpClosed, tcpStory: s.tcpStory,
+		peer: s.peer,
 	}
 }
 
@@ -135,7 +142,7 @@ func (s *session) snapshot() snapshot {
 func (s *session) open() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.serverClose == nil && !s.tcpClosed
+	return s.peerClose == nil && !s.tcpClosed
 }
 
 // pause waits d (scaled), or less when the server closes first; then,
@@ -148,7 +155,7 @@ func (s *session) pause(ctx context.Context, env Env, d time.Duration, marker st
 	case <-ctx.Done():
 		return false
 	case <-s.ended:
-	case <-s.serverClosed:
+	case <-s.peerClosed:
 	case <-t.C:
 	}
 	if marker != "" && s.open() {
@@ -186,19 +193,27 @@ func (s *session) violate(format string, args ...any) {
 	case !full:
 		s.log.Note("violation: %s", msg)
 	case first:
-		s.log.Note("more than %d violations: the client stops reading and drops TCP", maxViolations)
+		s.log.Note("more than %d violations: the %s stops reading and drops TCP", maxViolations, s.peer.Peer())
 		s.drop()
 	}
 }
 
-// clientClosing records that a Close frame is about to be sent by a step.
-func (s *session) clientClosing() {
+// violateAll records each violation found before the session began (in
+// the client's opening handshake request).
+func (s *session) violateAll(found []string) {
+	for _, v := range found {
+		s.violate("%s's opening handshake request: %s", s.peer, v)
+	}
+}
+
+// harnessClosing records that a Close frame is about to be sent by a step.
+func (s *session) harnessClosing() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.clientCloseSent {
-		s.clientCloseSent = true
+	if !s.closeSent {
+		s.closeSent = true
 		if s.initiator == byNobody {
-			s.initiator = byClient
+			s.initiator = byHarness
 		}
 	}
 }
@@ -212,21 +227,21 @@ func (s *session) timedOutClosing(ctx context.Context) {
 }
 
 func (s *session) sendClose(ctx context.Context, code uint16) {
-	s.clientClosing()
+	s.harnessClosing()
 	if err := s.conn.WriteFrames(ctx, []wire.Frame{wire.Close(code, "")}, wire.OneWrite); err != nil {
 		s.writeFailed(err)
 	}
 	s.signal()
 }
 
-// replyClose answers the server's Close: with its code when that is one a
+// replyClose answers the peer's Close: with its code when that is one a
 // Close may carry, else with an empty body.
 func (s *session) replyClose(ctx context.Context, cf *closeFrame) {
 	f := wire.NewFrame(wire.OpClose, nil)
 	if cf.code != nil && validSendableCode(*cf.code) {
 		f = wire.Close(uint16(*cf.code), "")
 	}
-	s.clientClosing()
+	s.harnessClosing()
 	if err := s.conn.WriteFrames(ctx, []wire.Frame{f}, wire.OneWrite); err != nil {
 		s.writeFailed(err)
 	}
@@ -238,19 +253,19 @@ func (s *session) writeFailed(err error) {
 	s.signal()
 }
 
-// drop closes TCP from the client side.
+// drop closes TCP from the harness's side.
 func (s *session) drop() { s.dropTCP(false) }
 
-// dropAfterClose drops TCP because the server kept it open after the
-// closing handshake, which the judge weighs.
+// dropAfterClose drops TCP because the peer, a server, kept it open after
+// the closing handshake, which the judge weighs.
 func (s *session) dropAfterClose() { s.dropTCP(true) }
 
 func (s *session) dropTCP(afterClose bool) {
 	s.mu.Lock()
-	s.droppedByClient = true
-	s.clientDroppedAfterClose = s.clientDroppedAfterClose || afterClose
+	s.droppedByHarness = true
+	s.droppedAfterClose = s.droppedAfterClose || afterClose
 	if !s.tcpClosed {
-		s.tcpStory = "TCP dropped by the client"
+		s.tcpStory = fmt.Sprintf("TCP dropped by the %s", s.peer.Peer())
 	}
 	s.mu.Unlock()
 	_ = s.conn.Close()
@@ -273,20 +288,23 @@ func (s *session) readLoop() {
 		message: func(first wire.Header, raw []byte) {
 			msg, err := s.codec.Decode(first, raw)
 			if err != nil {
-				s.violate("server %s message of %d bytes: %v", wire.OpName(first.Opcode), len(raw), err)
+				s.violate("%s %s message of %d bytes: %v", s.peer, wire.OpName(first.Opcode), len(raw), err)
 				return
 			}
 			if first.Opcode == wire.OpText && !utf8.Valid(msg) {
-				s.violate("server sent a text message that is not valid UTF-8 (RFC 6455 §5.6, §8.1)")
+				s.violate("%s sent a text message that is not valid UTF-8 (RFC 6455 §5.6, §8.1)", s.peer)
 			}
 			s.push(Event{Kind: Message, Opcode: first.Opcode, Payload: msg})
 		},
 		ping: func(p []byte) {
 			s.mu.Lock()
-			closing := s.clientCloseSent
+			closing := s.closeSent
 			s.mu.Unlock()
 			if !closing {
-				pong := wire.WithKey(wire.Pong(p), s.pongKeys.MaskKey())
+				// Masked with this key when the harness is the client.
+				key := s.pongKeys.MaskKey()
+				pong := wire.Pong(p)
+				pong.Key = &key
 				_ = s.conn.WriteFrames(context.Background(), []wire.Frame{pong}, wire.OneWrite)
 			}
 		},
@@ -296,8 +314,8 @@ func (s *session) readLoop() {
 
 // A case's trace holds at most maxTraceEvents events and maxTraceBytes
 // payload bytes: far more than any case expects, small enough that a
-// server flooding messages or pongs cannot exhaust memory. Past either,
-// the client stops reading and drops TCP.
+// peer flooding messages or pongs cannot exhaust memory. Past either, the
+// harness stops reading and drops TCP.
 const (
 	maxTraceEvents = 1000
 	maxTraceBytes  = MaxMessage
@@ -312,7 +330,7 @@ func (s *session) push(e Event) {
 	}
 	s.mu.Unlock()
 	if full {
-		s.log.Note("the server sent more than %d messages and pongs or %d bytes in them: the client stops reading", maxTraceEvents, maxTraceBytes)
+		s.log.Note("the %s sent more than %d messages and pongs or %d bytes in them: the %s stops reading", s.peer, maxTraceEvents, maxTraceBytes, s.peer.Peer())
 		s.drop()
 	}
 	s.signal()
@@ -322,11 +340,11 @@ func (s *session) push(e Event) {
 // of body less the 2-byte code).
 const maxCloseReason = 123
 
-func (s *session) serverCloseFrame(p []byte) {
+func (s *session) peerCloseFrame(p []byte) {
 	cf := &closeFrame{}
 	switch {
 	case len(p) == 1:
-		s.violate("server Close frame has a 1-byte body; a body starts with a 2-byte status code (RFC 6455 §5.5.1)")
+		s.violate("%s Close frame has a 1-byte body; a body starts with a 2-byte status code (RFC 6455 §5.5.1)", s.peer)
 	case len(p) >= 2:
 		code := int(binary.BigEndian.Uint16(p))
 		cf.code = &code
@@ -334,27 +352,27 @@ func (s *session) serverCloseFrame(p []byte) {
 		shown := body[:min(len(body), maxCloseReason)]
 		cf.reason = string(shown)
 		if code == 1005 || code == 1006 || code == 1015 {
-			s.violate("server Close frame carries status code %d, which MUST NOT be sent in a Close frame (RFC 6455 §7.4.1)", code)
+			s.violate("%s Close frame carries status code %d, which MUST NOT be sent in a Close frame (RFC 6455 §7.4.1)", s.peer, code)
 		}
 		if !utf8.Valid(body) {
-			s.violate("server Close reason is not valid UTF-8 (RFC 6455 §5.5.1)")
+			s.violate("%s Close reason is not valid UTF-8 (RFC 6455 §5.5.1)", s.peer)
 			cf.reason = wire.Printable(shown)
 		}
 		if len(body) > len(shown) {
-			// Only a broken server sends this (a control frame carries at
+			// Only a broken peer sends this (a control frame carries at
 			// most 125 bytes, §5.5); the report keeps the legal length.
 			cf.reason += fmt.Sprintf("… (%d bytes in all)", len(body))
 		}
 	}
 	s.mu.Lock()
-	if s.serverClose == nil {
-		s.serverClose = cf
+	if s.peerClose == nil {
+		s.peerClose = cf
 		if s.initiator == byNobody {
-			s.initiator = byServer
+			s.initiator = byPeer
 		}
 	}
 	s.mu.Unlock()
-	s.closeOnce.Do(func() { close(s.serverClosed) })
+	s.closeOnce.Do(func() { close(s.peerClosed) })
 	s.signal()
 }
 
@@ -362,27 +380,27 @@ func (s *session) readEnded(err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.tcpClosed = true
-	if s.initiator == byNobody && !s.droppedByClient {
-		s.initiator = byServerDrop
+	if s.initiator == byNobody && !s.droppedByHarness {
+		s.initiator = byPeerDrop
 	}
 	var tooLarge *wire.TooLargeError
 	switch {
-	case s.droppedByClient:
+	case s.droppedByHarness:
 		if s.tcpStory == "" {
-			s.tcpStory = "TCP dropped by the client"
+			s.tcpStory = fmt.Sprintf("TCP dropped by the %s", s.peer.Peer())
 		}
 	case errors.As(err, &tooLarge):
 		s.tcpStory = "stopped reading: " + err.Error()
-		s.violations = append(s.violations, "server sent a frame declaring "+fmt.Sprint(tooLarge.Declared)+" payload bytes; no case expects more than 16 MiB")
+		s.violations = append(s.violations, fmt.Sprintf("%s sent a frame declaring %d payload bytes; no case expects more than 16 MiB", s.peer, tooLarge.Declared))
 		_ = s.conn.Close()
 	case errors.Is(err, io.EOF):
-		s.tcpStory = "TCP closed by the server"
+		s.tcpStory = fmt.Sprintf("TCP closed by the %s", s.peer)
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		s.tcpStory = "TCP closed by the server in the middle of a frame"
+		s.tcpStory = fmt.Sprintf("TCP closed by the %s in the middle of a frame", s.peer)
 	case errors.Is(err, syscall.ECONNRESET):
-		s.tcpStory = "TCP reset by the server"
+		s.tcpStory = fmt.Sprintf("TCP reset by the %s", s.peer)
 	case isTimeout(err):
-		s.tcpStory = "client stopped reading: case time limit reached"
+		s.tcpStory = fmt.Sprintf("%s stopped reading: case time limit reached", s.peer.Peer())
 		_ = s.conn.Close()
 	default:
 		s.tcpStory = "TCP ended: " + err.Error()

@@ -13,7 +13,7 @@ import (
 	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/internal/brokenserver"
+	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
 )
@@ -77,7 +77,7 @@ func TestBrowserFamilyAgainstCorrectServers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	srv := startServer(t, brokenserver.Defects{})
+	srv := startServer(t, brokenpeer.Defects{})
 	for id, r := range runBrowserFamily(ctx, casekit.Env{URL: srv.URL(), Browser: b}) {
 		want := results.OK
 		if id == "200.4.1" {
@@ -130,16 +130,16 @@ func TestBrowserFamilyCatchesDefects(t *testing.T) {
 		"200.3.1", "200.3.2", "200.3.3", "200.3.4", "200.3.5"}
 	for _, row := range []struct {
 		name     string
-		defects  brokenserver.Defects
+		defects  brokenpeer.Defects
 		mustFail []string
 		mustPass []string
 	}{
-		{"MaskServerFrames", brokenserver.Defects{MaskServerFrames: true}, echoes, nil},
-		{"NoCloseReply", brokenserver.Defects{NoCloseReply: true}, append([]string{"200.5.1"}, echoes...), nil},
-		{"WrongAcceptKey", brokenserver.Defects{WrongAcceptKey: true}, append([]string{"200.5.1"}, echoes...), nil},
+		{"SendWrongMask", brokenpeer.Defects{SendWrongMask: true}, echoes, nil},
+		{"NoCloseReply", brokenpeer.Defects{NoCloseReply: true}, append([]string{"200.5.1"}, echoes...), nil},
+		{"WrongAcceptKey", brokenpeer.Defects{WrongAcceptKey: true}, append([]string{"200.5.1"}, echoes...), nil},
 		// Chromium offers permessage-deflate, which would shrink the 64 KiB
 		// echoes below the 16-bit limit: this server never learnt either.
-		{"SixteenBitLengths", brokenserver.Defects{SixteenBitLengths: true, NoDeflate: true}, []string{"200.1.5", "200.2.4", "200.3.5"},
+		{"SixteenBitLengths", brokenpeer.Defects{SixteenBitLengths: true, NoDeflate: true}, []string{"200.1.5", "200.2.4", "200.3.5"},
 			[]string{"200.1.1", "200.1.2", "200.1.3", "200.1.4", "200.2.1", "200.2.2", "200.2.3", "200.3.4", "200.5.1"}},
 	} {
 		t.Run(row.name, func(t *testing.T) {

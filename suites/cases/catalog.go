@@ -6,6 +6,7 @@ package cases
 import (
 	"context"
 	"fmt"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -139,6 +140,45 @@ func All() []Case {
 	return all
 }
 
+// ClientFamilies have a client form: the harness plays the server and
+// does what the client does in the server form, and the client under test
+// must do what the server must (Autobahn's 1.x-7.x, 9.x and 10.x judge
+// clients the same way). The rest test what only a server does: answer an
+// opening handshake, unmask, negotiate an extension, serve a browser.
+var ClientFamilies = []string{
+	FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes, FamilyFragmentation,
+	FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc,
+}
+
+// ForPeer returns the catalog that judges peers of the role: All for
+// servers; for clients, the cases of ClientFamilies in client form, with
+// the same IDs and RFC clauses and their texts worded for a client.
+func ForPeer(peer wire.Role) []Case {
+	if peer == wire.Server {
+		return All()
+	}
+	var out []Case
+	for _, c := range All() {
+		if slices.Contains(ClientFamilies, c.Family) {
+			c.Title, c.Description, c.Expectation = swapRoles(c.Title), swapRoles(c.Description), swapRoles(c.Expectation)
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// roleWords matches the words that name an end of the connection.
+var roleWords = regexp.MustCompile(`\b(?:[Ss]erver|[Cc]lient)\b`)
+
+// swapRoles swaps "server" and "client" in a case's text: the client form
+// of a case has the two ends trade places.
+func swapRoles(s string) string {
+	return roleWords.ReplaceAllStringFunc(s, func(w string) string {
+		swapped := map[string]string{"server": "client", "Server": "Client", "client": "server", "Client": "Server"}
+		return swapped[w]
+	})
+}
+
 // ByFamily returns the cases of one family.
 func ByFamily(family string) []Case {
 	var out []Case
@@ -187,10 +227,10 @@ var (
 	closeNormal = casekit.CloseExpect{Codes: []int{1000}, RequireClean: true}
 	// failProtocol: the server must fail the connection, with 1002 or by
 	// dropping TCP.
-	failProtocol = casekit.CloseExpect{ByServer: true, Codes: []int{1002}}
+	failProtocol = casekit.CloseExpect{ByPeer: true, Codes: []int{1002}}
 	// failInvalidUTF8: the server must fail the connection, with 1007 or
 	// by dropping TCP.
-	failInvalidUTF8 = casekit.CloseExpect{ByServer: true, Codes: []int{1007}, WrongEndpointFatal: true}
+	failInvalidUTF8 = casekit.CloseExpect{ByPeer: true, Codes: []int{1007}, WrongEndpointFatal: true}
 )
 
 // nothing is the empty trace.
@@ -208,7 +248,7 @@ func lenient(c Case, why string) Case {
 		out := run(ctx, env)
 		if out.Verdict != results.Failed && out.CloseVerdict == results.CloseFailed {
 			out.Verdict, out.CloseVerdict = results.NonStrict, results.CloseOK
-			out.Observed = "NON-STRICT: the server did not fail the connection, but " + why + ".\n" + out.Observed
+			out.Observed = fmt.Sprintf("NON-STRICT: the %s did not fail the connection, but %s.\n%s", env.Peer, why, out.Observed)
 		}
 		return out
 	}

@@ -3,6 +3,8 @@ package cases
 import (
 	"strings"
 	"testing"
+
+	"github.com/wsharness/wsharness/wire"
 )
 
 func TestCatalogIDsAreUnique(t *testing.T) {
@@ -70,5 +72,42 @@ func TestProfileLeftOut(t *testing.T) {
 	}
 	if full := ProfileFull.LeftOut(); len(full) != 0 {
 		t.Errorf("full profile leaves out %v", full)
+	}
+}
+
+// The client form has Autobahn's client categories (1.x-7.x, 9.x, 10.x;
+// 12.x/13.x wait for the harness to negotiate deflate as a server) and
+// 101.x, and
+// each case's texts are the server form's with the two ends swapped.
+func TestClientFormSwapsTheEnds(t *testing.T) {
+	server := map[string]Case{}
+	for _, c := range All() {
+		server[c.ID] = c
+	}
+	// 101.x: wsharness's length encodings, which a client must read too.
+	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "101": 3}
+	got := map[string]int{}
+	for _, c := range ForPeer(wire.Client) {
+		got[strings.SplitN(c.ID, ".", 2)[0]]++
+		s := server[c.ID]
+		if c.Expectation == s.Expectation && strings.Contains(s.Expectation, "server") {
+			t.Errorf("%s: the client form's expectation still names the server: %q", c.ID, c.Expectation)
+		}
+		if swapRoles(c.Expectation) != s.Expectation || swapRoles(c.Title) != s.Title || c.RFC != s.RFC {
+			t.Errorf("%s: the client form is not the server form with the ends swapped", c.ID)
+		}
+	}
+	for cat, n := range want {
+		if got[cat] != n {
+			t.Errorf("client form, category %s: %d cases, want %d", cat, got[cat], n)
+		}
+	}
+	for cat := range got {
+		if _, ok := want[cat]; !ok {
+			t.Errorf("client form: category %s, %d cases, not expected", cat, got[cat])
+		}
+	}
+	if swapRoles("The server's Close; the Client") != "The client's Close; the Server" {
+		t.Errorf("swapRoles: %q", swapRoles("The server's Close; the Client"))
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/internal/brokenserver"
+	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
 	"github.com/wsharness/wsharness/suites/results"
 )
 
@@ -26,10 +26,10 @@ var deflateSample = ids("12.1.1", "12.2.4", "12.3.2", "12.4.3", "12.5.11",
 func init() { defectRows = append(defectRows, deflateDefectRows...) }
 
 // deflateDefectRows: one row per permessage-deflate defect of the
-// brokenserver, with the cases whose rule it breaks.
+// brokenpeer server, with the cases whose rule it breaks.
 var deflateDefectRows = []defectRow{
 	{
-		name: "DeflateAcceptInvalidOffers", defects: brokenserver.Defects{DeflateAcceptInvalidOffers: true},
+		name: "DeflateAcceptInvalidOffers", defects: brokenpeer.Defects{DeflateAcceptInvalidOffers: true},
 		run:      ids("11.2"),
 		mustFail: seq("11.2", 1, 9),
 		observed: "accepting the offer it MUST decline",
@@ -37,23 +37,23 @@ var deflateDefectRows = []defectRow{
 	{
 		// The other 11.1 and 11.3 cases offer client_max_window_bits in
 		// the offer the server accepts.
-		name: "DeflateUnofferedClientWindowBits", defects: brokenserver.Defects{DeflateUnofferedClientWindowBits: true},
+		name: "DeflateUnofferedClientWindowBits", defects: brokenpeer.Defects{DeflateUnofferedClientWindowBits: true},
 		run:      ids("11.1", "11.3", "11.4.7"),
 		mustFail: ids("11.1.1", "11.1.3", "11.1.4", "11.1.5", "11.1.8", "11.3.1", "11.3.3", "11.4.7"),
 		observed: "the response has client_max_window_bits, which the offer did not have",
 	},
 	{
-		name: "DeflateAcceptRSV1Control", defects: brokenserver.Defects{DeflateAcceptRSV1Control: true},
+		name: "DeflateAcceptRSV1Control", defects: brokenpeer.Defects{DeflateAcceptRSV1Control: true},
 		run:      ids("11.4"),
 		mustFail: ids("11.4.1", "11.4.2", "11.4.3"),
 	},
 	{
-		name: "DeflateAcceptRSV1Continuation", defects: brokenserver.Defects{DeflateAcceptRSV1Continuation: true},
+		name: "DeflateAcceptRSV1Continuation", defects: brokenpeer.Defects{DeflateAcceptRSV1Continuation: true},
 		run:      ids("11.4"),
 		mustFail: ids("11.4.4", "11.4.5"),
 	},
 	{
-		name: "DeflateRSV1OnContinuation", defects: brokenserver.Defects{DeflateRSV1OnContinuation: true},
+		name: "DeflateRSV1OnContinuation", defects: brokenpeer.Defects{DeflateRSV1OnContinuation: true},
 		run:      ids("11.1.1", "11.4.13", "12.2.2", "13.1.2"),
 		mustFail: ids("11.1.1", "11.4.13", "12.2.2", "13.1.2"),
 		observed: "RFC 7692 §6: permessage-deflate never sets RSV1",
@@ -62,13 +62,13 @@ var deflateDefectRows = []defectRow{
 		// The stream breaks at the second echo, under context takeover
 		// only: with server_no_context_takeover (13.2.x) nothing refers
 		// back, and the defect does no harm.
-		name: "DeflateUncompressedFirstKeepsContext", defects: brokenserver.Defects{DeflateUncompressedFirstKeepsContext: true},
+		name: "DeflateUncompressedFirstKeepsContext", defects: brokenpeer.Defects{DeflateUncompressedFirstKeepsContext: true},
 		run:      ids("11.1.2", "11.5.1", "12.1.5", "13.1.5", "13.2.2"),
 		mustFail: ids("11.1.2", "11.5.1", "12.1.5", "13.1.5"),
 		observed: "does not decompress",
 	},
 	{
-		name: "DeflateKeepsContextAfterNoContext", defects: brokenserver.Defects{DeflateKeepsContextAfterNoContext: true},
+		name: "DeflateKeepsContextAfterNoContext", defects: brokenpeer.Defects{DeflateKeepsContextAfterNoContext: true},
 		run:      ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5"),
 		mustFail: ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5"),
 		observed: "does not decompress",
@@ -76,13 +76,13 @@ var deflateDefectRows = []defectRow{
 	{
 		// Within one message the client cannot see the distances; across
 		// messages it keeps only the window the server promised.
-		name: "DeflateIgnoresServerWindow", defects: brokenserver.Defects{DeflateIgnoresServerWindow: true},
+		name: "DeflateIgnoresServerWindow", defects: brokenpeer.Defects{DeflateIgnoresServerWindow: true},
 		run:      ids("11.1.5", "11.1.8", "11.3.2", "13.3.5"),
 		mustFail: ids("11.1.5", "11.1.8", "11.3.2", "13.3.5"),
 		observed: "does not decompress",
 	},
 	{
-		name: "DeflateForgetsClientContext", defects: brokenserver.Defects{DeflateForgetsClientContext: true},
+		name: "DeflateForgetsClientContext", defects: brokenpeer.Defects{DeflateForgetsClientContext: true},
 		run:      ids("11.5"),
 		mustFail: ids("11.5.1", "11.5.2"),
 	},
@@ -98,7 +98,7 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 	if os.Getenv("WSH_DEFLATE_ALL") != "" {
 		selectors = []string{cases.FamilyDeflatePayloads, cases.FamilyDeflateParams}
 	}
-	srv := startServer(t, brokenserver.Defects{})
+	srv := startServer(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	selected := selectCases(wireCases(), selectors)
@@ -119,7 +119,7 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 // in the 11.2 cases, where declining is the point.
 func TestServerWithoutDeflate(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, brokenserver.Defects{NoDeflate: true})
+	srv := startServer(t, brokenpeer.Defects{NoDeflate: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	selected := selectCases(wireCases(), append([]string{cases.FamilyDeflateNegotiation}, deflateSample...))

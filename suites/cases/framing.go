@@ -86,7 +86,7 @@ func lengthEncodings() []Case {
 			casekit.Script{
 				Steps: []casekit.Step{casekit.Send(wire.OneWrite, lying)},
 				OK:    one(),
-				Close: casekit.CloseExpect{ByServer: true, Codes: []int{1002, 1009}},
+				Close: casekit.CloseExpect{ByPeer: true, Codes: []int{1002, 1009}},
 			}), "the RFC forbids sending this length but does not require the receiver to fail on it"),
 	}
 }

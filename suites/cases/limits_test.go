@@ -10,7 +10,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/internal/brokenserver"
+	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
 	"github.com/wsharness/wsharness/suites/results"
 )
 
@@ -35,7 +35,7 @@ var limitsSample = []string{"9.1.1", "9.1.6", "9.2.6", "9.3.1", "9.4.9", "9.5.1"
 // runs alone, before the package's parallel tests, so its megabytes do not
 // starve their 2 s timers of CPU.
 func TestCorrectServerPassesLimits(t *testing.T) {
-	srv := startServer(t, brokenserver.Defects{})
+	srv := startServer(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 

@@ -50,7 +50,7 @@ func ReservedBits() []Case {
 			casekit.Script{
 				Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Close(1000, ""), 7))},
 				OK:    one(),
-				Close: casekit.CloseExpect{ByServer: true, Codes: []int{1002}, WrongCodeFatal: true},
+				Close: casekit.CloseExpect{ByPeer: true, Codes: []int{1002}, WrongCodeFatal: true},
 			}),
 	}
 }

@@ -424,16 +424,14 @@ func utf8FailFast() []Case {
 }
 
 // utf8FailFastChops returns the frames Autobahn's streaming API sends for
-// the payload parts, and where to cut their bytes: one masked, non-final
-// text frame whose header declares the whole payload, cut after the header
-// plus part 1 and after part 2; the last write also carries the empty
-// final continuation frame that ends the message.
+// the payload parts, and where to cut their payload (casekit.Cut): one
+// non-final text frame whose header declares the whole payload, cut after
+// part 1 (which goes out with the header) and after part 2; the last write
+// also carries the empty final continuation frame that ends the message.
 func utf8FailFastChops(parts [3]string) ([]wire.Frame, [2]int) {
 	payload := parts[0] + parts[1] + parts[2]
 	frame := wire.Fragment(wire.Text(payload))
-	header := wire.HeaderSize(frame.Encode(wire.Client, nil)[1])
-	cut1 := header + len(parts[0])
-	return []wire.Frame{frame, wire.Continuation(nil, true)}, [2]int{cut1, cut1 + len(parts[1])}
+	return []wire.Frame{frame, wire.Continuation(nil, true)}, [2]int{len(parts[0]), len(parts[0]) + len(parts[1])}
 }
 
 // utf8KuhnCase is one case of 6.5–6.23: the payload in one unfragmented

@@ -212,11 +212,12 @@ func TestUTF8FailFastChops(t *testing.T) {
 		for _, f := range frames {
 			stream = append(stream, f.Encode(wire.Client, nil)...)
 		}
-		chops := [3][]byte{stream[:cuts[0]], stream[cuts[0]:cuts[1]], stream[cuts[1]:]}
 		h, err := wire.ParseHeader(stream)
 		if err != nil {
 			t.Fatalf("split %d: %v", i, err)
 		}
+		// casekit.Cut offsets are in the first frame's payload.
+		chops := [3][]byte{stream[:h.Size+cuts[0]], stream[h.Size+cuts[0] : h.Size+cuts[1]], stream[h.Size+cuts[1]:]}
 		if h.Fin || h.Opcode != wire.OpText || !h.Masked || h.Length != uint64(len(utf8FailFastPayload)) {
 			t.Errorf("split %d: header %+v, want a non-final masked text frame of %d octets", i, h, len(utf8FailFastPayload))
 		}

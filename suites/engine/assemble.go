@@ -56,7 +56,7 @@ func Assemble(info Run, records []Record) (results.Run, error) {
 	}
 	byName := map[string]int{}
 	for i, t := range info.Targets {
-		run.Targets = append(run.Targets, results.Target{Name: t.Name, Library: t.Library})
+		run.Targets = append(run.Targets, results.Target{Name: t.Name, Library: t.Library, Role: t.Role})
 		byName[t.Name] = i
 	}
 	var errs []error

@@ -30,6 +30,10 @@ type Target struct {
 	// Skip, when set, leaves out the cases it reports for this target
 	// (an Autobahn spec's exclude-agent-cases).
 	Skip func(caseID string) bool
+	// Client, set when the target is a client (Info.Role), plays one case:
+	// it connects to the URL it is given and echoes until the connection
+	// ends or ctx does. The harness is the server.
+	Client func(ctx context.Context, url string) error
 }
 
 // Settings are what every case of a run shares.
@@ -79,6 +83,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		mu.Unlock()
 	}
 	r := newRunner(p.Settings)
+	defer r.close()
 	run := func(t Target, c cases.Case) {
 		o := r.run(ctx, t, c)
 		switch {
@@ -178,10 +183,37 @@ type runner struct {
 	browser  browserOnce
 	mu       sync.Mutex
 	liveness map[string]*casekit.Liveness
+	// board routes the connections of clients under test to their cases;
+	// nil until a client is tested.
+	board *switchboard
 }
 
 func newRunner(s Settings) *runner {
 	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}}
+}
+
+// switchboard returns the run's switchboard, listening from the first
+// call on.
+func (r *runner) switchboard() (*switchboard, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.board == nil {
+		b, err := newSwitchboard()
+		if err != nil {
+			return nil, err
+		}
+		r.board = b
+	}
+	return r.board, nil
+}
+
+// close stops what the runner started.
+func (r *runner) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.board != nil {
+		r.board.Close()
+	}
 }
 
 // caseOutcome is what runner.run made of one case: a record, or a family
@@ -231,7 +263,12 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
 	bound := c.Bound(env) + BoundMargin
 	cctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
-	res := c.Run(cctx, env)
+	var res results.Case
+	if t.Client != nil {
+		res = r.runClient(cctx, t, c, env)
+	} else {
+		res = c.Run(cctx, env)
+	}
 	if ctx.Err() != nil {
 		return caseOutcome{Cut: true}
 	}
@@ -243,6 +280,42 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
 		res.Deviation, res.Unstable = d.Reason, d.Unstable
 	}
 	return record(res)
+}
+
+// clientEndWait is how long a client under test may take to end after its
+// case did, before the engine stops it.
+const clientEndWait = 5 * time.Second
+
+// runClient runs case c with the harness as the server and the client
+// target t connecting for it.
+func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env casekit.Env) results.Case {
+	board, err := r.switchboard()
+	if err != nil {
+		return results.Case{ID: c.ID, Family: c.Family, Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
+	}
+	env.Peer, env.Liveness = wire.Client, nil
+	env.Incoming = board.expect(t.Info.Name, c.ID)
+	cctx, stop := context.WithCancel(ctx)
+	defer stop()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = t.Client(cctx, board.URL(t.Info.Name, c.ID)) // the verdict says what it did
+	}()
+	res := c.Run(ctx, env)
+	select {
+	case <-done:
+		return res
+	case <-time.After(clientEndWait):
+		stop()
+	}
+	select {
+	case <-done:
+	case <-time.After(clientEndWait):
+		res.HarnessError = fmt.Sprintf("the client %s did not stop within %v of being told to: a harness bug", t.Info.Name, 2*clientEndWait)
+		res.Observed = res.HarnessError + "; " + res.Observed
+	}
+	return res
 }
 
 // BoundMargin is the time a case gets past its own bound (cases.Case.Bound)

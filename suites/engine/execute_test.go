@@ -8,9 +8,10 @@ import (
 	"github.com/wsharness/wsharness/suites/browser"
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/expect"
-	"github.com/wsharness/wsharness/suites/internal/brokenserver"
+	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 func pick(t *testing.T, ids ...string) []cases.Case {
@@ -41,12 +42,12 @@ func TestSelect(t *testing.T) {
 // is applied, an unavailable target is recorded once, and the browser
 // family without a browser is a skipped family.
 func TestExecute(t *testing.T) {
-	good, err := brokenserver.Start(brokenserver.Defects{})
+	good, err := brokenpeer.Start(brokenpeer.Defects{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer good.Close()
-	bad, err := brokenserver.Start(brokenserver.Defects{NoPong: true})
+	bad, err := brokenpeer.Start(brokenpeer.Defects{NoPong: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func TestExecute(t *testing.T) {
 // An interrupted run ends promptly, keeps what finished and leaves out
 // what it cut short.
 func TestExecuteInterrupted(t *testing.T) {
-	srv, err := brokenserver.Start(brokenserver.Defects{NoPong: true}) // 2.2 waits out its timer
+	srv, err := brokenpeer.Start(brokenpeer.Defects{NoPong: true}) // 2.2 waits out its timer
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,5 +128,63 @@ func TestExecuteInterrupted(t *testing.T) {
 	}
 	if out.Cut == 0 || len(out.Records)+out.Cut >= 20 {
 		t.Errorf("%d records, %d cut: want some cut and the rest never started", len(out.Records), out.Cut)
+	}
+}
+
+// The client form of the catalog runs against the reference client
+// agents with the harness as the server: every case gets a record without
+// a harness error, each client gets verdicts of its own (gws-client fails
+// none, gorilla-client, which checks no UTF-8, fails only UTF-8 cases,
+// gobwas-client only close cases),
+// and the assembled target says it is a client.
+func TestExecuteClients(t *testing.T) {
+	var plan Plan
+	for _, c := range cases.ForPeer(wire.Client) {
+		if !cases.IsSlow(c.Family) {
+			plan.Cases = append(plan.Cases, c)
+		}
+	}
+	var infos []targets.Info
+	for _, a := range targets.Clients() {
+		plan.Targets = append(plan.Targets, Target{Info: a.Info, Client: a.Echo})
+		infos = append(infos, a.Info)
+	}
+	plan.Concurrency = 32
+	out := Execute(t.Context(), plan)
+	if want := len(plan.Cases) * len(plan.Targets); len(out.Records) != want || out.Cut != 0 {
+		t.Fatalf("%d records, %d cut; want %d", len(out.Records), out.Cut, want)
+	}
+	failed := map[string]map[string]bool{} // target -> failing families
+	for _, r := range out.Records {
+		if r.Case.HarnessError != "" {
+			t.Errorf("%s %s: harness error %s", r.Target, r.Case.ID, r.Case.HarnessError)
+		}
+		if r.Case.Failing() {
+			if failed[r.Target] == nil {
+				failed[r.Target] = map[string]bool{}
+			}
+			failed[r.Target][r.Case.Family] = true
+		}
+	}
+	if len(failed["gws-client"]) != 0 {
+		t.Errorf("gws-client failed cases in %v", failed["gws-client"])
+	}
+	if f := failed["gorilla-client"]; len(f) != 1 || !f[cases.FamilyUTF8] {
+		t.Errorf("gorilla-client failed cases in %v; want the UTF-8 family only", f)
+	}
+	// gobwas' control handler masks its Close 1002 in place and sends the
+	// header unmasked (docs/clients.md); the rest passes, the UTF-8
+	// fail-fast cases cut mid-frame (6.4.x) included.
+	if f := failed["gobwas-client"]; len(f) != 1 || !f[cases.FamilyClose] {
+		t.Errorf("gobwas-client failed cases in %v; want the close family only", f)
+	}
+	run, err := Assemble(Run{Targets: infos}, out.Records)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range run.Targets {
+		if target.Role != wire.Client {
+			t.Errorf("%s: role %v in results, want client", target.Name, target.Role)
+		}
 	}
 }

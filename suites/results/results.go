@@ -61,6 +61,9 @@ type Target struct {
 	URL     string `json:"url"`
 	Agent   string `json:"agent"`
 	Library string `json:"library,omitempty"`
+	// Role is what was judged: a server (absent), or a client the harness
+	// played the server for.
+	Role wire.Role `json:"role,omitzero"`
 	// Unavailable says why the target could not be started (a runtime
 	// not installed, a command that never served); it then has no cases.
 	Unavailable string `json:"unavailable,omitempty"`

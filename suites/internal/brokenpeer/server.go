@@ -1,8 +1,9 @@
-// Package brokenserver is a raw-TCP WebSocket echo server built on the wire
-// package, used to prove that the conformance cases catch what they target.
-// With the zero Defects it follows every server MUST of RFC 6455; each
-// Defects knob breaks exactly one rule.
-package brokenserver
+// Package brokenpeer is a raw-TCP WebSocket echo peer built on the wire
+// package, used to prove that the conformance cases catch what they
+// target: a server (Start) or a client (Echo), sharing one frame loop.
+// With the zero Defects it follows every MUST of RFC 6455 for its role;
+// each Defects knob breaks exactly one rule.
+package brokenpeer
 
 import (
 	"bufio"
@@ -12,13 +13,17 @@ import (
 	"net"
 	"sync"
 	"time"
+
+	"github.com/wsharness/wsharness/wire"
 )
 
-// Defects lists the rule violations a Server commits. The zero value is a
-// correct server.
+// Defects lists the rule violations a peer commits. The zero value is a
+// correct peer. The knobs of the frame loop apply to either role; the
+// handshake and permessage-deflate knobs to the server.
 type Defects struct {
-	// AcceptUnmasked processes client frames whose MASK bit is clear.
-	AcceptUnmasked bool
+	// AcceptWrongMask processes frames whose MASK bit is wrong for their
+	// sender: unmasked client frames, or masked server frames.
+	AcceptWrongMask bool
 	// IgnoreRSV processes frames with nonzero RSV bits.
 	IgnoreRSV bool
 	// EchoInvalidUTF8 does no UTF-8 check at all: text messages and close
@@ -44,8 +49,9 @@ type Defects struct {
 	AcceptInvalidCloseCodes bool
 	// NoCloseReply drops TCP on a Close instead of answering it.
 	NoCloseReply bool
-	// MaskServerFrames masks every frame the server sends.
-	MaskServerFrames bool
+	// SendWrongMask breaks §5.1 in every frame sent: a server masks them,
+	// a client masks none.
+	SendWrongMask bool
 	// SelectUnofferedSubprotocol always answers Sec-WebSocket-Protocol: chat.
 	SelectUnofferedSubprotocol bool
 	// WrongAcceptKey sends a Sec-WebSocket-Accept computed from the wrong
@@ -130,6 +136,18 @@ type Defects struct {
 	DeflateForgetsClientContext bool
 }
 
+// ServerOnly reports whether d breaks a rule that only a server has: how
+// it answers the opening handshake, permessage-deflate (negotiated by the
+// server here), or closing TCP first. Echo plays none of them.
+func (d Defects) ServerOnly() bool {
+	handshake := d.SelectUnofferedSubprotocol || d.WrongAcceptKey || d.UpgradeWithoutKey || d.UpgradeAnyVersion ||
+		d.RejectVersionWithoutHeader || d.RequireExactConnectionUpgrade || d.CaseSensitiveUpgrade || d.SendsExtension
+	deflate := d.NoDeflate || d.DeflateAcceptInvalidOffers || d.DeflateUnofferedClientWindowBits || d.DeflateAcceptRSV1Control ||
+		d.DeflateAcceptRSV1Continuation || d.DeflateRSV1OnContinuation || d.DeflateUncompressedFirstKeepsContext ||
+		d.DeflateKeepsContextAfterNoContext || d.DeflateIgnoresServerWindow || d.DeflateForgetsClientContext
+	return handshake || deflate || d.NoTCPClose
+}
+
 // Sizes of the large-message knobs.
 const (
 	corruptFrom = 64 << 10
@@ -173,7 +191,7 @@ type Server struct {
 func Start(d Defects) (*Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return nil, fmt.Errorf("brokenserver: listen: %w", err)
+		return nil, fmt.Errorf("brokenpeer: listen: %w", err)
 	}
 	s := &Server{d: d, ln: ln, conns: map[net.Conn]struct{}{}}
 	s.wg.Add(1)
@@ -242,7 +260,7 @@ func (s *Server) serve(nc net.Conn) {
 		linger(nc, br)
 		return
 	}
-	c := &conn{d: s.d, nc: nc, br: br, deflate: dfl}
+	c := &conn{d: s.d, role: wire.Server, nc: nc, br: br, deflate: dfl}
 	switch c.run() {
 	case endLinger:
 		linger(nc, br)

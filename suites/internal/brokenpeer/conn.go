@@ -1,4 +1,4 @@
-package brokenserver
+package brokenpeer
 
 import (
 	"bufio"
@@ -34,14 +34,16 @@ const (
 	codeTooBig        = 1009
 )
 
-// serverKey masks server frames under MaskServerFrames.
+// serverKey masks server frames under SendWrongMask.
 var serverKey = [4]byte{0x5a, 0x11, 0xc3, 0x8e}
 
 // conn is one upgraded connection, driven by a single goroutine.
 type conn struct {
-	d  Defects
-	nc net.Conn
-	br *bufio.Reader
+	d Defects
+	// role is the peer's own: the frames it reads come from the other.
+	role wire.Role
+	nc   net.Conn
+	br   *bufio.Reader
 
 	// msgOp is the opcode of the fragmented message in progress (0: none);
 	// msg is its payload so far and text its UTF-8 state.
@@ -119,7 +121,10 @@ func reservedOpcode(op byte) bool { return (op >= 3 && op <= 7) || op >= 0xB }
 func (c *conn) frame(h wire.Header) (end endKind, done bool, f *failure) {
 	d := c.d
 	switch {
-	case !h.Masked && !d.AcceptUnmasked:
+	case h.Masked != (c.role.Peer() == wire.Client) && !d.AcceptWrongMask:
+		if h.Masked {
+			return 0, false, fail(codeProtocolError, "server frame is masked")
+		}
 		return 0, false, fail(codeProtocolError, "client frame is not masked")
 	case !c.rsvAllowed(h) && !d.IgnoreRSV:
 		return 0, false, fail(codeProtocolError, "RSV bits %03b on a %s frame", h.RSV, wire.OpName(h.Opcode))
@@ -287,7 +292,7 @@ func (c *conn) control(op byte, p []byte) (endKind, bool, *failure) {
 	return c.closeFrame(p)
 }
 
-// closeFrame answers the client's Close (§5.5.1, §7.4).
+// closeFrame answers the other end's Close (§5.5.1, §7.4).
 func (c *conn) closeFrame(p []byte) (endKind, bool, *failure) {
 	var reply []byte
 	switch {
@@ -376,7 +381,8 @@ func (c *conn) readPayload(h wire.Header, check func([]byte) bool) (p []byte, re
 	return p, false, nil
 }
 
-// write sends one final frame, masked only under MaskServerFrames.
+// write sends one final frame, masked as the peer's role requires unless
+// SendWrongMask says otherwise.
 func (c *conn) write(op byte, payload []byte) error {
 	return c.writeFrame(wire.Frame{Fin: true, Opcode: op, Payload: payload})
 }
@@ -384,14 +390,17 @@ func (c *conn) write(op byte, payload []byte) error {
 // writeFrame sends one frame as the masking and length knobs say.
 func (c *conn) writeFrame(f wire.Frame) error {
 	payload := f.Payload
-	if c.d.MaskServerFrames {
+	switch {
+	case c.d.SendWrongMask && c.role == wire.Server:
 		f = wire.WithKey(f, serverKey)
+	case c.d.SendWrongMask:
+		f.Mask = wire.MaskNever
 	}
 	if c.d.SixteenBitLengths && len(payload) > 125 {
 		n := uint64(uint16(len(payload)))
 		f.LengthForm, f.DeclaredLength = wire.Length16, &n
 	}
 	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
-	_, err := c.nc.Write(f.Encode(wire.Server, nil))
+	_, err := c.nc.Write(f.Encode(c.role, nil))
 	return err
 }

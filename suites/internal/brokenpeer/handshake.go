@@ -1,4 +1,4 @@
-package brokenserver
+package brokenpeer
 
 import (
 	"bufio"

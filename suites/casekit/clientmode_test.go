@@ -1,0 +1,139 @@
+package casekit_test
+
+import (
+	"context"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/wsharness/wsharness/suites/casekit"
+	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
+)
+
+// clientEnv is a case environment in which the harness plays the server on
+// a loopback listener; url is where the client under test connects.
+func clientEnv(t *testing.T) (casekit.Env, string) {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	env := casekit.Env{
+		Peer: wire.Client,
+		Incoming: func(ctx context.Context, o wire.AcceptOptions) (*wire.Incoming, error) {
+			stop := context.AfterFunc(ctx, func() { ln.Close() })
+			defer stop()
+			nc, err := ln.Accept()
+			if err != nil {
+				return nil, err
+			}
+			in, err := wire.ReadRequest(nc, o)
+			if err != nil {
+				in.Close()
+				return nil, err
+			}
+			return in, nil
+		},
+	}
+	return env, "ws://" + ln.Addr().String() + "/runCase?case=1&agent=test"
+}
+
+// echoScript sends a text message, a ping and a fragmented binary message
+// as the peer's role requires, and expects them back (Autobahn's 1.1.x,
+// 2.x and 5.x in client form).
+var echoScript = casekit.Script{
+	Steps: []casekit.Step{
+		casekit.Send(wire.OneWrite, wire.Text("Hello")),
+		casekit.Send(wire.FrameWise, wire.Ping([]byte("ping"))),
+		casekit.Send(wire.FrameWise, wire.Fragment(wire.Binary([]byte("frag"))), wire.Continuation([]byte("ment"), true)),
+	},
+	OK:    [][]casekit.Event{{casekit.Text("Hello"), casekit.PongOf([]byte("ping")), casekit.Binary([]byte("fragment"))}},
+	Close: casekit.CloseExpect{Codes: []int{1000}, RequireClean: true},
+}
+
+// runClient plays script with the harness as server against one client
+// run of echo.
+func runClient(t *testing.T, script casekit.Script, echo func(ctx context.Context, url string) error) casekit.Outcome {
+	t.Helper()
+	env, url := clientEnv(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- echo(ctx, url) }()
+	out := script.Run(ctx, env)
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Logf("the client ended with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client did not end after the case")
+	}
+	return out
+}
+
+// The harness as server runs a script against the three reference
+// clients: each echoes, answers the ping and completes the closing
+// handshake the server starts, and no frame of the server is masked.
+func TestScriptAgainstReferenceClients(t *testing.T) {
+	for _, agent := range targets.Clients() {
+		t.Run(agent.Name, func(t *testing.T) {
+			out := runClient(t, echoScript, agent.Echo)
+			if out.Verdict != results.OK || out.CloseVerdict != results.CloseOK {
+				t.Fatalf("%s: %s/%s\n%s\n%s", agent.Name, out.Verdict, out.CloseVerdict, out.Observed, out.Handshake.Request)
+			}
+			// Who drops TCP first races: a client MAY close it once it has
+			// sent and received a Close (RFC 6455 §7.1.1).
+			if !strings.Contains(out.Observed, "the server sent Close first; client Close code 1000") {
+				t.Errorf("close story %q: want the harness, as the server, to start the closing handshake", out.Observed)
+			}
+			for _, e := range out.Wirelog {
+				if e.Dir == wire.Outbound && e.Frame != nil && e.Frame.Masked {
+					t.Errorf("the harness as server sent a masked frame: %+v", e.Frame)
+				}
+			}
+		})
+	}
+}
+
+// rawEchoClient echoes with the harness's own client, its frames masked as
+// mask says: a client that forgets to mask is FAILED under §5.1.
+func rawEchoClient(mask wire.Masking) func(ctx context.Context, url string) error {
+	return func(ctx context.Context, url string) error {
+		c, _, err := wire.Dial(ctx, url, wire.Options{})
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		for {
+			f, err := c.ReadFrame(time.Now().Add(10 * time.Second))
+			if err != nil {
+				return nil
+			}
+			reply := wire.Frame{Fin: f.Fin, Opcode: f.Opcode, Mask: mask, Payload: f.Payload}
+			switch f.Opcode {
+			case wire.OpPing:
+				reply.Opcode = wire.OpPong
+			case wire.OpPong:
+				continue
+			}
+			if err := c.WriteFrames(ctx, []wire.Frame{reply}, wire.OneWrite); err != nil || f.Opcode == wire.OpClose {
+				return nil
+			}
+		}
+	}
+}
+
+func TestScriptCatchesAnUnmaskingClient(t *testing.T) {
+	if out := runClient(t, echoScript, rawEchoClient(wire.MaskForRole)); out.Verdict != results.OK {
+		t.Fatalf("a raw client that masks and echoes frame by frame: %s\n%s", out.Verdict, out.Observed)
+	}
+	out := runClient(t, echoScript, rawEchoClient(wire.MaskNever))
+	if out.Verdict != results.Failed || !strings.Contains(out.Observed, "client frame is not masked (§5.1: a client MUST mask") {
+		t.Fatalf("a client that does not mask: %s\n%s", out.Verdict, out.Observed)
+	}
+}
