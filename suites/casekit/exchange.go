@@ -157,6 +157,7 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	timeout := env.Scaled(x.timeout())
 	// The reader outlives the round trips by the closing handshake.
 	sess := newSession(conn, log, timeout+3*env.Scaled(CloseTimeout))
+	sess.live = env.Liveness
 	var codec Codec = Identity{}
 	var negotiation error
 	switch {

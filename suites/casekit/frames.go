@@ -34,6 +34,7 @@ func (s *session) readFrames(sink frameSink) {
 			s.readEnded(err)
 			return
 		}
+		s.live.heard()
 		if closed {
 			s.violate("%s sent a %s frame after its Close frame (RFC 6455 §5.5.1)", s.peer, wire.OpName(f.Opcode))
 		}

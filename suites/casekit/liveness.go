@@ -7,7 +7,9 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
+	"time"
 
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/wire"
@@ -31,6 +33,23 @@ type Liveness struct {
 	silent int    // unanswered opening handshakes in a row
 	how    string // how the last one failed: "timed out", "were refused"
 	dead   string // why the server counts as gone; "" while it answers
+	// lastHeard is when a frame last arrived from the server on any of the
+	// run's connections (Unix nanoseconds): a server busy with other
+	// cases' megabytes may leave handshakes unanswered for a while, but it
+	// has not stopped.
+	lastHeard atomic.Int64
+}
+
+// heard notes that the server sent something.
+func (l *Liveness) heard() {
+	if l != nil {
+		l.lastHeard.Store(time.Now().UnixNano())
+	}
+}
+
+// heardWithin reports whether the server sent something in the last d.
+func (l *Liveness) heardWithin(d time.Duration) bool {
+	return time.Since(time.Unix(0, l.lastHeard.Load())) < d
 }
 
 // record notes the outcome of one opening handshake.
@@ -78,11 +97,16 @@ func (l *Liveness) gate(ctx context.Context, env Env) string {
 	if l.dead != "" || l.silent < SilentLimit {
 		return l.dead
 	}
-	conn, hs, err := wire.Open(ctx, env.URL, wire.Options{Timeout: env.Scaled(HandshakeTimeout), TLS: env.TLS})
+	window := env.Scaled(HandshakeTimeout)
+	if l.heardWithin(window) {
+		l.silent = 0 // busy, not gone: its frames still arrive
+		return ""
+	}
+	conn, hs, err := wire.Open(ctx, env.URL, wire.Options{Timeout: window, TLS: env.TLS})
 	if conn != nil {
 		_ = conn.Close()
 	}
-	if how, silent := unanswered(hs, err); silent {
+	if how, silent := unanswered(hs, err); silent && !l.heardWithin(window) {
 		l.dead = fmt.Sprintf("the server stopped answering opening handshakes (%d in a row %s, the last a plain upgrade request)", l.silent+1, how)
 		return l.dead
 	}

@@ -134,3 +134,72 @@ func TestUnansweredOddRequestsDoNotEndTheRun(t *testing.T) {
 		t.Errorf("case 4 did not reach the server: handshake response %q", out[3].Handshake.Response)
 	}
 }
+
+// A server busy with one connection's frames, which leaves new handshakes
+// unanswered, is not taken for gone while its frames keep arriving: the
+// cases whose handshakes time out say so, and none is skipped. Once its
+// frames stop, the silence ends the run as for a silent server.
+func TestBusyServerIsNotTakenForGone(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	busy := make(chan struct{})
+	go func() {
+		first := true
+		for {
+			nc, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			if !first {
+				defer nc.Close() // never answered
+				continue
+			}
+			first = false
+			go func() {
+				defer nc.Close()
+				c, _, err := wire.Accept(context.Background(), nc, wire.AcceptOptions{})
+				if err != nil {
+					return
+				}
+				for {
+					select {
+					case <-busy:
+						return
+					case <-time.After(20 * time.Millisecond):
+					}
+					if c.WriteFrames(context.Background(), []wire.Frame{wire.Ping([]byte("busy"))}, wire.OneWrite) != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	url := "ws://" + ln.Addr().String() + "/echo"
+	env := casekit.Env{URL: url, TimeScale: 0.1, Liveness: &casekit.Liveness{}}
+	// The long case holds the first connection for 4 s (scaled: 40 s
+	// unscaled) while its pings arrive.
+	long := make(chan results.Case, 1)
+	go func() {
+		s := casekit.Script{Steps: []casekit.Step{casekit.Wait(40*time.Second, "")}, Judge: func([]casekit.Event) (string, bool) { return results.OK, false }}
+		long <- casekit.Gate(context.Background(), env, s.Run)
+	}()
+	time.Sleep(200 * time.Millisecond) // the long case has its connection
+	x := casekit.Exchange{N: 1, Message: func(int) (byte, []byte) { return wire.OpText, []byte("hello") }}
+	for i := range 5 {
+		if c := casekit.Gate(context.Background(), env, x.Run); c.NotRun || !strings.Contains(c.Observed, "timed out") {
+			t.Errorf("case %d while the server is busy: not run %v, observed %q", i, c.NotRun, c.Observed)
+		}
+	}
+	close(busy)
+	<-long
+	var last results.Case
+	for range 4 {
+		last = casekit.Gate(context.Background(), env, x.Run)
+	}
+	if !last.NotRun {
+		t.Errorf("once the server is silent everywhere, a case still ran: %q", last.Observed)
+	}
+}

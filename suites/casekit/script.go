@@ -200,6 +200,7 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 		return declined(ctx, env, c, log, started)
 	}
 	sess := newSession(conn, log, env.Scaled(caseCeiling))
+	sess.live = env.Liveness
 	if c.deflate != nil {
 		sess.codec = NewDeflateCodec(*c.deflate)
 	}

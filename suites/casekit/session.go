@@ -80,6 +80,8 @@ type session struct {
 	codec Codec
 	// readDeadline bounds the reader whatever the server does.
 	readDeadline time.Time
+	// live hears every frame the peer sends (nil: nobody listens).
+	live *Liveness
 	// pongKeys masks the reader's Pongs: a stream of their own, so that
 	// the script's frames get the same keys however the server's Pings
 	// interleave with them.

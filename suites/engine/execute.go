@@ -183,13 +183,41 @@ type runner struct {
 	browser  browserOnce
 	mu       sync.Mutex
 	liveness map[string]*casekit.Liveness
+	// slow holds, per target, a slot for each slow-family case in flight
+	// against it (SlowPerTarget).
+	slow map[string]chan struct{}
 	// board routes the connections of clients under test to their cases;
 	// nil until a client is tested.
 	board *switchboard
 }
 
 func newRunner(s Settings) *runner {
-	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}}
+	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}, slow: map[string]chan struct{}{}}
+}
+
+// SlowPerTarget bounds the slow-family cases (megabytes each) in flight
+// against one target. Twenty 4 MiB streams at once kept a single-threaded
+// server (Autobahn|Python's asyncio target) so busy that new handshakes
+// went unanswered for seconds: the figures then describe the harness's
+// load, not the server. Autobahn runs one case at a time.
+const SlowPerTarget = 4
+
+// slowSlot waits for one of t's slow-case slots; release gives it back.
+// ok is false when ctx ended first.
+func (r *runner) slowSlot(ctx context.Context, target string) (release func(), ok bool) {
+	r.mu.Lock()
+	slots := r.slow[target]
+	if slots == nil {
+		slots = make(chan struct{}, SlowPerTarget)
+		r.slow[target] = slots
+	}
+	r.mu.Unlock()
+	select {
+	case slots <- struct{}{}:
+		return func() { <-slots }, true
+	case <-ctx.Done():
+		return nil, false
+	}
 }
 
 // switchboard returns the run's switchboard, listening from the first
@@ -231,6 +259,13 @@ type caseOutcome struct {
 // run runs case c against the ready target t and applies the
 // expectations.
 func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
+	if cases.IsSlow(c.Family) {
+		release, ok := r.slowSlot(ctx, t.Info.Name)
+		if !ok {
+			return caseOutcome{Cut: true}
+		}
+		defer release()
+	}
 	r.mu.Lock()
 	live := r.liveness[t.Info.Name]
 	if live == nil {
