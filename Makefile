@@ -10,6 +10,9 @@
 #                                         certificate chains to (default: the
 #                                         system roots); INSECURE=1 skips
 #                                         verification instead
+#   make conformance-clients              the client form of the cases against the
+#                                         reference client agents (in progress:
+#                                         docs/clients.md)
 #   make test                             the project's own tests
 #   make bench                            load benchmarks of the targets, and k6 on the same echo
 #   make bench BENCH_FLAGS=--quick        the same, cut down to a smoke run
@@ -53,8 +56,9 @@ LABELS  ?=
 SUITE_TIMEOUT = $(if $(filter full,$(PROFILE)),75m,30m)
 GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
+comma   := ,
 
-.PHONY: all build lws-echo deps conformance test vet fmt-check unit fuzz bench clean help
+.PHONY: all build lws-echo deps conformance conformance-clients test vet fmt-check unit fuzz bench clean help
 
 all: build
 
@@ -94,6 +98,17 @@ conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PR
 		$(if $(CA),-wsh.ca='$(abspath $(CA))') $(if $(filter 1,$(INSECURE)),-wsh.insecure) \
 		$(if $(SEED),-wsh.seed='$(SEED)') \
 		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)')
+
+# Clients under test: AGENTS names reference client agents, or "clients"
+# for all of them; the harness plays the server (docs/clients.md). Exit
+# codes are those of make conformance.
+# OUT defaults to out/conformance-clients here.
+AGENTS ?= clients
+conformance-clients: CLIENTS_OUT = $(if $(filter file,$(origin OUT)),out/conformance-clients,$(OUT))
+conformance-clients: build ## judge WebSocket clients (AGENTS=, PROFILE=, OUT=, EXPECT=)
+	@$(BIN)/wsharness conformance $(foreach a,$(subst $(comma), ,$(AGENTS)),--client $(a)) \
+		--profile $(PROFILE) --out $(CLIENTS_OUT) --expect '$(abspath $(EXPECT))' \
+		--concurrency $(CONCURRENCY) --timescale $(TIMESCALE) $(if $(SEED),--seed '$(SEED)')
 
 test: fmt-check vet unit ## gofmt, go vet and every test (race detector on)
 

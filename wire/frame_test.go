@@ -159,7 +159,8 @@ func TestHeaderViolations(t *testing.T) {
 			t.Errorf("%s: violations %q, want one mentioning %q", tc.name, v, tc.want)
 		}
 	}
-	// Each role's default masking is what §5.1 asks of it.
+	// Each role's default masking is what §5.1 asks of it, and
+	// MaskAgainstRole is the opposite.
 	for _, role := range []Role{Client, Server} {
 		h, err := ParseHeader(Text("ok").Encode(role, nil))
 		if err != nil {
@@ -170,6 +171,11 @@ func TestHeaderViolations(t *testing.T) {
 		}
 		if v := h.Violations(role, 0); len(v) != 0 {
 			t.Errorf("a %s's text frame, masked as its role requires: %v", role, v)
+		}
+		wrong := Text("no")
+		wrong.Mask = MaskAgainstRole
+		if h, _ := ParseHeader(wrong.Encode(role, nil)); h.Masked == (role == Client) || len(h.Violations(role, 0)) != 1 {
+			t.Errorf("a %s's frame masked against its role: masked %v, violations %q", role, h.Masked, h.Violations(role, 0))
 		}
 	}
 	if v := (Header{Fin: true, RSV: RSV1, Opcode: OpText, LengthForm: Length7}).Violations(Server, RSV1); len(v) != 0 {

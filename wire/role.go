@@ -44,6 +44,10 @@ const (
 	MaskAlways
 	// MaskNever masks nothing whatever the role: a client's defect.
 	MaskNever
+	// MaskAgainstRole masks as §5.1 forbids the sender: a client's frame
+	// unmasked, a server's masked. A case written once sends the wrong
+	// mask from either end.
+	MaskAgainstRole
 )
 
 // masked reports whether a frame with this masking, sent by role, is
@@ -54,6 +58,8 @@ func (m Masking) masked(role Role) bool {
 		return true
 	case MaskNever:
 		return false
+	case MaskAgainstRole:
+		return role == Server
 	}
 	return role == Client
 }

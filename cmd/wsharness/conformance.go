@@ -24,10 +24,11 @@ import (
 const defaultConcurrency = 32
 
 func runConformance(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("conformance", "(--url [NAME=]URL ... | --target NAME|GROUP ...) [flags]", stderr)
-	var urls, targetNames, include, exclude repeated
+	fs := newFlags("conformance", "(--url [NAME=]URL ... | --target NAME|GROUP ... | --client NAME|clients ...) [flags]", stderr)
+	var urls, targetNames, clientNames, include, exclude repeated
 	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external; a reference target's name tests that target running there); repeatable")
 	fs.Var(&targetNames, "target", "test a reference or external target by name, or a group: all, builtin, external; repeatable")
+	fs.Var(&clientNames, "client", "test a reference client agent by name, or every one (clients), with the harness as the server; repeatable")
 	external := fs.String("external", "", "file of external targets (servers started by command), as targets/external.yaml")
 	profileName := fs.String("profile", string(cases.ProfileDefault), "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
 	fs.Var(&include, "cases", "run only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
@@ -50,8 +51,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	var spec *autobahn.Spec
 	agents := map[string]string{} // target name → the spec's agent
 	if *specFile != "" {
-		if len(urls) > 0 || len(targetNames) > 0 {
-			return usageError("--spec names the servers: give it without --url and --target")
+		if len(urls) > 0 || len(targetNames) > 0 || len(clientNames) > 0 {
+			return usageError("--spec names the servers: give it without --url, --target and --client")
 		}
 		s, err := autobahn.ReadSpec(*specFile)
 		if err != nil {
@@ -67,8 +68,12 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			*autobahnOut = cmp.Or(s.OutDir, "./reports/servers")
 		}
 	}
-	if len(urls) == 0 && len(targetNames) == 0 {
-		return usageError("give --url (your server), --target (a reference or external target) or --spec (an Autobahn spec)")
+	if len(urls) == 0 && len(targetNames) == 0 && len(clientNames) == 0 {
+		return usageError("give --url (your server), --target (a reference or external target), --client (a reference client) or --spec (an Autobahn spec)")
+	}
+	clients, err := resolveClients(clientNames)
+	if err != nil {
+		return usageError("--client: %v", err)
 	}
 	profile, err := cases.ParseProfile(*profileName)
 	if err != nil {
@@ -95,18 +100,45 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var all []cases.Case
-	for _, c := range cases.All() {
-		if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
-			all = append(all, c)
+	inProfile := func(catalog []cases.Case) []cases.Case {
+		var out []cases.Case
+		for _, c := range catalog {
+			if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
+				out = append(out, c)
+			}
+		}
+		return engine.Select(out, include, exclude)
+	}
+	var chosen, chosenForClients []cases.Case
+	served := map[string]bool{} // families the run's catalogs have
+	if len(urls) > 0 || len(targetNames) > 0 {
+		chosen = inProfile(cases.All())
+		for _, c := range cases.All() {
+			served[c.Family] = true
+		}
+	}
+	if len(clients) > 0 {
+		chosenForClients = inProfile(cases.ForPeer(wire.Client))
+		for _, c := range cases.ForPeer(wire.Client) {
+			served[c.Family] = true
 		}
 	}
 	skipped := map[string]string{}
 	if spec == nil {
-		skipped = profile.LeftOut()
+		for f, why := range profile.LeftOut() {
+			if served[f] {
+				skipped[f] = why
+			}
+		}
 	}
-	chosen := engine.Select(all, include, exclude)
-	if len(chosen) == 0 {
+	if len(urls) == 0 && len(targetNames) == 0 { // clients alone
+		for _, f := range cases.Families {
+			if !served[f] {
+				skipped[f] = noClientFormReason
+			}
+		}
+	}
+	if len(chosen) == 0 && len(chosenForClients) == 0 {
 		return usageError("no case matches --cases %v --exclude %v", []string(include), []string(exclude))
 	}
 
@@ -119,9 +151,11 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	wants, err := engine.Resolve(engine.Request{URLs: urls, Names: targetNames, ExternalFile: *external})
-	if err != nil {
-		return usageError("%v", err)
+	var wants []engine.Want
+	if len(urls) > 0 || len(targetNames) > 0 {
+		if wants, err = engine.Resolve(engine.Request{URLs: urls, Names: targetNames, ExternalFile: *external}); err != nil {
+			return usageError("%v", err)
+		}
 	}
 	started := time.Now()
 	ready := make([]engine.Target, len(wants))
@@ -129,6 +163,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		t, stop := w.Start(ctx, tlsConfig, *timeScale)
 		defer stop()
 		ready[i] = t
+	}
+	for _, a := range clients {
+		ready = append(ready, engine.Target{Info: a.Info, Client: a.Echo})
 	}
 	if spec != nil {
 		for i := range ready {
@@ -139,7 +176,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	getBrowser, closeBrowser := engine.Chromium(chromium.LaunchOptions{IgnoreCertificateErrors: engine.TalksTLS(tlsConfig, wants)})
 	defer closeBrowser()
 	outcome := engine.Execute(ctx, engine.Plan{
-		Targets: ready, Cases: chosen, Concurrency: *concurrency,
+		Targets: ready, Cases: chosen, ClientCases: chosenForClients, Concurrency: *concurrency,
 		Settings: engine.Settings{Expect: deviations, TimeScale: *timeScale, TLS: tlsConfig, Seed: seed, Browser: getBrowser},
 	})
 	for f, why := range outcome.SkippedFamilies {
@@ -172,6 +209,40 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		filepath.Join(*out, engine.JUnitFile), filepath.Join(*out, engine.ReportFile))
 	return conformanceVerdict(run, filepath.Join(*out, engine.ResultsFile), stdout)
 }
+
+// resolveClients looks up reference client agents by name; "clients"
+// names them all.
+func resolveClients(names []string) ([]targets.ClientAgent, error) {
+	var out []targets.ClientAgent
+	seen := map[string]bool{}
+	for _, name := range names {
+		found := []targets.ClientAgent{}
+		if name == clientsGroup {
+			found = targets.Clients()
+		} else if a, ok := targets.LookupClient(name); ok {
+			found = append(found, a)
+		} else {
+			var known []string
+			for _, a := range targets.Clients() {
+				known = append(known, a.Name)
+			}
+			return nil, fmt.Errorf("unknown client %q (reference clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
+		}
+		for _, a := range found {
+			if !seen[a.Name] {
+				seen[a.Name] = true
+				out = append(out, a)
+			}
+		}
+	}
+	return out, nil
+}
+
+// noClientFormReason is why a run of clients alone leaves a family out.
+const noClientFormReason = "no client form yet: the family tests what only a server does, or waits for its client form (docs/clients.md)"
+
+// clientsGroup names every reference client agent.
+const clientsGroup = "clients"
 
 // readExpectations reads the expectations file, or the built-in one.
 func readExpectations(path string) (expect.List, error) {

@@ -13,6 +13,7 @@ import (
 	"github.com/wsharness/wsharness/internal/hostile"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // 'wsharness conformance' tests a server from the binary alone: a correct
@@ -72,6 +73,7 @@ func TestConformanceCommandErrors(t *testing.T) {
 		{[]string{"conformance", "--target", "gorilla", "--profile", "fast"}, exitUsage},
 		{[]string{"conformance", "--target", "gorilla", "--cases", "99.*"}, exitUsage},
 		{[]string{"conformance", "--target", "gorilla", "--concurrency", "0"}, exitUsage},
+		{[]string{"conformance", "--client", "nope"}, exitUsage},
 		{[]string{"conformance", "--url", refused, "--out", t.TempDir()}, exitUnreachable},
 	} {
 		code, _, stderr := runCLI(tc.args...)
@@ -128,5 +130,30 @@ func TestConformanceAutobahnSpec(t *testing.T) {
 	}
 	if _, ok := got["100.1"]; ok {
 		t.Error("a wsharness-only case is in index.json")
+	}
+}
+
+// --client judges a reference client agent with the harness as the
+// server: the client form of the cases, a target recorded as a client.
+func TestConformanceClients(t *testing.T) {
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("conformance", "--client", "gws-client", "--cases", "1.1.*", "--cases", "100.*", "--out", out)
+	if code != exitOK || !strings.Contains(stdout, "gws-client") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
+	}
+	run, err := results.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Targets) != 1 || run.Targets[0].Role != wire.Client || len(run.Targets[0].Cases) != 15 {
+		t.Fatalf("targets %+v", run.Targets)
+	}
+	for _, c := range run.Targets[0].Cases {
+		if !strings.Contains(c.Expectation, "client MUST") || c.Verdict != results.OK {
+			t.Errorf("%s: %s, expectation %q", c.ID, c.Verdict, c.Expectation)
+		}
+	}
+	if _, ok := run.SkippedFamilies["handshake"]; !ok {
+		t.Errorf("skipped families %v: want the handshake family, which has no client form", run.SkippedFamilies)
 	}
 }

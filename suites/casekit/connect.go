@@ -17,6 +17,11 @@ type opening struct {
 	trailing []wire.Frame
 	// pacingBudget, when set, replaces the default pacing budget.
 	pacingBudget time.Duration
+	// respond edits the harness's answer when it is the server (a valid
+	// 101 selecting nothing, unless respond changes it), and split says
+	// how the answer and trailing go out.
+	respond func(*wire.ClientRequest, *wire.ResponseHead)
+	split   wire.Split
 }
 
 // opened is a case's connection and what its opening handshake said.
@@ -60,7 +65,8 @@ func (e Env) connect(ctx context.Context, log *wire.Log, op opening) (opened, *O
 }
 
 // answer takes the connection the client under test opened for the case
-// and sends a valid 101, selecting no subprotocol and no extension.
+// and sends a valid 101, selecting no subprotocol and no extension, or
+// what op.respond makes of it.
 func (e Env) answer(ctx context.Context, log *wire.Log, op opening) (opened, *Outcome) {
 	in, err := e.Incoming(ctx, wire.AcceptOptions{
 		Log: log, Timeout: e.Scaled(HandshakeTimeout), Keys: e.Keys, Pacing: e.pacing(op.pacingBudget),
@@ -77,7 +83,11 @@ func (e Env) answer(ctx context.Context, log *wire.Log, op opening) (opened, *Ou
 	for _, b := range trailing {
 		after = append(after, b...)
 	}
-	conn, err := in.Respond(ctx, wire.UpgradeResponse(in.Handshake.Key()), after, wire.OneWrite)
+	resp := wire.UpgradeResponse(in.Handshake.Key())
+	if op.respond != nil {
+		op.respond(in.Handshake.Request, resp)
+	}
+	conn, err := in.Respond(ctx, resp, after, op.split)
 	text := results.Handshake{Request: string(in.Handshake.RawRequest), Response: string(in.Handshake.Response)}
 	if err != nil {
 		return opened{}, noConnection(text, log, err)

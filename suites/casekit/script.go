@@ -161,10 +161,15 @@ type Judge func(trace []Event) (verdict string, final bool)
 // Script is a frame-level case.
 type Script struct {
 	// Edit changes the opening handshake request; Trailing frames are sent
-	// in the same TCP write as the request.
+	// in the same TCP write as the request (as the client) or the
+	// response (as the server).
 	Edit     func(*wire.Request)
 	Trailing []wire.Frame
-	Steps    []Step
+	// Respond changes the harness's answer to a client's opening
+	// handshake, and ResponseSplit cuts it (and Trailing) into writes.
+	Respond       func(*wire.ClientRequest, *wire.ResponseHead)
+	ResponseSplit wire.Split
+	Steps         []Step
 	// OK and NonStrict list the traces that earn those verdicts; anything
 	// else is FAILED. Judge, when set, replaces them.
 	OK, NonStrict [][]Event
@@ -189,7 +194,7 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 	if env.Keys == nil {
 		env.Keys = wire.RandomKeyStream()
 	}
-	c, failed := env.connect(ctx, log, opening{edit: s.Edit, trailing: s.Trailing})
+	c, failed := env.connect(ctx, log, opening{edit: s.Edit, trailing: s.Trailing, respond: s.Respond, split: s.ResponseSplit})
 	if failed != nil {
 		failed.DurationMS = ms(time.Since(started))
 		return *failed

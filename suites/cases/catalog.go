@@ -27,6 +27,12 @@ type Case struct {
 	Description string `json:"description"`
 	Expectation string `json:"expectation"`
 
+	// client, when set, words the case's client form where swapping the
+	// ends is not enough (masking: a server's frames must not be masked, a
+	// client's must), and puts the case in the client form although its
+	// family is not one of ClientFamilies.
+	client *clientText
+
 	run func(ctx context.Context, env casekit.Env) casekit.Outcome
 	// timeout is how long the case's own timer may run (unscaled), when
 	// longer than the default timers.
@@ -59,13 +65,14 @@ const (
 	FamilyClose         = "close"
 	FamilyMisc          = "misc"
 	FamilyMasking       = "masking"
+	// FamilyHandshakeResponse is declared in handshake_response.go.
 	// FamilyBrowser is declared in browser.go, FamilyLimits in limits.go,
 	// the deflate families in deflate_negotiation.go and deflate_data.go.
 )
 
 // Families lists family names in report order.
 var Families = []string{
-	FamilyHandshake, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
+	FamilyHandshake, FamilyHandshakeResponse, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
 	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
 	FamilyDeflatePayloads, FamilyDeflateParams, FamilyMasking, FamilyBrowser,
 }
@@ -150,21 +157,47 @@ var ClientFamilies = []string{
 	FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc,
 }
 
+// clientText is a case's wording in client form.
+type clientText struct{ title, description, expectation string }
+
+// inClientForm words c for its client form, or reports that it has none.
+func (c Case) inClientForm() (Case, bool) {
+	switch {
+	case c.client != nil:
+		c.Title, c.Description, c.Expectation = c.client.title, c.client.description, c.client.expectation
+		return c, true
+	case slices.Contains(ClientFamilies, c.Family):
+		c.Title, c.Description, c.Expectation = swapRoles(c.Title), swapRoles(c.Description), swapRoles(c.Expectation)
+		return c, true
+	}
+	return c, false
+}
+
 // ForPeer returns the catalog that judges peers of the role: All for
-// servers; for clients, the cases of ClientFamilies in client form, with
-// the same IDs and RFC clauses and their texts worded for a client.
+// servers; for clients, the cases that have a client form (those of
+// ClientFamilies, and cases worded for clients of their own), with the
+// same IDs and RFC clauses and their texts worded for a client, and the
+// client-only families, sorted by ID.
 func ForPeer(peer wire.Role) []Case {
 	if peer == wire.Server {
 		return All()
 	}
-	var out []Case
+	out := clientOnly()
 	for _, c := range All() {
-		if slices.Contains(ClientFamilies, c.Family) {
-			c.Title, c.Description, c.Expectation = swapRoles(c.Title), swapRoles(c.Description), swapRoles(c.Expectation)
-			out = append(out, c)
+		if cc, ok := c.inClientForm(); ok {
+			out = append(out, cc)
 		}
 	}
+	sort.SliceStable(out, func(i, j int) bool { return results.LessID(out[i].ID, out[j].ID) })
 	return out
+}
+
+// clientOnly returns the families that judge only clients.
+func clientOnly() []Case { return HandshakeResponse() }
+
+// ClientOnly reports whether family judges only clients.
+func ClientOnly(family string) bool {
+	return slices.ContainsFunc(clientOnly(), func(c Case) bool { return c.Family == family })
 }
 
 // roleWords matches the words that name an end of the connection.

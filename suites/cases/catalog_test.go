@@ -8,7 +8,7 @@ import (
 )
 
 func TestCatalogIDsAreUnique(t *testing.T) {
-	if dup := duplicateIDs(All()); len(dup) > 0 {
+	if dup := duplicateIDs(append(All(), clientOnly()...)); len(dup) > 0 {
 		t.Fatalf("duplicate case IDs: %v", dup)
 	}
 }
@@ -44,7 +44,7 @@ func TestEveryCaseIsDocumented(t *testing.T) {
 	for _, f := range Families {
 		families[f] = true
 	}
-	for _, c := range All() {
+	for _, c := range append(All(), clientOnly()...) {
 		switch {
 		case !families[c.Family]:
 			t.Errorf("%s: unknown family %q", c.ID, c.Family)
@@ -76,20 +76,34 @@ func TestProfileLeftOut(t *testing.T) {
 }
 
 // The client form has Autobahn's client categories (1.x-7.x, 9.x, 10.x;
-// 12.x/13.x wait for the harness to negotiate deflate as a server) and
-// 101.x, and
+// 12.x/13.x wait for the harness to negotiate deflate as a server),
+// 101.x and 100.x's masking cases, and
 // each case's texts are the server form's with the two ends swapped.
 func TestClientFormSwapsTheEnds(t *testing.T) {
 	server := map[string]Case{}
 	for _, c := range All() {
 		server[c.ID] = c
 	}
-	// 101.x: wsharness's length encodings, which a client must read too.
-	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "101": 3}
+	// 101.x: wsharness's length encodings, which a client must read too;
+	// 100.x: the masking cases a client form words of its own.
+	// 110.x: the client-only handshake-response family.
+	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "100": 7, "101": 3, "110": 15}
 	got := map[string]int{}
 	for _, c := range ForPeer(wire.Client) {
 		got[strings.SplitN(c.ID, ".", 2)[0]]++
-		s := server[c.ID]
+		s, inServerForm := server[c.ID]
+		if !inServerForm {
+			if !ClientOnly(c.Family) {
+				t.Errorf("%s: in the client form only, but its family %s is not client-only", c.ID, c.Family)
+			}
+			continue
+		}
+		if s.client != nil {
+			if c.Title != s.client.title || c.Expectation != s.client.expectation {
+				t.Errorf("%s: the client form does not use its own wording", c.ID)
+			}
+			continue
+		}
 		if c.Expectation == s.Expectation && strings.Contains(s.Expectation, "server") {
 			t.Errorf("%s: the client form's expectation still names the server: %q", c.ID, c.Expectation)
 		}

@@ -27,7 +27,7 @@ func clientRecords(t *testing.T, ts []engine.Target, cs []cases.Case) map[string
 	t.Helper()
 	ctx, cancel := context.WithTimeout(t.Context(), testDeadline)
 	defer cancel()
-	out := engine.Execute(ctx, engine.Plan{Targets: ts, Cases: cs, Concurrency: defectWorkers})
+	out := engine.Execute(ctx, engine.Plan{Targets: ts, ClientCases: cs, Concurrency: defectWorkers})
 	if out.Cut > 0 {
 		t.Fatalf("%d cases cut short by the test's deadline", out.Cut)
 	}

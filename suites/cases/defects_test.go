@@ -268,6 +268,35 @@ var defectRows = []defectRow{
 		informational: ids("9.1.3", "9.2.3"),
 		noneFailing:   true,
 	},
+	// Knobs of the client's check of the server's answer (client form only).
+	{
+		name: "ClientAcceptsWrongAccept", defects: brokenpeer.Defects{ClientAcceptsWrongAccept: true},
+		run:      []string{cases.FamilyHandshakeResponse},
+		mustFail: ids("110.1", "110.2"),
+	},
+	{
+		name: "ClientAcceptsNon101", defects: brokenpeer.Defects{ClientAcceptsNon101: true},
+		run:      []string{cases.FamilyHandshakeResponse},
+		mustFail: ids("110.3", "110.4"),
+	},
+	{
+		name: "ClientAcceptsNoUpgrade", defects: brokenpeer.Defects{ClientAcceptsNoUpgrade: true},
+		run:      []string{cases.FamilyHandshakeResponse},
+		mustFail: seq("110", 5, 8),
+	},
+	{
+		name: "ClientAcceptsUnoffered", defects: brokenpeer.Defects{ClientAcceptsUnoffered: true},
+		run:      []string{cases.FamilyHandshakeResponse},
+		mustFail: ids("110.9", "110.10"),
+	},
+	{
+		// A list in Connection is what §4.1 checks for but not what §4.2.2
+		// has a server send: refusing it is NON-STRICT.
+		name: "ClientRequiresExactHeaders", defects: brokenpeer.Defects{ClientRequiresExactHeaders: true},
+		run:       []string{cases.FamilyHandshakeResponse},
+		mustFail:  ids("110.11"),
+		nonStrict: ids("110.12"),
+	},
 	{
 		name: "SendsExtension", defects: brokenpeer.Defects{SendsExtension: true},
 		run:      []string{cases.FamilyHandshake, "1.1.1", "7.1.1"},
@@ -294,6 +323,9 @@ func TestEachDefectIsCaught(t *testing.T) {
 	var wg sync.WaitGroup
 	started := time.Now()
 	for i, row := range defectRows {
+		if row.defects.ClientOnly() {
+			continue // clientdefects_test.go
+		}
 		srv := startServer(t, row.defects)
 		runs[i].selected = selectCases(catalog, row.run)
 		wg.Go(func() {
@@ -306,6 +338,9 @@ func TestEachDefectIsCaught(t *testing.T) {
 	t.Logf("%d defects in %v", len(defectRows), time.Since(started).Round(time.Millisecond))
 
 	for i, row := range defectRows {
+		if row.defects.ClientOnly() {
+			continue
+		}
 		t.Run(row.name, func(t *testing.T) {
 			run := runs[i]
 			if len(run.selected) == 0 {

@@ -30,7 +30,7 @@ type Target struct {
 	// Skip, when set, leaves out the cases it reports for this target
 	// (an Autobahn spec's exclude-agent-cases).
 	Skip func(caseID string) bool
-	// Client, set when the target is a client (Info.Role), plays one case:
+	// Client plays one case of a client target (Info.Role wire.Client):
 	// it connects to the URL it is given and echoes until the connection
 	// ends or ctx does. The harness is the server.
 	Client func(ctx context.Context, url string) error
@@ -49,11 +49,14 @@ type Settings struct {
 	Browser func(context.Context) (b browser.Runner, skip string, err error)
 }
 
-// Plan is one conformance run: every case against every target.
+// Plan is one conformance run: every case against every target, in the
+// form for the target's role.
 type Plan struct {
 	Settings
 	Targets []Target
-	Cases   []cases.Case
+	// Cases run against the servers, ClientCases (the catalog's client
+	// form, cases.ForPeer) against the clients.
+	Cases, ClientCases []cases.Case
 	// Concurrency bounds the cases in flight, apart from the CPU-bound
 	// ones (see Execute); less than 1 means 1.
 	Concurrency int
@@ -111,34 +114,52 @@ func Execute(ctx context.Context, p Plan) Outcome {
 	// both ends) run at most two per core, since more only stretch each
 	// one towards its timer; the rest, which mostly wait, Concurrency at a
 	// time. In each, the longest cases start first, so none starts last
-	// and holds up the end of the run; each case goes to every target
-	// before the next.
-	var heavy, light []cases.Case
-	for _, c := range longestFirst(p.Cases) {
-		if cases.IsCPUBound(c.Family) {
-			heavy = append(heavy, c)
+	// and holds up the end of the run; each case goes to every target of
+	// its role before the next.
+	type job struct {
+		t Target
+		c cases.Case
+	}
+	var jobs []job
+	for _, t := range live {
+		list := p.Cases
+		if t.Info.Role == wire.Client {
+			list = p.ClientCases
+		}
+		for _, c := range list {
+			if t.Skip == nil || !t.Skip(c.ID) {
+				jobs = append(jobs, job{t, c})
+			}
+		}
+	}
+	order := map[string]int{} // the case's place among the cases of its rank
+	for i, c := range longestFirst(slices.Concat(p.Cases, p.ClientCases)) {
+		if _, ok := order[c.ID]; !ok {
+			order[c.ID] = i
+		}
+	}
+	slices.SortStableFunc(jobs, func(a, b job) int { return order[a.c.ID] - order[b.c.ID] })
+	var heavy, light []job
+	for _, j := range jobs {
+		if cases.IsCPUBound(j.c.Family) {
+			heavy = append(heavy, j)
 		} else {
-			light = append(light, c)
+			light = append(light, j)
 		}
 	}
 	concurrency := max(p.Concurrency, 1)
 	var wg sync.WaitGroup
 	for _, pool := range []struct {
-		cases   []cases.Case
+		jobs    []job
 		workers int
 	}{{heavy, min(concurrency, 2*runtime.GOMAXPROCS(0))}, {light, concurrency}} {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			feed(ctx, pool.workers, func(send func(func()) bool) {
-				for _, c := range pool.cases {
-					for _, t := range live {
-						if t.Skip != nil && t.Skip(c.ID) {
-							continue
-						}
-						if !send(func() { run(t, c) }) {
-							return
-						}
+				for _, j := range pool.jobs {
+					if !send(func() { run(j.t, j.c) }) {
+						return
 					}
 				}
 			})
@@ -299,7 +320,7 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
 	cctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var res results.Case
-	if t.Client != nil {
+	if t.Info.Role == wire.Client {
 		res = r.runClient(cctx, t, c, env)
 	} else {
 		res = c.Run(cctx, env)
@@ -325,6 +346,9 @@ const clientEndWait = 5 * time.Second
 // target t connecting for it.
 func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env casekit.Env) results.Case {
 	board, err := r.switchboard()
+	if err == nil && t.Client == nil {
+		err = fmt.Errorf("the client %s has no way to be started: a harness bug", t.Info.Name)
+	}
 	if err != nil {
 		return results.Case{ID: c.ID, Family: c.Family, Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
 	}

@@ -3,9 +3,11 @@ package brokenpeer
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"time"
 
@@ -46,8 +48,8 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 	if err != nil {
 		return fmt.Errorf("brokenpeer: %w", err)
 	}
-	if problems := wire.CheckUpgrade(resp, key, nil, nil); len(problems) > 0 {
-		return fmt.Errorf("brokenpeer: the server's answer fails the handshake: %v", problems)
+	if err := d.checkAnswer(resp, key); err != nil {
+		return fmt.Errorf("brokenpeer: the server's answer fails the handshake: %w", err)
 	}
 	_ = nc.SetDeadline(time.Time{})
 
@@ -58,6 +60,27 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 		_ = nc.SetReadDeadline(time.Now().Add(lingerTimeout))
 		_, _ = io.Copy(io.Discard, br)
 	case endDrop:
+	}
+	return nil
+}
+
+// checkAnswer is the client's check of the server's answer (§4.1), with
+// the knobs that break it. The client offers no subprotocol and no
+// extension.
+func (d Defects) checkAnswer(resp *wire.Response, key string) error {
+	h := resp.Header
+	exact := func(name, want string) bool { return len(h.Values(name)) == 1 && h.Get(name) == want }
+	switch {
+	case resp.Status != http.StatusSwitchingProtocols && !d.ClientAcceptsNon101:
+		return fmt.Errorf("status %d", resp.Status)
+	case h.Get("Sec-WebSocket-Accept") != wire.AcceptKey(key) && !d.ClientAcceptsWrongAccept:
+		return errors.New("wrong Sec-WebSocket-Accept")
+	case d.ClientRequiresExactHeaders && (!exact("Upgrade", "websocket") || !exact("Connection", "Upgrade")):
+		return errors.New("Upgrade or Connection not exactly as expected")
+	case (!wire.HeaderHasToken(h, "Upgrade", "websocket") || !wire.HeaderHasToken(h, "Connection", "upgrade")) && !d.ClientAcceptsNoUpgrade:
+		return errors.New("no Upgrade: websocket or Connection: Upgrade")
+	case (h.Get("Sec-WebSocket-Protocol") != "" || h.Get("Sec-WebSocket-Extensions") != "") && !d.ClientAcceptsUnoffered:
+		return errors.New("a subprotocol or an extension that was not offered")
 	}
 	return nil
 }

@@ -134,6 +134,24 @@ type Defects struct {
 	// DeflateForgetsClientContext decompresses every client message with
 	// an empty window although its answer lacks client_no_context_takeover.
 	DeflateForgetsClientContext bool
+
+	// The correct client checks the server's answer to its opening
+	// handshake (§4.1); these knobs break that check.
+
+	// ClientAcceptsWrongAccept takes a wrong or missing
+	// Sec-WebSocket-Accept.
+	ClientAcceptsWrongAccept bool
+	// ClientAcceptsNon101 takes any status for a WebSocket.
+	ClientAcceptsNon101 bool
+	// ClientAcceptsNoUpgrade takes an answer without the Upgrade and
+	// Connection tokens.
+	ClientAcceptsNoUpgrade bool
+	// ClientAcceptsUnoffered takes a subprotocol or an extension it did
+	// not offer.
+	ClientAcceptsUnoffered bool
+	// ClientRequiresExactHeaders compares the Upgrade and Connection
+	// values case-sensitively, as single tokens ("websocket", "Upgrade").
+	ClientRequiresExactHeaders bool
 }
 
 // ServerOnly reports whether d breaks a rule that only a server has: how
@@ -146,6 +164,13 @@ func (d Defects) ServerOnly() bool {
 		d.DeflateAcceptRSV1Continuation || d.DeflateRSV1OnContinuation || d.DeflateUncompressedFirstKeepsContext ||
 		d.DeflateKeepsContextAfterNoContext || d.DeflateIgnoresServerWindow || d.DeflateForgetsClientContext
 	return handshake || deflate || d.NoTCPClose
+}
+
+// ClientOnly reports whether d breaks a rule that only a client has: how it
+// checks the server's answer. Start plays none of them.
+func (d Defects) ClientOnly() bool {
+	return d.ClientAcceptsWrongAccept || d.ClientAcceptsNon101 || d.ClientAcceptsNoUpgrade ||
+		d.ClientAcceptsUnoffered || d.ClientRequiresExactHeaders
 }
 
 // Sizes of the large-message knobs.
