@@ -71,12 +71,14 @@ type Outcome struct {
 	Cut int
 }
 
-// Execute runs the plan's cases against its targets and applies the
+// Execute runs the plan's cases against its servers, and its client cases
+// against its clients with the harness as the server, and applies the
 // expectations: Concurrency cases at a time, and beside them at most two
-// per core of the CPU-bound families (cases.CPUBoundFamilies). Cases
-// against one target share a casekit.Liveness, so a server that stops
-// answering ends fast. When ctx
-// ends, cases in flight are cut short and left out, and no more start.
+// per core of the CPU-bound families (cases.CPUBoundFamilies); at most
+// SlowPerTarget slow cases against one target. Cases against one server
+// share a casekit.Liveness, so a server that stops answering ends fast.
+// When ctx ends, cases in flight are cut short and left out, and no more
+// start.
 func Execute(ctx context.Context, p Plan) Outcome {
 	out := Outcome{SkippedFamilies: map[string]string{}}
 	var mu sync.Mutex // guards out
@@ -132,7 +134,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 			}
 		}
 	}
-	order := map[string]int{} // the case's place among the cases of its rank
+	order := map[string]int{} // a case's place in longest-first order
 	for i, c := range longestFirst(slices.Concat(p.Cases, p.ClientCases)) {
 		if _, ok := order[c.ID]; !ok {
 			order[c.ID] = i
