@@ -203,13 +203,13 @@ func ClientOnly(family string) bool {
 // roleWords matches the words that name an end of the connection.
 var roleWords = regexp.MustCompile(`\b(?:[Ss]erver|[Cc]lient)\b`)
 
+// swappedRoleWords maps each word of roleWords to the other end's.
+var swappedRoleWords = map[string]string{"server": "client", "Server": "Client", "client": "server", "Client": "Server"}
+
 // swapRoles swaps "server" and "client" in a case's text: the client form
 // of a case has the two ends trade places.
 func swapRoles(s string) string {
-	return roleWords.ReplaceAllStringFunc(s, func(w string) string {
-		swapped := map[string]string{"server": "client", "Server": "Client", "client": "server", "Client": "Server"}
-		return swapped[w]
-	})
+	return roleWords.ReplaceAllStringFunc(s, func(w string) string { return swappedRoleWords[w] })
 }
 
 // ByFamily returns the cases of one family.

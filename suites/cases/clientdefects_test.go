@@ -57,16 +57,7 @@ func TestCorrectClientPassesEveryCase(t *testing.T) {
 	if len(got) != len(all) {
 		t.Fatalf("%d results for %d cases", len(got), len(all))
 	}
-	counts := map[string]int{}
-	for _, r := range got {
-		counts[r.Verdict]++
-		if r.Failing() || r.CloseVerdict == results.CloseWrongCode ||
-			(r.Verdict != results.OK && r.Verdict != results.Informational) {
-			t.Errorf("case %s (%s) against the correct client: verdict %s, close %s\n%s",
-				r.ID, r.Title, r.Verdict, r.CloseVerdict, indent(r.Observed))
-		}
-	}
-	t.Logf("%d cases in %v: %v", len(got), time.Since(started).Round(time.Millisecond), counts)
+	requireAllPass(t, "client", got, started)
 }
 
 // TestEachClientDefectIsCaught runs the defect table in client form: each

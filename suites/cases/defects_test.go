@@ -41,13 +41,21 @@ func TestCorrectServerPassesEveryCase(t *testing.T) {
 	}
 	started := time.Now()
 	got := runAll(ctx, srv.URL(), all, make(chan struct{}, correctWorkers))
+	requireAllPass(t, "server", got, started)
+}
+
+// requireAllPass fails the test for any result of the correct peer (a
+// server or a client) that is not OK or INFORMATIONAL, or closes with a
+// wrong code, and logs the counts.
+func requireAllPass(t *testing.T, peer string, got []results.Case, started time.Time) {
+	t.Helper()
 	counts := map[string]int{}
 	for _, r := range got {
 		counts[r.Verdict]++
 		if r.Failing() || r.CloseVerdict == results.CloseWrongCode ||
 			(r.Verdict != results.OK && r.Verdict != results.Informational) {
-			t.Errorf("case %s (%s) against the correct server: verdict %s, close %s\n%s",
-				r.ID, r.Title, r.Verdict, r.CloseVerdict, indent(r.Observed))
+			t.Errorf("case %s (%s) against the correct %s: verdict %s, close %s\n%s",
+				r.ID, r.Title, peer, r.Verdict, r.CloseVerdict, indent(r.Observed))
 		}
 	}
 	t.Logf("%d cases in %v: %v", len(got), time.Since(started).Round(time.Millisecond), counts)
