@@ -131,7 +131,7 @@ func TestDeflateTargetsEchoCompressed(t *testing.T) {
 			if hs.Deflate == nil {
 				t.Fatalf("permessage-deflate not negotiated: %s", hs.RawResponse)
 			}
-			codec := wire.NewDeflateCodec(*hs.Deflate, 0)
+			codec := wire.NewDeflateCodec(*hs.Deflate, wire.Client, 0)
 			for i, msg := range [][]byte{[]byte(strings.Repeat("compress me ", 100)), []byte(strings.Repeat("compress me ", 100)), {}} {
 				f := wire.NewFrame(wire.OpBinary, codec.Compress(msg))
 				f.RSV = wire.RSV1

@@ -2,6 +2,7 @@ package wire
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -202,4 +203,52 @@ func prefix(p string, list []string) []string {
 		out[i] = p + s
 	}
 	return out
+}
+
+// ClientBound is what the answer holds the client's compressor to: its
+// client_max_window_bits (15 without one) and whether it has
+// client_no_context_takeover. A server decompresses the client's messages
+// with these, so a client that breaks them fails to decompress.
+func (d Deflate) ClientBound() (bits int, noContextTakeover bool) {
+	bits = 15
+	if p, ok := d.Response.Param(ClientMaxWindowBits); ok {
+		bits, _ = windowBits(p.Value)
+	}
+	_, noContextTakeover = d.Response.Param(ClientNoContextTakeover)
+	return bits, noContextTakeover
+}
+
+// AnswerDeflate is a server's acceptance of a valid offer (RFC 7692 §7):
+// the offer's server_no_context_takeover and server_max_window_bits are
+// answered as asked (§7.1.1.1, §7.1.2.1), then each of add is set, except
+// a server_max_window_bits above the one the offer allows, which stays at
+// the offer's. add may hold what a response must not (a case answering
+// wrongly on purpose); NegotiateDeflate tells.
+func AnswerDeflate(offer Extension, add ...ExtParam) Extension {
+	resp := Extension{Name: DeflateName}
+	for _, name := range []string{ServerNoContextTakeover, ServerMaxWindowBits} {
+		if p, ok := offer.Param(name); ok {
+			resp.Params = append(resp.Params, ExtParam{Name: p.Name, Value: p.Value, HasValue: p.HasValue})
+		}
+	}
+	for _, p := range add {
+		i := slices.IndexFunc(resp.Params, func(q ExtParam) bool { return q.Name == p.Name })
+		switch {
+		case i < 0:
+			resp.Params = append(resp.Params, p)
+		case p.Name == ServerMaxWindowBits:
+			limit, _ := windowBits(resp.Params[i].Value)
+			if asked, ok := windowBits(p.Value); ok && asked < limit {
+				resp.Params[i] = p
+			}
+		default:
+			resp.Params[i] = p
+		}
+	}
+	return resp
+}
+
+// WindowBitsParam is a window-bits parameter with a value.
+func WindowBitsParam(name string, bits int) ExtParam {
+	return ExtParam{Name: name, Value: strconv.Itoa(bits), HasValue: true}
 }

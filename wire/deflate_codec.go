@@ -168,19 +168,31 @@ func readBounded(r io.Reader, limit int) ([]byte, error) {
 	}
 }
 
-// DeflateCodec is a client connection's permessage-deflate state: it
-// compresses what the client sends and decompresses what the server sends,
-// each with the window and context rule the handshake agreed on. Compress
-// and Decompress may run on different goroutines, each on its own.
+// DeflateCodec is one end's permessage-deflate state: it compresses what
+// that end sends and decompresses what its peer sends, each with the
+// window and context rule the handshake agreed on. Compress and
+// Decompress may run on different goroutines, each on its own.
 type DeflateCodec struct {
 	Params Deflate
 	tx     *Compressor
 	rx     *Decompressor
 }
 
-// NewDeflateCodec returns the client side of a negotiated configuration;
-// limit bounds each decompressed message (0 = DefaultMaxInflated).
-func NewDeflateCodec(d Deflate, limit int) *DeflateCodec {
+// NewDeflateCodec returns the codec of the end that plays role in a
+// negotiated configuration; limit bounds each decompressed message (0 =
+// DefaultMaxInflated). The client compresses within what it offered and
+// was answered (its own hints bind it); the server holds the client only
+// to the answer (ClientBound), since an offer's client_no_context_takeover
+// is a hint, not a promise (RFC 7692 §7.1.1.2).
+func NewDeflateCodec(d Deflate, role Role, limit int) *DeflateCodec {
+	if role == Server {
+		bits, noContext := d.ClientBound()
+		return &DeflateCodec{
+			Params: d,
+			tx:     NewCompressor(d.ServerMaxWindowBits, d.ServerNoContextTakeover),
+			rx:     NewDecompressor(bits, noContext, limit),
+		}
+	}
 	return &DeflateCodec{
 		Params: d,
 		tx:     NewCompressor(d.ClientMaxWindowBits, d.ClientNoContextTakeover),
@@ -188,8 +200,8 @@ func NewDeflateCodec(d Deflate, limit int) *DeflateCodec {
 	}
 }
 
-// Compress compresses the next message the client sends.
+// Compress compresses the next message this end sends.
 func (c *DeflateCodec) Compress(p []byte) []byte { return c.tx.Compress(p) }
 
-// Decompress decompresses the next compressed message the server sent.
+// Decompress decompresses the next compressed message the peer sent.
 func (c *DeflateCodec) Decompress(p []byte) ([]byte, error) { return c.rx.Decompress(p) }

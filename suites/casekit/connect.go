@@ -22,6 +22,9 @@ type opening struct {
 	// how the answer and trailing go out.
 	respond func(*wire.ClientRequest, *wire.ResponseHead)
 	split   wire.Split
+	// answer, when set, answers the client's permessage-deflate offers
+	// when the harness is the server.
+	answer DeflateAnswer
 }
 
 // opened is a case's connection and what its opening handshake said.
@@ -33,6 +36,9 @@ type opened struct {
 	// deflate is the permessage-deflate configuration negotiated; nil when
 	// none.
 	deflate *wire.Deflate
+	// declined says why the harness, as the server, answered no offer of
+	// the client's although the case asked it to ("" otherwise).
+	declined string
 	// problems lists what in the client's request breaks RFC 6455 when the
 	// harness is the server; the case reports them as violations.
 	problems []string
@@ -84,6 +90,11 @@ func (e Env) answer(ctx context.Context, log *wire.Log, op opening) (opened, *Ou
 		after = append(after, b...)
 	}
 	resp := wire.UpgradeResponse(in.Handshake.Key())
+	var dfl *wire.Deflate
+	var declined string
+	if op.answer != nil {
+		dfl, declined = answerDeflate(op.answer, in.Handshake.Request, resp, log)
+	}
 	if op.respond != nil {
 		op.respond(in.Handshake.Request, resp)
 	}
@@ -93,7 +104,7 @@ func (e Env) answer(ctx context.Context, log *wire.Log, op opening) (opened, *Ou
 		return opened{}, noConnection(text, log, err)
 	}
 	logTrailing(log, op.trailing, trailing, "sent in the same TCP write as the handshake response")
-	return opened{conn: conn, handshake: text, problems: in.Handshake.Problems}, nil
+	return opened{conn: conn, handshake: text, problems: in.Handshake.Problems, deflate: dfl, declined: declined}, nil
 }
 
 // handshakeText is the opening handshake of the harness as the client, as

@@ -11,14 +11,15 @@ import (
 )
 
 // deflateCodec is the Codec of a connection with permessage-deflate: every
-// message the client sends is compressed, RSV1 on its first frame only;
-// server messages with RSV1 on their first frame are decompressed, within
-// MaxMessage bytes. RSV1 anywhere else is a violation (RFC 7692 §6).
+// message the harness sends is compressed, RSV1 on its first frame only;
+// the peer's messages with RSV1 on their first frame are decompressed,
+// within MaxMessage bytes. RSV1 anywhere else is a violation (RFC 7692 §6).
 type deflateCodec struct{ c *wire.DeflateCodec }
 
-// NewDeflateCodec returns the client Codec of a negotiated configuration.
-func NewDeflateCodec(d wire.Deflate) Codec {
-	return deflateCodec{wire.NewDeflateCodec(d, MaxMessage)}
+// NewDeflateCodec returns the Codec of the harness, playing role, in a
+// negotiated configuration.
+func NewDeflateCodec(d wire.Deflate, role wire.Role) Codec {
+	return deflateCodec{wire.NewDeflateCodec(d, role, MaxMessage)}
 }
 
 // Encode compresses the message and cuts the compressed bytes into frames.
@@ -64,7 +65,7 @@ func NegotiateDeflate(offers ...wire.Extension) func(*wire.Response) (Codec, err
 		case d == nil:
 			return nil, fmt.Errorf("%w: the server declined %q", ErrNotNegotiated, wire.FormatExtensions(offers...))
 		}
-		return NewDeflateCodec(*d), nil
+		return NewDeflateCodec(*d, wire.Client), nil
 	}
 }
 
@@ -75,22 +76,97 @@ func OfferDeflate(offers ...wire.Extension) func(*wire.Request) {
 }
 
 // declined ends a RequireDeflate script whose server did not accept the
-// offer: UNIMPLEMENTED, after a polite close.
+// offer, or whose client made no offer the case can answer: UNIMPLEMENTED,
+// after a polite close.
 func declined(ctx context.Context, env Env, c opened, log *wire.Log, started time.Time) Outcome {
 	closePolitely(ctx, env, c.conn)
 	_ = c.conn.Close()
-	var answer string
-	if c.response != nil {
-		answer = strings.Join(c.response.Header.Values("Sec-WebSocket-Extensions"), ", ")
-	}
-	if answer == "" {
-		answer = "no Sec-WebSocket-Extensions header"
-	} else {
-		answer = fmt.Sprintf("Sec-WebSocket-Extensions: %s", answer)
+	why := c.declined
+	if why == "" {
+		var answer string
+		if c.response != nil {
+			answer = strings.Join(c.response.Header.Values("Sec-WebSocket-Extensions"), ", ")
+		}
+		if answer == "" {
+			answer = "no Sec-WebSocket-Extensions header"
+		} else {
+			answer = fmt.Sprintf("Sec-WebSocket-Extensions: %s", answer)
+		}
+		why = "the server declined permessage-deflate (" + answer + ")"
 	}
 	return Outcome{
 		Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
-		Observed:  "not run: the server declined permessage-deflate (" + answer + "); the case needs it",
+		Observed:  "not run: " + why + "; the case needs it",
 		Handshake: c.handshake, Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),
 	}
+}
+
+// DeflateAnswer is the harness's answer, as the server, to a client's
+// permessage-deflate offers (the request's elements, in order): the
+// elements of its Sec-WebSocket-Extensions, or nil to decline and why
+// (the case needs an offer the client did not make: UNIMPLEMENTED).
+type DeflateAnswer func(offers []wire.Extension) (answer []wire.Extension, declined string)
+
+// AcceptDeflate answers the first valid offer that carries every parameter
+// of needs (Autobahn's 13.x ask only what the offer allows), as
+// wire.AnswerDeflate does with add.
+func AcceptDeflate(needs []string, add ...wire.ExtParam) DeflateAnswer {
+	return func(offers []wire.Extension) ([]wire.Extension, string) {
+		for _, offer := range offers {
+			if len(wire.OfferProblems(offer)) > 0 || !hasParams(offer, needs) {
+				continue
+			}
+			return []wire.Extension{wire.AnswerDeflate(offer, add...)}, ""
+		}
+		return nil, noOffer(offers, needs)
+	}
+}
+
+// noOffer says why no offer could be answered.
+func noOffer(offers []wire.Extension, needs []string) string {
+	if len(offers) == 0 {
+		return "the client offered no permessage-deflate"
+	}
+	want := "a valid permessage-deflate offer"
+	if len(needs) > 0 {
+		want += " with " + strings.Join(needs, " and ")
+	}
+	return fmt.Sprintf("the client offered %q, and the case needs %s", wire.FormatExtensions(offers...), want)
+}
+
+// hasParams reports whether the offer carries every named parameter.
+func hasParams(offer wire.Extension, names []string) bool {
+	for _, n := range names {
+		if _, ok := offer.Param(n); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// answerDeflate applies answer to the request's offers: it sets the
+// response's Sec-WebSocket-Extensions and returns the configuration in
+// use, nil when the answer is invalid on purpose (the harness then
+// compresses nothing), or why it declined.
+func answerDeflate(answer DeflateAnswer, req *wire.ClientRequest, resp *wire.ResponseHead, log *wire.Log) (*wire.Deflate, string) {
+	var offers []wire.Extension
+	if req != nil {
+		exts, err := wire.ParseExtensions(req.Header.Values("Sec-WebSocket-Extensions"))
+		if err != nil {
+			return nil, fmt.Sprintf("the client's Sec-WebSocket-Extensions does not parse: %v", err)
+		}
+		offers = wire.DeflateElements(exts)
+	}
+	elems, why := answer(offers)
+	if len(elems) == 0 {
+		return nil, why
+	}
+	resp.Headers.Set("Sec-WebSocket-Extensions", wire.FormatExtensions(elems...))
+	d, problems := wire.NegotiateDeflate(offers, elems)
+	if len(problems) > 0 {
+		log.Note("the harness's answer is invalid on purpose: %s", strings.Join(problems, "; "))
+		return nil, ""
+	}
+	log.Note("negotiated %s", d)
+	return d, ""
 }

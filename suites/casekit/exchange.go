@@ -101,6 +101,10 @@ type Exchange struct {
 	// Negotiate returns the Codec for the server's 101 response; nil means
 	// Identity.
 	Negotiate func(resp *wire.Response) (Codec, error)
+	// Answer answers the client's permessage-deflate offers when the
+	// harness is the server; nil answers none. A client without an offer
+	// it can answer gets UNIMPLEMENTED.
+	Answer DeflateAnswer
 	// N messages are sent; Message builds message i (from 0) when it is
 	// due, so a long series is never held at once. The payload is kept
 	// until its echo is checked and Message is called again only then, so
@@ -148,7 +152,7 @@ const (
 // Run dials, negotiates, runs the round trips and closes.
 func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	log := wire.NewLog()
-	c, failed := env.connect(ctx, log, opening{edit: x.Edit, pacingBudget: ExchangePacingBudget})
+	c, failed := env.connect(ctx, log, opening{edit: x.Edit, pacingBudget: ExchangePacingBudget, answer: x.Answer})
 	if failed != nil {
 		return *failed
 	}
@@ -161,10 +165,12 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	var codec Codec = Identity{}
 	var negotiation error
 	switch {
-	case x.Negotiate != nil && c.response == nil:
-		negotiation = fmt.Errorf("%w: the harness as server offers no extension yet", ErrNotNegotiated)
+	case c.declined != "":
+		negotiation = fmt.Errorf("%w: %s", ErrNotNegotiated, c.declined)
 		log.Note("extension negotiation: %v", negotiation)
-	case x.Negotiate != nil:
+	case c.deflate != nil && env.Peer == wire.Client:
+		codec = NewDeflateCodec(*c.deflate, wire.Server)
+	case x.Negotiate != nil && env.Peer == wire.Server:
 		if nc, err := x.Negotiate(c.response); err != nil {
 			negotiation = err
 			log.Note("extension negotiation: %v", err)

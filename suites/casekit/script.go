@@ -179,7 +179,16 @@ type Script struct {
 	// RequireDeflate: the case tests permessage-deflate, which its Edit
 	// offers; a server that declines gets UNIMPLEMENTED, not a verdict.
 	RequireDeflate bool
-	Close          CloseExpect
+	// Answer answers the client's permessage-deflate offers when the
+	// harness is the server; a client without an offer it can answer gets
+	// UNIMPLEMENTED.
+	Answer DeflateAnswer
+	// Refusable, when set, says why the peer may fail the connection
+	// instead of going on (a configuration RFC 7692 §7 lets it refuse): a
+	// peer that does so before any event, with no violation, is
+	// UNIMPLEMENTED rather than FAILED.
+	Refusable string
+	Close     CloseExpect
 	// Timeout runs from the last step; 0 = DefaultTimeout.
 	Timeout time.Duration
 }
@@ -194,20 +203,20 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 	if env.Keys == nil {
 		env.Keys = wire.RandomKeyStream()
 	}
-	c, failed := env.connect(ctx, log, opening{edit: s.Edit, trailing: s.Trailing, respond: s.Respond, split: s.ResponseSplit})
+	c, failed := env.connect(ctx, log, opening{edit: s.Edit, trailing: s.Trailing, respond: s.Respond, split: s.ResponseSplit, answer: s.Answer})
 	if failed != nil {
 		failed.DurationMS = ms(time.Since(started))
 		return *failed
 	}
 	conn := c.conn
 	out := Outcome{Handshake: c.handshake}
-	if s.RequireDeflate && c.deflate == nil {
+	if (s.RequireDeflate && c.deflate == nil) || c.declined != "" {
 		return declined(ctx, env, c, log, started)
 	}
 	sess := newSession(conn, log, env.Scaled(caseCeiling))
 	sess.live = env.Liveness
 	if c.deflate != nil {
-		sess.codec = NewDeflateCodec(*c.deflate)
+		sess.codec = NewDeflateCodec(*c.deflate, conn.Role())
 	}
 	sess.violateAll(c.problems)
 	go sess.readLoop()
@@ -406,6 +415,11 @@ func (s Script) judge(env Env, st snapshot, out *Outcome) {
 	}
 
 	closeVerdict, closeNote := s.judgeClose(env, st)
+	if s.refused(st) {
+		out.Verdict, out.CloseVerdict = results.Unimplemented, results.CloseOK
+		out.Observed = fmt.Sprintf("the %s failed the connection before any event: %s\nevents %s; %s", st.peer, s.Refusable, Trace(st.trace), st.closeStory())
+		return
+	}
 	if closeNote != "" {
 		notes = append(notes, closeNote)
 	}
@@ -425,6 +439,13 @@ func (s Script) judge(env Env, st snapshot, out *Outcome) {
 		summary = strings.Join(notes, "\n") + "\n" + summary
 	}
 	out.Observed = summary
+}
+
+// refused reports that a Refusable case's peer failed the connection
+// before any event and broke nothing.
+func (s Script) refused(st snapshot) bool {
+	return s.Refusable != "" && len(st.trace) == 0 && len(st.violations) == 0 &&
+		(st.initiator == byPeer || st.initiator == byPeerDrop)
 }
 
 func (s Script) expectedText() string {

@@ -74,7 +74,7 @@ const (
 var Families = []string{
 	FamilyHandshake, FamilyHandshakeResponse, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
 	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
-	FamilyDeflatePayloads, FamilyDeflateParams, FamilyMasking, FamilyBrowser,
+	FamilyDeflatePayloads, FamilyDeflateParams, FamilyDeflateResponse, FamilyMasking, FamilyBrowser,
 }
 
 // SlowFamilies move megabytes or thousands of messages per case; the
@@ -193,7 +193,7 @@ func ForPeer(peer wire.Role) []Case {
 }
 
 // clientOnly returns the families that judge only clients.
-func clientOnly() []Case { return HandshakeResponse() }
+func clientOnly() []Case { return append(HandshakeResponse(), DeflateResponse()...) }
 
 // ClientOnly reports whether family judges only clients.
 func ClientOnly(family string) bool {

@@ -75,9 +75,9 @@ func TestProfileLeftOut(t *testing.T) {
 	}
 }
 
-// The client form has Autobahn's client categories (1.x-7.x, 9.x, 10.x;
-// 12.x/13.x wait for the harness to negotiate deflate as a server),
-// 101.x and 100.x's masking cases, and
+// The client form has Autobahn's client categories (1.x-7.x, 9.x, 10.x,
+// 12.x, 13.x), 101.x and 100.x's masking cases, the frame and context
+// cases of 11.x (11.4, 11.5), and
 // each case's texts are the server form's with the two ends swapped.
 func TestClientFormSwapsTheEnds(t *testing.T) {
 	server := map[string]Case{}
@@ -86,8 +86,10 @@ func TestClientFormSwapsTheEnds(t *testing.T) {
 	}
 	// 101.x: wsharness's length encodings, which a client must read too;
 	// 100.x: the masking cases a client form words of its own.
-	// 110.x: the client-only handshake-response family.
-	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "100": 7, "101": 3, "110": 15}
+	// 110.x: the client-only handshake-response family; 112.x the
+	// client-only deflate-response family.
+	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "11": 15, "12": 90, "13": 126,
+		"100": 7, "101": 3, "110": 15, "112": 16}
 	got := map[string]int{}
 	for _, c := range ForPeer(wire.Client) {
 		got[strings.SplitN(c.ID, ".", 2)[0]]++

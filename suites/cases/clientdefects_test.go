@@ -53,7 +53,12 @@ func TestCorrectClientPassesEveryCase(t *testing.T) {
 		}
 	}
 	started := time.Now()
-	got := clientRecords(t, []engine.Target{clientTarget("correct", brokenpeer.Defects{})}, all)["correct"]
+	// The cases that need offers without client_max_window_bits run
+	// against the correct client offering plain permessage-deflate.
+	correct, plain := clientTarget("correct", brokenpeer.Defects{}), clientTarget("plain", brokenpeer.Defects{ClientPlainDeflateOffer: true})
+	correct.Skip, plain.Skip = func(id string) bool { return plainOfferCases[id] }, func(id string) bool { return !plainOfferCases[id] }
+	records := clientRecords(t, []engine.Target{correct, plain}, all)
+	got := append(records["correct"], records["plain"]...)
 	if len(got) != len(all) {
 		t.Fatalf("%d results for %d cases", len(got), len(all))
 	}

@@ -2,6 +2,7 @@ package cases
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/wsharness/wsharness/suites/casekit"
@@ -55,6 +56,61 @@ func withServerParams(noContext bool, bits int) wire.Extension {
 	return e
 }
 
+// clientAnswer is how a 12.x or 13.x case answers, in its client form, the
+// client's offers (Autobahn's accept functions of case12_x_x.py), and the
+// words for it.
+type clientAnswer struct {
+	answer casekit.DeflateAnswer
+	text   string
+}
+
+// plainAnswer accepts the first valid offer as it is (Autobahn's
+// accept_deflate and accept1).
+var plainAnswer = clientAnswer{casekit.AcceptDeflate(nil), "accept the first valid offer as it is"}
+
+// askClient is Autobahn's accept2–accept6: the first valid offer that
+// allows what is asked of the client (client_no_context_takeover and
+// client_max_window_bits in the offer), answered with the request.
+func askClient(noContext bool, bits int) clientAnswer {
+	var needs []string
+	asked := wire.Extension{Name: wire.DeflateName}
+	if noContext {
+		needs = append(needs, wire.ClientNoContextTakeover)
+		asked.Params = append(asked.Params, wire.ExtParam{Name: wire.ClientNoContextTakeover})
+	}
+	if bits > 0 {
+		needs = append(needs, wire.ClientMaxWindowBits)
+		asked.Params = append(asked.Params, wire.WindowBitsParam(wire.ClientMaxWindowBits, bits))
+	}
+	return clientAnswer{casekit.AcceptDeflate(needs, asked.Params...),
+		fmt.Sprintf("accept the first valid offer that has %s, answering %s and the server parameters the offer asks for", strings.Join(needs, " and "), asked)}
+}
+
+// firstAnswer is Autobahn's accept7: the first of answers that accepts.
+func firstAnswer(answers ...clientAnswer) clientAnswer {
+	texts := make([]string, len(answers))
+	for i, a := range answers {
+		texts[i] = a.text
+	}
+	return clientAnswer{
+		answer: func(offers []wire.Extension) ([]wire.Extension, string) {
+			var why string
+			for _, a := range answers {
+				var ans []wire.Extension
+				if ans, why = a.answer(offers); ans != nil {
+					return ans, ""
+				}
+			}
+			return nil, why
+		},
+		text: strings.Join(texts, "; failing that, "),
+	}
+}
+
+const deflateDataClientRule = "Each message MUST be echoed with its type and content (checked byte for byte; SHA-256 shown for large ones), compressed or not, within the timer; " +
+	"every compressed client message MUST decompress under what the server's answer set (RFC 7692 §7.2.2: client_max_window_bits and client_no_context_takeover, §7.1.1.2, §7.1.2.2), with RSV1 on its first frame only (§6). " +
+	"A client that offers no permessage-deflate, or no offer the case's answer needs, is UNIMPLEMENTED, as in Autobahn."
+
 const deflateDataRule = "Each message MUST be echoed with its type and content (checked byte for byte; SHA-256 shown for large ones), compressed or not, within the timer; " +
 	"every compressed server message MUST decompress under the negotiated parameters (RFC 7692 §7.2.2: the window and context takeover it accepted), with RSV1 on its first frame only (§6). " +
 	"A server that declines the offer is UNIMPLEMENTED."
@@ -66,29 +122,34 @@ func DeflatePayloads() []Case {
 	for g, corpus := range []Corpus{CorpusJSON, CorpusImage, CorpusVerse, CorpusHTML, CorpusPDF} {
 		for i, s := range deflateSizes {
 			id := fmt.Sprintf("12.%d.%d", g+1, i+1)
-			out = append(out, deflateSeries(id, FamilyDeflatePayloads, corpus, s, []wire.Extension{defaultDeflateOffer}))
+			out = append(out, deflateSeries(id, FamilyDeflatePayloads, corpus, s, []wire.Extension{defaultDeflateOffer}, plainAnswer))
 		}
 	}
 	return out
 }
 
 // DeflateParams returns Autobahn 13.1.1–13.7.18: the JSON corpus in the 18
-// series under seven offers.
+// series under seven offers, or, in client form, seven answers (Autobahn
+// asks a client for 9 where it offers the server 9).
 func DeflateParams() []Case {
-	offers := [][]wire.Extension{
-		{defaultDeflateOffer},
-		{withServerParams(true, 0)},
-		{withServerParams(false, 9)},
-		{withServerParams(false, 15)},
-		{withServerParams(true, 9)},
-		{withServerParams(true, 15)},
-		{withServerParams(true, 9), withServerParams(true, 0), defaultDeflateOffer},
+	groups := []struct {
+		offer  []wire.Extension
+		answer clientAnswer
+	}{
+		{[]wire.Extension{defaultDeflateOffer}, plainAnswer},
+		{[]wire.Extension{withServerParams(true, 0)}, askClient(true, 0)},
+		{[]wire.Extension{withServerParams(false, 9)}, askClient(false, 9)},
+		{[]wire.Extension{withServerParams(false, 15)}, askClient(false, 15)},
+		{[]wire.Extension{withServerParams(true, 9)}, askClient(true, 9)},
+		{[]wire.Extension{withServerParams(true, 15)}, askClient(true, 15)},
+		{[]wire.Extension{withServerParams(true, 9), withServerParams(true, 0), defaultDeflateOffer},
+			firstAnswer(askClient(true, 9), askClient(true, 0), plainAnswer)},
 	}
 	var out []Case
-	for g, offer := range offers {
+	for g, grp := range groups {
 		for i, s := range deflateSizes {
 			id := fmt.Sprintf("13.%d.%d", g+1, i+1)
-			out = append(out, deflateSeries(id, FamilyDeflateParams, CorpusJSON, s, offer))
+			out = append(out, deflateSeries(id, FamilyDeflateParams, CorpusJSON, s, grp.offer, grp.answer))
 		}
 	}
 	return out
@@ -97,7 +158,7 @@ func DeflateParams() []Case {
 // deflateSeries is one compressed round-trip series: message i is a slice
 // of the corpus at an offset that varies with i, so no echo can be a
 // cached copy of the previous one, yet context takeover finds matches.
-func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wire.Extension) Case {
+func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wire.Extension, answer clientAnswer) Case {
 	n := deflateMessages
 	op := wire.OpText
 	kind := "text"
@@ -113,11 +174,13 @@ func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wir
 	if family == FamilyDeflateParams {
 		title = fmt.Sprintf("%s; offer %s", title, offer)
 	}
-	desc := fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s. Then send %d %s messages of %d bytes of the %s corpus, one at a time, each compressed (%s) after the echo of the previous one was checked.",
-		offer, n, kind, s.size, corpus.Name, frames)
-	return exchanged(id, family, title, "RFC 7692 §6, §7.2", desc, deflateDataRule, casekit.Exchange{
+	sending := fmt.Sprintf("send %d %s messages of %d bytes of the %s corpus, one at a time, each compressed (%s) after the echo of the previous one was checked.",
+		n, kind, s.size, corpus.Name, frames)
+	desc := fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s. Then %s", offer, sending)
+	c := exchanged(id, family, title, "RFC 7692 §6, §7.2", desc, deflateDataRule, casekit.Exchange{
 		Edit:      casekit.OfferDeflate(offers...),
 		Negotiate: casekit.NegotiateDeflate(offers...),
+		Answer:    answer.answer,
 		N:         n,
 		Message: func(i int) (byte, []byte) {
 			data := corpus.Bytes()
@@ -128,6 +191,16 @@ func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wir
 		FrameSize: s.frame,
 		Timeout:   s.timeout,
 	})
+	clientTitle := fmt.Sprintf("%d %s messages of %s, %s", n, kind, byteSize(s.size), frames)
+	if family == FamilyDeflateParams {
+		clientTitle = fmt.Sprintf("%s; %s", clientTitle, answer.text)
+	}
+	c.client = &clientText{
+		title:       clientTitle,
+		description: fmt.Sprintf("Answer the client's permessage-deflate offers: %s. Then %s", answer.text, sending),
+		expectation: deflateDataClientRule,
+	}
+	return c
 }
 
 func byteSize(n int) string {

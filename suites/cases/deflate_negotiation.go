@@ -172,11 +172,12 @@ func deflateFrames() []Case {
 	hello := []byte("Hello, compressed world! Hello, compressed world!")
 	withRSV := func(f wire.Frame, rsv byte) wire.Frame { f.RSV = rsv; return f }
 	script := func(s casekit.Script) casekit.Script {
-		s.Edit, s.RequireDeflate = offerRaw(offer), true
+		s.Edit, s.RequireDeflate, s.Answer = offerRaw(offer), true, plainAnswer.answer
 		return s
 	}
 	frame := func(id, title, desc, rfc, expect string, s casekit.Script) Case {
-		return scripted(id, FamilyDeflateNegotiation, title, rfc, "Offer permessage-deflate; once accepted, "+desc, expect, script(s))
+		c := scripted(id, FamilyDeflateNegotiation, title, rfc, "Offer permessage-deflate; once accepted, "+desc, expect, script(s))
+		return inBothForms(c, desc)
 	}
 	compose := func(f func(casekit.Codec) []wire.Frame) casekit.Step {
 		return casekit.Step{Split: wire.FrameWise, Compose: f}
@@ -259,27 +260,46 @@ func allBytes() []byte {
 }
 
 // deflateContexts is 11.5: the server's decompressor keeps the client's
-// LZ77 window, and only for compressed messages.
+// LZ77 window, and only for compressed messages (in client form, the
+// client's keeps the server's).
 func deflateContexts() []Case {
 	a, b := noise(17, 2<<10), noise(19, 3<<10)
+	takeover := repeatedEcho(offerRaw("permessage-deflate"), a, 3)
+	takeover.Answer = plainAnswer.answer
+	serverTakeover := inBothForms(scripted("11.5.1", FamilyDeflateNegotiation, "client context takeover", "RFC 7692 §7.1.1.2, §7.2.1",
+		"Offer plain permessage-deflate (no client_no_context_takeover hint), then send the same 2 KiB text three times: unless the answer has client_no_context_takeover, the client keeps its window, so the second and third messages are back-references into the first.",
+		"Without client_no_context_takeover in its answer the server MUST keep the client's LZ77 window between messages and echo all three; then a clean close.",
+		takeover), "send the same 2 KiB text three times, compressed with context takeover: the second and third messages are back-references into the first.")
+	serverTakeover.client.expectation = "Without server_no_context_takeover in the answer the client MUST keep the server's LZ77 window between messages (RFC 7692 §7.1.1.1, §7.2.2) and echo all three; then a clean close."
 	return []Case{
-		scripted("11.5.1", FamilyDeflateNegotiation, "client context takeover", "RFC 7692 §7.1.1.2, §7.2.1",
-			"Offer plain permessage-deflate (no client_no_context_takeover hint), then send the same 2 KiB text three times: unless the answer has client_no_context_takeover, the client keeps its window, so the second and third messages are back-references into the first.",
-			"Without client_no_context_takeover in its answer the server MUST keep the client's LZ77 window between messages and echo all three; then a clean close.",
-			repeatedEcho(offerRaw("permessage-deflate"), a, 3)),
-		scripted("11.5.2", FamilyDeflateNegotiation, "uncompressed message between compressed ones", "RFC 7692 §6, §7.2.1",
+		serverTakeover,
+		inBothForms(scripted("11.5.2", FamilyDeflateNegotiation, "uncompressed message between compressed ones", "RFC 7692 §6, §7.2.1",
 			"Offer plain permessage-deflate, then send text A (2 KiB) compressed, text B (3 KiB) without RSV1, and A compressed again: the third refers back to the first, 2 KiB behind it in the client's window, which B never entered.",
 			"An uncompressed message is not part of the LZ77 window; the server MUST echo A, B, A; then a clean close.",
 			casekit.Script{
-				Edit: offerRaw("permessage-deflate"), RequireDeflate: true,
+				Edit: offerRaw("permessage-deflate"), RequireDeflate: true, Answer: plainAnswer.answer,
 				Steps: []casekit.Step{
 					casekit.SendMessage(wire.OneWrite, wire.OpText, a, 0),
 					casekit.Send(wire.OneWrite, wire.Text(string(b))),
 					casekit.SendMessage(wire.OneWrite, wire.OpText, a, 0),
 				},
 				OK: one(casekit.TextBytes(a), casekit.TextBytes(b), casekit.TextBytes(a)), Close: closeNormal,
-			}),
+			}), "send text A (2 KiB) compressed, text B (3 KiB) without RSV1, and A compressed again: the third refers back to the first, 2 KiB behind it in the server's window, which B never entered."),
 	}
+}
+
+// inBothForms gives a case of this family that judges what either end must
+// do with the frames it receives a client form: the harness, as the
+// server, accepts the client's first valid permessage-deflate offer as it
+// is (UNIMPLEMENTED when the client makes none), then does what the steps
+// say (clientSteps), and the client must do what the server must.
+func inBothForms(c Case, clientSteps string) Case {
+	c.client = &clientText{
+		title:       swapRoles(c.Title),
+		description: "Accept the client's first valid permessage-deflate offer as it is (UNIMPLEMENTED when it makes none); then " + clientSteps,
+		expectation: swapRoles(c.Expectation),
+	}
+	return c
 }
 
 // refusedNonStrict grades a refused handshake (an HTTP error, or no

@@ -68,9 +68,11 @@ var deflateDefectRows = []defectRow{
 		observed: "does not decompress",
 	},
 	{
+		// In client form, 13.2.5, 13.5.5, 13.6.5 and 112.3.1 answer
+		// client_no_context_takeover.
 		name: "DeflateKeepsContextAfterNoContext", defects: brokenpeer.Defects{DeflateKeepsContextAfterNoContext: true},
-		run:      ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5"),
-		mustFail: ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5"),
+		run:      ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5", "112.3.1"),
+		mustFail: ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5", "112.3.1"),
 		observed: "does not decompress",
 	},
 	{

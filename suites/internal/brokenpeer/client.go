@@ -36,7 +36,11 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 
 	key := wire.RandomKeyStream().HandshakeKey()
 	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
-	if _, err := nc.Write(wire.UpgradeRequest(u, key).Bytes()); err != nil {
+	req := wire.UpgradeRequest(u, key)
+	if offer := d.clientOffer(); offer != "" {
+		req.Headers.Set("Sec-WebSocket-Extensions", offer)
+	}
+	if _, err := nc.Write(req.Bytes()); err != nil {
 		return fmt.Errorf("brokenpeer: send the handshake: %w", err)
 	}
 	br := bufio.NewReaderSize(nc, 16<<10)
@@ -51,9 +55,13 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 	if err := d.checkAnswer(resp, key); err != nil {
 		return fmt.Errorf("brokenpeer: the server's answer fails the handshake: %w", err)
 	}
+	dfl, err := d.takeExtensions(resp.Header.Values("Sec-WebSocket-Extensions"))
+	if err != nil {
+		return fmt.Errorf("brokenpeer: the server's answer fails the handshake: %w", err)
+	}
 	_ = nc.SetDeadline(time.Time{})
 
-	c := &conn{d: d, role: wire.Client, nc: nc, br: br}
+	c := &conn{d: d, role: wire.Client, nc: nc, br: br, deflate: dfl}
 	switch c.run() {
 	case endLinger, endWaitForClient:
 		// The server closes TCP first; wait for it, within the linger.
@@ -65,8 +73,8 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 }
 
 // checkAnswer is the client's check of the server's answer (§4.1), with
-// the knobs that break it. The client offers no subprotocol and no
-// extension.
+// the knobs that break it. The client offers no subprotocol; its
+// extensions are takeExtensions' to check.
 func (d Defects) checkAnswer(resp *wire.Response, key string) error {
 	h := resp.Header
 	exact := func(name, want string) bool { return len(h.Values(name)) == 1 && h.Get(name) == want }
@@ -79,8 +87,8 @@ func (d Defects) checkAnswer(resp *wire.Response, key string) error {
 		return errors.New("Upgrade or Connection not exactly as expected")
 	case (!wire.HeaderHasToken(h, "Upgrade", "websocket") || !wire.HeaderHasToken(h, "Connection", "upgrade")) && !d.ClientAcceptsNoUpgrade:
 		return errors.New("no Upgrade: websocket or Connection: Upgrade")
-	case (h.Get("Sec-WebSocket-Protocol") != "" || h.Get("Sec-WebSocket-Extensions") != "") && !d.ClientAcceptsUnoffered:
-		return errors.New("a subprotocol or an extension that was not offered")
+	case h.Get("Sec-WebSocket-Protocol") != "" && !d.ClientAcceptsUnoffered:
+		return errors.New("a subprotocol that was not offered")
 	}
 	return nil
 }

@@ -74,21 +74,28 @@ func (s *Server) acceptDeflate(offer wire.Extension) (string, *deflateState) {
 	} else if s.d.DeflateUnofferedClientWindowBits {
 		resp = append(resp, wire.ClientMaxWindowBits+"=15")
 	}
-	txBits, txNCT, rxNCT := serverBits, serverNCT, clientNCT
-	if s.d.DeflateIgnoresServerWindow {
+	return strings.Join(resp, "; "), s.d.newDeflateState(wire.Server, serverBits, serverNCT, clientBits, clientNCT)
+}
+
+// newDeflateState is the compression of an end playing role that sends
+// within 2^txBits bytes (resetting per message when txNCT) and receives
+// from a peer sending within 2^rxBits (rxNCT likewise), with the knobs
+// that break it.
+func (d Defects) newDeflateState(role wire.Role, txBits int, txNCT bool, rxBits int, rxNCT bool) *deflateState {
+	ignoresWindow, forgetsPeer := d.DeflateIgnoresServerWindow, d.DeflateForgetsClientContext
+	if role == wire.Client {
+		ignoresWindow, forgetsPeer = d.ClientDeflateIgnoresWindow, d.ClientDeflateForgetsServerContext
+	}
+	if ignoresWindow {
 		txBits = 15
 	}
-	if s.d.DeflateKeepsContextAfterNoContext {
+	if d.DeflateKeepsContextAfterNoContext {
 		txNCT = false
 	}
-	if s.d.DeflateForgetsClientContext {
+	if forgetsPeer {
 		rxNCT = true
 	}
-	return strings.Join(resp, "; "), &deflateState{
-		d:  s.d,
-		tx: wire.NewCompressor(txBits, txNCT),
-		rx: wire.NewDecompressor(clientBits, rxNCT, maxMessage),
-	}
+	return &deflateState{d: d, tx: wire.NewCompressor(txBits, txNCT), rx: wire.NewDecompressor(rxBits, rxNCT, maxMessage)}
 }
 
 // rsvAllowed reports whether a client frame header may carry its RSV bits.

@@ -19,7 +19,8 @@ import (
 
 // Defects lists the rule violations a peer commits. The zero value is a
 // correct peer. The knobs of the frame loop apply to either role; the
-// handshake and permessage-deflate knobs to the server.
+// handshake knobs to the role they name; the permessage-deflate knobs to
+// the server, unless ServerOnly and ClientOnly say otherwise.
 type Defects struct {
 	// AcceptWrongMask processes frames whose MASK bit is wrong for their
 	// sender: unmasked client frames, or masked server frames.
@@ -114,18 +115,23 @@ type Defects struct {
 	// DeflateUnofferedClientWindowBits answers client_max_window_bits=15
 	// to offers without client_max_window_bits.
 	DeflateUnofferedClientWindowBits bool
-	// DeflateAcceptRSV1Control ignores RSV1 on control frames.
+	// DeflateAcceptRSV1Control ignores RSV1 on control frames (either
+	// role, once deflate is in use).
 	DeflateAcceptRSV1Control bool
-	// DeflateAcceptRSV1Continuation ignores RSV1 on continuation frames.
+	// DeflateAcceptRSV1Continuation ignores RSV1 on continuation frames
+	// (either role).
 	DeflateAcceptRSV1Continuation bool
 	// DeflateRSV1OnContinuation sends each compressed echo in two frames,
-	// both with RSV1.
+	// both with RSV1 (either role).
 	DeflateRSV1OnContinuation bool
 	// DeflateUncompressedFirstKeepsContext sends the first echo
 	// uncompressed although its compressor took it in: under context
-	// takeover, later echoes refer to bytes the client never had.
+	// takeover, later echoes refer to bytes the peer never had (either
+	// role).
 	DeflateUncompressedFirstKeepsContext bool
-	// DeflateKeepsContextAfterNoContext answers server_no_context_takeover
+	// DeflateKeepsContextAfterNoContext agrees to no context takeover for
+	// what it sends (a server answering server_no_context_takeover, a
+	// client taking client_no_context_takeover or offering it as a hint)
 	// but keeps its compressor's window between messages.
 	DeflateKeepsContextAfterNoContext bool
 	// DeflateIgnoresServerWindow answers server_max_window_bits but
@@ -152,6 +158,34 @@ type Defects struct {
 	// ClientRequiresExactHeaders compares the Upgrade and Connection
 	// values case-sensitively, as single tokens ("websocket", "Upgrade").
 	ClientRequiresExactHeaders bool
+
+	// The correct client offers permessage-deflate twice (clientOffer) and
+	// takes only an answer RFC 7692 §7 allows; these knobs break it
+	// (client_deflate.go). DeflateAcceptRSV1Control,
+	// DeflateAcceptRSV1Continuation, DeflateRSV1OnContinuation,
+	// DeflateUncompressedFirstKeepsContext and
+	// DeflateKeepsContextAfterNoContext break a client too.
+
+	// ClientNoDeflate is a limit, not a defect: the client offers no
+	// permessage-deflate.
+	ClientNoDeflate bool
+	// ClientPlainDeflateOffer is a limit, not a defect: the client offers
+	// permessage-deflate without parameters.
+	ClientPlainDeflateOffer bool
+	// ClientDeflateAcceptsInvalidAnswer takes an answer with an unknown,
+	// duplicate or invalid parameter, or two permessage-deflate elements,
+	// as a plain permessage-deflate.
+	ClientDeflateAcceptsInvalidAnswer bool
+	// ClientDeflateAcceptsUnofferedWindow takes client_max_window_bits in
+	// an answer to offers without it, as a plain permessage-deflate.
+	ClientDeflateAcceptsUnofferedWindow bool
+	// ClientDeflateIgnoresWindow compresses with a 32 KiB window whatever
+	// client_max_window_bits the answer set.
+	ClientDeflateIgnoresWindow bool
+	// ClientDeflateForgetsServerContext decompresses every server message
+	// with an empty window although the answer lacks
+	// server_no_context_takeover.
+	ClientDeflateForgetsServerContext bool
 }
 
 // ServerOnly reports whether d breaks a rule that only a server has: how
@@ -160,17 +194,19 @@ type Defects struct {
 func (d Defects) ServerOnly() bool {
 	handshake := d.SelectUnofferedSubprotocol || d.WrongAcceptKey || d.UpgradeWithoutKey || d.UpgradeAnyVersion ||
 		d.RejectVersionWithoutHeader || d.RequireExactConnectionUpgrade || d.CaseSensitiveUpgrade || d.SendsExtension
-	deflate := d.NoDeflate || d.DeflateAcceptInvalidOffers || d.DeflateUnofferedClientWindowBits || d.DeflateAcceptRSV1Control ||
-		d.DeflateAcceptRSV1Continuation || d.DeflateRSV1OnContinuation || d.DeflateUncompressedFirstKeepsContext ||
-		d.DeflateKeepsContextAfterNoContext || d.DeflateIgnoresServerWindow || d.DeflateForgetsClientContext
+	deflate := d.NoDeflate || d.DeflateAcceptInvalidOffers || d.DeflateUnofferedClientWindowBits ||
+		d.DeflateIgnoresServerWindow || d.DeflateForgetsClientContext
 	return handshake || deflate || d.NoTCPClose
 }
 
 // ClientOnly reports whether d breaks a rule that only a client has: how it
-// checks the server's answer. Start plays none of them.
+// checks the server's answer, and what it offers and takes of
+// permessage-deflate. Start plays none of them.
 func (d Defects) ClientOnly() bool {
+	deflate := d.ClientNoDeflate || d.ClientPlainDeflateOffer || d.ClientDeflateAcceptsInvalidAnswer ||
+		d.ClientDeflateAcceptsUnofferedWindow || d.ClientDeflateIgnoresWindow || d.ClientDeflateForgetsServerContext
 	return d.ClientAcceptsWrongAccept || d.ClientAcceptsNon101 || d.ClientAcceptsNoUpgrade ||
-		d.ClientAcceptsUnoffered || d.ClientRequiresExactHeaders
+		d.ClientAcceptsUnoffered || d.ClientRequiresExactHeaders || deflate
 }
 
 // Sizes of the large-message knobs.
