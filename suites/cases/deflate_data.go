@@ -61,12 +61,13 @@ func withServerParams(noContext bool, bits int) wire.Extension {
 // words for it.
 type clientAnswer struct {
 	answer casekit.DeflateAnswer
-	text   string
+	// text describes the answer; short names it in a title.
+	text, short string
 }
 
 // plainAnswer accepts the first valid offer as it is (Autobahn's
 // accept_deflate and accept1).
-var plainAnswer = clientAnswer{casekit.AcceptDeflate(nil), "accept the first valid offer as it is"}
+var plainAnswer = clientAnswer{casekit.AcceptDeflate(nil), "accept the first valid offer as it is", "answer as offered"}
 
 // askClient is Autobahn's accept2–accept6: the first valid offer that
 // allows what is asked of the client (client_no_context_takeover and
@@ -83,14 +84,15 @@ func askClient(noContext bool, bits int) clientAnswer {
 		asked.Params = append(asked.Params, wire.WindowBitsParam(wire.ClientMaxWindowBits, bits))
 	}
 	return clientAnswer{casekit.AcceptDeflate(needs, asked.Params...),
-		fmt.Sprintf("accept the first valid offer that has %s, answering %s and the server parameters the offer asks for", strings.Join(needs, " and "), asked)}
+		fmt.Sprintf("accept the first valid offer that has %s, answering %s and the server parameters the offer asks for", strings.Join(needs, " and "), asked),
+		"answer " + strings.TrimPrefix(asked.String(), wire.DeflateName+"; ")}
 }
 
 // firstAnswer is Autobahn's accept7: the first of answers that accepts.
 func firstAnswer(answers ...clientAnswer) clientAnswer {
-	texts := make([]string, len(answers))
+	texts, shorts := make([]string, len(answers)), make([]string, len(answers))
 	for i, a := range answers {
-		texts[i] = a.text
+		texts[i], shorts[i] = a.text, a.short
 	}
 	return clientAnswer{
 		answer: func(offers []wire.Extension) ([]wire.Extension, string) {
@@ -103,7 +105,8 @@ func firstAnswer(answers ...clientAnswer) clientAnswer {
 			}
 			return nil, why
 		},
-		text: strings.Join(texts, "; failing that, "),
+		text:  strings.Join(texts, "; failing that, "),
+		short: strings.Join(shorts, ", else "),
 	}
 }
 
@@ -193,7 +196,7 @@ func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wir
 	})
 	clientTitle := fmt.Sprintf("%d %s messages of %s, %s", n, kind, byteSize(s.size), frames)
 	if family == FamilyDeflateParams {
-		clientTitle = fmt.Sprintf("%s; %s", clientTitle, answer.text)
+		clientTitle = fmt.Sprintf("%s; %s", clientTitle, answer.short)
 	}
 	c.client = &clientText{
 		title:       clientTitle,
