@@ -371,3 +371,73 @@ func FuzzNegotiateDeflate(f *testing.F) {
 		_, _ = NegotiateDeflate(offers, exts)
 	})
 }
+
+// The two ends of one negotiated configuration talk to each other: what
+// the server's codec compresses, with the server's window and context
+// rule, the client's decompresses, and the other way round; and the
+// server holds the client to the answer only (ClientBound).
+func TestDeflateCodecEitherRole(t *testing.T) {
+	offers := []Extension{MustParseExtension("permessage-deflate; client_no_context_takeover; client_max_window_bits")}
+	msg := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog; "), 40)
+	for _, add := range [][]ExtParam{
+		nil,
+		{WindowBitsParam(ServerMaxWindowBits, 8)},
+		{WindowBitsParam(ClientMaxWindowBits, 8), {Name: ServerNoContextTakeover}},
+		{{Name: ClientNoContextTakeover}, WindowBitsParam(ClientMaxWindowBits, 9)},
+	} {
+		answer := AnswerDeflate(offers[0], add...)
+		d, problems := NegotiateDeflate(offers, []Extension{answer})
+		if len(problems) > 0 {
+			t.Fatalf("%s: %v", answer, problems)
+		}
+		client, server := NewDeflateCodec(*d, Client, 0), NewDeflateCodec(*d, Server, 0)
+		for i := range 3 {
+			if got, err := client.Decompress(server.Compress(msg)); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("%s: server message %d: %v", answer, i, err)
+			}
+			if got, err := server.Decompress(client.Compress(msg)); err != nil || !bytes.Equal(got, msg) {
+				t.Fatalf("%s: client message %d: %v", answer, i, err)
+			}
+		}
+	}
+	// The offer's client_no_context_takeover is a hint the client keeps
+	// to, but the server does not hold it to: a client using its context
+	// still decompresses when the answer lacks the parameter, and does not
+	// when the answer has it.
+	for _, strict := range []bool{false, true} {
+		var add []ExtParam
+		if strict {
+			add = append(add, ExtParam{Name: ClientNoContextTakeover})
+		}
+		d, _ := NegotiateDeflate(offers, []Extension{AnswerDeflate(offers[0], add...)})
+		if bits, noContext := d.ClientBound(); bits != 15 || noContext != strict {
+			t.Errorf("answer with client_no_context_takeover %v: ClientBound %d, %v", strict, bits, noContext)
+		}
+		server, keeping := NewDeflateCodec(*d, Server, 0), NewCompressor(15, false)
+		_, _ = server.Decompress(keeping.Compress(msg))
+		_, err := server.Decompress(keeping.Compress(msg))
+		if (err != nil) != strict {
+			t.Errorf("answer with client_no_context_takeover %v: a client keeping its context decompresses with error %v", strict, err)
+		}
+	}
+}
+
+// AnswerDeflate answers the offer's server parameters and keeps a
+// server_max_window_bits within the offer's limit.
+func TestAnswerDeflate(t *testing.T) {
+	for _, tc := range []struct {
+		offer string
+		add   []ExtParam
+		want  string
+	}{
+		{"permessage-deflate", nil, "permessage-deflate"},
+		{"permessage-deflate; server_no_context_takeover; server_max_window_bits=10", nil, "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"},
+		{"permessage-deflate; server_max_window_bits=10", []ExtParam{WindowBitsParam(ServerMaxWindowBits, 12)}, "permessage-deflate; server_max_window_bits=10"},
+		{"permessage-deflate; server_max_window_bits=10", []ExtParam{WindowBitsParam(ServerMaxWindowBits, 8)}, "permessage-deflate; server_max_window_bits=8"},
+		{"permessage-deflate; client_max_window_bits", []ExtParam{WindowBitsParam(ClientMaxWindowBits, 8)}, "permessage-deflate; client_max_window_bits=8"},
+	} {
+		if got := AnswerDeflate(MustParseExtension(tc.offer), tc.add...).String(); got != tc.want {
+			t.Errorf("AnswerDeflate(%q, %v) = %q, want %q", tc.offer, tc.add, got, tc.want)
+		}
+	}
+}
