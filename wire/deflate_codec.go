@@ -88,8 +88,9 @@ func (c *Compressor) Compress(p []byte) []byte {
 // but only 2^windowBits bytes back: the decompressor keeps exactly that
 // much history, so a sender that claims a small window and refers further
 // back across messages fails to decompress. Within one message the
-// decompressor accepts any distance up to 32 KiB, so a window violation
-// inside a single message is not detected.
+// inflater accepts any distance up to 32 KiB; a decompressor that checks
+// distances (a server's, of what the client sends: NewDeflateCodec) reads
+// every back-reference of a message under a small window as well.
 type Decompressor struct {
 	fr        io.ReadCloser
 	in        []byte
@@ -97,6 +98,8 @@ type Decompressor struct {
 	window    int
 	noContext bool
 	limit     int
+	// distances, when set, checks every back-reference against window.
+	distances *referenceScanner
 }
 
 // NewDecompressor returns a decompressor for a sender whose window is
@@ -130,6 +133,14 @@ func (d *Decompressor) Decompress(p []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%w: %d compressed bytes inflate to more than %d", ErrInflateLimit, len(p), d.limit)
 	case err != nil:
 		return nil, fmt.Errorf("%w (%d bytes): %w", ErrBadDeflate, len(p), err)
+	}
+	if d.distances != nil && d.window < 1<<15 {
+		switch far, err := d.distances.longestReference(d.in); {
+		case err != nil:
+			return nil, fmt.Errorf("%w (%d bytes): %w", ErrBadDeflate, len(p), err)
+		case far > d.window:
+			return nil, fmt.Errorf("%w: a back-reference reaches %d bytes back, beyond the %d-byte window", ErrBadDeflate, far, d.window)
+		}
 	}
 	if !d.noContext {
 		d.remember(out)
@@ -183,14 +194,18 @@ type DeflateCodec struct {
 // DefaultMaxInflated). The client compresses within what it offered and
 // was answered (its own hints bind it); the server holds the client only
 // to the answer (ClientBound), since an offer's client_no_context_takeover
-// is a hint, not a promise (RFC 7692 §7.1.1.2).
+// is a hint, not a promise (RFC 7692 §7.1.1.2), and checks the distances
+// inside each message against the client's window too. (The client's
+// side does not: the server form's verdicts stay those of an inflater.)
 func NewDeflateCodec(d Deflate, role Role, limit int) *DeflateCodec {
 	if role == Server {
 		bits, noContext := d.ClientBound()
+		rx := NewDecompressor(bits, noContext, limit)
+		rx.distances = &referenceScanner{}
 		return &DeflateCodec{
 			Params: d,
 			tx:     NewCompressor(d.ServerMaxWindowBits, d.ServerNoContextTakeover),
-			rx:     NewDecompressor(bits, noContext, limit),
+			rx:     rx,
 		}
 	}
 	return &DeflateCodec{

@@ -441,3 +441,76 @@ func TestAnswerDeflate(t *testing.T) {
 		}
 	}
 }
+
+// longestReference reads every block type: a window-bounded compressor's
+// references stay within its window, a 32 KiB one's reach further, the
+// RFC's examples parse, and truncated data is an error.
+func TestLongestReference(t *testing.T) {
+	var s referenceScanner
+	longest := func(compressed []byte) int {
+		t.Helper()
+		far, err := s.longestReference(append(append([]byte{}, compressed...), inflateTail...))
+		if err != nil {
+			t.Fatalf("longestReference: %v", err)
+		}
+		return far
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	block := make([]byte, 300)
+	for i := range block {
+		block[i] = byte(' ' + r.IntN(95))
+	}
+	msg := bytes.Repeat(block, 20) // copies 300 bytes apart
+	if far := longest(NewCompressor(15, true).Compress(msg)); far != 300 {
+		t.Errorf("32 KiB window: longest reference %d, want 300", far)
+	}
+	for _, bits := range []int{8, 9, 12} {
+		if far := longest(NewCompressor(bits, true).Compress(msg)); far > 1<<bits || far == 0 && bits > 8 {
+			t.Errorf("window 2^%d: longest reference %d", bits, far)
+		}
+	}
+	// RFC 7692 §7.2.3.1 and §7.2.3.2: "Hello" with a fixed block, and
+	// the same again referring back 5 bytes.
+	if far := longest([]byte{0xf2, 0x48, 0xcd, 0xc9, 0xc9, 0x07, 0x00}); far != 0 {
+		t.Errorf("fixed block without references: %d", far)
+	}
+	if far := longest([]byte{0xf2, 0x00, 0x11, 0x00, 0x00}); far != 5 {
+		t.Errorf("RFC 7692 §7.2.3.2's second message: longest reference %d, want 5", far)
+	}
+	// A stored block (§7.2.3.3).
+	if far := longest([]byte{0x00, 0x05, 0x00, 0xfa, 0xff, 0x48, 0x65, 0x6c, 0x6c, 0x6f, 0x00}); far != 0 {
+		t.Errorf("stored block: %d", far)
+	}
+	compressed := NewCompressor(15, true).Compress(msg)
+	if _, err := s.longestReference(compressed[:len(compressed)/2]); err == nil {
+		t.Error("half a message: no error")
+	}
+	for range 2000 { // garbage ends with an error or a result, never a panic or a hang
+		garbage := make([]byte, r.IntN(200))
+		for i := range garbage {
+			garbage[i] = byte(r.Uint32())
+		}
+		_, _ = s.longestReference(garbage)
+	}
+}
+
+// A server's decompressor holds the client to its window inside one
+// message too; a client's does not look.
+func TestServerChecksDistancesInsideAMessage(t *testing.T) {
+	offer := MustParseExtension("permessage-deflate; client_max_window_bits")
+	answer := AnswerDeflate(offer, WindowBitsParam(ClientMaxWindowBits, 8))
+	d, _ := NegotiateDeflate([]Extension{offer}, []Extension{answer})
+	r := rand.New(rand.NewPCG(3, 4))
+	block := make([]byte, 360)
+	for i := range block {
+		block[i] = byte(' ' + r.IntN(95))
+	}
+	msg := append(append([]byte{}, block...), block...)
+	wide := NewCompressor(15, true).Compress(msg) // refers 360 bytes back
+	if _, err := NewDeflateCodec(*d, Server, 0).Decompress(wide); err == nil || !strings.Contains(err.Error(), "reaches 360 bytes back") {
+		t.Errorf("server: %v, want the reference beyond the window", err)
+	}
+	if got, err := NewDeflateCodec(*d, Server, 0).Decompress(NewCompressor(8, true).Compress(msg)); err != nil || !bytes.Equal(got, msg) {
+		t.Errorf("server, 8-bit compressor: %v", err)
+	}
+}

@@ -19,8 +19,8 @@ const (
 	deflateRefusable = "RFC 7692 §7 has a client fail the connection when it does not support the configuration an answer represents"
 	serverWindowRule = "The client MUST decompress every message under the answer (RFC 7692 §7.1.2.1, §7.2.2: the server compresses within 2^N bytes and keeps its context, so the client keeps that much of the server's history; a 32 KiB window does as well) and echo each; then a clean close. " +
 		"A client that does not support the answer MUST fail the connection instead (§7): failing it before echoing anything is UNIMPLEMENTED; echoing wrong data or failing later is FAILED. UNIMPLEMENTED when the client offers no permessage-deflate."
-	clientWindowRule = "The client MUST compress within a 256-byte LZ77 window (RFC 7692 §7.1.2.2: the answer set client_max_window_bits=8), so each echo decompresses with the 256 bytes of the client's history the harness keeps; a client that cannot compress with 8 bits (zlib's raw deflate turns 8 into 9) MUST fail the connection instead (§7): " +
-		"failing it before echoing anything is UNIMPLEMENTED, an echo that refers further back FAILED. UNIMPLEMENTED when no offer has client_max_window_bits. A reference beyond 256 bytes inside one message is not detected."
+	clientWindowRule = "The client MUST compress within a 256-byte LZ77 window (RFC 7692 §7.1.2.2: the answer set client_max_window_bits=8): the harness keeps 256 bytes of the client's history and reads every back-reference of each echo, so one that reaches further back, into the previous message or inside one, is FAILED. " +
+		"A client that cannot compress with 8 bits (zlib's raw deflate turns 8 into 9) MUST fail the connection instead (§7): failing it before echoing anything is UNIMPLEMENTED. UNIMPLEMENTED when no offer has client_max_window_bits."
 	clientContextRule = "The client MUST NOT use context takeover (RFC 7692 §7.1.1.2: the answer's client_no_context_takeover prevents it, whatever the offer said): each echo MUST decompress on its own, with an empty window, as the harness decompresses it; then a clean close. " +
 		"Failing the connection before echoing anything is UNIMPLEMENTED (§7); UNIMPLEMENTED when the client offers no permessage-deflate."
 	invalidAnswerRule = "The answer accepts permessage-deflate in a way RFC 7692 forbids, so the client MUST _Fail the WebSocket Connection_ (§7; §5 for two elements): it echoes nothing and closes TCP, with or without a Close frame. " +
@@ -86,7 +86,7 @@ func clientWindow() Case {
 	more, moreWant := repeatSteps(2, noise(37, 1<<10))
 	return answerCase("112.2.1", "client_max_window_bits=8 in the answer", "RFC 7692 §7.1.2.2, §7.2.1",
 		"Accept the client's first valid permessage-deflate offer that has client_max_window_bits, answering client_max_window_bits=8. "+
-			"Then send a 300-byte text three times and a 1 KiB text twice: a client that keeps its context and compresses with any window over 256 bytes (9 bits, as zlib does when asked for 8, reaches 512) refers back into the previous copy, which the harness, keeping 256 bytes of the client's history, cannot resolve.",
+			"Then send a 300-byte text three times and a 1 KiB text twice: a client that compresses with any window over 256 bytes (9 bits, as zlib does when asked for 8, reaches 512) refers back into the previous copy, 300 or 1024 bytes back, which the harness, keeping 256 bytes of the client's history and reading every distance, refuses.",
 		clientWindowRule, casekit.AcceptDeflate([]string{wire.ClientMaxWindowBits}, wire.WindowBitsParam(wire.ClientMaxWindowBits, 8)),
 		append(steps, more...), append(want, moreWant...))
 }
