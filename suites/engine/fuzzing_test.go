@@ -1,0 +1,104 @@
+package engine
+
+import (
+	"context"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/wsharness/wsharness/internal/fuzzclient"
+	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
+	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
+)
+
+// fuzzCases is a small client-form list: framing, pings, one excluded
+// for the agent "skipper".
+func fuzzCases(t *testing.T) []cases.Case {
+	t.Helper()
+	cs := Select(cases.ForPeer(wire.Client), []string{"1.1.*", "2.*"}, nil)
+	if len(cs) < 5 {
+		t.Fatalf("%d cases: the catalog lost 1.1.x or 2.x", len(cs))
+	}
+	return cs
+}
+
+// A client driven by Autobahn's protocol runs every case with the runner
+// of the harness-driven path: a correct one passes them, one that never
+// answers a Ping FAILS the ping cases, and a case excluded for an agent
+// is answered by just closing and not recorded.
+func TestFuzzingServer(t *testing.T) {
+	cs := fuzzCases(t)
+	var updates atomic.Int32
+	f, err := StartFuzzingServer(t.Context(), FuzzingOptions{
+		Cases:    cs,
+		Excluded: func(agent, id string) bool { return agent == "skipper" && id == cs[0].ID },
+		OnUpdate: func() { updates.Add(1) },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	drive := func(agent string, d brokenpeer.Defects) []fuzzclient.Case {
+		got, err := fuzzclient.Run(t.Context(), f.URL(), agent, 4, func(ctx context.Context, url string) error {
+			return brokenpeer.Echo(ctx, url, d)
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", agent, err)
+		}
+		if len(got) != len(cs) {
+			t.Fatalf("%s: getCaseCount %d, want the %d cases of the list", agent, len(got), len(cs))
+		}
+		for i, c := range got {
+			if c.ID != cs[i].ID || c.Description != cs[i].Description {
+				t.Errorf("%s: getCaseInfo?case=%d = %q, want %q", agent, i+1, c.ID, cs[i].ID)
+			}
+		}
+		return got
+	}
+	for _, c := range drive("correct", brokenpeer.Defects{}) {
+		if c.Behavior != results.OK && c.Behavior != results.Informational {
+			t.Errorf("correct client: %s is %s", c.ID, c.Behavior)
+		}
+	}
+	for _, c := range drive("nopong", brokenpeer.Defects{NoPong: true}) {
+		if strings.HasPrefix(c.ID, "2.1") && c.Behavior != results.Failed { // 2.1: one Ping, its Pong expected
+			t.Errorf("client that never answers a Ping: %s is %s, want FAILED", c.ID, c.Behavior)
+		}
+	}
+	skipped := drive("skipper", brokenpeer.Defects{})
+	if skipped[0].Behavior != notRunStatus {
+		t.Errorf("excluded case %s: status %q, want %q", cs[0].ID, skipped[0].Behavior, notRunStatus)
+	}
+	if updates.Load() != 3 {
+		t.Errorf("%d report updates, want one per driver", updates.Load())
+	}
+	byAgent := map[string]AgentResults{}
+	for _, r := range f.Results() {
+		byAgent[r.Agent] = r
+		if r.Target.Info.Role != wire.Client {
+			t.Errorf("%s recorded as a %v", r.Agent, r.Target.Info.Role)
+		}
+	}
+	if n := len(byAgent["correct"].Records); n != len(cs) {
+		t.Errorf("correct: %d records for %d cases", n, len(cs))
+	}
+	if r := byAgent["skipper"]; len(r.Records) != len(cs)-1 || r.Ran[cs[0].ID] {
+		t.Errorf("skipper: %d records, excluded case recorded: %v", len(r.Records), r.Ran[cs[0].ID])
+	}
+	for _, r := range byAgent["nopong"].Records {
+		if r.Case.HarnessError != "" {
+			t.Errorf("%s: harness error %s", r.Case.ID, r.Case.HarnessError)
+		}
+	}
+}
+
+// The fuzzing server answers only on loopback.
+func TestFuzzingServerLoopbackOnly(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
+		if _, err := StartFuzzingServer(t.Context(), FuzzingOptions{Addr: addr}); err == nil || !strings.Contains(err.Error(), "loopback") {
+			t.Errorf("%s: %v, want a refusal naming loopback", addr, err)
+		}
+	}
+}
