@@ -34,8 +34,8 @@ type FuzzingOptions struct {
 	// asked once per agent; nil records every agent under its own name.
 	Target func(agent string) Target
 	// OnUpdate is called on /updateReports, one call at a time, before
-	// the reply: it writes the reports of every agent so far.
-	OnUpdate func()
+	// the reply, with every agent's results so far: it writes the reports.
+	OnUpdate func([]AgentResults)
 }
 
 // FuzzingServer serves Autobahn|Testsuite's fuzzing-server protocol
@@ -110,15 +110,18 @@ func (f *FuzzingServer) Idle() time.Duration {
 }
 
 // Close stops listening, cuts the cases in flight short (they get no
-// record) and waits for every connection being served.
-func (f *FuzzingServer) Close() {
+// record) and waits for every connection being served. cut counts the
+// cases it cut short.
+func (f *FuzzingServer) Close() (cut int) {
 	f.mu.Lock()
 	f.closed = true
+	cut = f.inflight
 	f.mu.Unlock()
 	f.board.Close()
 	f.cancel()
 	f.work.Wait()
 	f.runner.close()
+	return cut
 }
 
 // AgentResults are the records of one agent: the latest run of each case
@@ -205,7 +208,7 @@ func (f *FuzzingServer) serve(nc net.Conn, req *wire.ClientRequest) {
 	case "/updateReports":
 		if f.opts.OnUpdate != nil {
 			f.updating.Lock()
-			f.opts.OnUpdate()
+			f.opts.OnUpdate(f.Results())
 			f.updating.Unlock()
 		}
 		f.reply(nc, nil)

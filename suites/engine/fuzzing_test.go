@@ -34,7 +34,7 @@ func TestFuzzingServer(t *testing.T) {
 	f, err := StartFuzzingServer(t.Context(), FuzzingOptions{
 		Cases:    cs,
 		Excluded: func(agent, id string) bool { return agent == "skipper" && id == cs[0].ID },
-		OnUpdate: func() { updates.Add(1) },
+		OnUpdate: func([]AgentResults) { updates.Add(1) },
 	})
 	if err != nil {
 		t.Fatal(err)

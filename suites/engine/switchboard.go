@@ -43,7 +43,7 @@ const headTimeout = 10 * time.Second
 // newSwitchboard listens on addr, which must be a loopback address
 // ("127.0.0.1:0" for any port).
 func newSwitchboard(addr string, unclaimed func(net.Conn, *wire.ClientRequest)) (*switchboard, error) {
-	if err := checkLoopback(addr); err != nil {
+	if err := CheckLoopback(addr); err != nil {
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", addr)
@@ -174,9 +174,9 @@ func arrived(nc net.Conn) func(context.Context, wire.AcceptOptions) (*wire.Incom
 	return func(_ context.Context, o wire.AcceptOptions) (*wire.Incoming, error) { return readIncoming(nc, o) }
 }
 
-// checkLoopback accepts a host:port whose host is a loopback IP address
+// CheckLoopback accepts a host:port whose host is a loopback IP address
 // or localhost: nothing the harness serves listens elsewhere.
-func checkLoopback(addr string) error {
+func CheckLoopback(addr string) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return fmt.Errorf("address %q: %w", addr, err)
