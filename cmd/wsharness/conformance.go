@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -28,8 +29,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	var urls, targetNames, clientNames, include, exclude repeated
 	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external; a reference target's name tests that target running there); repeatable")
 	fs.Var(&targetNames, "target", "test a reference or external target by name, or a group: all, builtin, external; repeatable")
-	fs.Var(&clientNames, "client", "test a reference client agent by name, or every one (clients), with the harness as the server; repeatable")
-	external := fs.String("external", "", "file of external targets (servers started by command), as targets/external.yaml")
+	fs.Var(&clientNames, "client", "test a client agent by name (a reference one, or one of --external's clients), or every one (clients), with the harness as the server; repeatable")
+	external := fs.String("external", "", "file of external targets (servers and client drivers started by command), as targets/external.yaml")
 	profileName := fs.String("profile", string(cases.ProfileDefault), "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
 	fs.Var(&include, "cases", "run only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
 	fs.Var(&exclude, "exclude", "leave out the cases whose ID matches this pattern; repeatable")
@@ -71,7 +72,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if len(urls) == 0 && len(targetNames) == 0 && len(clientNames) == 0 {
 		return usageError("give --url (your server), --target (a reference or external target), --client (a reference client) or --spec (an Autobahn spec)")
 	}
-	clients, err := resolveClients(clientNames)
+	clients, err := resolveClients(clientNames, *external)
 	if err != nil {
 		return usageError("--client: %v", err)
 	}
@@ -165,7 +166,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		ready[i] = t
 	}
 	for _, a := range clients {
-		ready = append(ready, engine.Target{Info: a.Info, Client: a.Echo})
+		ready = append(ready, engine.Target{Info: a.Info, Client: a.Echo, Drive: a.Drive})
 	}
 	if spec != nil {
 		for i := range ready {
@@ -210,23 +211,30 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	return conformanceVerdict(run, filepath.Join(*out, engine.ResultsFile), stdout)
 }
 
-// resolveClients looks up reference client agents by name; "clients"
-// names them all.
-func resolveClients(names []string) ([]targets.ClientAgent, error) {
+// resolveClients looks up client agents by name, the reference ones and
+// those of the external file; "clients" names them all.
+func resolveClients(names []string, externalFile string) ([]targets.ClientAgent, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	registry, err := targets.ClientRegistry(externalFile)
+	if err != nil {
+		return nil, err
+	}
 	var out []targets.ClientAgent
 	seen := map[string]bool{}
 	for _, name := range names {
 		found := []targets.ClientAgent{}
 		if name == clientsGroup {
-			found = targets.Clients()
-		} else if a, ok := targets.LookupClient(name); ok {
-			found = append(found, a)
+			found = registry
+		} else if i := slices.IndexFunc(registry, func(a targets.ClientAgent) bool { return a.Name == name }); i >= 0 {
+			found = append(found, registry[i])
 		} else {
 			var known []string
-			for _, a := range targets.Clients() {
+			for _, a := range registry {
 				known = append(known, a.Name)
 			}
-			return nil, fmt.Errorf("unknown client %q (reference clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
+			return nil, fmt.Errorf("unknown client %q (clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
 		}
 		for _, a := range found {
 			if !seen[a.Name] {

@@ -35,6 +35,11 @@ type Target struct {
 	// it connects to the URL it is given and echoes until the connection
 	// ends or ctx does. The harness is the server.
 	Client func(ctx context.Context, url string) error
+	// Drive, set instead of Client, runs a client test driver once for
+	// the whole run: it is handed a fuzzing server (FuzzingServer) that
+	// serves the target's cases, and starts them itself over Autobahn's
+	// protocol, reporting as agent.
+	Drive func(ctx context.Context, url, agent string) error
 }
 
 // Settings are what every case of a run shares.
@@ -124,15 +129,34 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		c cases.Case
 	}
 	var jobs []job
+	var wg sync.WaitGroup
 	for _, t := range live {
 		list := p.Cases
 		if t.Info.Role == wire.Client {
 			list = p.ClientCases
 		}
+		var mine []cases.Case
 		for _, c := range list {
 			if t.Skip == nil || !t.Skip(c.ID) {
+				mine = append(mine, c)
 				jobs = append(jobs, job{t, c})
 			}
+		}
+		if t.Drive != nil {
+			// The driver starts its cases itself, as many at once as it
+			// likes, beside the pools.
+			jobs = jobs[:len(jobs)-len(mine)]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				records, cut := r.drive(ctx, t, mine)
+				mu.Lock()
+				defer mu.Unlock()
+				if cut {
+					out.Cut += len(mine)
+				}
+				out.Records = append(out.Records, records...)
+			}()
 		}
 	}
 	order := map[string]int{} // a case's place in longest-first order
@@ -151,7 +175,6 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		}
 	}
 	concurrency := max(p.Concurrency, 1)
-	var wg sync.WaitGroup
 	for _, pool := range []struct {
 		jobs    []job
 		workers int

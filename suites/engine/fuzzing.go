@@ -109,6 +109,18 @@ func (f *FuzzingServer) Idle() time.Duration {
 	return time.Since(f.lastSeen)
 }
 
+// settle waits until no case is in flight, at most limit.
+func (f *FuzzingServer) settle(limit time.Duration) {
+	for end := time.Now().Add(limit); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		f.mu.Lock()
+		n := f.inflight
+		f.mu.Unlock()
+		if n == 0 {
+			return
+		}
+	}
+}
+
 // Close stops listening, cuts the cases in flight short (they get no
 // record) and waits for every connection being served. cut counts the
 // cases it cut short.

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )
 
@@ -99,6 +101,74 @@ func TestFuzzingServerLoopbackOnly(t *testing.T) {
 	for _, addr := range []string{"0.0.0.0:0", ":0", "[::]:0"} {
 		if _, err := StartFuzzingServer(t.Context(), FuzzingOptions{Addr: addr}); err == nil || !strings.Contains(err.Error(), "loopback") {
 			t.Errorf("%s: %v, want a refusal naming loopback", addr, err)
+		}
+	}
+}
+
+// A client driver (Target.Drive) runs once with a fuzzing server of the
+// target's cases: a correct one that runs them all passes each; one that
+// stops halfway gets its verdicts for the cases it ran and a FAILED
+// not-run record saying why for each of the rest; one that hangs without
+// connecting is stopped on the idle bound, its cases all not run; one
+// whose runtime is missing is listed unavailable.
+func TestExecuteDriver(t *testing.T) {
+	cs := fuzzCases(t)
+	driver := func(name string, upTo int, hang bool) Target {
+		return Target{Info: targets.Info{Name: name, Role: wire.Client}, Drive: func(ctx context.Context, url, agent string) error {
+			if hang {
+				<-ctx.Done()
+				return ctx.Err()
+			}
+			var n atomic.Int32
+			_, err := fuzzclient.Run(ctx, url, agent, 4, func(ctx context.Context, url string) error {
+				if int(n.Add(1)) > upTo {
+					return nil // never connects: the case is not run
+				}
+				return brokenpeer.Echo(ctx, url, brokenpeer.Defects{})
+			})
+			return err
+		}}
+	}
+	missing := Target{Info: targets.Info{Name: "missing", Role: wire.Client}, Drive: func(context.Context, string, string) error {
+		return fmt.Errorf("client missing: %w: node not installed", targets.ErrTargetUnavailable)
+	}}
+	out := Execute(t.Context(), Plan{ClientCases: cs, Concurrency: 4, Settings: Settings{TimeScale: 0.1},
+		Targets: []Target{driver("all", len(cs), false), driver("half", 3, false), driver("hung", 0, true), missing}})
+	got := map[string][]results.Case{}
+	for _, r := range out.Records {
+		if r.Unavailable != "" {
+			if r.Target != "missing" || !strings.Contains(r.Unavailable, "node not installed") {
+				t.Errorf("%s unavailable: %s", r.Target, r.Unavailable)
+			}
+			continue
+		}
+		got[r.Target] = append(got[r.Target], r.Case)
+	}
+	for name, rs := range got {
+		if len(rs) != len(cs) {
+			t.Errorf("%s: %d records for %d cases", name, len(rs), len(cs))
+		}
+	}
+	for _, c := range got["all"] {
+		if c.Verdict != results.OK && c.Verdict != results.Informational || c.NotRun {
+			t.Errorf("all: %s %s %s", c.ID, c.Verdict, c.Observed)
+		}
+	}
+	notRun := 0
+	for _, c := range got["half"] {
+		if c.NotRun {
+			notRun++
+			if c.Verdict != results.Failed || !strings.Contains(c.Observed, "never ran this case: the driver") {
+				t.Errorf("half: %s not run: %s %q", c.ID, c.Verdict, c.Observed)
+			}
+		}
+	}
+	if notRun == 0 || notRun == len(cs) {
+		t.Errorf("half: %d of %d cases not run, want some", notRun, len(cs))
+	}
+	for _, c := range got["hung"] {
+		if !c.NotRun || !strings.Contains(c.Observed, "without a case in flight or a new connection") {
+			t.Errorf("hung: %s %s %q", c.ID, c.Verdict, c.Observed)
 		}
 	}
 }
