@@ -190,14 +190,14 @@ func (f *FuzzingServer) serve(nc net.Conn, req *wire.ClientRequest) {
 	q := u.Query()
 	switch u.Path {
 	case "/getCaseCount":
-		f.reply(nc, len(f.opts.Cases))
+		f.reply(nc, func() any { return len(f.opts.Cases) })
 	case "/getCaseInfo":
 		c, ok := f.lookup(q)
 		if !ok {
 			refuse(nc, "404 Not Found")
 			return
 		}
-		f.reply(nc, map[string]string{"id": c.ID, "description": c.Description})
+		f.reply(nc, func() any { return map[string]string{"id": c.ID, "description": c.Description} })
 	case "/runCase":
 		c, ok := f.lookup(q)
 		switch {
@@ -207,6 +207,8 @@ func (f *FuzzingServer) serve(nc net.Conn, req *wire.ClientRequest) {
 			refuse(nc, "400 Bad Request") // Autobahn requires the agent
 		case f.opts.Excluded != nil && f.opts.Excluded(q.Get("agent"), c.ID):
 			f.reply(nc, nil)
+		case !f.admit():
+			refuse(nc, "503 Service Unavailable") // more cases at once than MaxClientCases
 		default:
 			f.runCase(nc, q.Get("agent"), c)
 		}
@@ -216,7 +218,7 @@ func (f *FuzzingServer) serve(nc net.Conn, req *wire.ClientRequest) {
 			refuse(nc, "404 Not Found")
 			return
 		}
-		f.reply(nc, f.status(q.Get("agent"), c.ID))
+		f.reply(nc, func() any { return f.status(q.Get("agent"), c.ID) })
 	case "/updateReports":
 		if f.opts.OnUpdate != nil {
 			f.updating.Lock()
@@ -266,13 +268,29 @@ func (f *FuzzingServer) agentFor(agent string) *agentLog {
 	return a
 }
 
-// runCase runs case c with the connection agent opened for it.
+// MaxClientCases bounds the cases clients run at once on one fuzzing
+// server (Autobahn drivers run 1 to 8): a client opening more is refused
+// with 503, so a flood of connections cannot grow memory without bound.
+const MaxClientCases = 64
+
+// admit counts a case in flight, unless MaxClientCases are.
+func (f *FuzzingServer) admit() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.inflight >= MaxClientCases {
+		return false
+	}
+	f.inflight++
+	return true
+}
+
+// runCase runs case c with the connection agent opened for it; admit
+// counted it in flight.
 func (f *FuzzingServer) runCase(nc net.Conn, agent string, c cases.Case) {
 	run := &caseRun{done: make(chan struct{})}
 	f.mu.Lock()
 	a := f.agentFor(agent)
 	a.runs[c.ID] = run
-	f.inflight++
 	f.mu.Unlock()
 	o := f.runner.run(f.ctx, a.target, c, nc)
 	f.mu.Lock()
@@ -317,18 +335,20 @@ func (f *FuzzingServer) status(agent, caseID string) caseStatus {
 	return caseStatus{Behavior: run.rec.Case.Verdict, BehaviorClose: run.rec.Case.CloseVerdict}
 }
 
-// reply accepts a control connection's opening handshake, sends v as one
-// JSON text message (none when v is nil) and a Close 1000, and waits
-// briefly for the client's Close.
-func (f *FuzzingServer) reply(nc net.Conn, v any) {
+// reply accepts a control connection's opening handshake, then sends
+// answer's value as one JSON text message (none when answer is nil) and a
+// Close 1000, and waits briefly for the client's Close. The handshake
+// comes first: answer may wait for a case to end, longer than a client
+// waits for its handshake.
+func (f *FuzzingServer) reply(nc net.Conn, answer func() any) {
 	c, _, err := wire.Accept(f.ctx, nc, wire.AcceptOptions{})
 	if err != nil {
 		return // Accept closed it
 	}
 	defer c.Close()
 	var frames []wire.Frame
-	if v != nil {
-		b, err := json.Marshal(v)
+	if answer != nil {
+		b, err := json.Marshal(answer())
 		if err != nil {
 			return
 		}

@@ -1,11 +1,15 @@
 package engine
 
 import (
+	"bufio"
 	"context"
 	"fmt"
+	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/wsharness/wsharness/internal/fuzzclient"
 	"github.com/wsharness/wsharness/suites/cases"
@@ -170,5 +174,48 @@ func TestExecuteDriver(t *testing.T) {
 		if !c.NotRun || !strings.Contains(c.Observed, "without a case in flight or a new connection") {
 			t.Errorf("hung: %s %s %q", c.ID, c.Verdict, c.Observed)
 		}
+	}
+}
+
+// A client opening more cases at once than MaxClientCases is refused
+// with 503 beyond them: a flood of connections does not grow memory
+// without bound.
+func TestFuzzingServerCap(t *testing.T) {
+	f, err := StartFuzzingServer(t.Context(), FuzzingOptions{Cases: fuzzCases(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	head := "GET /runCase?case=1&agent=flood HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	dial := func() net.Conn {
+		nc, err := net.Dial("tcp", strings.TrimPrefix(f.URL(), "ws://"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := nc.Write([]byte(head)); err != nil {
+			t.Fatal(err)
+		}
+		return nc
+	}
+	for range MaxClientCases {
+		defer dial().Close() // never reads: each case waits for its echo
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		f.mu.Lock()
+		n := f.inflight
+		f.mu.Unlock()
+		if n == MaxClientCases {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d cases in flight, want %d", n, MaxClientCases)
+		}
+	}
+	nc := dial()
+	defer nc.Close()
+	resp, err := http.ReadResponse(bufio.NewReader(nc), nil)
+	if err != nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("one case too many: %v, %v; want 503", resp, err)
 	}
 }
