@@ -16,6 +16,7 @@ import (
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/expect"
+	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -102,13 +103,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	inProfile := func(catalog []cases.Case) []cases.Case {
-		var out []cases.Case
-		for _, c := range catalog {
-			if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
-				out = append(out, c)
-			}
-		}
-		return engine.Select(out, include, exclude)
+		return selectCases(catalog, spec, profile, include, exclude)
 	}
 	var chosen, chosenForClients []cases.Case
 	served := map[string]bool{} // families the run's catalogs have
@@ -194,13 +189,10 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			run.Targets[i].Agent = agent
 		}
 	}
-	if err := engine.WriteFiles(*out, run); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if err := writeConformanceFiles(run, *out, *autobahnOut, *autobahnAll); err != nil {
+		return err
 	}
 	if *autobahnOut != "" {
-		if err := autobahn.Write(*autobahnOut, run, *autobahnAll); err != nil {
-			return err
-		}
 		fmt.Fprintf(stdout, "autobahn: %s\n", filepath.Join(*autobahnOut, "index.json"))
 	}
 	if assembleErr != nil {
@@ -209,6 +201,32 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "results: %s  junit: %s  report: %s\n", filepath.Join(*out, engine.ResultsFile),
 		filepath.Join(*out, engine.JUnitFile), filepath.Join(*out, engine.ReportFile))
 	return conformanceVerdict(run, filepath.Join(*out, engine.ResultsFile), stdout)
+}
+
+// selectCases picks the cases of catalog a run serves: the spec's, or
+// else the profile's; then --cases and --exclude.
+func selectCases(catalog []cases.Case, spec *autobahn.Spec, profile cases.Profile, include, exclude []string) []cases.Case {
+	var out []cases.Case
+	for _, c := range catalog {
+		if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
+			out = append(out, c)
+		}
+	}
+	return engine.Select(out, include, exclude)
+}
+
+// writeConformanceFiles writes a run's results.json, junit.xml and index.html into
+// out, and Autobahn's report layout into autobahnOut unless it is empty.
+func writeConformanceFiles(run results.Run, out, autobahnOut string, autobahnAll bool) error {
+	if err := engine.WriteFiles(out, run); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if autobahnOut != "" {
+		if err := autobahn.Write(autobahnOut, run, autobahnAll); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // resolveClients looks up client agents by name, the reference ones and

@@ -72,13 +72,7 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var list []cases.Case
-	for _, c := range cases.ForPeer(wire.Client) {
-		if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
-			list = append(list, c)
-		}
-	}
-	list = engine.Select(list, include, exclude)
+	list := selectCases(cases.ForPeer(wire.Client), spec, profile, include, exclude)
 	if len(list) == 0 {
 		return usageError("no case matches --cases %v --exclude %v", []string(include), []string(exclude))
 	}
@@ -107,13 +101,8 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 		for i := range run.Targets {
 			run.Targets[i].Agent = agents[i].Agent
 		}
-		if err := engine.WriteFiles(*out, run); err != nil {
-			return run, fmt.Errorf("--out: %w", err)
-		}
-		if *autobahnOut != "" {
-			if err := autobahn.Write(*autobahnOut, run, *autobahnAll); err != nil {
-				return run, err
-			}
+		if err := writeConformanceFiles(run, *out, *autobahnOut, *autobahnAll); err != nil {
+			return run, err
 		}
 		if assembleErr != nil {
 			return run, fmt.Errorf("assemble the results: %w", assembleErr)
