@@ -40,6 +40,7 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 		return usageError("unexpected arguments: %v", fs.Args())
 	}
 	var spec *autobahn.Spec
+	addrSource := "--addr"
 	if *specFile != "" {
 		s, err := autobahn.ReadFuzzingServerSpec(*specFile)
 		if err != nil {
@@ -54,12 +55,12 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 			if err != nil || u.Scheme != "ws" || u.Port() == "" {
 				return usageError("--spec: url %q: want ws://127.0.0.1:PORT", s.URL)
 			}
-			*addr = u.Host
+			*addr, addrSource = u.Host, "--spec's url"
 		}
 	}
 	*addr = cmp.Or(*addr, "127.0.0.1:9001")
 	if err := engine.CheckLoopback(*addr); err != nil {
-		return usageError("--addr: %v", err)
+		return usageError("%s: %v", addrSource, err)
 	}
 	profile, err := cases.ParseProfile(*profileName)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/wsharness/wsharness/internal/fuzzclient"
 	"github.com/wsharness/wsharness/suites/autobahn"
 	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -184,6 +186,64 @@ func TestFuzzingServerAddr(t *testing.T) {
 		code, _, stderr := runCLI("fuzzingserver", "--addr", addr)
 		if code != exitUsage || !strings.Contains(stderr, "loopback") || strings.Count(strings.TrimSpace(stderr), "\n") > 0 {
 			t.Errorf("--addr %s: exit %d, %q; want a one-line usage error naming loopback", addr, code, stderr)
+		}
+	}
+}
+
+// --client resolves the clients of --external: one whose runtime is
+// there is driven through Autobahn's protocol and judged on every case;
+// one whose runtime is missing is listed unavailable with the reason.
+func TestConformanceExternalClient(t *testing.T) {
+	if _, err := exec.LookPath("node"); err != nil {
+		t.Skip("node not installed")
+	}
+	if exec.Command("node", "-e", "require('/usr/share/nodejs/ws')").Run() != nil {
+		t.Skip("node-ws not installed")
+	}
+	nodeDir, err := filepath.Abs("../../targets/external/node")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	file := filepath.Join(dir, "external.yaml")
+	yaml := fmt.Sprintf(`version: 1
+clients:
+  - name: node-driver
+    command: [node, client.js, "{url}", "{agent}", "4"]
+    dir: %s
+    env: [NODE_PATH=/usr/share/nodejs]
+    requires: [node]
+  - name: missing-driver
+    command: [no-such-runtime-here, "{url}"]
+    requires: [no-such-runtime-here]
+    install: apt-get install it
+`, nodeDir)
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(dir, "out")
+	code, stdout, stderr := runCLI("conformance", "--client", "node-driver", "--client", "missing-driver", "--external", file,
+		"--cases", "1.1.*", "--cases", "2.*", "--out", out)
+	if code != exitOK {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
+	}
+	run, err := results.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := len(engine.Select(cases.ForPeer(wire.Client), []string{"1.1.*", "2.*"}, nil))
+	for _, tg := range run.Targets {
+		switch tg.Name {
+		case "node-driver":
+			if tg.Role != wire.Client || len(tg.Cases) != want || tg.Summary[results.OK] != want {
+				t.Errorf("node-driver: role %v, %d cases, summary %v; want %d OK", tg.Role, len(tg.Cases), tg.Summary, want)
+			}
+		case "missing-driver":
+			if !strings.Contains(tg.Unavailable, "no-such-runtime-here not installed (apt-get install it)") {
+				t.Errorf("missing-driver: unavailable %q", tg.Unavailable)
+			}
+		default:
+			t.Errorf("target %s", tg.Name)
 		}
 	}
 }
