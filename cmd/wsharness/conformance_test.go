@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/wsharness/wsharness/internal/hostile"
+	"github.com/wsharness/wsharness/suites/autobahn"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -137,7 +138,8 @@ func TestConformanceAutobahnSpec(t *testing.T) {
 // server: the client form of the cases, a target recorded as a client.
 func TestConformanceClients(t *testing.T) {
 	out := t.TempDir()
-	code, stdout, stderr := runCLI("conformance", "--client", "gws-client", "--cases", "1.1.*", "--cases", "100.*", "--out", out)
+	autobahnOut := filepath.Join(out, "autobahn")
+	code, stdout, stderr := runCLI("conformance", "--client", "gws-client", "--cases", "1.1.*", "--cases", "100.*", "--out", out, "--autobahn-out", autobahnOut)
 	if code != exitOK || !strings.Contains(stdout, "gws-client") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
 	}
@@ -155,5 +157,15 @@ func TestConformanceClients(t *testing.T) {
 	}
 	if _, ok := run.SkippedFamilies["handshake"]; !ok {
 		t.Errorf("skipped families %v: want the handshake family, which has no client form", run.SkippedFamilies)
+	}
+	// Autobahn's client reports key a client by its agent name.
+	var index map[string]map[string]autobahn.Entry
+	if b, err := os.ReadFile(filepath.Join(autobahnOut, "index.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &index); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := index["gws-client"]["1.1.1"]; !ok || e.Behavior != results.OK || len(index["gws-client"]) != 8 {
+		t.Errorf("index.json: %v; want gws-client's 8 cases 1.1.x, 1.1.1 OK", index)
 	}
 }
