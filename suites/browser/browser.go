@@ -183,6 +183,9 @@ func (e ClientEnd) String() string {
 
 // Client is a browser whose own WebSocket can be the client under test.
 type Client interface {
+	// Prepare loads the page Echo plays in, so that a case's timers do
+	// not count the load.
+	Prepare(ctx context.Context) error
 	// Echo opens a WebSocket to url in a page and echoes every message
 	// with its type until the socket closes (ctx ending closes it). An
 	// error means the browser or the page failed, not the WebSocket.

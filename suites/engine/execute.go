@@ -411,7 +411,8 @@ func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env case
 // clientPlayer returns how client t plays a case: it connects to url and
 // echoes until the connection or ctx ends, and says how it ended (for the
 // case's log; empty when it has nothing to say). A browser client's
-// browser is started here, before the case's timers run.
+// browser is started, and its page loaded, here, before the case's timers
+// run.
 func (r *runner) clientPlayer(ctx context.Context, t Target) (play func(ctx context.Context, url string) (said string), err error) {
 	if !t.InBrowser {
 		if t.Client == nil {
@@ -434,6 +435,9 @@ func (r *runner) clientPlayer(ctx context.Context, t Target) (play func(ctx cont
 	bc, ok := b.(browser.Client)
 	if !ok {
 		return nil, fmt.Errorf("the run's browser cannot play the client %s: a harness bug", t.Info.Name)
+	}
+	if err := bc.Prepare(ctx); err != nil {
+		return nil, fmt.Errorf("the browser did not load the client's page: %w", err)
 	}
 	return func(ctx context.Context, url string) string {
 		end, err := bc.Echo(ctx, url)

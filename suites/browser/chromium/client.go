@@ -124,6 +124,14 @@ func (b *Browser) Echo(ctx context.Context, url string) (browser.ClientEnd, erro
 	return end, nil
 }
 
+// Prepare loads the page the client cases play in, if not yet loaded.
+func (b *Browser) Prepare(ctx context.Context) error {
+	if _, err := b.echoTab(ctx); err != nil {
+		return fmt.Errorf("chromium client: %w", err)
+	}
+	return nil
+}
+
 // echoTab returns the page the client cases play in, opening it on first
 // use (or after it failed).
 func (b *Browser) echoTab(ctx context.Context) (*echoPage, error) {
