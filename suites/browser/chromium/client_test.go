@@ -2,7 +2,6 @@ package chromium
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 )
@@ -10,14 +9,7 @@ import (
 // A server that never ends the connection does not hold Echo: when ctx
 // ends, the page closes the socket and Echo returns with the close event.
 func TestEchoEndsWithContext(t *testing.T) {
-	exe, err := Find()
-	if err != nil {
-		if os.Getenv("WSH_REQUIRE_BROWSER") != "" {
-			t.Fatalf("WSH_REQUIRE_BROWSER is set: %v", err)
-		}
-		t.Skip(err)
-	}
-	b, err := Launch(t.Context(), exe)
+	b, err := Launch(t.Context(), findOrSkip(t))
 	if err != nil {
 		t.Fatal(err)
 	}
