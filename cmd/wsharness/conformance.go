@@ -160,9 +160,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		ready[i] = t
 	}
-	for _, a := range clients {
-		ready = append(ready, engine.Target{Info: a.Info, Client: a.Echo, Drive: a.Drive})
-	}
+	ready = append(ready, clients...)
 	if spec != nil {
 		for i := range ready {
 			agent := agents[ready[i].Info.Name]
@@ -229,9 +227,10 @@ func writeConformanceFiles(run results.Run, out, autobahnOut string, autobahnAll
 	return nil
 }
 
-// resolveClients looks up client agents by name, the reference ones and
-// those of the external file; "clients" names them all.
-func resolveClients(names []string, externalFile string) ([]targets.ClientAgent, error) {
+// resolveClients looks up client agents by name: the reference ones,
+// Chromium's own WebSocket (chromium.ClientName) and the client drivers
+// of the external file; "clients" names them all.
+func resolveClients(names []string, externalFile string) ([]engine.Target, error) {
 	if len(names) == 0 {
 		return nil, nil
 	}
@@ -239,26 +238,35 @@ func resolveClients(names []string, externalFile string) ([]targets.ClientAgent,
 	if err != nil {
 		return nil, err
 	}
-	var out []targets.ClientAgent
+	var known []string
+	for _, a := range registry {
+		known = append(known, a.Name)
+	}
+	known = append(known, chromium.ClientName)
+	var out []engine.Target
 	seen := map[string]bool{}
-	for _, name := range names {
-		found := []targets.ClientAgent{}
-		if name == clientsGroup {
-			found = registry
-		} else if i := slices.IndexFunc(registry, func(a targets.ClientAgent) bool { return a.Name == name }); i >= 0 {
-			found = append(found, registry[i])
-		} else {
-			var known []string
-			for _, a := range registry {
-				known = append(known, a.Name)
-			}
-			return nil, fmt.Errorf("unknown client %q (clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
+	add := func(name string) {
+		if seen[name] {
+			return
 		}
-		for _, a := range found {
-			if !seen[a.Name] {
-				seen[a.Name] = true
-				out = append(out, a)
+		seen[name] = true
+		if name == chromium.ClientName {
+			out = append(out, engine.ChromiumClient())
+			return
+		}
+		a := registry[slices.IndexFunc(registry, func(a targets.ClientAgent) bool { return a.Name == name })]
+		out = append(out, engine.Target{Info: a.Info, Client: a.Echo, Drive: a.Drive})
+	}
+	for _, name := range names {
+		switch {
+		case name == clientsGroup:
+			for _, n := range known {
+				add(n)
 			}
+		case slices.Contains(known, name):
+			add(name)
+		default:
+			return nil, fmt.Errorf("unknown client %q (clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
 		}
 	}
 	return out, nil
@@ -267,7 +275,7 @@ func resolveClients(names []string, externalFile string) ([]targets.ClientAgent,
 // noClientFormReason is why a run of clients alone leaves a family out.
 const noClientFormReason = "no client form yet: the family tests what only a server does, or waits for its client form (docs/clients.md)"
 
-// clientsGroup names every reference client agent.
+// clientsGroup names every client agent.
 const clientsGroup = "clients"
 
 // readExpectations reads the expectations file, or the built-in one.
