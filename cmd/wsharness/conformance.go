@@ -2,6 +2,7 @@ package main
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -41,8 +42,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	seedText := fs.String("seed", "", "hex seed of the masking and handshake keys, from an earlier results.json, to replay its bytes")
 	out := fs.String("out", "out/conformance", "directory for results.json, junit.xml and index.html")
 	specFile := fs.String("spec", "", "an Autobahn|Testsuite fuzzingclient spec (servers, cases, exclude-cases, exclude-agent-cases) instead of --url/--target; its cases replace the profile")
-	autobahnOut := fs.String("autobahn-out", "", "also write Autobahn's report layout here: index.json and a file per case (default with --spec: the spec's outdir)")
-	autobahnAll := fs.Bool("autobahn-all", false, "put wsharness's own cases (0.x, 11.x, 100.x, 101.x, 200.x) in index.json too")
+	autobahnOut, autobahnAll := addAutobahnFlags(fs)
 	tlsOpts := addTLSFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -211,6 +211,14 @@ func selectCases(catalog []cases.Case, spec *autobahn.Spec, profile cases.Profil
 		}
 	}
 	return engine.Select(out, include, exclude)
+}
+
+// addAutobahnFlags adds the flags that write Autobahn's report layout
+// too: --autobahn-out DIR and --autobahn-all.
+func addAutobahnFlags(fs *flag.FlagSet) (dir *string, all *bool) {
+	dir = fs.String("autobahn-out", "", "also write Autobahn's report layout here: index.json and a file per case (default with --spec: the spec's outdir)")
+	all = fs.Bool("autobahn-all", false, "put wsharness's own cases (0.x, 11.x, 100.x, 101.x, 200.x) in index.json too")
+	return dir, all
 }
 
 // writeConformanceFiles writes a run's results.json, junit.xml and index.html into

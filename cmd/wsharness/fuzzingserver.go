@@ -31,8 +31,7 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 	expectFile := fs.String("expect", "", "file of known per-agent deviations (default: the one built in)")
 	timeScale := fs.Float64("timescale", 1, "multiply every case timer, for a slow client")
 	out := fs.String("out", "out/fuzzingserver", "directory for results.json, junit.xml and index.html, written on every /updateReports and at exit")
-	autobahnOut := fs.String("autobahn-out", "", "also write Autobahn's report layout here: index.json and a file per case (default with --spec: the spec's outdir)")
-	autobahnAll := fs.Bool("autobahn-all", false, "put wsharness's own cases (0.x, 11.x, 100.x, 101.x, 200.x) in index.json too")
+	autobahnOut, autobahnAll := addAutobahnFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
