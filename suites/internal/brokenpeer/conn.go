@@ -296,6 +296,9 @@ func (c *conn) control(op byte, p []byte) (endKind, bool, *failure) {
 
 // closeFrame answers the other end's Close (§5.5.1, §7.4).
 func (c *conn) closeFrame(p []byte) (endKind, bool, *failure) {
+	if c.d.IgnoreClose {
+		return 0, false, nil
+	}
 	var reply []byte
 	switch {
 	case len(p) == 1 && !c.d.ClientAcceptsOneByteClose:

@@ -181,6 +181,9 @@ type Defects struct {
 	// ClientAcceptsOneByteClose answers a Close with a 1-byte body with an
 	// empty Close, as if it were valid.
 	ClientAcceptsOneByteClose bool
+	// IgnoreClose (either role) neither answers a Close nor closes TCP:
+	// the Close is dropped like an unknown frame.
+	IgnoreClose bool
 }
 
 // ServerOnly reports whether d breaks a rule that only a server has: how
