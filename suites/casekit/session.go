@@ -42,8 +42,10 @@ type snapshot struct {
 	initiator            int
 	tcpClosed            bool
 	tcpStory             string
-	// peerDroppedTCP: the peer closed or reset TCP, not the harness.
-	peerDroppedTCP bool
+	// peerDroppedTCP: the peer closed or reset TCP, not the harness;
+	// waitedAfterClose is how long after its Close frame it did.
+	peerDroppedTCP   bool
+	waitedAfterClose time.Duration
 	// peerKeptOpen: the peer kept TCP open for the whole linger.
 	peerKeptOpen bool
 	// gaveUpWaiting: the harness dropped TCP because no Close answered
@@ -120,6 +122,8 @@ type session struct {
 	peerDroppedTCP    bool
 	peerKeptOpen      bool
 	gaveUpWaiting     bool
+	peerCloseAt       time.Time // when the peer's Close frame arrived
+	waitedAfterClose  time.Duration
 }
 
 func newSession(c *wire.Conn, log *wire.Log, ceiling time.Duration) *session {
@@ -150,7 +154,7 @@ func (s *session) snapshot() snapshot {
 		closeCausedByTimeout: s.timedOut && s.initiator == byHarness,
 		droppedAfterClose:    s.droppedAfterClose,
 		initiator:            s.initiator, tcpClosed: s.tcpClosed, tcpStory: s.tcpStory,
-		peerDroppedTCP: s.peerDroppedTCP, peerKeptOpen: s.peerKeptOpen, gaveUpWaiting: s.gaveUpWaiting,
+		peerDroppedTCP: s.peerDroppedTCP, waitedAfterClose: s.waitedAfterClose, peerKeptOpen: s.peerKeptOpen, gaveUpWaiting: s.gaveUpWaiting,
 		peer: s.peer,
 	}
 }
@@ -434,6 +438,7 @@ func (s *session) peerCloseFrame(p []byte) {
 	s.mu.Lock()
 	if s.peerClose == nil {
 		s.peerClose = cf
+		s.peerCloseAt = time.Now()
 		if s.initiator == byNobody {
 			s.initiator = byPeer
 		}
@@ -451,6 +456,11 @@ func (s *session) readEnded(err error) {
 		s.initiator = byPeerDrop
 	}
 	var tooLarge *wire.TooLargeError
+	defer func() {
+		if s.peerDroppedTCP && s.peerClose != nil {
+			s.waitedAfterClose = time.Since(s.peerCloseAt)
+		}
+	}()
 	switch {
 	case s.droppedByHarness:
 		if s.tcpStory == "" {
