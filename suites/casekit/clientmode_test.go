@@ -160,7 +160,7 @@ func TestLingerJudgesWhoClosesTCPFirst(t *testing.T) {
 		note    string
 	}{
 		{0, results.NonStrict, "without waiting for the server"},
-		{500 * time.Millisecond, results.OK, "after a reasonable wait"},
+		{500 * time.Millisecond, results.OK, "after a wait, which RFC 6455 §5.5.1 allows"},
 		{5 * time.Second, results.OK, "TCP dropped by the server"},
 	} {
 		out := runClient(t, script, rawEchoClient(wire.MaskForRole, tc.wait))

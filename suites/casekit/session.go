@@ -43,9 +43,10 @@ type snapshot struct {
 	tcpClosed            bool
 	tcpStory             string
 	// peerDroppedTCP: the peer closed or reset TCP, not the harness;
-	// waitedAfterClose is how long after its Close frame it did.
-	peerDroppedTCP   bool
-	waitedAfterClose time.Duration
+	// tcpCloseDelay is how long after the harness's Close it did (0 when
+	// the harness sent none).
+	peerDroppedTCP bool
+	tcpCloseDelay  time.Duration
 	// peerKeptOpen: the peer kept TCP open for the whole linger.
 	peerKeptOpen bool
 	// gaveUpWaiting: the harness dropped TCP because no Close answered
@@ -122,8 +123,8 @@ type session struct {
 	peerDroppedTCP    bool
 	peerKeptOpen      bool
 	gaveUpWaiting     bool
-	peerCloseAt       time.Time // when the peer's Close frame arrived
-	waitedAfterClose  time.Duration
+	closeSentAt       time.Time // when the harness sent its Close
+	tcpCloseDelay     time.Duration
 }
 
 func newSession(c *wire.Conn, log *wire.Log, ceiling time.Duration) *session {
@@ -154,7 +155,7 @@ func (s *session) snapshot() snapshot {
 		closeCausedByTimeout: s.timedOut && s.initiator == byHarness,
 		droppedAfterClose:    s.droppedAfterClose,
 		initiator:            s.initiator, tcpClosed: s.tcpClosed, tcpStory: s.tcpStory,
-		peerDroppedTCP: s.peerDroppedTCP, waitedAfterClose: s.waitedAfterClose, peerKeptOpen: s.peerKeptOpen, gaveUpWaiting: s.gaveUpWaiting,
+		peerDroppedTCP: s.peerDroppedTCP, tcpCloseDelay: s.tcpCloseDelay, peerKeptOpen: s.peerKeptOpen, gaveUpWaiting: s.gaveUpWaiting,
 		peer: s.peer,
 	}
 }
@@ -234,6 +235,7 @@ func (s *session) harnessClosing() {
 	defer s.mu.Unlock()
 	if !s.closeSent {
 		s.closeSent = true
+		s.closeSentAt = time.Now()
 		if s.initiator == byNobody {
 			s.initiator = byHarness
 		}
@@ -438,7 +440,6 @@ func (s *session) peerCloseFrame(p []byte) {
 	s.mu.Lock()
 	if s.peerClose == nil {
 		s.peerClose = cf
-		s.peerCloseAt = time.Now()
 		if s.initiator == byNobody {
 			s.initiator = byPeer
 		}
@@ -457,8 +458,8 @@ func (s *session) readEnded(err error) {
 	}
 	var tooLarge *wire.TooLargeError
 	defer func() {
-		if s.peerDroppedTCP && s.peerClose != nil {
-			s.waitedAfterClose = time.Since(s.peerCloseAt)
+		if s.peerDroppedTCP && s.closeSent {
+			s.tcpCloseDelay = time.Since(s.closeSentAt)
 		}
 	}()
 	switch {
