@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -164,9 +165,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		ready[i] = t
 	}
-	for _, a := range clients {
-		ready = append(ready, engine.Target{Info: a.Info, Client: a.Echo})
-	}
+	ready = append(ready, clients...)
 	if spec != nil {
 		for i := range ready {
 			agent := agents[ready[i].Info.Name]
@@ -210,29 +209,39 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	return conformanceVerdict(run, filepath.Join(*out, engine.ResultsFile), stdout)
 }
 
-// resolveClients looks up reference client agents by name; "clients"
-// names them all.
-func resolveClients(names []string) ([]targets.ClientAgent, error) {
-	var out []targets.ClientAgent
+// resolveClients looks up reference client agents by name, Chromium's
+// own WebSocket (chromium.ClientName) among them; "clients" names them
+// all.
+func resolveClients(names []string) ([]engine.Target, error) {
+	var known []string
+	for _, a := range targets.Clients() {
+		known = append(known, a.Name)
+	}
+	known = append(known, chromium.ClientName)
+	var out []engine.Target
 	seen := map[string]bool{}
-	for _, name := range names {
-		found := []targets.ClientAgent{}
-		if name == clientsGroup {
-			found = targets.Clients()
-		} else if a, ok := targets.LookupClient(name); ok {
-			found = append(found, a)
-		} else {
-			var known []string
-			for _, a := range targets.Clients() {
-				known = append(known, a.Name)
-			}
-			return nil, fmt.Errorf("unknown client %q (reference clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
+	add := func(name string) {
+		if seen[name] {
+			return
 		}
-		for _, a := range found {
-			if !seen[a.Name] {
-				seen[a.Name] = true
-				out = append(out, a)
+		seen[name] = true
+		if name == chromium.ClientName {
+			out = append(out, engine.ChromiumClient())
+			return
+		}
+		a, _ := targets.LookupClient(name)
+		out = append(out, engine.Target{Info: a.Info, Client: a.Echo})
+	}
+	for _, name := range names {
+		switch {
+		case name == clientsGroup:
+			for _, n := range known {
+				add(n)
 			}
+		case slices.Contains(known, name):
+			add(name)
+		default:
+			return nil, fmt.Errorf("unknown client %q (reference clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
 		}
 	}
 	return out, nil
