@@ -508,9 +508,10 @@ func (s Script) judgeClose(env Env, st snapshot) (string, string) {
 }
 
 // judgeLinger weighs what the client did while Close.Linger kept TCP
-// open: closing TCP before the server did is NON-STRICT (§5.5.1, §7.1.1:
-// the client SHOULD wait for the server); keeping it open after the
-// server's FIN is INFORMATIONAL (the RFC sets no time).
+// open: closing TCP before the server did, with no AfterClose frame to
+// provoke it, is NON-STRICT (§5.5.1, §7.1.1: the client SHOULD wait for
+// the server); keeping it open after the server's FIN is INFORMATIONAL
+// (the RFC sets no time).
 func (s Script) judgeLinger(env Env, st snapshot, verdict string, notes []string) (string, []string) {
 	if s.Close.Linger <= 0 || verdict != results.OK {
 		return verdict, notes
@@ -518,7 +519,9 @@ func (s Script) judgeLinger(env Env, st snapshot, verdict string, notes []string
 	switch {
 	case s.Close.WithoutClose && st.peerKeptOpen:
 		return results.Informational, append(notes, fmt.Sprintf("the %s kept TCP open for %v after the %s closed its side without a Close; RFC 6455 sets no time for closing it (INFORMATIONAL)", st.peer, env.Scaled(s.Close.Linger), st.peer.Peer()))
-	case !s.Close.WithoutClose && st.peerDroppedTCP && st.closeSent && st.peerClose != nil:
+	case !s.Close.WithoutClose && len(s.AfterClose) == 0 && st.peerDroppedTCP && st.closeSent && st.peerClose != nil:
+		// (After AfterClose frames, which break §5.5.1, closing TCP is the
+		// client's right: it is failing the connection.)
 		after := st.tcpCloseDelay.Round(time.Millisecond)
 		if st.tcpCloseDelay >= env.Scaled(reasonableWait) {
 			return verdict, append(notes, fmt.Sprintf("the %s closed TCP %v after the %s's Close, before the %s did: after a wait, which RFC 6455 §5.5.1 allows", st.peer, after, st.peer.Peer(), st.peer.Peer()))

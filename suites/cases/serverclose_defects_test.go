@@ -30,8 +30,10 @@ func init() {
 		},
 		defectRow{
 			// §7.1.1: the client SHOULD wait for the server to close TCP.
+			// In 111.18 the server's data after its Close would justify
+			// the drop, so only 111.1 judges it.
 			name: "ClientClosesTCPFirst", defects: brokenpeer.Defects{ClientClosesTCPFirst: true},
-			run: ids("111.1", "111.18"), nonStrict: ids("111.1", "111.18"), noneFailing: true,
+			run: ids("111.1", "111.18"), nonStrict: ids("111.1"), noneFailing: true,
 		},
 		defectRow{
 			name: "ClientEchoesAfterClose", defects: brokenpeer.Defects{ClientEchoesAfterClose: true},
