@@ -148,7 +148,7 @@ func TestConformanceClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Targets) != 1 || run.Targets[0].Role != wire.Client || len(run.Targets[0].Cases) != 15 {
+	if len(run.Targets) != 1 || run.Targets[0].Role != wire.Client || len(run.Targets[0].Cases) != 16 { // 1.1.1-1.1.8, 100.1-100.6, 100.11, 100.12
 		t.Fatalf("targets %+v", run.Targets)
 	}
 	for _, c := range run.Targets[0].Cases {

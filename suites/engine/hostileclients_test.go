@@ -33,9 +33,13 @@ func TestHostileClients(t *testing.T) {
 		t.Skip("plays a sample of the client catalog against every hostile client (about a minute)")
 	}
 	perFamily := map[string]int{}
+	// Cases the first three of their family miss whose engine path is
+	// their own: masking keys kept over a thousand round trips (100.12),
+	// TCP held open after the closing handshake or a FIN (111.18, 111.19).
+	ownPaths := []string{"100.12", "111.18", "111.19"}
 	var plan Plan
 	for _, c := range cases.ForPeer(wire.Client) {
-		if !cases.IsSlow(c.Family) && perFamily[c.Family] < 3 {
+		if !cases.IsSlow(c.Family) && (perFamily[c.Family] < 3 || slices.Contains(ownPaths, c.ID)) {
 			perFamily[c.Family]++
 			plan.ClientCases = append(plan.ClientCases, c)
 		}
