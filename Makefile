@@ -99,14 +99,16 @@ conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PR
 		$(if $(SEED),-wsh.seed='$(SEED)') \
 		$(if $(TARGET_CMD),-wsh.target-cmd='$(TARGET_CMD)')
 
-# Clients under test: AGENTS names reference client agents, or "clients"
-# for all of them; the harness plays the server (docs/clients.md). Exit
+# Clients under test: AGENTS names reference client agents or the client
+# drivers of EXTERNAL's clients: list, or "clients" for all of them; the
+# harness plays the server (docs/clients.md). Exit
 # codes are those of make conformance.
 # OUT defaults to out/conformance-clients here.
 AGENTS ?= clients
 conformance-clients: CLIENTS_OUT = $(if $(filter file,$(origin OUT)),out/conformance-clients,$(OUT))
-conformance-clients: build ## judge WebSocket clients (AGENTS=, PROFILE=, OUT=, EXPECT=)
+conformance-clients: build ## judge WebSocket clients (AGENTS=, PROFILE=, OUT=, EXPECT=, EXTERNAL=)
 	@$(BIN)/wsharness conformance $(foreach a,$(subst $(comma), ,$(AGENTS)),--client $(a)) \
+		$(if $(EXTERNAL),--external '$(abspath $(EXTERNAL))') \
 		--profile $(PROFILE) --out $(CLIENTS_OUT) --expect '$(abspath $(EXPECT))' \
 		--concurrency $(CONCURRENCY) --timescale $(TIMESCALE) $(if $(SEED),--seed '$(SEED)')
 

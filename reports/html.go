@@ -147,6 +147,7 @@ type htmlRun struct {
 type htmlTarget struct {
 	Index                         int
 	Name, URL, Agent, Library     string
+	Role                          wire.Role
 	Color                         string
 	Cases                         int
 	Counts                        []htmlCount // per behaviour verdict, report order
@@ -218,6 +219,7 @@ type htmlJSTarget struct {
 	URL     string                    `json:"url"`
 	Agent   string                    `json:"agent"`
 	Library string                    `json:"library,omitempty"`
+	Role    wire.Role                 `json:"role"`
 	Out     map[string]*htmlJSOutcome `json:"out"`
 }
 
@@ -381,7 +383,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 	view.Cases = len(ids)
 
 	for ti, t := range run.Targets {
-		tv := htmlTarget{Index: ti, Name: t.Name, URL: t.URL, Agent: t.Agent, Library: t.Library, Color: colors[t.Name], Cases: len(t.Cases)}
+		tv := htmlTarget{Index: ti, Name: t.Name, URL: t.URL, Agent: t.Agent, Library: t.Library, Role: t.Role, Color: colors[t.Name], Cases: len(t.Cases)}
 		counts := map[string]int{}
 		for _, c := range t.Cases {
 			counts[c.Verdict]++
@@ -397,7 +399,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 		}
 		tv.Counts = htmlCountsOf(counts, true)
 		view.Targets = append(view.Targets, tv)
-		data.Targets = append(data.Targets, htmlJSTarget{Name: t.Name, URL: t.URL, Agent: t.Agent, Library: t.Library, Out: map[string]*htmlJSOutcome{}})
+		data.Targets = append(data.Targets, htmlJSTarget{Name: t.Name, URL: t.URL, Agent: t.Agent, Library: t.Library, Role: t.Role, Out: map[string]*htmlJSOutcome{}})
 	}
 	for _, v := range results.Verdicts {
 		view.Legend = append(view.Legend, htmlCount{Verdict: v, Class: htmlClassOf(v)})

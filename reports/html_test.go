@@ -479,3 +479,30 @@ func TestHTMLLoadFollowsLoadgen(t *testing.T) {
 		t.Error(`the open-model echo is not of kind "echo-rate"`)
 	}
 }
+
+// A run may judge servers and clients together: each target says which it
+// is, in the summary, the matrix and the data the detail pane shows.
+func TestHTMLMarksEachTargetsRole(t *testing.T) {
+	okCase := results.Case{ID: "1.1.1", Family: "framing", Verdict: results.OK, CloseVerdict: results.CloseOK}
+	run := results.Run{Schema: results.Schema, Targets: []results.Target{
+		{Name: "srv", Cases: []results.Case{okCase}},
+		{Name: "cli", Role: wire.Client, Cases: []results.Case{okCase}},
+	}}
+	out, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(out)
+	for _, want := range []string{
+		`<td class="text role-server">server</td>`, `<td class="text role-client">client</td>`,
+		`title="srv (server under test)"`, `title="cli (client under test)"`,
+	} {
+		if !strings.Contains(doc, want) {
+			t.Errorf("report lacks %s", want)
+		}
+	}
+	d := htmlScriptData(t, doc)
+	if got := []wire.Role{d.Runs[0].Targets[0].Role, d.Runs[0].Targets[1].Role}; got[0] != wire.Server || got[1] != wire.Client {
+		t.Errorf("report data roles %v, want server, client", got)
+	}
+}

@@ -20,12 +20,20 @@ type junitSuites struct {
 }
 
 type junitSuite struct {
-	Name     string      `xml:"name,attr"`
-	Tests    int         `xml:"tests,attr"`
-	Failures int         `xml:"failures,attr"`
-	Skipped  int         `xml:"skipped,attr"`
-	Time     float64     `xml:"time,attr"`
-	Cases    []junitCase `xml:"testcase"`
+	Name       string          `xml:"name,attr"`
+	Tests      int             `xml:"tests,attr"`
+	Failures   int             `xml:"failures,attr"`
+	Skipped    int             `xml:"skipped,attr"`
+	Time       float64         `xml:"time,attr"`
+	Properties []junitProperty `xml:"properties>property"`
+	Cases      []junitCase     `xml:"testcase"`
+}
+
+// junitProperty is a testsuite's <property>: CI systems show them beside
+// the suite, and they tell a server's suite from a client's.
+type junitProperty struct {
+	Name  string `xml:"name,attr"`
+	Value string `xml:"value,attr"`
 }
 
 type junitCase struct {
@@ -44,13 +52,14 @@ type junitMessage struct {
 }
 
 // JUnit renders a conformance run as JUnit XML: one testsuite per target,
-// one testcase per case. Unexpected failures are <failure>s carrying the
+// one testcase per case; the suite's "role" property says whether a
+// server or a client was judged. Unexpected failures are <failure>s carrying the
 // observed-versus-expected text; UNIMPLEMENTED cases are skipped; listed
 // deviations pass with their reason in system-out.
 func JUnit(run results.Run) ([]byte, error) {
 	doc := junitSuites{Name: "wsharness conformance", Time: float64(run.DurationMS) / 1000}
 	for _, t := range run.Targets {
-		s := junitSuite{Name: t.Name}
+		s := junitSuite{Name: t.Name, Properties: []junitProperty{{Name: "role", Value: t.Role.String()}}}
 		for _, c := range t.Cases {
 			jc := junitCase{
 				Name:      fmt.Sprintf("%s %s", c.ID, c.Title),

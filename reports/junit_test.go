@@ -6,12 +6,13 @@ import (
 	"testing"
 
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 func TestJUnitOneTestcasePerTargetAndCase(t *testing.T) {
 	run := results.Run{Schema: results.Schema, Targets: []results.Target{
 		{Name: "good", Cases: []results.Case{{ID: "1.1.1", Family: "framing", Verdict: results.OK, CloseVerdict: results.CloseOK}}},
-		{Name: "bad", Cases: []results.Case{
+		{Name: "bad", Role: wire.Client, Cases: []results.Case{
 			{ID: "1.1.1", Family: "framing", Verdict: results.OK, CloseVerdict: results.CloseOK},
 			{ID: "2.2", Family: "pingpong", RFC: "RFC 6455 §5.5.3", Expectation: "pong echoes", Verdict: results.Failed, CloseVerdict: results.CloseOK, Observed: "pong(0) <b>"},
 			{ID: "2.3", Family: "pingpong", Verdict: results.Failed, CloseVerdict: results.CloseOK, Deviation: "known"},
@@ -34,5 +35,10 @@ func TestJUnitOneTestcasePerTargetAndCase(t *testing.T) {
 	}
 	if doc.Suites[1].Cases[2].Failure != nil {
 		t.Fatal("a listed deviation was reported as a failure")
+	}
+	for i, want := range []string{"server", "client"} {
+		if p := doc.Suites[i].Properties; len(p) != 1 || p[0] != (junitProperty{Name: "role", Value: want}) {
+			t.Errorf("suite %s: properties %+v, want role %s", doc.Suites[i].Name, p, want)
+		}
 	}
 }

@@ -73,18 +73,18 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 		return
 	}
 
-	b.WriteString("| target | cases |")
+	b.WriteString("| target | role | cases |")
 	for _, v := range results.Verdicts {
 		fmt.Fprintf(b, " %s |", v)
 	}
-	b.WriteString(" close not OK | unexpected failures | known deviations |\n|---|--:|")
+	b.WriteString(" close not OK | unexpected failures | known deviations |\n|---|---|--:|")
 	for range results.Verdicts {
 		b.WriteString("--:|")
 	}
 	b.WriteString("--:|--:|--:|\n")
 	for _, t := range run.Targets {
 		unexpected, known, badClose := conformanceCounts(t)
-		fmt.Fprintf(b, "| %s | %d |", mdText(t.Name), len(t.Cases))
+		fmt.Fprintf(b, "| %s | %s | %d |", mdText(t.Name), t.Role, len(t.Cases))
 		for _, v := range results.Verdicts {
 			fmt.Fprintf(b, " %d |", t.Summary[v])
 		}

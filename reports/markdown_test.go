@@ -66,9 +66,9 @@ func TestMarkdownConformance(t *testing.T) {
 	mdTableLines(t, md)
 	for _, want := range []string{
 		"## Conformance\n\nstarted 2026-01-02 03:04:05 UTC, took 6.9s, 2 targets. **Incomplete**",
-		"| target | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | close not OK | unexpected failures | known deviations |",
-		"| alpha | 4 | 1 | 1 | 0 | 0 | 2 | 1 | **1** ❌ | 1 |",
-		"| beta | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
+		"| target | role | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | close not OK | unexpected failures | known deviations |",
+		"| alpha | server | 4 | 1 | 1 | 0 | 0 | 2 | 1 | **1** ❌ | 1 |",
+		"| beta | server | 1 | 1 | 0 | 0 | 0 | 0 | 0 | 0 | 0 |",
 		"### alpha: 1 unexpected failure\n",
 		// The first observed line after the RFC preamble, made harmless.
 		`| 1.1.2 | FAILED | OK (1002) | RFC 6455 §5.2 | server sent \| &lt;b&gt;bold&lt;/b&gt; \*x\* |`,

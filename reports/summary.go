@@ -15,14 +15,14 @@ import (
 func ConformanceSummary(run results.Run) []byte {
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "target\tcases\t")
+	fmt.Fprintf(tw, "target\trole\tcases\t")
 	for _, v := range results.Verdicts {
 		fmt.Fprintf(tw, "%s\t", v)
 	}
 	fmt.Fprintf(tw, "close !OK\tunexpected\tknown\t\n")
 	for _, t := range run.Targets {
 		unexpected, known, badClose := conformanceCounts(t)
-		fmt.Fprintf(tw, "%s\t%d\t", t.Name, len(t.Cases))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t", t.Name, t.Role, len(t.Cases))
 		for _, v := range results.Verdicts {
 			fmt.Fprintf(tw, "%d\t", t.Summary[v])
 		}

@@ -2,9 +2,9 @@
 # Installs the Debian packages wsharness needs beyond Go:
 #   chromium-headless-shell  the report's browser test and the browser interop family
 #   php-cli                  the pure-PHP reference server
-#   nodejs node-ws           the Node ws target
-#   python3-websockets       the Python websockets target
-#   python3-autobahn         the Autobahn|Python asyncio target
+#   nodejs node-ws           the Node ws target and client agent
+#   python3-websockets       the Python websockets target and client agent
+#   python3-autobahn         the Autobahn|Python asyncio target and client agent
 #   libwebsockets-dev gcc    the libwebsockets C echo target (built by make)
 # Idempotent; run as root (CI) or with sudo. A package that is already
 # installed is not touched, so a runtime removed on purpose (to see the

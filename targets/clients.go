@@ -28,6 +28,10 @@ type ClientAgent struct {
 	// connect or could not finish cleanly; the case's verdict says what
 	// it did on the wire.
 	Echo func(ctx context.Context, url string) error
+	// Drive, set instead of Echo, runs a client test driver that starts
+	// its cases itself over Autobahn's fuzzing-server protocol at url,
+	// reporting as agent, until it ends or ctx does (ExternalClient.Drive).
+	Drive func(ctx context.Context, url, agent string) error
 }
 
 // clientHandshakeTimeout bounds a reference client's opening handshake.

@@ -222,32 +222,10 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 		return nil, fmt.Errorf("target %s: %w: something already listens on %s", s.Name, ErrTargetUnavailable, host)
 	}
 
-	out := &ringBuffer{limit: externalOutputLimit}
-	cmd := exec.Command(s.Command[0], s.Command[1:]...)
-	cmd.Dir = s.Dir
-	cmd.Env = append(os.Environ(), s.Env...)
-	cmd.Stdout = out // the same writer: one pipe, writes never interleave
-	cmd.Stderr = out
-	// Do not wait forever for output from grandchildren holding the pipe.
-	cmd.WaitDelay = time.Second
-	// Its own process group: a terminal's Ctrl-C reaches only wsharness,
-	// and Stop signals the server's children too. Pdeathsig: should
-	// wsharness die without stopping it, the server does not linger.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("target %s: %w: start %q: %v", s.Name, ErrTargetUnavailable, s.Command[0], err)
+	r, err := startProcess(s, s.Command)
+	if err != nil {
+		return nil, err
 	}
-	r := &externalRunning{
-		externalURLs: externalURLs{echo: s.EchoURL, broadcast: s.BroadcastURL},
-		name:         s.Name,
-		cmd:          cmd,
-		out:          out,
-		done:         make(chan struct{}),
-	}
-	go func() {
-		r.waitErr = cmd.Wait()
-		close(r.done)
-	}()
 
 	timeout := s.ReadyTimeout
 	if timeout <= 0 {
@@ -289,6 +267,39 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 	}
 	_ = r.Stop(context.Background())
 	return nil, r.unavailable(fmt.Sprintf("no WebSocket handshake on %s within %s (last attempt: %v)", s.EchoURL, timeout, lastErr))
+}
+
+// startProcess runs args (a spec's command, its placeholders filled) in
+// s.Dir with s.Env, in its own process group, keeping its output.
+func startProcess(s ExternalSpec, args []string) (*externalRunning, error) {
+	out := &ringBuffer{limit: externalOutputLimit}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Dir = s.Dir
+	cmd.Env = append(os.Environ(), s.Env...)
+	cmd.Stdout = out // the same writer: one pipe, writes never interleave
+	cmd.Stderr = out
+	// Do not wait forever for output from grandchildren holding the pipe.
+	cmd.WaitDelay = time.Second
+	// Its own process group: a terminal's Ctrl-C reaches only wsharness,
+	// and Stop signals the server's children too. Pdeathsig: should
+	// wsharness die without stopping it, the server does not linger.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("target %s: %w: start %q: %v", s.Name, ErrTargetUnavailable, args[0], err)
+	}
+	r := &externalRunning{
+		externalURLs: externalURLs{echo: s.EchoURL, broadcast: s.BroadcastURL},
+		name:         s.Name,
+		cmd:          cmd,
+		out:          out,
+		done:         make(chan struct{}),
+	}
+	go func() {
+		r.waitErr = cmd.Wait()
+		close(r.done)
+	}()
+
+	return r, nil
 }
 
 // externalURLs is a running external target's endpoints.
@@ -465,6 +476,9 @@ func probeWebSocket(ctx context.Context, raw string, cfg *tls.Config) error {
 type externalFile struct {
 	Version *int           `yaml:"version"`
 	Targets []ExternalSpec `yaml:"targets"`
+	// Clients are client test drivers (LoadExternalClients).
+	Clients []ExternalSpec `yaml:"clients"`
+	base    string         // the file's directory
 }
 
 // LoadExternal reads an external targets file: `version: 1` and a list of
@@ -473,25 +487,9 @@ type externalFile struct {
 // clash with a built-in target, and resolves each Dir against the file's
 // directory.
 func LoadExternal(path string) ([]External, error) {
-	b, err := os.ReadFile(path)
+	f, err := readExternalFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("external targets: %w", err)
-	}
-	var f externalFile
-	dec := yaml.NewDecoder(bytes.NewReader(b))
-	dec.KnownFields(true)
-	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("external targets %s: %w", path, err)
-	}
-	if f.Version == nil {
-		return nil, fmt.Errorf("external targets %s: no version (want version: %d)", path, ExternalFileVersion)
-	}
-	if *f.Version != ExternalFileVersion {
-		return nil, fmt.Errorf("external targets %s: version %d, want %d", path, *f.Version, ExternalFileVersion)
-	}
-	base, err := filepath.Abs(filepath.Dir(path))
-	if err != nil {
-		return nil, fmt.Errorf("external targets %s: %w", path, err)
+		return nil, err
 	}
 	seen := map[string]bool{}
 	out := make([]External, 0, len(f.Targets))
@@ -504,13 +502,44 @@ func LoadExternal(path string) ([]External, error) {
 		}
 		seen[s.Name] = true
 		if len(s.Command) > 0 {
-			if !filepath.IsAbs(s.Dir) {
-				s.Dir = filepath.Join(base, s.Dir)
-			}
+			s.Dir = f.resolve(s.Dir)
 		}
 		out = append(out, External{Spec: s})
 	}
 	return out, nil
+}
+
+// readExternalFile reads an external targets file, checking its version.
+func readExternalFile(path string) (externalFile, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return externalFile{}, fmt.Errorf("external targets: %w", err)
+	}
+	var f externalFile
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		return externalFile{}, fmt.Errorf("external targets %s: %w", path, err)
+	}
+	if f.Version == nil {
+		return externalFile{}, fmt.Errorf("external targets %s: no version (want version: %d)", path, ExternalFileVersion)
+	}
+	if *f.Version != ExternalFileVersion {
+		return externalFile{}, fmt.Errorf("external targets %s: version %d, want %d", path, *f.Version, ExternalFileVersion)
+	}
+	if f.base, err = filepath.Abs(filepath.Dir(path)); err != nil {
+		return externalFile{}, fmt.Errorf("external targets %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// resolve makes a command's dir absolute, relative to the file's
+// directory.
+func (f externalFile) resolve(dir string) string {
+	if filepath.IsAbs(dir) {
+		return dir
+	}
+	return filepath.Join(f.base, dir)
 }
 
 // InBench reports whether the target belongs in a default bench run.
@@ -564,6 +593,21 @@ func (s ExternalSpec) Validate() error {
 	if len(s.Command) == 0 && (s.Dir != "" || len(s.Env) > 0) {
 		return fmt.Errorf("target %s: dir and env need a command", s.Name)
 	}
+	if err := s.checkRuntime(); err != nil {
+		return err
+	}
+	if s.MaxConnections < 0 {
+		return fmt.Errorf("target %s: negative max_connections", s.Name)
+	}
+	if s.ReadyTimeout < 0 {
+		return fmt.Errorf("target %s: negative ready_timeout", s.Name)
+	}
+	return nil
+}
+
+// checkRuntime checks what says how to run the command: check, env and
+// requires.
+func (s ExternalSpec) checkRuntime() error {
 	if len(s.Check) > 0 && strings.TrimSpace(s.Check[0]) == "" {
 		return fmt.Errorf("target %s: check has an empty program name", s.Name)
 	}
@@ -576,12 +620,6 @@ func (s ExternalSpec) Validate() error {
 		if strings.TrimSpace(r) == "" {
 			return fmt.Errorf("target %s: empty requires entry", s.Name)
 		}
-	}
-	if s.MaxConnections < 0 {
-		return fmt.Errorf("target %s: negative max_connections", s.Name)
-	}
-	if s.ReadyTimeout < 0 {
-		return fmt.Errorf("target %s: negative ready_timeout", s.Name)
 	}
 	return nil
 }

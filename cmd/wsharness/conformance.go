@@ -2,9 +2,11 @@ package main
 
 import (
 	"cmp"
+	"flag"
 	"fmt"
 	"io"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -15,6 +17,7 @@ import (
 	"github.com/wsharness/wsharness/suites/cases"
 	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/expect"
+	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -28,8 +31,8 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	var urls, targetNames, clientNames, include, exclude repeated
 	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external; a reference target's name tests that target running there); repeatable")
 	fs.Var(&targetNames, "target", "test a reference or external target by name, or a group: all, builtin, external; repeatable")
-	fs.Var(&clientNames, "client", "test a reference client agent by name, or every one (clients), with the harness as the server; repeatable")
-	external := fs.String("external", "", "file of external targets (servers started by command), as targets/external.yaml")
+	fs.Var(&clientNames, "client", "test a client agent by name (a reference one, or one of --external's clients), or every one (clients), with the harness as the server; repeatable")
+	external := fs.String("external", "", "file of external targets (servers and client drivers started by command), as targets/external.yaml")
 	profileName := fs.String("profile", string(cases.ProfileDefault), "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
 	fs.Var(&include, "cases", "run only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
 	fs.Var(&exclude, "exclude", "leave out the cases whose ID matches this pattern; repeatable")
@@ -39,8 +42,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	seedText := fs.String("seed", "", "hex seed of the masking and handshake keys, from an earlier results.json, to replay its bytes")
 	out := fs.String("out", "out/conformance", "directory for results.json, junit.xml and index.html")
 	specFile := fs.String("spec", "", "an Autobahn|Testsuite fuzzingclient spec (servers, cases, exclude-cases, exclude-agent-cases) instead of --url/--target; its cases replace the profile")
-	autobahnOut := fs.String("autobahn-out", "", "also write Autobahn's report layout here: index.json and a file per case (default with --spec: the spec's outdir)")
-	autobahnAll := fs.Bool("autobahn-all", false, "put wsharness's own cases (0.x, 11.x, 100.x, 101.x, 200.x) in index.json too")
+	autobahnOut, autobahnAll := addAutobahnFlags(fs)
 	tlsOpts := addTLSFlags(fs)
 	if err := parse(fs, args); err != nil {
 		return err
@@ -71,7 +73,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if len(urls) == 0 && len(targetNames) == 0 && len(clientNames) == 0 {
 		return usageError("give --url (your server), --target (a reference or external target), --client (a reference client) or --spec (an Autobahn spec)")
 	}
-	clients, err := resolveClients(clientNames)
+	clients, err := resolveClients(clientNames, *external)
 	if err != nil {
 		return usageError("--client: %v", err)
 	}
@@ -101,13 +103,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	inProfile := func(catalog []cases.Case) []cases.Case {
-		var out []cases.Case
-		for _, c := range catalog {
-			if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
-				out = append(out, c)
-			}
-		}
-		return engine.Select(out, include, exclude)
+		return selectCases(catalog, spec, profile, include, exclude)
 	}
 	var chosen, chosenForClients []cases.Case
 	served := map[string]bool{} // families the run's catalogs have
@@ -164,9 +160,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		defer stop()
 		ready[i] = t
 	}
-	for _, a := range clients {
-		ready = append(ready, engine.Target{Info: a.Info, Client: a.Echo})
-	}
+	ready = append(ready, clients...)
 	if spec != nil {
 		for i := range ready {
 			agent := agents[ready[i].Info.Name]
@@ -193,13 +187,10 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			run.Targets[i].Agent = agent
 		}
 	}
-	if err := engine.WriteFiles(*out, run); err != nil {
-		return fmt.Errorf("--out: %w", err)
+	if err := writeConformanceFiles(run, *out, *autobahnOut, *autobahnAll); err != nil {
+		return err
 	}
 	if *autobahnOut != "" {
-		if err := autobahn.Write(*autobahnOut, run, *autobahnAll); err != nil {
-			return err
-		}
 		fmt.Fprintf(stdout, "autobahn: %s\n", filepath.Join(*autobahnOut, "index.json"))
 	}
 	if assembleErr != nil {
@@ -210,29 +201,80 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	return conformanceVerdict(run, filepath.Join(*out, engine.ResultsFile), stdout)
 }
 
-// resolveClients looks up reference client agents by name; "clients"
-// names them all.
-func resolveClients(names []string) ([]targets.ClientAgent, error) {
-	var out []targets.ClientAgent
-	seen := map[string]bool{}
-	for _, name := range names {
-		found := []targets.ClientAgent{}
-		if name == clientsGroup {
-			found = targets.Clients()
-		} else if a, ok := targets.LookupClient(name); ok {
-			found = append(found, a)
-		} else {
-			var known []string
-			for _, a := range targets.Clients() {
-				known = append(known, a.Name)
-			}
-			return nil, fmt.Errorf("unknown client %q (reference clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
+// selectCases picks the cases of catalog a run serves: the spec's, or
+// else the profile's; then --cases and --exclude.
+func selectCases(catalog []cases.Case, spec *autobahn.Spec, profile cases.Profile, include, exclude []string) []cases.Case {
+	var out []cases.Case
+	for _, c := range catalog {
+		if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
+			out = append(out, c)
 		}
-		for _, a := range found {
-			if !seen[a.Name] {
-				seen[a.Name] = true
-				out = append(out, a)
+	}
+	return engine.Select(out, include, exclude)
+}
+
+// addAutobahnFlags adds the flags that write Autobahn's report layout
+// too: --autobahn-out DIR and --autobahn-all.
+func addAutobahnFlags(fs *flag.FlagSet) (dir *string, all *bool) {
+	dir = fs.String("autobahn-out", "", "also write Autobahn's report layout here: index.json and a file per case (default with --spec: the spec's outdir)")
+	all = fs.Bool("autobahn-all", false, "put wsharness's own cases (0.x, 11.x, 100.x, 101.x, 200.x) in index.json too")
+	return dir, all
+}
+
+// writeConformanceFiles writes a run's results.json, junit.xml and index.html into
+// out, and Autobahn's report layout into autobahnOut unless it is empty.
+func writeConformanceFiles(run results.Run, out, autobahnOut string, autobahnAll bool) error {
+	if err := engine.WriteFiles(out, run); err != nil {
+		return fmt.Errorf("--out: %w", err)
+	}
+	if autobahnOut != "" {
+		if err := autobahn.Write(autobahnOut, run, autobahnAll); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolveClients looks up client agents by name: the reference ones,
+// Chromium's own WebSocket (chromium.ClientName) and the client drivers
+// of the external file; "clients" names them all.
+func resolveClients(names []string, externalFile string) ([]engine.Target, error) {
+	if len(names) == 0 {
+		return nil, nil
+	}
+	registry, err := targets.ClientRegistry(externalFile)
+	if err != nil {
+		return nil, err
+	}
+	var known []string
+	for _, a := range registry {
+		known = append(known, a.Name)
+	}
+	known = append(known, chromium.ClientName)
+	var out []engine.Target
+	seen := map[string]bool{}
+	add := func(name string) {
+		if seen[name] {
+			return
+		}
+		seen[name] = true
+		if name == chromium.ClientName {
+			out = append(out, engine.ChromiumClient())
+			return
+		}
+		a := registry[slices.IndexFunc(registry, func(a targets.ClientAgent) bool { return a.Name == name })]
+		out = append(out, engine.Target{Info: a.Info, Client: a.Echo, Drive: a.Drive})
+	}
+	for _, name := range names {
+		switch {
+		case name == clientsGroup:
+			for _, n := range known {
+				add(n)
 			}
+		case slices.Contains(known, name):
+			add(name)
+		default:
+			return nil, fmt.Errorf("unknown client %q (clients: %s, or %s for all)", name, strings.Join(known, ", "), clientsGroup)
 		}
 	}
 	return out, nil
@@ -241,7 +283,7 @@ func resolveClients(names []string) ([]targets.ClientAgent, error) {
 // noClientFormReason is why a run of clients alone leaves a family out.
 const noClientFormReason = "no client form yet: the family tests what only a server does, or waits for its client form (docs/clients.md)"
 
-// clientsGroup names every reference client agent.
+// clientsGroup names every client agent.
 const clientsGroup = "clients"
 
 // readExpectations reads the expectations file, or the built-in one.

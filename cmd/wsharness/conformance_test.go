@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/wsharness/wsharness/internal/hostile"
+	"github.com/wsharness/wsharness/suites/autobahn"
+	"github.com/wsharness/wsharness/suites/browser/chromium"
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -137,7 +139,8 @@ func TestConformanceAutobahnSpec(t *testing.T) {
 // server: the client form of the cases, a target recorded as a client.
 func TestConformanceClients(t *testing.T) {
 	out := t.TempDir()
-	code, stdout, stderr := runCLI("conformance", "--client", "gws-client", "--cases", "1.1.*", "--cases", "100.*", "--out", out)
+	autobahnOut := filepath.Join(out, "autobahn")
+	code, stdout, stderr := runCLI("conformance", "--client", "gws-client", "--cases", "1.1.*", "--cases", "100.*", "--out", out, "--autobahn-out", autobahnOut)
 	if code != exitOK || !strings.Contains(stdout, "gws-client") {
 		t.Fatalf("exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
 	}
@@ -145,7 +148,7 @@ func TestConformanceClients(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(run.Targets) != 1 || run.Targets[0].Role != wire.Client || len(run.Targets[0].Cases) != 15 {
+	if len(run.Targets) != 1 || run.Targets[0].Role != wire.Client || len(run.Targets[0].Cases) != 16 { // 1.1.1-1.1.8, 100.1-100.6, 100.11, 100.12
 		t.Fatalf("targets %+v", run.Targets)
 	}
 	for _, c := range run.Targets[0].Cases {
@@ -155,5 +158,46 @@ func TestConformanceClients(t *testing.T) {
 	}
 	if _, ok := run.SkippedFamilies["handshake"]; !ok {
 		t.Errorf("skipped families %v: want the handshake family, which has no client form", run.SkippedFamilies)
+	}
+	// Autobahn's client reports key a client by its agent name.
+	var index map[string]map[string]autobahn.Entry
+	if b, err := os.ReadFile(filepath.Join(autobahnOut, "index.json")); err != nil {
+		t.Fatal(err)
+	} else if err := json.Unmarshal(b, &index); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := index["gws-client"]["1.1.1"]; !ok || e.Behavior != results.OK || len(index["gws-client"]) != 8 {
+		t.Errorf("index.json: %v; want gws-client's 8 cases 1.1.x, 1.1.1 OK", index)
+	}
+}
+
+// The clients group and --client chromium-client name Chromium's own
+// WebSocket; without Chromium it is listed unavailable, with the reason,
+// as any target that cannot be started (a run with nothing else to test
+// exits 3).
+func TestConformanceChromiumClient(t *testing.T) {
+	all, err := resolveClients([]string{"clients", chromium.ClientName}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, c := range all {
+		names = append(names, c.Info.Name)
+	}
+	if want := len(targets.Clients()) + 1; len(all) != want || names[len(names)-1] != chromium.ClientName {
+		t.Fatalf("clients group %v: want the %d reference clients and %s, each once", names, want, chromium.ClientName)
+	}
+	t.Setenv("WSH_CHROMIUM", "/nonexistent/chromium")
+	out := t.TempDir()
+	code, stdout, stderr := runCLI("conformance", "--client", chromium.ClientName, "--cases", "1.1.1", "--out", out)
+	if code != exitUnreachable || !strings.Contains(stderr, "/nonexistent/chromium") {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr: %s", code, stdout, stderr)
+	}
+	run, err := results.ReadFile(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(run.Targets) != 1 || !strings.Contains(run.Targets[0].Unavailable, "/nonexistent/chromium") || len(run.Targets[0].Cases) != 0 {
+		t.Fatalf("targets %+v; want %s unavailable, saying why", run.Targets, chromium.ClientName)
 	}
 }

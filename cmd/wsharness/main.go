@@ -47,16 +47,17 @@ type command struct {
 }
 
 var commands = map[string]command{
-	"serve":       {"start one reference target", runServe},
-	"targets":     {"list the reference targets and the external ones with their availability", runTargets},
-	"cases":       {"list the conformance case catalog", runCases},
-	"conformance": {"test servers against the conformance catalog (make conformance without a checkout)", runConformance},
-	"summary":     {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
-	"load":        {"generate load and measure latency, fan-out and connection rate", runLoad},
-	"bench":       {"run the standard load workloads against the reference targets and compare them", runBench},
-	"report":      {"render results as HTML, Markdown or text; compare them with a baseline", runReport},
-	"probe":       {"check that a URL completes a WebSocket handshake (container healthchecks)", runProbe},
-	"merge":       {"merge the load results of workers that split one load into one result", runMerge},
+	"serve":         {"start one reference target", runServe},
+	"targets":       {"list the reference targets and the external ones with their availability", runTargets},
+	"cases":         {"list the conformance case catalog", runCases},
+	"conformance":   {"test servers against the conformance catalog (make conformance without a checkout)", runConformance},
+	"fuzzingserver": {"serve the client cases over Autobahn's fuzzing-server protocol, for existing client test drivers", runFuzzingServer},
+	"summary":       {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
+	"load":          {"generate load and measure latency, fan-out and connection rate", runLoad},
+	"bench":         {"run the standard load workloads against the reference targets and compare them", runBench},
+	"report":        {"render results as HTML, Markdown or text; compare them with a baseline", runReport},
+	"probe":         {"check that a URL completes a WebSocket handshake (container healthchecks)", runProbe},
+	"merge":         {"merge the load results of workers that split one load into one result", runMerge},
 }
 
 func main() {

@@ -109,7 +109,7 @@ func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("markdown: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"# PR 12\n", "## Conformance", "| alpha | 2 | 1 |", "| 1.1.2 | FAILED |", "## Load", "### echo"} {
+	for _, want := range []string{"# PR 12\n", "## Conformance", "| alpha | server | 2 | 1 |", "| 1.1.2 | FAILED |", "## Load", "### echo"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("markdown lacks %q:\n%s", want, stdout)
 		}

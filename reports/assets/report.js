@@ -146,9 +146,9 @@
     cell.classList.add("selected");
 
     $("d-title").textContent = id + " " + (meta.title || "");
-    var sub = [target.name];
+    var sub = [target.name + " (" + target.role + " under test)"];
     if (meta.family) sub.push("family " + meta.family);
-    if (target.agent && target.agent !== target.name) sub.push("server " + target.agent);
+    if (target.agent && target.agent !== target.name) sub.push("agent " + target.agent);
     if (target.library) sub.push(target.library);
     if (target.url) sub.push(target.url);
     $("d-sub").textContent = sub.join(" · ");

@@ -14,10 +14,14 @@ import (
 	"github.com/wsharness/wsharness/internal/jsonpos"
 )
 
-// Spec is a fuzzingclient spec (wstest -m fuzzingclient -s FILE). Only
-// what says which servers and cases to test is used; Autobahn's protocol
-// options have no counterpart and are ignored.
+// Spec is a fuzzingclient spec (wstest -m fuzzingclient -s FILE), or a
+// fuzzingserver one (wstest -m fuzzingserver -s FILE), which has a url to
+// serve on instead of servers. Only what says which servers and cases to
+// test is used; Autobahn's protocol options have no counterpart and are
+// ignored.
 type Spec struct {
+	// URL is where a fuzzingserver spec's server listens.
+	URL               string              `json:"url"`
 	OutDir            string              `json:"outdir"`
 	Servers           []Server            `json:"servers"`
 	Cases             []string            `json:"cases"`
@@ -35,13 +39,9 @@ type Server struct {
 
 // ReadSpec reads a fuzzingclient spec.
 func ReadSpec(path string) (Spec, error) {
-	b, err := os.ReadFile(path)
+	s, err := readSpec(path)
 	if err != nil {
-		return Spec{}, fmt.Errorf("read the spec: %w", err)
-	}
-	var s Spec
-	if err := json.Unmarshal(b, &s); err != nil {
-		return Spec{}, fmt.Errorf("%s: %w", path, jsonpos.Annotate(b, err))
+		return Spec{}, err
 	}
 	if len(s.Servers) == 0 {
 		return Spec{}, fmt.Errorf("%s: no servers", path)
@@ -50,6 +50,39 @@ func ReadSpec(path string) (Spec, error) {
 		if srv.URL == "" {
 			return Spec{}, fmt.Errorf("%s: servers[%d] has no url", path, i)
 		}
+	}
+	return s, nil
+}
+
+// DefaultFuzzingServerURL is where Autobahn's fuzzing server listens when
+// its spec names no url.
+const DefaultFuzzingServerURL = "ws://127.0.0.1:9001"
+
+// ReadFuzzingServerSpec reads a fuzzingserver spec; a missing url is
+// DefaultFuzzingServerURL.
+func ReadFuzzingServerSpec(path string) (Spec, error) {
+	s, err := readSpec(path)
+	if err != nil {
+		return Spec{}, err
+	}
+	if len(s.Servers) > 0 {
+		return Spec{}, fmt.Errorf("%s: servers belong in a fuzzingclient spec; a fuzzingserver spec has a url", path)
+	}
+	if s.URL == "" {
+		s.URL = DefaultFuzzingServerURL
+	}
+	return s, nil
+}
+
+// readSpec reads either kind of spec, which must select cases.
+func readSpec(path string) (Spec, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return Spec{}, fmt.Errorf("read the spec: %w", err)
+	}
+	var s Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		return Spec{}, fmt.Errorf("%s: %w", path, jsonpos.Annotate(b, err))
 	}
 	if len(s.Cases) == 0 {
 		return Spec{}, fmt.Errorf("%s: no cases (Autobahn runs none; use [\"*\"] for all)", path)

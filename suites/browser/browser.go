@@ -8,7 +8,9 @@ package browser
 import (
 	"context"
 	_ "embed"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/wsharness/wsharness/wire"
 )
@@ -138,4 +140,54 @@ func BinaryPayload(size int) []byte {
 		b[i] = byte(i*31 + 7)
 	}
 	return b
+}
+
+// ClientEnd is what the page saw as a client under test (see Client): a
+// case's server judges what the browser did on the wire; this says how
+// the browser's WebSocket API reported it.
+type ClientEnd struct {
+	Opened bool `json:"opened"`
+	// Messages counts the messages received, each echoed.
+	Messages int `json:"messages"`
+	// Error is the first failure the page saw ("error event before
+	// open"), empty if none.
+	Error string `json:"error"`
+	// Close is the socket's close event.
+	Close     *CloseEvent `json:"close"`
+	ElapsedMS float64     `json:"elapsedMs"`
+	// Console holds the browser's error messages about this connection,
+	// such as "... failed: Error during WebSocket handshake: Incorrect
+	// 'Sec-WebSocket-Accept' header value". Filled in by the driver.
+	Console []string `json:"-"`
+}
+
+// String is the end on one line, for a case's log.
+func (e ClientEnd) String() string {
+	var b strings.Builder
+	if e.Opened {
+		fmt.Fprintf(&b, "opened, echoed %d messages", e.Messages)
+	} else {
+		b.WriteString("never opened")
+	}
+	if e.Error != "" {
+		b.WriteString(", " + e.Error)
+	}
+	if c := e.Close; c != nil {
+		fmt.Fprintf(&b, ", close event code %d reason %q wasClean %v", c.Code, c.Reason, c.WasClean)
+	}
+	for _, line := range e.Console {
+		b.WriteString("; console: " + line)
+	}
+	return b.String()
+}
+
+// Client is a browser whose own WebSocket can be the client under test.
+type Client interface {
+	// Prepare loads the page Echo plays in, so that a case's timers do
+	// not count the load.
+	Prepare(ctx context.Context) error
+	// Echo opens a WebSocket to url in a page and echoes every message
+	// with its type until the socket closes (ctx ending closes it). An
+	// error means the browser or the page failed, not the WebSocket.
+	Echo(ctx context.Context, url string) (ClientEnd, error)
 }

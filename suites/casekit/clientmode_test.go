@@ -101,8 +101,9 @@ func TestScriptAgainstReferenceClients(t *testing.T) {
 }
 
 // rawEchoClient echoes with the harness's own client, its frames masked as
-// mask says: a client that forgets to mask is FAILED under §5.1.
-func rawEchoClient(mask wire.Masking) func(ctx context.Context, url string) error {
+// mask says: a client that forgets to mask is FAILED under §5.1. Once it
+// has answered a Close it waits up to wait for the server to close TCP.
+func rawEchoClient(mask wire.Masking, wait time.Duration) func(ctx context.Context, url string) error {
 	return func(ctx context.Context, url string) error {
 		c, _, err := wire.Dial(ctx, url, wire.Options{})
 		if err != nil {
@@ -121,7 +122,11 @@ func rawEchoClient(mask wire.Masking) func(ctx context.Context, url string) erro
 			case wire.OpPong:
 				continue
 			}
-			if err := c.WriteFrames(ctx, []wire.Frame{reply}, wire.OneWrite); err != nil || f.Opcode == wire.OpClose {
+			if err := c.WriteFrames(ctx, []wire.Frame{reply}, wire.OneWrite); err != nil {
+				return nil
+			}
+			if f.Opcode == wire.OpClose {
+				_, _ = c.ReadFrame(time.Now().Add(wait))
 				return nil
 			}
 		}
@@ -129,11 +134,38 @@ func rawEchoClient(mask wire.Masking) func(ctx context.Context, url string) erro
 }
 
 func TestScriptCatchesAnUnmaskingClient(t *testing.T) {
-	if out := runClient(t, echoScript, rawEchoClient(wire.MaskForRole)); out.Verdict != results.OK {
+	if out := runClient(t, echoScript, rawEchoClient(wire.MaskForRole, 0)); out.Verdict != results.OK {
 		t.Fatalf("a raw client that masks and echoes frame by frame: %s\n%s", out.Verdict, out.Observed)
 	}
-	out := runClient(t, echoScript, rawEchoClient(wire.MaskNever))
+	out := runClient(t, echoScript, rawEchoClient(wire.MaskNever, 0))
 	if out.Verdict != results.Failed || !strings.Contains(out.Observed, "client frame is not masked (§5.1: a client MUST mask") {
 		t.Fatalf("a client that does not mask: %s\n%s", out.Verdict, out.Observed)
+	}
+}
+
+// With Close.Linger the harness, as the server, holds TCP open after the
+// closing handshake: a client that closes TCP at once is NON-STRICT
+// (§7.1.1: it SHOULD wait for the server), one that waits a while and then
+// closes is not (§5.5.1: it MAY, after a reasonable time), nor one that
+// waits for the server.
+func TestLingerJudgesWhoClosesTCPFirst(t *testing.T) {
+	script := casekit.Script{
+		Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Close(1000, ""))},
+		OK:    [][]casekit.Event{{}},
+		Close: casekit.CloseExpect{Codes: []int{1000}, RequireClean: true, Linger: time.Second},
+	}
+	for _, tc := range []struct {
+		wait    time.Duration
+		verdict string
+		note    string
+	}{
+		{0, results.NonStrict, "without waiting for the server"},
+		{500 * time.Millisecond, results.OK, "after a wait, which RFC 6455 §5.5.1 allows"},
+		{5 * time.Second, results.OK, "TCP dropped by the server"},
+	} {
+		out := runClient(t, script, rawEchoClient(wire.MaskForRole, tc.wait))
+		if out.Verdict != tc.verdict || out.CloseVerdict != results.CloseOK || !strings.Contains(out.Observed, tc.note) {
+			t.Errorf("a client that waits %v after its Close: %s/%s, want %s with %q\n%s", tc.wait, out.Verdict, out.CloseVerdict, tc.verdict, tc.note, out.Observed)
+		}
 	}
 }

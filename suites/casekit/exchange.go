@@ -19,6 +19,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -122,7 +123,15 @@ type Exchange struct {
 	// big) instead of echoing: RFC 6455 §7.4.1 lets it limit message size.
 	// "" means INFORMATIONAL.
 	Refused string
+	// MaskKeys, when set, judges the masking keys of every frame the
+	// client sent (up to maxMaskKeys), in order: a verdict that can only
+	// make the exchange's worse, and the measurement for the observed
+	// text.
+	MaskKeys func(keys [][4]byte) (verdict, note string)
 }
+
+// maxMaskKeys bounds the masking keys an exchange keeps (256 KiB).
+const maxMaskKeys = 1 << 16
 
 // Limits of what an exchange records, so neither the wire log nor the
 // trace grows with N or the message size.
@@ -180,7 +189,7 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	}
 	sess.codec = codec
 	sess.violateAll(c.problems)
-	e := &echoes{sess: sess, codec: codec, pongs: make(chan []byte, 8)}
+	e := &echoes{sess: sess, codec: codec, pongs: make(chan []byte, 8), keepKeys: x.MaskKeys != nil}
 	go e.loop()
 
 	r := roundTrips{Exchange: x, e: e, timeout: timeout}
@@ -418,6 +427,14 @@ func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation erro
 		verdict = results.Failed
 		notes = append(notes, st.violations...)
 	}
+	if r.MaskKeys != nil {
+		keyVerdict, note := r.MaskKeys(r.e.maskKeys())
+		switch {
+		case keyVerdict == results.Failed, verdict == results.OK:
+			verdict = keyVerdict
+		}
+		notes = append(notes, note)
+	}
 	if closeNote != "" {
 		notes = append(notes, closeNote)
 	}
@@ -485,6 +502,9 @@ type echoes struct {
 	head     []string
 	tail     []string
 	unlisted int
+	// keepKeys: keys collects the masking key of every masked frame.
+	keepKeys bool
+	keys     [][4]byte
 }
 
 // wanted is the message whose echo is due.
@@ -513,8 +533,28 @@ func (e *echoes) loop() {
 			}
 			s.signal()
 		},
-		pong: func([]byte) {}, // pongs need no answer
+		pong:   func([]byte) {}, // pongs need no answer
+		header: e.header,
 	})
+}
+
+// header keeps the frame's masking key when the exchange judges them.
+func (e *echoes) header(h wire.Header) {
+	if !e.keepKeys || !h.Masked {
+		return
+	}
+	e.mu.Lock()
+	if len(e.keys) < maxMaskKeys {
+		e.keys = append(e.keys, h.Key)
+	}
+	e.mu.Unlock()
+}
+
+// maskKeys returns the masking keys kept so far.
+func (e *echoes) maskKeys() [][4]byte {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.keys)
 }
 
 // check compares a complete message from the peer with the echo that is due.

@@ -11,6 +11,8 @@ type frameSink struct {
 	message func(first wire.Header, raw []byte)
 	ping    func(payload []byte)
 	pong    func(payload []byte)
+	// header, when set, sees the header of every frame the peer sends.
+	header func(wire.Header)
 }
 
 // readFrames reads the peer's frames until TCP ends. It checks each frame
@@ -35,6 +37,9 @@ func (s *session) readFrames(sink frameSink) {
 			return
 		}
 		s.live.heard()
+		if sink.header != nil {
+			sink.header(f.Header)
+		}
 		if closed {
 			s.violate("%s sent a %s frame after its Close frame (RFC 6455 §5.5.1)", s.peer, wire.OpName(f.Opcode))
 		}

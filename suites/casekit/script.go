@@ -152,6 +152,28 @@ type CloseExpect struct {
 	// AnyEndpoint accepts a close started by either side (cases where the
 	// RFC lets the server choose between processing and failing).
 	AnyEndpoint bool
+
+	// The fields below judge a client, with the harness as the server
+	// (the client-only server-close family).
+
+	// Linger keeps TCP open up to this long (scaled) once the harness has
+	// ended the WebSocket connection, instead of dropping it at once: after
+	// the closing handshake, to see whether the client waits for the
+	// server to close TCP (RFC 6455 §5.5.1, §7.1.1: it SHOULD; closing
+	// within reasonableWait of its Close is NON-STRICT), and after
+	// WithoutClose, to see whether it closes its side (INFORMATIONAL when
+	// it does not).
+	Linger time.Duration
+	// WithoutClose ends the connection, once the trace is settled, with a
+	// TCP FIN from the harness and no Close frame.
+	WithoutClose bool
+	// MustAnswer: a peer that neither answers the harness's Close nor
+	// closes TCP before the harness gives up is FAILED (§5.5.1: it MUST
+	// answer a Close, or fail the connection).
+	MustAnswer bool
+	// CodeRequired: a Close answer without a status code is WRONG CODE
+	// (an answer that treats an invalid Close as a normal one).
+	CodeRequired bool
 }
 
 // Judge decides a behaviour verdict from a trace. final reports that no
@@ -170,6 +192,9 @@ type Script struct {
 	Respond       func(*wire.ClientRequest, *wire.ResponseHead)
 	ResponseSplit wire.Split
 	Steps         []Step
+	// AfterClose frames are sent, on purpose against §5.5.1, once the
+	// closing handshake is complete, while Close.Linger keeps TCP open.
+	AfterClose []wire.Frame
 	// OK and NonStrict list the traces that earn those verdicts; anything
 	// else is FAILED. Judge, when set, replaces them.
 	OK, NonStrict [][]Event
@@ -307,6 +332,10 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 		case st.closeSent && st.peerClose != nil && sess.peer == wire.Client:
 			// The server closes TCP first (RFC 6455 §7.1.1), and here the
 			// harness is the server.
+			if s.Close.Linger > 0 {
+				sess.linger(ctx, env.Scaled(s.Close.Linger), s.AfterClose, "after the closing handshake")
+				return
+			}
 			sess.log.Note("closing handshake complete: the server drops TCP first (RFC 6455 §7.1.1)")
 			sess.drop()
 			return
@@ -325,6 +354,11 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 			continue
 		default:
 			if _, final := s.judgeTrace(st.trace); final && (!s.Close.ByPeer || !s.passes(st.trace)) {
+				if s.Close.WithoutClose {
+					sess.halfClose()
+					sess.linger(ctx, env.Scaled(s.Close.Linger), nil, "after the server's FIN")
+					return
+				}
 				sess.log.Note("%s starts the closing handshake: the trace is settled", sess.peer.Peer())
 				sess.sendClose(ctx, 1000)
 				continue
@@ -343,7 +377,7 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 				sess.timedOutClosing(ctx)
 			case "closing":
 				sess.log.Note("no Close from the %s within %v: %s drops TCP", sess.peer, closeWait, sess.peer.Peer())
-				sess.drop()
+				sess.giveUpWaiting()
 				return
 			default:
 				sess.log.Note("server did not close TCP within %v after the closing handshake: client drops TCP", env.Scaled(CloseTimeout))
@@ -433,6 +467,7 @@ func (s Script) judge(env Env, st snapshot, out *Outcome) {
 		verdict = results.NonStrict
 		notes = append(notes, "the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)")
 	}
+	verdict, notes = s.judgeLinger(env, st, verdict, notes)
 	out.Verdict, out.CloseVerdict = verdict, closeVerdict
 	summary := fmt.Sprintf("events %s; %s", Trace(st.trace), st.closeStory())
 	if len(notes) > 0 {
@@ -477,8 +512,12 @@ func (s Script) judgeClose(env Env, st snapshot) (string, string) {
 		return results.CloseFailed, fmt.Sprintf("the %s closed the connection before the %s's Close; it had to keep it open", st.peer, st.peer.Peer())
 	}
 	switch {
+	case e.MustAnswer && st.gaveUpWaiting:
+		return results.CloseFailed, fmt.Sprintf("the %s neither answered the %s's Close nor closed TCP within %v: it MUST answer a Close with a Close, or fail the connection (RFC 6455 §5.5.1, §7.1.7)", st.peer, st.peer.Peer(), env.Scaled(CloseTimeout))
 	case e.RequireClean && !(st.closeSent && st.peerClose != nil):
 		return results.CloseUnclean, fmt.Sprintf("the closing handshake did not complete: the %s MUST answer a Close frame with a Close frame (RFC 6455 §5.5.1)", st.peer)
+	case e.CodeRequired && st.peerClose != nil && st.peerClose.code == nil:
+		return results.CloseWrongCode, fmt.Sprintf("the %s answered with a Close without a status code, expected one of %v", st.peer, e.Codes)
 	}
 	// A server echoing the 1001 the client sent when its timer ran out has
 	// already failed the case some other way; its code is not the news.
@@ -488,6 +527,39 @@ func (s Script) judgeClose(env Env, st snapshot) (string, string) {
 	}
 	return results.CloseOK, ""
 }
+
+// judgeLinger weighs what the client did while Close.Linger kept TCP
+// open: closing TCP before the server did, with no AfterClose frame to
+// provoke it, is NON-STRICT (§5.5.1, §7.1.1: the client SHOULD wait for
+// the server); keeping it open after the server's FIN is INFORMATIONAL
+// (the RFC sets no time).
+func (s Script) judgeLinger(env Env, st snapshot, verdict string, notes []string) (string, []string) {
+	if s.Close.Linger <= 0 || verdict != results.OK {
+		return verdict, notes
+	}
+	switch {
+	case s.Close.WithoutClose && st.peerKeptOpen:
+		return results.Informational, append(notes, fmt.Sprintf("the %s kept TCP open for %v after the %s closed its side without a Close; RFC 6455 sets no time for closing it (INFORMATIONAL)", st.peer, env.Scaled(s.Close.Linger), st.peer.Peer()))
+	case !s.Close.WithoutClose && len(s.AfterClose) == 0 && st.peerDroppedTCP && st.closeSent && st.peerClose != nil:
+		// (After AfterClose frames, which break §5.5.1, closing TCP is the
+		// client's right: it is failing the connection.)
+		after := st.tcpCloseDelay.Round(time.Millisecond)
+		if st.tcpCloseDelay >= env.Scaled(reasonableWait) {
+			return verdict, append(notes, fmt.Sprintf("the %s closed TCP %v after the %s's Close, before the %s did: after a wait, which RFC 6455 §5.5.1 allows", st.peer, after, st.peer.Peer(), st.peer.Peer()))
+		}
+		return results.NonStrict, append(notes, fmt.Sprintf("the %s closed TCP %v after the %s's Close, without waiting for the %s, which kept it open %v after the closing handshake (RFC 6455 §5.5.1, §7.1.1: the client SHOULD wait for the server to close TCP)", st.peer, after, st.peer.Peer(), st.peer.Peer(), env.Scaled(s.Close.Linger)))
+	}
+	return verdict, notes
+}
+
+// reasonableWait is the least time between the harness's Close and the
+// client's TCP close for the client to count as having waited (RFC 6455
+// §5.5.1: it MAY close "after a reasonable time") rather than closed at
+// once. It is measured from the harness's Close, not from the client's,
+// so a load can only make a wait look longer: a client that waited this
+// long is never taken for one that did not; one that closed at once may
+// pass on a badly loaded machine.
+const reasonableWait = 250 * time.Millisecond
 
 func (s Script) timeoutOrDefault() time.Duration {
 	if s.Timeout == 0 {

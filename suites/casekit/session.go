@@ -21,6 +21,9 @@ const (
 	byHarness  // the harness sent Close first
 	byPeer     // the peer under test sent Close first
 	byPeerDrop // the peer dropped TCP without a Close
+	// byHarnessFIN: the harness, as the server, closed its side of TCP
+	// without a Close (CloseExpect.WithoutClose).
+	byHarnessFIN
 )
 
 type closeFrame struct {
@@ -39,6 +42,16 @@ type snapshot struct {
 	initiator            int
 	tcpClosed            bool
 	tcpStory             string
+	// peerDroppedTCP: the peer closed or reset TCP, not the harness;
+	// tcpCloseDelay is how long after the harness's Close it did (0 when
+	// the harness sent none).
+	peerDroppedTCP bool
+	tcpCloseDelay  time.Duration
+	// peerKeptOpen: the peer kept TCP open for the whole linger.
+	peerKeptOpen bool
+	// gaveUpWaiting: the harness dropped TCP because no Close answered
+	// its own.
+	gaveUpWaiting bool
 	// peer is the role of the implementation under test; the harness
 	// plays the other.
 	peer wire.Role
@@ -53,6 +66,8 @@ func (s snapshot) closeStory() string {
 		who = fmt.Sprintf("the %s sent Close first", s.peer)
 	case byPeerDrop:
 		who = fmt.Sprintf("the %s dropped TCP without a Close", s.peer)
+	case byHarnessFIN:
+		who = fmt.Sprintf("the %s closed its side of TCP without a Close", s.peer.Peer())
 	default:
 		who = "nobody sent Close"
 	}
@@ -105,6 +120,11 @@ type session struct {
 	droppedByHarness  bool
 	timedOut          bool
 	droppedAfterClose bool
+	peerDroppedTCP    bool
+	peerKeptOpen      bool
+	gaveUpWaiting     bool
+	closeSentAt       time.Time // when the harness sent its Close
+	tcpCloseDelay     time.Duration
 }
 
 func newSession(c *wire.Conn, log *wire.Log, ceiling time.Duration) *session {
@@ -135,6 +155,7 @@ func (s *session) snapshot() snapshot {
 		closeCausedByTimeout: s.timedOut && s.initiator == byHarness,
 		droppedAfterClose:    s.droppedAfterClose,
 		initiator:            s.initiator, tcpClosed: s.tcpClosed, tcpStory: s.tcpStory,
+		peerDroppedTCP: s.peerDroppedTCP, tcpCloseDelay: s.tcpCloseDelay, peerKeptOpen: s.peerKeptOpen, gaveUpWaiting: s.gaveUpWaiting,
 		peer: s.peer,
 	}
 }
@@ -214,6 +235,7 @@ func (s *session) harnessClosing() {
 	defer s.mu.Unlock()
 	if !s.closeSent {
 		s.closeSent = true
+		s.closeSentAt = time.Now()
 		if s.initiator == byNobody {
 			s.initiator = byHarness
 		}
@@ -271,6 +293,55 @@ func (s *session) dropTCP(afterClose bool) {
 	}
 	s.mu.Unlock()
 	_ = s.conn.Close()
+}
+
+// giveUpWaiting drops TCP because no Close answered the harness's.
+func (s *session) giveUpWaiting() {
+	s.mu.Lock()
+	s.gaveUpWaiting = true
+	s.mu.Unlock()
+	s.drop()
+}
+
+// halfClose ends the harness's side of TCP with a FIN and no Close
+// frame; it keeps reading what the peer does next.
+func (s *session) halfClose() {
+	s.mu.Lock()
+	if s.initiator == byNobody {
+		s.initiator = byHarnessFIN
+	}
+	s.mu.Unlock()
+	s.log.Note("the %s closes its side of TCP (FIN) without a Close frame", s.peer.Peer())
+	if err := s.conn.CloseWrite(); err != nil {
+		s.log.Note("half-close failed: %v", err)
+	}
+}
+
+// linger keeps TCP open up to d once the harness, as the server, has
+// ended the WebSocket connection: it writes frames (a server breaking
+// §5.5.1 on purpose), waits for the peer to close TCP, and drops it
+// itself when d runs out.
+func (s *session) linger(ctx context.Context, d time.Duration, frames []wire.Frame, after string) {
+	s.log.Note("the %s keeps TCP open up to %v %s, to see what the %s does", s.peer.Peer(), d, after, s.peer)
+	if len(frames) > 0 {
+		if err := s.conn.WriteFrames(ctx, frames, wire.OneWrite); err != nil {
+			s.writeFailed(err)
+		}
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-s.ended:
+		return
+	case <-ctx.Done():
+		s.log.Note("case cancelled: %v", ctx.Err())
+	case <-t.C:
+		s.mu.Lock()
+		s.peerKeptOpen = true
+		s.mu.Unlock()
+		s.log.Note("the %s kept TCP open for %v %s: the %s drops it", s.peer, d, after, s.peer.Peer())
+	}
+	s.drop()
 }
 
 // wait blocks until the reader has ended.
@@ -386,6 +457,11 @@ func (s *session) readEnded(err error) {
 		s.initiator = byPeerDrop
 	}
 	var tooLarge *wire.TooLargeError
+	defer func() {
+		if s.peerDroppedTCP && s.closeSent {
+			s.tcpCloseDelay = time.Since(s.closeSentAt)
+		}
+	}()
 	switch {
 	case s.droppedByHarness:
 		if s.tcpStory == "" {
@@ -397,10 +473,13 @@ func (s *session) readEnded(err error) {
 		_ = s.conn.Close()
 	case errors.Is(err, io.EOF):
 		s.tcpStory = fmt.Sprintf("TCP closed by the %s", s.peer)
+		s.peerDroppedTCP = true
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		s.tcpStory = fmt.Sprintf("TCP closed by the %s in the middle of a frame", s.peer)
+		s.peerDroppedTCP = true
 	case errors.Is(err, syscall.ECONNRESET):
 		s.tcpStory = fmt.Sprintf("TCP reset by the %s", s.peer)
+		s.peerDroppedTCP = true
 	case isTimeout(err):
 		s.tcpStory = fmt.Sprintf("%s stopped reading: case time limit reached", s.peer.Peer())
 		_ = s.conn.Close()

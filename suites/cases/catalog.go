@@ -65,7 +65,8 @@ const (
 	FamilyClose         = "close"
 	FamilyMisc          = "misc"
 	FamilyMasking       = "masking"
-	// FamilyHandshakeResponse is declared in handshake_response.go.
+	// FamilyHandshakeResponse is declared in handshake_response.go,
+	// FamilyServerClose in server_close.go.
 	// FamilyBrowser is declared in browser.go, FamilyLimits in limits.go,
 	// the deflate families in deflate_negotiation.go and deflate_data.go.
 )
@@ -73,7 +74,7 @@ const (
 // Families lists family names in report order.
 var Families = []string{
 	FamilyHandshake, FamilyHandshakeResponse, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
-	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
+	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyServerClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
 	FamilyDeflatePayloads, FamilyDeflateParams, FamilyDeflateResponse, FamilyMasking, FamilyBrowser,
 }
 
@@ -192,12 +193,17 @@ func ForPeer(peer wire.Role) []Case {
 	return out
 }
 
-// clientOnly returns the families that judge only clients.
-func clientOnly() []Case { return append(HandshakeResponse(), DeflateResponse()...) }
+// clientOnly returns the cases that judge only clients: the client-only
+// families, and client-only cases of families that judge both (100.12).
+func clientOnly() []Case {
+	return slices.Concat(HandshakeResponse(), ServerClose(), MaskKeys(), DeflateResponse())
+}
 
-// ClientOnly reports whether family judges only clients.
+// ClientOnly reports whether family judges only clients: it has cases in
+// the client form and none in the server form.
 func ClientOnly(family string) bool {
-	return slices.ContainsFunc(clientOnly(), func(c Case) bool { return c.Family == family })
+	inFamily := func(c Case) bool { return c.Family == family }
+	return slices.ContainsFunc(clientOnly(), inFamily) && !slices.ContainsFunc(All(), inFamily)
 }
 
 // roleWords matches the words that name an end of the connection.

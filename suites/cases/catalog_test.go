@@ -86,17 +86,23 @@ func TestClientFormSwapsTheEnds(t *testing.T) {
 	}
 	// 101.x: wsharness's length encodings, which a client must read too;
 	// 100.x: the masking cases a client form words of its own.
-	// 110.x: the client-only handshake-response family; 112.x the
-	// client-only deflate-response family.
+	// 110.x, 111.x, 112.x: the client-only handshake-response,
+	// server-close and deflate-response families; 100.12 is a client-only
+	// masking case; 11.x's frame and context cases (11.4, 11.5) have a
+	// client form.
 	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "11": 15, "12": 90, "13": 126,
-		"100": 7, "101": 3, "110": 15, "112": 16}
+		"100": 8, "101": 3, "110": 15, "111": 19, "112": 16}
 	got := map[string]int{}
+	onlyForClients := map[string]bool{}
+	for _, c := range clientOnly() {
+		onlyForClients[c.ID] = true
+	}
 	for _, c := range ForPeer(wire.Client) {
 		got[strings.SplitN(c.ID, ".", 2)[0]]++
 		s, inServerForm := server[c.ID]
 		if !inServerForm {
-			if !ClientOnly(c.Family) {
-				t.Errorf("%s: in the client form only, but its family %s is not client-only", c.ID, c.Family)
+			if !onlyForClients[c.ID] {
+				t.Errorf("%s: in the client form only, but not one of the client-only cases", c.ID)
 			}
 			continue
 		}
@@ -125,5 +131,18 @@ func TestClientFormSwapsTheEnds(t *testing.T) {
 	}
 	if swapRoles("The server's Close; the Client") != "The client's Close; the Server" {
 		t.Errorf("swapRoles: %q", swapRoles("The server's Close; the Client"))
+	}
+}
+
+// A family is client-only when none of its cases has a server form: the
+// server-close family is, masking (with its client-only 100.12) is not.
+func TestClientOnlyFamilies(t *testing.T) {
+	for family, want := range map[string]bool{FamilyHandshakeResponse: true, FamilyServerClose: true, FamilyMasking: false, FamilyClose: false} {
+		if got := ClientOnly(family); got != want {
+			t.Errorf("ClientOnly(%s) = %v, want %v", family, got, want)
+		}
+	}
+	if n := len(wire.ClosePayload(1000, serverCloseReason)); n != 125 {
+		t.Errorf("111.5's Close body has %d bytes, want 125", n)
 	}
 }

@@ -10,8 +10,10 @@ import (
 
 	"github.com/wsharness/wsharness/suites/casekit"
 	"github.com/wsharness/wsharness/suites/cases"
+	"github.com/wsharness/wsharness/suites/engine"
 	"github.com/wsharness/wsharness/suites/internal/brokenpeer"
 	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // limitsWorkers bounds the 9.x cases running at once: each holds up to
@@ -38,8 +40,48 @@ func TestCorrectServerPassesLimits(t *testing.T) {
 	srv := startServer(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
+	env := casekit.Env{URL: srv.URL(), TimeScale: limitsTimeScale}
+	checkCorrectPeerPassesLimits(t, "server", cases.ByFamily(cases.FamilyLimits), func(cs []cases.Case, workers int) []results.Case {
+		return runEnv(ctx, env, cs, workers)
+	})
+}
 
-	selected := cases.ByFamily(cases.FamilyLimits)
+// TestCorrectClientPassesLimits runs 9.x in client form against a correct
+// client, the harness as the server sending the megabytes: the same
+// checks as for a server. Not parallel, for the same reason.
+func TestCorrectClientPassesLimits(t *testing.T) {
+	var limits []cases.Case
+	for _, c := range cases.ForPeer(wire.Client) {
+		if c.Family == cases.FamilyLimits {
+			limits = append(limits, c)
+		}
+	}
+	checkCorrectPeerPassesLimits(t, "client", limits, func(cs []cases.Case, workers int) []results.Case {
+		ctx, cancel := context.WithTimeout(t.Context(), testDeadline)
+		defer cancel()
+		out := engine.Execute(ctx, engine.Plan{
+			Settings: engine.Settings{TimeScale: limitsTimeScale},
+			Targets:  []engine.Target{clientTarget("correct", brokenpeer.Defects{})}, ClientCases: cs, Concurrency: workers,
+		})
+		got := make([]results.Case, 0, len(out.Records))
+		for _, r := range out.Records {
+			got = append(got, r.Case)
+		}
+		if out.Cut > 0 || len(got) != len(cs) {
+			t.Fatalf("%d results for %d cases, %d cut short", len(got), len(cs), out.Cut)
+		}
+		return got
+	})
+}
+
+// checkCorrectPeerPassesLimits runs the sample of limits (all of them with
+// WSH_FULL_PROFILE=1) with run, the megabyte echoes first and the
+// latency-bound round-trip series after them, and requires every echo to
+// come back right, the round trips measured, and a wire log and trace that
+// do not grow with the data.
+func checkCorrectPeerPassesLimits(t *testing.T, peer string, limits []cases.Case, run func(cs []cases.Case, workers int) []results.Case) {
+	t.Helper()
+	selected := limits
 	if os.Getenv("WSH_FULL_PROFILE") == "" {
 		selected = selectCases(selected, limitsSample)
 		t.Logf("running %d of the 9.x cases; WSH_FULL_PROFILE=1 runs all", len(selected))
@@ -55,14 +97,13 @@ func TestCorrectServerPassesLimits(t *testing.T) {
 			bulk = append(bulk, c)
 		}
 	}
-	env := casekit.Env{URL: srv.URL(), TimeScale: limitsTimeScale}
 	started := time.Now()
-	got := runEnv(ctx, env, bulk, limitsWorkers)
-	got = append(got, runEnv(ctx, env, series, len(series))...)
+	got := run(bulk, limitsWorkers)
+	got = append(got, run(series, len(series))...)
 	for _, r := range got {
 		if r.Verdict != results.OK || r.CloseVerdict != results.CloseOK {
-			t.Errorf("case %s (%s) against the correct server: verdict %s, close %s\n%s",
-				r.ID, r.Title, r.Verdict, r.CloseVerdict, indent(r.Observed))
+			t.Errorf("case %s (%s) against the correct %s: verdict %s, close %s\n%s",
+				r.ID, r.Title, peer, r.Verdict, r.CloseVerdict, indent(r.Observed))
 			continue
 		}
 		if !strings.HasPrefix(r.Observed, "1 round trip of ") && !strings.HasPrefix(r.Observed, "1000 round trips in ") {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Record is what one case against one target produced: its result, or why
@@ -73,7 +74,7 @@ func Assemble(info Run, records []Record) (results.Run, error) {
 		}
 		t.URL = rec.URL
 		if t.Agent == "" {
-			t.Agent = ServerHeader(rec.Case.Handshake.Response)
+			t.Agent = agentOf(t.Role, rec.Case.Handshake)
 		}
 		t.Cases = append(t.Cases, rec.Case)
 	}
@@ -88,13 +89,24 @@ func Assemble(info Run, records []Record) (results.Run, error) {
 	return run, errors.Join(errs...)
 }
 
-// ServerHeader returns the Server header of a raw HTTP response head, ""
-// when it has none.
-func ServerHeader(raw string) string {
+// agentOf names the implementation under test as its own handshake does:
+// a server by its Server header. A client is named by the agent it runs as
+// (Autobahn's runCase?agent=, the target's name), which Autobahn's reports
+// key it by, not by its User-Agent.
+func agentOf(peer wire.Role, hs results.Handshake) string {
+	if peer == wire.Client {
+		return ""
+	}
+	return headerOf(hs.Response, "Server")
+}
+
+// headerOf returns the value of the header called name in a raw HTTP head
+// (its first line is the request or status line), "" when it has none.
+func headerOf(raw, name string) string {
 	lines := strings.Split(raw, "\r\n")
 	for _, line := range lines[1:] {
-		name, value, ok := strings.Cut(line, ":")
-		if ok && http.CanonicalHeaderKey(strings.TrimSpace(name)) == "Server" {
+		field, value, ok := strings.Cut(line, ":")
+		if ok && http.CanonicalHeaderKey(strings.TrimSpace(field)) == http.CanonicalHeaderKey(name) {
 			return strings.TrimSpace(value)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/wsharness/wsharness/suites/results"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 func TestAssemble(t *testing.T) {
@@ -40,15 +41,22 @@ func TestAssemble(t *testing.T) {
 	}
 }
 
-func TestServerHeader(t *testing.T) {
-	for raw, want := range map[string]string{
-		"HTTP/1.1 101 x\r\nServer: a b\r\n\r\n": "a b",
-		"HTTP/1.1 101 x\r\nX: y\r\n\r\n":        "",
-		"":                                      "",
-		"Server: first line is the status\r\n":  "",
+func TestAgentOf(t *testing.T) {
+	for _, tc := range []struct {
+		peer wire.Role
+		hs   results.Handshake
+		want string
+	}{
+		{wire.Server, results.Handshake{Response: "HTTP/1.1 101 x\r\nServer: a b\r\n\r\n"}, "a b"},
+		{wire.Server, results.Handshake{Response: "HTTP/1.1 101 x\r\nX: y\r\n\r\n"}, ""},
+		{wire.Server, results.Handshake{}, ""},
+		{wire.Server, results.Handshake{Response: "Server: first line is the status\r\n"}, ""},
+		{wire.Server, results.Handshake{Request: "GET / HTTP/1.1\r\nUser-Agent: c\r\n\r\n"}, ""},
+		{wire.Client, results.Handshake{Request: "GET / HTTP/1.1\r\nuser-agent: Go-http-client/1.1\r\n\r\n",
+			Response: "HTTP/1.1 101 x\r\nServer: wsharness\r\n\r\n"}, ""},
 	} {
-		if got := ServerHeader(raw); got != want {
-			t.Errorf("ServerHeader(%q) = %q, want %q", raw, got, want)
+		if got := agentOf(tc.peer, tc.hs); got != tc.want {
+			t.Errorf("agentOf(%v, %q) = %q, want %q", tc.peer, tc.hs, got, tc.want)
 		}
 	}
 }

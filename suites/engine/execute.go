@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"runtime"
 	"slices"
 	"sync"
@@ -34,6 +35,17 @@ type Target struct {
 	// it connects to the URL it is given and echoes until the connection
 	// ends or ctx does. The harness is the server.
 	Client func(ctx context.Context, url string) error
+	// InBrowser: the client is the run's browser's own WebSocket
+	// (Settings.Browser, a browser.Client), played instead of Client.
+	InBrowser bool
+	// MaxInFlight, when above 0, bounds the cases in flight against this
+	// target, below Plan.Concurrency (see ChromiumClientInFlight).
+	MaxInFlight int
+	// Drive, set instead of Client, runs a client test driver once for
+	// the whole run: it is handed a fuzzing server (FuzzingServer) that
+	// serves the target's cases, and starts them itself over Autobahn's
+	// protocol, reporting as agent.
+	Drive func(ctx context.Context, url, agent string) error
 }
 
 // Settings are what every case of a run shares.
@@ -90,7 +102,7 @@ func Execute(ctx context.Context, p Plan) Outcome {
 	r := newRunner(p.Settings)
 	defer r.close()
 	run := func(t Target, c cases.Case) {
-		o := r.run(ctx, t, c)
+		o := r.run(ctx, t, c, nil)
 		switch {
 		case o.Cut:
 			mu.Lock()
@@ -123,15 +135,34 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		c cases.Case
 	}
 	var jobs []job
+	var wg sync.WaitGroup
 	for _, t := range live {
 		list := p.Cases
 		if t.Info.Role == wire.Client {
 			list = p.ClientCases
 		}
+		var mine []cases.Case
 		for _, c := range list {
 			if t.Skip == nil || !t.Skip(c.ID) {
+				mine = append(mine, c)
 				jobs = append(jobs, job{t, c})
 			}
+		}
+		if t.Drive != nil {
+			// The driver starts its cases itself, as many at once as it
+			// likes, beside the pools.
+			jobs = jobs[:len(jobs)-len(mine)]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				records, cut := r.drive(ctx, t, mine)
+				mu.Lock()
+				defer mu.Unlock()
+				if cut {
+					out.Cut += len(mine)
+				}
+				out.Records = append(out.Records, records...)
+			}()
 		}
 	}
 	order := map[string]int{} // a case's place in longest-first order
@@ -150,7 +181,6 @@ func Execute(ctx context.Context, p Plan) Outcome {
 		}
 	}
 	concurrency := max(p.Concurrency, 1)
-	var wg sync.WaitGroup
 	for _, pool := range []struct {
 		jobs    []job
 		workers int
@@ -206,16 +236,17 @@ type runner struct {
 	browser  browserOnce
 	mu       sync.Mutex
 	liveness map[string]*casekit.Liveness
-	// slow holds, per target, a slot for each slow-family case in flight
-	// against it (SlowPerTarget).
-	slow map[string]chan struct{}
+	// slots holds, per target and bound, a slot for each case in flight
+	// against it: slow-family cases (SlowPerTarget), and all cases when
+	// the target has a MaxInFlight.
+	slots map[slotKey]chan struct{}
 	// board routes the connections of clients under test to their cases;
 	// nil until a client is tested.
 	board *switchboard
 }
 
 func newRunner(s Settings) *runner {
-	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}, slow: map[string]chan struct{}{}}
+	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}, slots: map[slotKey]chan struct{}{}}
 }
 
 // SlowPerTarget bounds the slow-family cases (megabytes each) in flight
@@ -225,14 +256,20 @@ func newRunner(s Settings) *runner {
 // load, not the server. Autobahn runs one case at a time.
 const SlowPerTarget = 4
 
-// slowSlot waits for one of t's slow-case slots; release gives it back.
-// ok is false when ctx ended first.
-func (r *runner) slowSlot(ctx context.Context, target string) (release func(), ok bool) {
+// slotKey names one bound on the cases in flight against a target.
+type slotKey struct {
+	target string
+	slow   bool // the bound on slow-family cases, else on all cases
+}
+
+// slot waits for one of the n slots of key; release gives it back. ok is
+// false when ctx ended first.
+func (r *runner) slot(ctx context.Context, key slotKey, n int) (release func(), ok bool) {
 	r.mu.Lock()
-	slots := r.slow[target]
+	slots := r.slots[key]
 	if slots == nil {
-		slots = make(chan struct{}, SlowPerTarget)
-		r.slow[target] = slots
+		slots = make(chan struct{}, n)
+		r.slots[key] = slots
 	}
 	r.mu.Unlock()
 	select {
@@ -249,7 +286,7 @@ func (r *runner) switchboard() (*switchboard, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.board == nil {
-		b, err := newSwitchboard()
+		b, err := newSwitchboard("127.0.0.1:0", nil)
 		if err != nil {
 			return nil, err
 		}
@@ -280,10 +317,22 @@ type caseOutcome struct {
 }
 
 // run runs case c against the ready target t and applies the
-// expectations.
-func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
-	if cases.IsSlow(c.Family) {
-		release, ok := r.slowSlot(ctx, t.Info.Name)
+// expectations. For a client target, opened is the connection the client
+// opened for the case by itself (Autobahn's fuzzing-server protocol), or
+// nil when the harness starts the client (Target.Client) and waits for
+// it to connect.
+func (r *runner) run(ctx context.Context, t Target, c cases.Case, opened net.Conn) caseOutcome {
+	// A client that starts its cases by itself chooses how many run at
+	// once; holding its connection back would only time out its handshake.
+	if cases.IsSlow(c.Family) && opened == nil {
+		release, ok := r.slot(ctx, slotKey{t.Info.Name, true}, SlowPerTarget)
+		if !ok {
+			return caseOutcome{Cut: true}
+		}
+		defer release()
+	}
+	if t.MaxInFlight > 0 {
+		release, ok := r.slot(ctx, slotKey{t.Info.Name, false}, t.MaxInFlight)
 		if !ok {
 			return caseOutcome{Cut: true}
 		}
@@ -323,7 +372,7 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
 	defer cancel()
 	var res results.Case
 	if t.Info.Role == wire.Client {
-		res = r.runClient(cctx, t, c, env)
+		res = r.runClient(cctx, t, c, env, opened)
 	} else {
 		res = c.Run(cctx, env)
 	}
@@ -345,38 +394,92 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case) caseOutcome {
 const clientEndWait = 5 * time.Second
 
 // runClient runs case c with the harness as the server and the client
-// target t connecting for it.
-func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env casekit.Env) results.Case {
+// target t connecting for it: on opened, the connection it opened by
+// itself, or else by starting t's player and waiting for its connection.
+func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env casekit.Env, opened net.Conn) results.Case {
+	env.Peer, env.Liveness = wire.Client, nil
+	if opened != nil {
+		env.Incoming = arrived(opened)
+		return c.Run(ctx, env)
+	}
 	board, err := r.switchboard()
-	if err == nil && t.Client == nil {
-		err = fmt.Errorf("the client %s has no way to be started: a harness bug", t.Info.Name)
+	var play func(ctx context.Context, url string) (said string)
+	if err == nil {
+		play, err = r.clientPlayer(ctx, t)
 	}
 	if err != nil {
 		return results.Case{ID: c.ID, Family: c.Family, Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
 	}
-	env.Peer, env.Liveness = wire.Client, nil
 	env.Incoming = board.expect(t.Info.Name, c.ID)
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
 	done := make(chan struct{})
+	var said string
 	go func() {
 		defer close(done)
-		_ = t.Client(cctx, board.URL(t.Info.Name, c.ID)) // the verdict says what it did
+		said = play(cctx, board.URL(t.Info.Name, c.ID)) // the verdict says what it did
 	}()
 	res := c.Run(ctx, env)
+	ended := func() {
+		if said != "" {
+			res.Events = append(res.Events, "<the client said: "+said+">")
+		}
+	}
 	select {
 	case <-done:
+		ended()
 		return res
 	case <-time.After(clientEndWait):
 		stop()
 	}
 	select {
 	case <-done:
+		ended()
 	case <-time.After(clientEndWait):
 		res.HarnessError = fmt.Sprintf("the client %s did not stop within %v of being told to: a harness bug", t.Info.Name, 2*clientEndWait)
 		res.Observed = res.HarnessError + "; " + res.Observed
 	}
 	return res
+}
+
+// clientPlayer returns how client t plays a case: it connects to url and
+// echoes until the connection or ctx ends, and says how it ended (for the
+// case's log; empty when it has nothing to say). A browser client's
+// browser is started, and its page loaded, here, before the case's timers
+// run.
+func (r *runner) clientPlayer(ctx context.Context, t Target) (play func(ctx context.Context, url string) (said string), err error) {
+	if !t.InBrowser {
+		if t.Client == nil {
+			return nil, fmt.Errorf("the client %s has no way to be started: a harness bug", t.Info.Name)
+		}
+		return func(ctx context.Context, url string) string {
+			if err := t.Client(ctx, url); err != nil {
+				return err.Error()
+			}
+			return ""
+		}, nil
+	}
+	b, skip, err := r.browser.runner(ctx)
+	switch {
+	case skip != "":
+		return nil, fmt.Errorf("the client %s has no browser: %s", t.Info.Name, skip)
+	case err != nil:
+		return nil, fmt.Errorf("the browser did not start: %w", err)
+	}
+	bc, ok := b.(browser.Client)
+	if !ok {
+		return nil, fmt.Errorf("the run's browser cannot play the client %s: a harness bug", t.Info.Name)
+	}
+	if err := bc.Prepare(ctx); err != nil {
+		return nil, fmt.Errorf("the browser did not load the client's page: %w", err)
+	}
+	return func(ctx context.Context, url string) string {
+		end, err := bc.Echo(ctx, url)
+		if err != nil {
+			return err.Error() + "; the page saw: " + end.String()
+		}
+		return end.String()
+	}, nil
 }
 
 // BoundMargin is the time a case gets past its own bound (cases.Case.Bound)

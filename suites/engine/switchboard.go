@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -19,10 +20,15 @@ import (
 // switchboard is the harness's listener when it plays the server: every
 // client under test connects to it for each case, at Autobahn's
 // /runCase?casetuple=ID&agent=NAME, and the switchboard hands the
-// connection to the case waiting for that agent and ID. It listens on
-// loopback only.
+// connection to the case waiting for that agent and ID. A connection no
+// case waits for goes to unclaimed (Autobahn's fuzzing-server protocol,
+// where the client starts its cases), or gets 404 without one. It listens
+// on loopback only.
 type switchboard struct {
 	ln net.Listener
+	// unclaimed takes a connection no case waits for, with its request
+	// head still to be read, and the request parsed; nil means 404.
+	unclaimed func(nc net.Conn, req *wire.ClientRequest)
 
 	mu      sync.Mutex
 	waiting map[caseKey]chan net.Conn
@@ -34,12 +40,17 @@ type caseKey struct{ agent, caseID string }
 // headTimeout bounds reading the request line that routes a connection.
 const headTimeout = 10 * time.Second
 
-func newSwitchboard() (*switchboard, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+// newSwitchboard listens on addr, which must be a loopback address
+// ("127.0.0.1:0" for any port).
+func newSwitchboard(addr string, unclaimed func(net.Conn, *wire.ClientRequest)) (*switchboard, error) {
+	if err := CheckLoopback(addr); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("listen for clients under test: %w", err)
 	}
-	s := &switchboard{ln: ln, waiting: map[caseKey]chan net.Conn{}}
+	s := &switchboard{ln: ln, unclaimed: unclaimed, waiting: map[caseKey]chan net.Conn{}}
 	go s.serve()
 	return s, nil
 }
@@ -70,43 +81,54 @@ func (s *switchboard) serve() {
 
 // route reads the request head far enough to name the case, and hands the
 // connection, with the head still to be read, to the case that waits for
-// it. A connection no case waits for gets 404 and is closed.
+// it, else to unclaimed. Without unclaimed, or when the head does not
+// parse, it gets 404 and is closed.
 func (s *switchboard) route(nc net.Conn) {
 	br := bufio.NewReader(nc)
 	_ = nc.SetReadDeadline(time.Now().Add(headTimeout))
 	head, err := wire.ReadHead(br)
 	_ = nc.SetReadDeadline(time.Time{})
-	var key caseKey
+	var req *wire.ClientRequest
 	if err == nil {
-		key, err = routeOf(head)
+		req, err = wire.ParseRequest(head)
 	}
 	var wait chan net.Conn
-	if err == nil {
+	if key, ok := waitingKey(req); err == nil && ok {
 		s.mu.Lock()
 		wait = s.waiting[key]
 		delete(s.waiting, key)
 		s.mu.Unlock()
 	}
-	if wait == nil {
-		_, _ = nc.Write([]byte("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
-		_ = nc.Close()
-		return
+	replay := &replayConn{Conn: nc, r: io.MultiReader(bytes.NewReader(head), br)}
+	switch {
+	case wait != nil:
+		wait <- replay
+	case err == nil && s.unclaimed != nil:
+		s.unclaimed(replay, req)
+	default:
+		refuse(nc, "404 Not Found")
 	}
-	wait <- &replayConn{Conn: nc, r: io.MultiReader(bytes.NewReader(head), br)}
 }
 
-// routeOf reads the agent and case a /runCase request names.
-func routeOf(head []byte) (caseKey, error) {
-	req, err := wire.ParseRequest(head)
-	if err != nil {
-		return caseKey{}, err
+// refuse answers a request with an HTTP error status and closes the
+// connection.
+func refuse(nc net.Conn, status string) {
+	_, _ = nc.Write([]byte("HTTP/1.1 " + status + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"))
+	_ = nc.Close()
+}
+
+// waitingKey reads the agent and case a harness-driven /runCase request
+// names (casetuple=ID); ok is false for any other request.
+func waitingKey(req *wire.ClientRequest) (key caseKey, ok bool) {
+	if req == nil {
+		return caseKey{}, false
 	}
 	u, err := url.ParseRequestURI(req.Target)
 	if err != nil || u.Path != "/runCase" {
-		return caseKey{}, fmt.Errorf("not a /runCase request: %q", req.Target)
+		return caseKey{}, false
 	}
 	q := u.Query()
-	return caseKey{agent: q.Get("agent"), caseID: q.Get("casetuple")}, nil
+	return caseKey{agent: q.Get("agent"), caseID: q.Get("casetuple")}, q.Has("casetuple")
 }
 
 // expect registers the case caseID of agent as waiting, and returns how
@@ -124,12 +146,7 @@ func (s *switchboard) expect(agent, caseID string) func(context.Context, wire.Ac
 		defer t.Stop()
 		select {
 		case nc := <-ch:
-			in, err := wire.ReadRequest(nc, o)
-			if err != nil {
-				_ = in.Close()
-				return nil, err
-			}
-			return in, nil
+			return readIncoming(nc, o)
 		case <-t.C:
 			s.forget(key, ch)
 			return nil, fmt.Errorf("the client did not connect within %v", timeout)
@@ -138,6 +155,36 @@ func (s *switchboard) expect(agent, caseID string) func(context.Context, wire.Ac
 			return nil, ctx.Err()
 		}
 	}
+}
+
+// readIncoming reads the opening handshake request of a client under test
+// on its case's connection; on an error the connection is closed.
+func readIncoming(nc net.Conn, o wire.AcceptOptions) (*wire.Incoming, error) {
+	in, err := wire.ReadRequest(nc, o)
+	if err != nil {
+		_ = in.Close()
+		return nil, err
+	}
+	return in, nil
+}
+
+// arrived is how a case takes the connection its client opened by itself
+// (Autobahn's fuzzing-server protocol): it reads the request on it.
+func arrived(nc net.Conn) func(context.Context, wire.AcceptOptions) (*wire.Incoming, error) {
+	return func(_ context.Context, o wire.AcceptOptions) (*wire.Incoming, error) { return readIncoming(nc, o) }
+}
+
+// CheckLoopback accepts a host:port whose host is a loopback IP address
+// or localhost: nothing the harness serves listens elsewhere.
+func CheckLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("address %q: %w", addr, err)
+	}
+	if ip := net.ParseIP(host); strings.EqualFold(host, "localhost") || ip != nil && ip.IsLoopback() {
+		return nil
+	}
+	return fmt.Errorf("address %q: not a loopback address (127.0.0.1); wsharness listens on loopback only", addr)
 }
 
 // forget takes a case off the waiting list; a connection that arrived

@@ -14,7 +14,7 @@ import (
 // A connection for a case nobody waits for gets 404; a case whose client
 // never connects ends after the handshake timeout with an error saying so.
 func TestSwitchboard(t *testing.T) {
-	b, err := newSwitchboard()
+	b, err := newSwitchboard("127.0.0.1:0", nil)
 	if err != nil {
 		t.Fatal(err)
 	}

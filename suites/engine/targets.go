@@ -199,6 +199,31 @@ func Chromium(opts chromium.LaunchOptions) (get func(context.Context) (browser.R
 	return get, closeBrowser
 }
 
+// ChromiumClient is the target of the client agent chromium.ClientName:
+// Chromium's own WebSocket, played in the run's browser (Settings.Browser,
+// as Chromium returns it), so that the browser family and this client
+// share one Chromium, launched on first use. No Chromium on the machine
+// makes it Unavailable, with the reason, as the browser family is
+// skipped.
+func ChromiumClient() Target {
+	exe, err := chromium.Find()
+	if err != nil {
+		return Target{Info: chromium.ClientInfo(""), Unavailable: err.Error()}
+	}
+	return Target{Info: chromium.ClientInfo(exe), InBrowser: true, MaxInFlight: ChromiumClientInFlight}
+}
+
+// ChromiumClientInFlight bounds the cases in flight against the Chromium
+// client. Chromium delays each new WebSocket by 1 to 5 s times 2^(p +
+// f/(s+1)) / 2^16, p being the renderer's connections still in their
+// handshake, f and s its failed and successful ones (its network service's
+// WebSocketPerProcessThrottler), and opens one connection to a host at a
+// time (RFC 6455 §4.1), so cases in flight queue up in handshake: 16 at
+// once made each connection wait about a second (the default profile took
+// 44 s, 32 at once 27 s, and some cases' clients connected past the 5 s
+// timeout), 8 at once a few milliseconds (3.7 s; 4 at once 4.7 s).
+const ChromiumClientInFlight = 8
+
 // TalksTLS reports whether a run talks TLS: a client TLS configuration was
 // given, or a target's URL is wss://. The browser then accepts
 // certificates it cannot verify, and each wss:// browser case says so.

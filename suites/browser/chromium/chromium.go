@@ -87,6 +87,11 @@ type Browser struct {
 	// that may still be opened (MaxTabs in all).
 	idle  chan *tab
 	slots chan struct{}
+
+	// echo is the page the client cases play in (Echo), nil until the
+	// first.
+	echoMu sync.Mutex
+	echo   *echoPage
 }
 
 // DefaultMaxTabs bounds the tabs, and so the scenarios, in play at once.
@@ -223,17 +228,27 @@ func (b *Browser) take(ctx context.Context) (*tab, error) {
 // open opens a tab with its network and log events on, delivered to
 // whichever recorder the tab has at the time.
 func (b *Browser) open() (*tab, error) {
-	tctx, cancel := chromedp.NewContext(b.ctx)
-	t := &tab{ctx: tctx, cancel: cancel}
-	err := chromedp.Listen(tctx, func(ev any) {
+	t := &tab{}
+	var err error
+	t.ctx, t.cancel, err = b.openTab(true, func(ev any) {
 		if r := t.rec.Load(); r != nil {
 			r.event(ev)
 		}
 	})
+	return t, err
+}
+
+// openTab opens a tab whose log events, and network events when withNetwork
+// is set, go to listen.
+func (b *Browser) openTab(withNetwork bool, listen func(ev any)) (context.Context, func(), error) {
+	tctx, cancel := chromedp.NewContext(b.ctx)
+	err := chromedp.Listen(tctx, listen)
 	if err == nil {
 		_, err = chromedp.Run(tctx, func(ctx context.Context, tg *chromedp.Target) (struct{}, error) {
-			if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
-				return struct{}{}, fmt.Errorf("enable network events: %w", err)
+			if withNetwork {
+				if _, err := cdp.Call(ctx, tg, network.Enable, network.EnableParams{}); err != nil {
+					return struct{}{}, fmt.Errorf("enable network events: %w", err)
+				}
 			}
 			if _, err := cdp.Call(ctx, tg, cdplog.Enable, cdp.Empty{}); err != nil {
 				return struct{}{}, fmt.Errorf("enable log events: %w", err)
@@ -243,9 +258,9 @@ func (b *Browser) open() (*tab, error) {
 	}
 	if err != nil {
 		cancel()
-		return nil, fmt.Errorf("open a browser tab: %w", err)
+		return nil, nil, fmt.Errorf("open a browser tab: %w", err)
 	}
-	return t, nil
+	return tctx, cancel, nil
 }
 
 // play loads a fresh copy of the page in t and plays sc in it. The
@@ -259,7 +274,7 @@ func (b *Browser) play(t *tab, sc browser.Scenario) (browser.Trace, error) {
 			return browser.Trace{}, err
 		}
 		t.rec.Store(rec)
-		return chromedp.Evaluate[browser.Trace]("window.wshRun("+scenarioJSON(sc)+")", chromedp.EvalAwaitPromise)(ctx, tg)
+		return chromedp.Evaluate[browser.Trace]("window.wshRun("+jsLiteral(sc)+")", chromedp.EvalAwaitPromise)(ctx, tg)
 	})
 	if err == nil {
 		rec.fill(&trace)
@@ -406,10 +421,11 @@ func headerLines(h network.Headers) string {
 	return b.String()
 }
 
-// scenarioJSON is the scenario as a JavaScript literal (JSON is one).
-func scenarioJSON(sc browser.Scenario) string {
-	b, err := json.Marshal(sc)
-	if err != nil { // a struct of strings and numbers always encodes
+// jsLiteral is v, a struct of strings and numbers or a string, as a
+// JavaScript literal (JSON is one).
+func jsLiteral(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil { // strings and numbers always encode
 		panic(err)
 	}
 	return string(b)

@@ -27,10 +27,10 @@ func startEcho(t *testing.T) string {
 	return r.URL(targets.EchoPath)
 }
 
-// Scenarios played one after another in the one tab of a browser get
-// traces of their own: the second holds its own handshake and messages
-// and nothing of the first's.
-func TestReusedTabKeepsTracesApart(t *testing.T) {
+// findOrSkip returns the Chromium to test with, or skips the test when
+// there is none, unless WSH_REQUIRE_BROWSER is set (CI sets it).
+func findOrSkip(t *testing.T) string {
+	t.Helper()
 	exe, err := Find()
 	if err != nil {
 		if os.Getenv("WSH_REQUIRE_BROWSER") != "" {
@@ -38,6 +38,14 @@ func TestReusedTabKeepsTracesApart(t *testing.T) {
 		}
 		t.Skip(err)
 	}
+	return exe
+}
+
+// Scenarios played one after another in the one tab of a browser get
+// traces of their own: the second holds its own handshake and messages
+// and nothing of the first's.
+func TestReusedTabKeepsTracesApart(t *testing.T) {
+	exe := findOrSkip(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	b, err := LaunchWith(ctx, exe, LaunchOptions{MaxTabs: 1})

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -62,13 +61,7 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 	_ = nc.SetDeadline(time.Time{})
 
 	c := &conn{d: d, role: wire.Client, nc: nc, br: br, deflate: dfl}
-	switch c.run() {
-	case endLinger, endWaitForClient:
-		// The server closes TCP first; wait for it, within the linger.
-		_ = nc.SetReadDeadline(time.Now().Add(lingerTimeout))
-		_, _ = io.Copy(io.Discard, br)
-	case endDrop:
-	}
+	c.endOfClient(ctx, c.run())
 	return nil
 }
 

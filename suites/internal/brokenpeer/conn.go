@@ -62,6 +62,8 @@ type conn struct {
 	ctl   []byte
 
 	hdr [14]byte
+	// framesSent counts the frames written (the counting mask-key knob).
+	framesSent uint32
 }
 
 // failure is a reason to fail the connection with a status code.
@@ -294,9 +296,12 @@ func (c *conn) control(op byte, p []byte) (endKind, bool, *failure) {
 
 // closeFrame answers the other end's Close (§5.5.1, §7.4).
 func (c *conn) closeFrame(p []byte) (endKind, bool, *failure) {
+	if c.d.IgnoreClose {
+		return 0, false, nil
+	}
 	var reply []byte
 	switch {
-	case len(p) == 1:
+	case len(p) == 1 && !c.d.ClientAcceptsOneByteClose:
 		return 0, false, fail(codeProtocolError, "close frame with a 1-byte body")
 	case len(p) >= 2:
 		code := binary.BigEndian.Uint16(p)
@@ -313,6 +318,9 @@ func (c *conn) closeFrame(p []byte) (endKind, bool, *failure) {
 	}
 	if err := c.write(wire.OpClose, reply); err != nil {
 		return endDrop, true, nil
+	}
+	if c.d.ClientEchoesAfterClose {
+		return 0, false, nil // the frame loop goes on
 	}
 	return c.afterClose(), true, nil
 }
@@ -395,6 +403,9 @@ func (c *conn) writeFrame(f wire.Frame) error {
 		f = wire.WithKey(f, serverKey)
 	case c.d.SendWrongMask:
 		f.Mask = wire.MaskNever
+	}
+	if key, ok := c.maskKey(); ok {
+		f.Key = &key
 	}
 	if c.d.SixteenBitLengths && len(payload) > 125 {
 		n := uint64(uint16(len(payload)))

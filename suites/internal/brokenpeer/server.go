@@ -159,6 +159,38 @@ type Defects struct {
 	// values case-sensitively, as single tokens ("websocket", "Upgrade").
 	ClientRequiresExactHeaders bool
 
+	// The correct client picks a random masking key for every frame and
+	// waits for the server to close TCP after the closing handshake
+	// (clientclose.go); these knobs break that (cases 100.12 and 111.x).
+
+	// ClientConstantMaskKey masks every frame with the same key.
+	ClientConstantMaskKey bool
+	// ClientZeroMaskKey masks every frame with 00 00 00 00.
+	ClientZeroMaskKey bool
+	// ClientCountingMaskKey masks frame n with the key n (big-endian).
+	ClientCountingMaskKey bool
+	// ClientMaskKeyFixedByte draws random keys whose first byte is always
+	// zero: 24 bits of entropy, not 32.
+	ClientMaskKeyFixedByte bool
+	// ClientClosesTCPFirst closes TCP as soon as it has answered the
+	// server's Close, instead of waiting for the server to.
+	ClientClosesTCPFirst bool
+	// ClientEchoesAfterClose keeps echoing messages after it has answered
+	// the server's Close.
+	ClientEchoesAfterClose bool
+	// ClientSendsClose1006 answers a server that closed TCP without a
+	// Close with Close 1006, a code no endpoint may send.
+	ClientSendsClose1006 bool
+	// ClientKeepsTCPOpen keeps TCP open for a while after the server
+	// closed its side without a Close.
+	ClientKeepsTCPOpen bool
+	// ClientAcceptsOneByteClose answers a Close with a 1-byte body with an
+	// empty Close, as if it were valid.
+	ClientAcceptsOneByteClose bool
+	// IgnoreClose (either role) neither answers a Close nor closes TCP:
+	// the Close is dropped like an unknown frame.
+	IgnoreClose bool
+
 	// The correct client offers permessage-deflate twice (clientOffer) and
 	// takes only an answer RFC 7692 §7 allows; these knobs break it
 	// (client_deflate.go). DeflateAcceptRSV1Control,
@@ -206,7 +238,7 @@ func (d Defects) ClientOnly() bool {
 	deflate := d.ClientNoDeflate || d.ClientPlainDeflateOffer || d.ClientDeflateAcceptsInvalidAnswer ||
 		d.ClientDeflateAcceptsUnofferedWindow || d.ClientDeflateIgnoresWindow || d.ClientDeflateForgetsServerContext
 	return d.ClientAcceptsWrongAccept || d.ClientAcceptsNon101 || d.ClientAcceptsNoUpgrade ||
-		d.ClientAcceptsUnoffered || d.ClientRequiresExactHeaders || deflate
+		d.ClientAcceptsUnoffered || d.ClientRequiresExactHeaders || d.clientCloseOrKeyDefect() || deflate
 }
 
 // Sizes of the large-message knobs.
