@@ -31,8 +31,13 @@ async def run_case(base, agent, n):
         async with websockets.connect(uri, max_size=2**25) as ws:
             async for msg in ws:
                 await ws.send(msg)
-    except (websockets.exceptions.WebSocketException, OSError):
-        pass  # the harness judges what happened on the wire
+    except Exception:  # noqa: BLE001
+        # The harness judges what happened on the wire. Not only
+        # WebSocketException: websockets 10.4 lets zlib's ValueError
+        # through when the server answers client_max_window_bits=8 (zlib's
+        # raw deflate cannot compress with 8 bits), and one case must not
+        # end the driver and the cases still to run.
+        pass
 
 
 async def main(base, agent, parallel):
