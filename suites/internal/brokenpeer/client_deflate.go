@@ -47,11 +47,16 @@ func (d Defects) takeExtensions(values []string) (*deflateState, error) {
 	}
 	cfg, problems := wire.NegotiateDeflate(offered, accepted)
 	if len(problems) > 0 {
-		unofferedWindow := false
-		if _, ok := accepted[0].Param(wire.ClientMaxWindowBits); ok {
-			unofferedWindow = !slices.ContainsFunc(offered, func(o wire.Extension) bool { _, has := o.Param(wire.ClientMaxWindowBits); return has })
+		// Each knob takes one kind of wrong answer: a client window nobody
+		// offered, or anything else that is wrong.
+		lenient := d.ClientDeflateAcceptsInvalidAnswer
+		if _, ok := accepted[0].Param(wire.ClientMaxWindowBits); ok && !slices.ContainsFunc(offered, func(o wire.Extension) bool {
+			_, has := o.Param(wire.ClientMaxWindowBits)
+			return has
+		}) {
+			lenient = d.ClientDeflateAcceptsUnofferedWindow
 		}
-		if !(unofferedWindow && d.ClientDeflateAcceptsUnofferedWindow) && !(!unofferedWindow && d.ClientDeflateAcceptsInvalidAnswer) {
+		if !lenient {
 			return nil, fmt.Errorf("permessage-deflate answer: %v", problems)
 		}
 		cfg = &wire.Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15} // as if plain
