@@ -11,8 +11,7 @@
 #                                         system roots); INSECURE=1 skips
 #                                         verification instead
 #   make conformance-clients              the client form of the cases against the
-#                                         reference client agents (in progress:
-#                                         docs/clients.md)
+#                                         reference client agents (docs/clients.md)
 #   make test                             the project's own tests
 #   make bench                            load benchmarks of the targets, and k6 on the same echo
 #   make bench BENCH_FLAGS=--quick        the same, cut down to a smoke run
