@@ -50,6 +50,13 @@
 #define TX_CHUNK (64u << 10)     /* largest frame written */
 #define MAX_PARALLEL 64          /* the fuzzing server's limit */
 #define MAX_COUNT_TEXT 32        /* getCaseCount's answer, bytes kept */
+#ifndef CONTROL_TIMEOUT_S
+#define CONTROL_TIMEOUT_S 60     /* for getCaseCount or updateReports to end */
+#endif
+
+/* a macro's value as a string */
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 enum kind { K_COUNT, K_CASE, K_REPORT };
 
@@ -251,7 +258,7 @@ static void finish(struct session *s)
 		if (phase == P_DONE)
 			break;
 		if (!count_known) {
-			fail_run("lws-client: %s%s: no case count received",
+			fail_run("lws-client: ws://%s%s: no case count received",
 				 host_header, "/getCaseCount");
 			break;
 		}
@@ -281,6 +288,21 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		s = NULL;
 
 	switch (reason) {
+	case LWS_CALLBACK_CLIENT_ESTABLISHED:
+		/* a case is bounded by the server; a control call only by us */
+		if (s && s->kind != K_CASE)
+			lws_set_timer_usecs(wsi, (lws_usec_t)CONTROL_TIMEOUT_S *
+					    LWS_USEC_PER_SEC);
+		return 0;
+
+	case LWS_CALLBACK_TIMER:
+		if (!s)
+			return 0;
+		fail_run("lws-client: %s: the server did not close the connection within %s s",
+			 s->kind == K_COUNT ? "/getCaseCount" : "/updateReports",
+			 STR(CONTROL_TIMEOUT_S));
+		return -1;
+
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (!s)
 			return 0;
