@@ -6,8 +6,8 @@
 # Needs gcc, pkg-config and libwebsockets-dev (Debian bookworm: 4.1.6). When
 # one is missing it says so on stderr and exits 0, so a build step that
 # includes it never fails for users without them; the target or client is
-# then skipped (its binary does not exist). Rebuilds only when SOURCE is
-# newer than OUTPUT_PATH.
+# then skipped (its binary does not exist). Rebuilds only when SOURCE or
+# common.h is newer than OUTPUT_PATH.
 set -euo pipefail
 
 if [ $# -lt 1 ] || [ $# -gt 2 ] || [ -z "$1" ]; then
@@ -32,7 +32,7 @@ if ! command -v gcc >/dev/null 2>&1 ||
 	exit 0
 fi
 
-if [ -x "$out" ] && [ ! "$src" -nt "$out" ]; then
+if [ -x "$out" ] && [ ! "$src" -nt "$out" ] && [ ! "$here/common.h" -nt "$out" ]; then
 	exit 0
 fi
 

@@ -38,13 +38,9 @@
  * loop in main, never from inside a callback.
  */
 
-#include <libwebsockets.h>
+#include "common.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define MAX_MESSAGE (32u << 20)  /* largest message echoed, bytes */
 #define TX_CHUNK (64u << 10)     /* largest frame written */
@@ -84,8 +80,6 @@ struct session {
 };
 
 static struct session sessions[MAX_PARALLEL + 1];
-static struct lws_context *context;
-static volatile sig_atomic_t interrupted;
 static int destroying;  /* lws_context_destroy is closing what is left */
 
 static const char *server_host;  /* address to connect to */
@@ -132,13 +126,6 @@ static void session_clear(struct session *s)
 	s->rx_paused = 0;
 }
 
-/* Closes the connection from inside its own callback with code and reason. */
-static int fail_conn(struct lws *wsi, enum lws_close_status code, const char *why)
-{
-	lws_close_reason(wsi, code, (unsigned char *)why, strlen(why));
-	return -1;
-}
-
 /* Appends one piece of a message; 0, or -1 with a close reason set. */
 static int receive(struct lws *wsi, struct session *s, const void *in, size_t len)
 {
@@ -148,7 +135,7 @@ static int receive(struct lws *wsi, struct session *s, const void *in, size_t le
 	if (!m) {
 		m = calloc(1, sizeof(*m));
 		if (!m)
-			return fail_conn(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+			return fail(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
 					 "out of memory");
 		m->binary = lws_frame_is_binary(wsi);
 		s->rx = m;
@@ -156,7 +143,7 @@ static int receive(struct lws *wsi, struct session *s, const void *in, size_t le
 	have = m->len;
 	/* the cap counts what arrived plus the rest of this frame */
 	if (len > MAX_MESSAGE - have || more > MAX_MESSAGE - have - len)
-		return fail_conn(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
+		return fail(wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE,
 				 "message too big");
 	need = have + len;
 	if (need > m->cap || !m->buf) {
@@ -172,7 +159,7 @@ static int receive(struct lws *wsi, struct session *s, const void *in, size_t le
 			cap = MAX_MESSAGE;
 		b = realloc(m->buf, LWS_PRE + cap);
 		if (!b)
-			return fail_conn(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
+			return fail(wsi, LWS_CLOSE_STATUS_UNEXPECTED_CONDITION,
 					 "out of memory");
 		m->buf = b;
 		m->cap = cap;
@@ -280,7 +267,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		    void *user, void *in, size_t len)
 {
 	struct session *s = user;
-	char *end;
 	long n;
 
 	/* a wsi whose slot was released already: nothing of ours is left */
@@ -323,9 +309,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 			s->text[s->text_len] = '\0';
 			if (!lws_is_final_fragment(wsi) || count_known)
 				return 0;
-			errno = 0;
-			n = strtol(s->text, &end, 10);
-			if (errno || end == s->text || *end || n < 0 || n > 1000000) {
+			n = parse_arg(s->text, 0, 1000000);
+			if (n < 0) {
 				fail_run("lws-client: /getCaseCount answered %s%s, not a case count",
 					 s->text, "");
 				return -1;
@@ -517,18 +502,9 @@ static int parse_url(const char *url)
 	return 0;
 }
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-	lws_cancel_service(context);  /* wakes lws_service(); signal-safe */
-}
-
 int main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	struct sigaction sa;
-	char *end;
 	long p;
 
 	if (argc < 3 || argc > 4) {
@@ -544,9 +520,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (argc == 4) {
-		errno = 0;
-		p = strtol(argv[3], &end, 10);
-		if (errno || *end || end == argv[3] || p < 1 || p > MAX_PARALLEL) {
+		p = parse_arg(argv[3], 1, MAX_PARALLEL);
+		if (p < 0) {
 			fprintf(stderr, "lws-client: PARALLEL %s: want 1 to %d\n",
 				argv[3], MAX_PARALLEL);
 			return 2;
@@ -569,11 +544,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	stop_on_signals();
 
 	while (!interrupted && phase != P_DONE) {
 		schedule();
