@@ -40,6 +40,7 @@
 
 #include "common.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 #define MAX_MESSAGE (32u << 20)  /* largest message echoed, bytes */
@@ -49,10 +50,6 @@
 #ifndef CONTROL_TIMEOUT_S
 #define CONTROL_TIMEOUT_S 60     /* for getCaseCount or updateReports to end */
 #endif
-
-/* a macro's value as a string */
-#define STR_(x) #x
-#define STR(x) STR_(x)
 
 enum kind { K_COUNT, K_CASE, K_REPORT };
 
@@ -69,7 +66,6 @@ struct session {
 	struct lws *wsi;      /* set by lws through pwsi */
 	enum kind kind;
 	int active;           /* slot in use; cleared once by finish() */
-	unsigned int case_no;
 	struct msg *rx;       /* message being received */
 	struct msg *q_head, *q_tail;  /* complete messages to echo */
 	size_t tx_off;        /* bytes of q_head written */
@@ -95,12 +91,25 @@ static int count_known;
 static int exit_status;
 static char failure[512];        /* why the run failed, one line */
 
-static void fail_run(const char *fmt, const char *a, const char *b)
+/* Ends the run with exit status 1; the first reason given is printed. */
+static void fail_run(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void fail_run(const char *fmt, ...)
 {
-	if (!failure[0])
-		snprintf(failure, sizeof(failure), fmt, a, b);
+	va_list ap;
+
+	if (!failure[0]) {
+		va_start(ap, fmt);
+		vsnprintf(failure, sizeof(failure), fmt, ap);
+		va_end(ap);
+	}
 	exit_status = 1;
 	phase = P_DONE;
+}
+
+/* The control call a connection of kind k makes, for messages. */
+static const char *control_name(enum kind k)
+{
+	return k == K_COUNT ? "/getCaseCount" : "/updateReports";
 }
 
 static void msg_free(struct msg *m)
@@ -245,8 +254,8 @@ static void finish(struct session *s)
 		if (phase == P_DONE)
 			break;
 		if (!count_known) {
-			fail_run("lws-client: ws://%s%s: no case count received",
-				 host_header, "/getCaseCount");
+			fail_run("lws-client: ws://%s/getCaseCount: no case count received",
+				 host_header);
 			break;
 		}
 		phase = P_CASES;
@@ -269,8 +278,12 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	struct session *s = user;
 	long n;
 
-	/* a wsi whose slot was released already: nothing of ours is left */
-	if (s && (!s->active || s->wsi != wsi))
+	/*
+	 * a wsi whose slot was released (and maybe reused) already: nothing of
+	 * ours is left. lws sets s->wsi (pwsi) early in the connect; before
+	 * that only this connection can be using the slot.
+	 */
+	if (s && (!s->active || (s->wsi && s->wsi != wsi)))
 		s = NULL;
 
 	switch (reason) {
@@ -284,17 +297,16 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	case LWS_CALLBACK_TIMER:
 		if (!s)
 			return 0;
-		fail_run("lws-client: %s: the server did not close the connection within %s s",
-			 s->kind == K_COUNT ? "/getCaseCount" : "/updateReports",
-			 STR(CONTROL_TIMEOUT_S));
+		fail_run("lws-client: ws://%s%s: the server did not close the connection within %d s",
+			 host_header, control_name(s->kind), CONTROL_TIMEOUT_S);
 		return -1;
 
 	case LWS_CALLBACK_CLIENT_CONNECTION_ERROR:
 		if (!s)
 			return 0;
 		if (s->kind != K_CASE)
-			fail_run("lws-client: cannot connect to ws://%s: %s",
-				 host_header, in ? (const char *)in : "connection failed");
+			fail_run("lws-client: ws://%s%s: cannot connect: %s", host_header,
+				 control_name(s->kind), in ? (const char *)in : "failed");
 		finish(s);
 		return 0;
 
@@ -311,8 +323,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 				return 0;
 			n = parse_arg(s->text, 0, 1000000);
 			if (n < 0) {
-				fail_run("lws-client: /getCaseCount answered %s%s, not a case count",
-					 s->text, "");
+				fail_run("lws-client: ws://%s/getCaseCount answered %s, not a case count",
+					 host_header, s->text);
 				return -1;
 			}
 			case_count = (unsigned int)n;
@@ -365,7 +377,7 @@ static const struct lws_extension extensions[] = {
 };
 
 /* Starts a connection to path in a free slot; 0, or -1 if none could start. */
-static int start(enum kind kind, unsigned int case_no, const char *path)
+static int start(enum kind kind, const char *path)
 {
 	struct lws_client_connect_info i;
 	struct session *s = NULL;
@@ -380,7 +392,6 @@ static int start(enum kind kind, unsigned int case_no, const char *path)
 		return -1;
 	memset(s, 0, sizeof(*s));
 	s->kind = kind;
-	s->case_no = case_no;
 	s->active = 1;
 	if (kind == K_CASE)
 		in_flight++;
@@ -401,8 +412,8 @@ static int start(enum kind kind, unsigned int case_no, const char *path)
 	if (!lws_client_connect_via_info(&i)) {
 		/* it may have reported CONNECTION_ERROR already: finish is once */
 		if (s->active && kind != K_CASE)
-			fail_run("lws-client: cannot connect to ws://%s%s",
-				 host_header, path);
+			fail_run("lws-client: ws://%s%s: cannot connect",
+				 host_header, control_name(kind));
 		finish(s);
 	}
 	return 0;
@@ -417,7 +428,7 @@ static void schedule(void)
 	case P_COUNT:
 		if (!control_busy && !count_known) {
 			snprintf(path, sizeof(path), "%s/getCaseCount", base_path);
-			start(K_COUNT, 0, path);
+			start(K_COUNT, path);
 		}
 		break;
 	case P_CASES:
@@ -426,7 +437,7 @@ static void schedule(void)
 			snprintf(path, sizeof(path), "%s/runCase?case=%u&agent=%s",
 				 base_path, next_case, agent_q);
 			next_case++;
-			if (start(K_CASE, next_case - 1, path))
+			if (start(K_CASE, path))
 				break;
 		}
 		if (phase == P_CASES && next_case > case_count && !in_flight)
@@ -438,7 +449,7 @@ static void schedule(void)
 		if (!control_busy) {
 			snprintf(path, sizeof(path), "%s/updateReports?agent=%s",
 				 base_path, agent_q);
-			start(K_REPORT, 0, path);
+			start(K_REPORT, path);
 		}
 		break;
 	case P_DONE:
@@ -551,7 +562,7 @@ int main(int argc, char **argv)
 		if (phase == P_DONE)
 			break;
 		if (lws_service(context, 0) < 0) {
-			fail_run("lws-client: %s%s", "lws_service failed", "");
+			fail_run("lws-client: lws_service failed");
 			break;
 		}
 	}
