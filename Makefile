@@ -11,8 +11,7 @@
 #                                         system roots); INSECURE=1 skips
 #                                         verification instead
 #   make conformance-clients              the client form of the cases against the
-#                                         reference client agents (in progress:
-#                                         docs/clients.md)
+#                                         reference client agents (docs/clients.md)
 #   make test                             the project's own tests
 #   make bench                            load benchmarks of the targets, and k6 on the same echo
 #   make bench BENCH_FLAGS=--quick        the same, cut down to a smoke run
@@ -58,7 +57,7 @@ GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
 comma   := ,
 
-.PHONY: all build lws-echo deps conformance conformance-clients test vet fmt-check unit fuzz bench clean help
+.PHONY: all build lws-echo lws-client deps conformance conformance-clients test vet fmt-check unit fuzz bench clean help
 
 all: build
 
@@ -77,6 +76,12 @@ build: ## build the wsharness binary into out/bin
 lws-echo: ## build the libwebsockets C echo target into out/bin (if libwebsockets-dev is installed)
 	@mkdir -p $(BIN)
 	@bash targets/external/lws/build.sh $(BIN)/lws-echo
+
+# The libwebsockets client agent (targets/external/lws/client.c), skipped
+# the same way.
+lws-client: ## build the libwebsockets C client agent into out/bin (if libwebsockets-dev is installed)
+	@mkdir -p $(BIN)
+	@bash targets/external/lws/build.sh $(BIN)/lws-client client.c
 
 # The suites write results.json and junit.xml into OUT; the summary step
 # prints them and sets the exit status (non-zero on any unexpected FAILED).
@@ -106,7 +111,7 @@ conformance: build lws-echo ## run the conformance suites (URL=, NAME=, OUT=, PR
 # OUT defaults to out/conformance-clients here.
 AGENTS ?= clients
 conformance-clients: CLIENTS_OUT = $(if $(filter file,$(origin OUT)),out/conformance-clients,$(OUT))
-conformance-clients: build ## judge WebSocket clients (AGENTS=, PROFILE=, OUT=, EXPECT=, EXTERNAL=)
+conformance-clients: build lws-client ## judge WebSocket clients (AGENTS=, PROFILE=, OUT=, EXPECT=, EXTERNAL=)
 	@$(BIN)/wsharness conformance $(foreach a,$(subst $(comma), ,$(AGENTS)),--client $(a)) \
 		$(if $(EXTERNAL),--external '$(abspath $(EXTERNAL))') \
 		--profile $(PROFILE) --out $(CLIENTS_OUT) --expect '$(abspath $(EXPECT))' \

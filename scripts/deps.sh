@@ -5,7 +5,7 @@
 #   nodejs node-ws           the Node ws target and client agent
 #   python3-websockets       the Python websockets target and client agent
 #   python3-autobahn         the Autobahn|Python asyncio target and client agent
-#   libwebsockets-dev gcc    the libwebsockets C echo target (built by make)
+#   libwebsockets-dev gcc    the libwebsockets C echo target and client agent (built by make)
 # Idempotent; run as root (CI) or with sudo. A package that is already
 # installed is not touched, so a runtime removed on purpose (to see the
 # target skipped) stays removed unless deps is run again.

@@ -2,6 +2,7 @@ package casekit_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -167,5 +168,39 @@ func TestLingerJudgesWhoClosesTCPFirst(t *testing.T) {
 		if out.Verdict != tc.verdict || out.CloseVerdict != results.CloseOK || !strings.Contains(out.Observed, tc.note) {
 			t.Errorf("a client that waits %v after its Close: %s/%s, want %s with %q\n%s", tc.wait, out.Verdict, out.CloseVerdict, tc.verdict, tc.note, out.Observed)
 		}
+	}
+}
+
+// §5.5.1 forbids data frames after a Close, not control frames: a client
+// that sends a Pong after its Close reply breaks no MUST of it, one that
+// sends a text message does.
+func TestOnlyDataAfterCloseIsAViolation(t *testing.T) {
+	script := casekit.Script{
+		Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Close(1000, ""))},
+		OK:    [][]casekit.Event{{}},
+		Close: casekit.CloseExpect{Codes: []int{1000}, RequireClean: true},
+	}
+	closeThenSend := func(after wire.Frame) func(ctx context.Context, url string) error {
+		return func(ctx context.Context, url string) error {
+			c, _, err := wire.Dial(ctx, url, wire.Options{})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			if f, err := c.ReadFrame(time.Now().Add(10 * time.Second)); err != nil || f.Opcode != wire.OpClose {
+				return fmt.Errorf("want the server's Close first: %v", err)
+			}
+			_ = c.WriteFrames(ctx, []wire.Frame{wire.Close(1000, ""), after}, wire.OneWrite)
+			_, _ = c.ReadFrame(time.Now().Add(5 * time.Second))
+			return nil
+		}
+	}
+	// The Pong is still an event the script did not expect, as in
+	// Autobahn's traces; what matters here is that it is no violation.
+	if out := runClient(t, script, closeThenSend(wire.Frame{Fin: true, Opcode: wire.OpPong})); strings.Contains(out.Observed, "after its Close") {
+		t.Errorf("a Pong after the client's Close was taken for a violation:\n%s", out.Observed)
+	}
+	if out := runClient(t, script, closeThenSend(wire.Text("late"))); out.Verdict != results.Failed || !strings.Contains(out.Observed, "text frame after its Close frame") {
+		t.Errorf("a text message after the client's Close: %s\n%s", out.Verdict, out.Observed)
 	}
 }

@@ -40,10 +40,12 @@ func (s *session) readFrames(sink frameSink) {
 		if sink.header != nil {
 			sink.header(f.Header)
 		}
-		if closed {
-			s.violate("%s sent a %s frame after its Close frame (RFC 6455 §5.5.1)", s.peer, wire.OpName(f.Opcode))
-		}
 		data := f.Opcode == wire.OpText || f.Opcode == wire.OpBinary
+		// §5.5.1 forbids data frames after a Close, not control frames: a
+		// Pong or a second Close then breaks no MUST.
+		if closed && (data || f.Opcode == wire.OpContinuation) {
+			s.violate("%s sent a %s frame after its Close frame (RFC 6455 §5.5.1: no data frames after a Close)", s.peer, wire.OpName(f.Opcode))
+		}
 		for _, v := range f.Violations(s.peer, s.codec.AllowedRSV(f.Header, data)) {
 			s.violate("%s", v)
 		}

@@ -12,8 +12,9 @@ import (
 )
 
 // DriverIdleTimeout is how long a client driver (Target.Drive) may go
-// without a case in flight and without opening a connection before it is
-// taken for hung and stopped; scaled by the run's time scale.
+// without a case in flight and without starting one before it is taken for
+// hung and stopped (control calls alone are no progress); scaled by the
+// run's time scale.
 const DriverIdleTimeout = 30 * time.Second
 
 // driverSettle bounds the wait for the cases a driver left in flight when
@@ -60,7 +61,7 @@ wait:
 			stop(fmt.Errorf("it ran past the sum of its cases' bounds, %v", total.Round(time.Second)))
 		case <-tick.C:
 			if f.Idle() > idleLimit {
-				stop(fmt.Errorf("it went %v without a case in flight or a new connection", idleLimit))
+				stop(fmt.Errorf("it went %v without running a case", idleLimit))
 			}
 		}
 	}

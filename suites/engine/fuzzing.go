@@ -98,8 +98,8 @@ func (f *FuzzingServer) URL() string { return "ws://" + f.board.ln.Addr().String
 // Stopped is closed when a client asks for /stopServer.
 func (f *FuzzingServer) Stopped() <-chan struct{} { return f.stopped }
 
-// Idle is how long the server has had no case in flight and no new
-// connection; 0 while a case runs.
+// Idle is how long the server has had no case in flight and started no
+// case; 0 while a case runs. Control calls do not count.
 func (f *FuzzingServer) Idle() time.Duration {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -179,7 +179,6 @@ func (f *FuzzingServer) serve(nc net.Conn, req *wire.ClientRequest) {
 		return
 	}
 	f.work.Add(1)
-	f.lastSeen = time.Now()
 	f.mu.Unlock()
 	defer f.work.Done()
 	u, err := url.ParseRequestURI(req.Target)
@@ -273,7 +272,9 @@ func (f *FuzzingServer) agentFor(agent string) *agentLog {
 // with 503, so a flood of connections cannot grow memory without bound.
 const MaxClientCases = 64
 
-// admit counts a case in flight, unless MaxClientCases are.
+// admit counts a case in flight, unless MaxClientCases are. Only cases
+// count as progress for Idle: a driver that keeps asking control calls
+// without running a case is as stuck as a silent one.
 func (f *FuzzingServer) admit() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -281,6 +282,7 @@ func (f *FuzzingServer) admit() bool {
 		return false
 	}
 	f.inflight++
+	f.lastSeen = time.Now()
 	return true
 }
 

@@ -133,11 +133,20 @@ func TestExecuteDriver(t *testing.T) {
 			return err
 		}}
 	}
+	// A driver that only ever asks for the case count runs no case: it is
+	// as stuck as a silent one.
+	chatty := Target{Info: targets.Info{Name: "chatty", Role: wire.Client}, Drive: func(ctx context.Context, url, _ string) error {
+		for ctx.Err() == nil {
+			var n int
+			_ = fuzzclient.Call(ctx, url+"/getCaseCount", &n)
+		}
+		return ctx.Err()
+	}}
 	missing := Target{Info: targets.Info{Name: "missing", Role: wire.Client}, Drive: func(context.Context, string, string) error {
 		return fmt.Errorf("client missing: %w: node not installed", targets.ErrTargetUnavailable)
 	}}
 	out := Execute(t.Context(), Plan{ClientCases: cs, Concurrency: 4, Settings: Settings{TimeScale: 0.1},
-		Targets: []Target{driver("all", len(cs), false), driver("half", 3, false), driver("hung", 0, true), missing}})
+		Targets: []Target{driver("all", len(cs), false), driver("half", 3, false), driver("hung", 0, true), chatty, missing}})
 	got := map[string][]results.Case{}
 	for _, r := range out.Records {
 		if r.Unavailable != "" {
@@ -170,9 +179,11 @@ func TestExecuteDriver(t *testing.T) {
 	if notRun == 0 || notRun == len(cs) {
 		t.Errorf("half: %d of %d cases not run, want some", notRun, len(cs))
 	}
-	for _, c := range got["hung"] {
-		if !c.NotRun || !strings.Contains(c.Observed, "without a case in flight or a new connection") {
-			t.Errorf("hung: %s %s %q", c.ID, c.Verdict, c.Observed)
+	for _, name := range []string{"hung", "chatty"} {
+		for _, c := range got[name] {
+			if !c.NotRun || !strings.Contains(c.Observed, "without running a case") {
+				t.Errorf("%s: %s %s %q", name, c.ID, c.Verdict, c.Observed)
+			}
 		}
 	}
 }

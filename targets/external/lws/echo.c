@@ -52,13 +52,9 @@
  * - Single-threaded (lws_service loop); no locking.
  */
 
-#include <libwebsockets.h>
+#include "common.h"
 
-#include <errno.h>
-#include <signal.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
 #define MAX_MESSAGE (32u << 20)      /* largest message accepted, bytes */
 #define RX_CHUNK 4096                /* lws receive buffer per connection */
@@ -99,8 +95,6 @@ struct session {
 
 static struct session *members;  /* /broadcast connections */
 static unsigned char txbuf[LWS_PRE + TX_CHUNK];
-static struct lws_context *context;
-static volatile sig_atomic_t interrupted;
 
 static void msg_release(struct msg *m)
 {
@@ -215,13 +209,6 @@ static void evict(struct session *s)
 	s->tx_off = 0;
 	lws_set_timeout(s->wsi, PENDING_TIMEOUT_USER_OK, EVICT_TIMEOUT_S);
 	lws_callback_on_writable(s->wsi);
-}
-
-/* Closes the connection with code and reason from inside its own callback. */
-static int fail(struct lws *wsi, enum lws_close_status code, const char *why)
-{
-	lws_close_reason(wsi, code, (unsigned char *)why, strlen(why));
-	return -1;
 }
 
 /* /echo: reads again once the echo has left lws's own buffers. */
@@ -418,27 +405,17 @@ static const struct lws_protocols protocols[] = {
 /* No keepalive pings and no idle hang-up (lws defaults: ping after 300 s). */
 static const lws_retry_bo_t no_keepalive = { 0 };
 
-static void on_signal(int sig)
-{
-	(void)sig;
-	interrupted = 1;
-	lws_cancel_service(context);  /* wakes lws_service(); signal-safe */
-}
-
 int main(int argc, char **argv)
 {
 	struct lws_context_creation_info info;
-	struct sigaction sa;
-	char *end;
 	long port;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: lws-echo PORT\n");
 		return 2;
 	}
-	errno = 0;
-	port = strtol(argv[1], &end, 10);
-	if (errno || *end || end == argv[1] || port < 1 || port > 65535) {
+	port = parse_arg(argv[1], 1, 65535);
+	if (port < 0) {
 		fprintf(stderr, "lws-echo: bad port %s\n", argv[1]);
 		return 2;
 	}
@@ -459,11 +436,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	stop_on_signals();
 
 	printf("lws-echo listening on 127.0.0.1:%ld\n", port);
 	fflush(stdout);
