@@ -1,6 +1,7 @@
 package cases_test
 
 import (
+	"os"
 	"testing"
 	"time"
 
@@ -63,11 +64,16 @@ var clientDeflateSample = ids("12.1.1", "12.2.4", "12.3.2", "12.4.3", "12.5.11",
 	"13.1.4", "13.2.3", "13.3.4", "13.4.1", "13.5.2", "13.6.3", "13.7.4", "13.7.11")
 
 // TestCorrectClientPassesDeflateData runs the sample of 12.x and 13.x in
-// client form against the correct client: all OK.
+// client form against the correct client (all 216 with WSH_DEFLATE_ALL=1,
+// as CI sets it): all OK.
 func TestCorrectClientPassesDeflateData(t *testing.T) {
 	t.Parallel()
-	selected := selectCases(cases.ForPeer(wire.Client), clientDeflateSample)
-	if len(selected) != len(clientDeflateSample) {
+	selectors := clientDeflateSample
+	if os.Getenv("WSH_DEFLATE_ALL") != "" {
+		selectors = []string{"12", "13"}
+	}
+	selected := selectCases(cases.ForPeer(wire.Client), selectors)
+	if os.Getenv("WSH_DEFLATE_ALL") == "" && len(selected) != len(clientDeflateSample) {
 		t.Fatalf("%d cases selected by %d selectors", len(selected), len(clientDeflateSample))
 	}
 	started := time.Now()
