@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/url"
-	"strings"
 	"time"
 )
 
@@ -35,18 +34,6 @@ func ClientBehaviours() []ClientBehaviour {
 		{Name: "huge-header", Description: "sends a request with a 100 MB header", Run: dialThen(hugeRequest)},
 		{Name: "random-reset", Description: "resets its connection (TCP RST) at a random point: before, during or after the handshake", Run: dialThen(clientRandomReset)},
 	}
-}
-
-// LookupClient returns the hostile client called name.
-func LookupClient(name string) (ClientBehaviour, error) {
-	var names []string
-	for _, b := range ClientBehaviours() {
-		if b.Name == name {
-			return b, nil
-		}
-		names = append(names, b.Name)
-	}
-	return ClientBehaviour{}, fmt.Errorf("no hostile client %q (have %s)", name, strings.Join(names, ", "))
 }
 
 func neverConnects(ctx context.Context, _ string) error {
@@ -127,15 +114,7 @@ func discardInBackground(c net.Conn) { go func() { _, _ = io.Copy(io.Discard, c)
 
 func clientGarbage(_ context.Context, c net.Conn, r *rand.Rand, _ string) {
 	discardInBackground(c)
-	buf := make([]byte, 4096)
-	for {
-		for i := range buf {
-			buf[i] = byte(r.Uint32())
-		}
-		if _, err := c.Write(buf); err != nil {
-			return
-		}
-	}
+	sendRandom(c, r)
 }
 
 // clientDeclare sends a masked binary frame header declaring n payload
@@ -166,16 +145,7 @@ func clientDeclare(n uint64) misbehaviour {
 func clientPingFlood(_ context.Context, c net.Conn, _ *rand.Rand, _ string) {
 	discardInBackground(c)
 	// A masked Ping whose key is zero carries its payload as is.
-	ping := []byte{0x89, 0x80 | 4, 0, 0, 0, 0, 'f', 'l', 'o', 'o'}
-	batch := make([]byte, 0, len(ping)*1000)
-	for range 1000 {
-		batch = append(batch, ping...)
-	}
-	for {
-		if _, err := c.Write(batch); err != nil {
-			return
-		}
-	}
+	sendForever(c, []byte{0x89, 0x80 | 4, 0, 0, 0, 0, 'f', 'l', 'o', 'o'})
 }
 
 func slowRequest(ctx context.Context, c net.Conn, _ *rand.Rand, target string) {
@@ -194,16 +164,7 @@ func slowRequest(ctx context.Context, c net.Conn, _ *rand.Rand, target string) {
 
 func hugeRequest(_ context.Context, c net.Conn, _ *rand.Rand, target string) {
 	discardInBackground(c)
-	if _, err := c.Write([]byte("GET " + target + " HTTP/1.1\r\nX-Huge: ")); err != nil {
-		return
-	}
-	chunk := []byte(strings.Repeat("a", 64<<10))
-	for sent := 0; sent < 100<<20; sent += len(chunk) {
-		if _, err := c.Write(chunk); err != nil {
-			return
-		}
-	}
-	_, _ = c.Write([]byte("\r\n\r\n"))
+	sendHugeHead(c, "GET "+target+" HTTP/1.1")
 }
 
 func clientRandomReset(ctx context.Context, c net.Conn, r *rand.Rand, target string) {

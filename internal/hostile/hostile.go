@@ -227,13 +227,31 @@ func garbage(s *Server, c net.Conn) {
 		return
 	}
 	discard(c)
-	r := rand.New(rand.NewPCG(uint64(s.intn(1<<30)), 1))
+	sendRandom(c, rand.New(rand.NewPCG(uint64(s.intn(1<<30)), 1)))
+}
+
+// sendRandom writes random bytes to c until a write fails.
+func sendRandom(c net.Conn, r *rand.Rand) {
 	buf := make([]byte, 4096)
 	for {
 		for i := range buf {
 			buf[i] = byte(r.Uint32())
 		}
 		if _, err := c.Write(buf); err != nil {
+			return
+		}
+	}
+}
+
+// sendForever writes frame to c, a thousand at a time, until a write
+// fails.
+func sendForever(c net.Conn, frame []byte) {
+	batch := make([]byte, 0, len(frame)*1000)
+	for range 1000 {
+		batch = append(batch, frame...)
+	}
+	for {
+		if _, err := c.Write(batch); err != nil {
 			return
 		}
 	}
@@ -265,16 +283,7 @@ func pingFlood(_ *Server, c net.Conn) {
 		return
 	}
 	discard(c)
-	ping := []byte{0x89, 4, 'f', 'l', 'o', 'o'}
-	batch := make([]byte, 0, len(ping)*1000)
-	for range 1000 {
-		batch = append(batch, ping...)
-	}
-	for {
-		if _, err := c.Write(batch); err != nil {
-			return
-		}
-	}
+	sendForever(c, []byte{0x89, 4, 'f', 'l', 'o', 'o'})
 }
 
 func neverReads(s *Server, c net.Conn) {
@@ -365,7 +374,12 @@ func hugeHeader(_ *Server, c net.Conn) {
 		return
 	}
 	discard(c)
-	if _, err := c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nX-Huge: ")); err != nil {
+	sendHugeHead(c, "HTTP/1.1 101 Switching Protocols")
+}
+
+// sendHugeHead writes an HTTP head of first line and a 100 MB header.
+func sendHugeHead(c net.Conn, first string) {
+	if _, err := c.Write([]byte(first + "\r\nX-Huge: ")); err != nil {
 		return
 	}
 	chunk := []byte(strings.Repeat("a", 64<<10))
