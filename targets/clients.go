@@ -55,8 +55,13 @@ func Clients() []ClientAgent {
 		},
 		{
 			Info: Info{Name: "gws-client", Library: gwsLibrary, Role: wire.Client,
-				Description: "lxzan/gws client as its examples/autobahn runs it: UTF-8 checks, permessage-deflate with context takeover both ways, synchronous echo"},
-			Echo: gwsClientEcho,
+				Description: "lxzan/gws client as its examples/autobahn runs it (UTF-8 checks, synchronous echo), without permessage-deflate, as the gws server target"},
+			Echo: gwsClientEcho(false),
+		},
+		{
+			Info: Info{Name: "gws-client-deflate", Library: gwsLibrary, Role: wire.Client,
+				Description: "gws-client plus permessage-deflate with context takeover both ways, as examples/autobahn offers it (the 216 12.x/13.x cases run against it)"},
+			Echo: gwsClientEcho(true),
 		},
 	}
 }
@@ -124,24 +129,31 @@ func gobwasClientEcho(ctx context.Context, url string) error {
 	}
 }
 
-func gwsClientEcho(ctx context.Context, url string) error {
-	conn, _, err := gws.NewClient(&gwsEvents{pongEchoesPing: true, deliver: gwsEcho}, &gws.ClientOption{
-		Addr:             url,
-		HandshakeTimeout: clientHandshakeTimeout,
-		CheckUtf8Enabled: true,
-		PermessageDeflate: gws.PermessageDeflate{
-			Enabled:               true,
-			ServerContextTakeover: true,
-			ClientContextTakeover: true,
-		},
-		NewDialer: func() (gws.Dialer, error) { return &net.Dialer{Timeout: clientHandshakeTimeout}, nil },
-	})
-	if err != nil {
-		return fmt.Errorf("gws client: %w", err)
+// gwsClientEcho plays a gws client, offering permessage-deflate with
+// context takeover both ways when deflate is set. The compressing variant
+// is an agent of its own, as gws-deflate is beside gws among the servers:
+// its 216 12.x/13.x cases are CPU-bound and take longer than the rest of
+// the Go clients' full profile together.
+func gwsClientEcho(deflate bool) func(ctx context.Context, url string) error {
+	return func(ctx context.Context, url string) error {
+		conn, _, err := gws.NewClient(&gwsEvents{pongEchoesPing: true, deliver: gwsEcho}, &gws.ClientOption{
+			Addr:             url,
+			HandshakeTimeout: clientHandshakeTimeout,
+			CheckUtf8Enabled: true,
+			PermessageDeflate: gws.PermessageDeflate{
+				Enabled:               deflate,
+				ServerContextTakeover: true,
+				ClientContextTakeover: true,
+			},
+			NewDialer: func() (gws.Dialer, error) { return &net.Dialer{Timeout: clientHandshakeTimeout}, nil },
+		})
+		if err != nil {
+			return fmt.Errorf("gws client: %w", err)
+		}
+		defer closeOnDone(ctx, conn.NetConn())()
+		// runGWS recovers the panic gws' read loop has on a 64-bit length
+		// with its top bit set, which would otherwise end the harness.
+		runGWS(conn, nil, false)
+		return nil
 	}
-	defer closeOnDone(ctx, conn.NetConn())()
-	// runGWS recovers the panic gws' read loop has on a 64-bit length
-	// with its top bit set, which would otherwise end the harness.
-	runGWS(conn, nil, false)
-	return nil
 }
