@@ -281,7 +281,7 @@ func resolveClients(names []string, externalFile string) ([]engine.Target, error
 }
 
 // noClientFormReason is why a run of clients alone leaves a family out.
-const noClientFormReason = "no client form yet: the family tests what only a server does, or waits for its client form (docs/clients.md)"
+const noClientFormReason = "no client form: the family tests what only a server does (docs/clients.md)"
 
 // clientsGroup names every client agent.
 const clientsGroup = "clients"
