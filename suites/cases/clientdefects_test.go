@@ -25,7 +25,14 @@ func clientTarget(name string, d brokenpeer.Defects) engine.Target {
 // server and returns each target's results.
 func clientRecords(t *testing.T, ts []engine.Target, cs []cases.Case) map[string][]results.Case {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(t.Context(), testDeadline)
+	return clientRecordsWithin(t, testDeadline, ts, cs)
+}
+
+// clientRecordsWithin is clientRecords with a deadline of its own, for
+// runs of the CPU-bound families.
+func clientRecordsWithin(t *testing.T, deadline time.Duration, ts []engine.Target, cs []cases.Case) map[string][]results.Case {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), deadline)
 	defer cancel()
 	out := engine.Execute(ctx, engine.Plan{Targets: ts, ClientCases: cs, Concurrency: defectWorkers})
 	if out.Cut > 0 {
