@@ -248,6 +248,9 @@ func resolveClients(names []string, externalFile string) ([]engine.Target, error
 	}
 	var known []string
 	for _, a := range registry {
+		if a.Name == chromium.ClientName {
+			return nil, fmt.Errorf("client %s: name taken by Chromium's own client", a.Name)
+		}
 		known = append(known, a.Name)
 	}
 	known = append(known, chromium.ClientName)

@@ -201,3 +201,18 @@ func TestConformanceChromiumClient(t *testing.T) {
 		t.Fatalf("targets %+v; want %s unavailable, saying why", run.Targets, chromium.ClientName)
 	}
 }
+
+// An external client may not take the name of Chromium's own client agent,
+// which the registry in targets cannot see: a usage error, not a shadowed
+// agent.
+func TestConformanceClientNameOfChromium(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "clients.yaml")
+	yaml := "version: 1\nclients:\n  - name: chromium-client\n    command: [node, x.js, \"{url}\"]\n"
+	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr := runCLI("conformance", "--client", "clients", "--external", file, "--out", t.TempDir())
+	if code != exitUsage || !strings.Contains(stderr, "name taken by Chromium's own client") {
+		t.Fatalf("exit %d, stderr %q; want a usage error naming the clash", code, stderr)
+	}
+}
