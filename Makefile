@@ -24,12 +24,12 @@ NAME    ?=
 OUT     ?= out/conformance
 # Cases in flight at once: they mostly wait on the network and on timers,
 # so far more run at once than there are cores. One Ginkgo process runs
-# them all on the conformance engine (suites/engine).
+# them all on the conformance engine (conformance/engine).
 CONCURRENCY ?= 32
 TARGETS ?= all
-# Known deviations (see suites/expectations.yaml); TIMESCALE multiplies
+# Known deviations (see targets/expectations.yaml); TIMESCALE multiplies
 # every case timer for slow servers.
-EXPECT    ?= $(CURDIR)/suites/expectations.yaml
+EXPECT    ?= $(CURDIR)/targets/expectations.yaml
 TIMESCALE ?= 1
 # TLS (wss:// URLs): CA is a PEM file of the CA or self-signed certificate
 # the server's certificate must chain to (`wsharness serve --tls` writes
@@ -197,7 +197,7 @@ image-binaries: ## build the static binaries the images hold into out/docker
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(DOCKER_OUT)/wsharness ./cmd/wsharness
 	CGO_ENABLED=0 GOOS=linux $(GO) build -trimpath -ldflags='-s -w' -o $(DOCKER_OUT)/ginkgo github.com/onsi/ginkgo/v2/ginkgo
 	CGO_ENABLED=0 GOOS=linux $(GO) test -c -trimpath -ldflags='-s -w' -o $(DOCKER_OUT)/suites.test ./suites
-	cp suites/expectations.yaml $(DOCKER_OUT)/expectations.yaml
+	cp targets/expectations.yaml $(DOCKER_OUT)/expectations.yaml
 
 images: image-binaries ## build the FROM scratch images wsharness and wsharness-conformance (IMAGE_TAG=)
 	docker build -q -f docker/Dockerfile --target wsharness -t wsharness:$(IMAGE_TAG) $(DOCKER_OUT)

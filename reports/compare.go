@@ -10,7 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // Thresholds are the relative changes of load figures that count as

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 func caseChange(t *testing.T, c Comparison, target, id string) CaseChange {

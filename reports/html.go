@@ -14,7 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
 

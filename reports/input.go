@@ -10,7 +10,7 @@ import (
 
 	"github.com/wsharness/wsharness/internal/jsonpos"
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // Input is everything a report is made from: conformance runs and load

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // mdMaxFailures caps the unexpected failures listed per target, so that a

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // rcCase is a case outcome for the Markdown, Text and Compare tests.

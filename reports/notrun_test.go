@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // Cases not run because the server stopped answering are counted apart,

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // Targets and families that could not run are named, with their reason,

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 func TestTextReusesConformanceSummary(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // A case listed as varying from run to run shows its measured frequency

@@ -14,11 +14,11 @@ import (
 	"github.com/onsi/ginkgo/v2/types"
 	. "github.com/onsi/gomega"
 
-	"github.com/wsharness/wsharness/suites/browser/chromium"
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/engine"
-	"github.com/wsharness/wsharness/suites/expect"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/conformance/browser/chromium"
+	"github.com/wsharness/wsharness/conformance/cases"
+	"github.com/wsharness/wsharness/conformance/engine"
+	"github.com/wsharness/wsharness/conformance/expect"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -30,7 +30,7 @@ var (
 	flagTargets   = flag.String("wsh.targets", "all", "comma-separated target names, or the groups all, builtin, external")
 	flagExternal  = flag.String("wsh.external", "", "file of external targets (servers started by command) to add to the built-in ones; make conformance passes targets/external.yaml")
 	flagOut       = flag.String("wsh.out", "", "directory for results.json, junit.xml and index.html (none if empty)")
-	flagExpect    = flag.String("wsh.expect", "expectations.yaml", "file of known per-target deviations")
+	flagExpect    = flag.String("wsh.expect", "../targets/expectations.yaml", "file of known per-target deviations")
 	flagTimeScale = flag.Float64("wsh.time-scale", 1, "multiply every case timer (for slow servers)")
 	flagTargetCmd = flag.String("wsh.target-cmd", "", "command that starts the server given by -wsh.url (the harness starts, probes and stops it)")
 	flagSeed      = flag.String("wsh.seed", "", "hex seed of the client's masking keys and Sec-WebSocket-Keys, from an earlier run's results.json, to replay it byte for byte (default: a fresh random seed)")

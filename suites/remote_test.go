@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/wsharness/wsharness/suites/engine"
+	"github.com/wsharness/wsharness/conformance/engine"
 )
 
 // flagRemote runs the cases of built-in targets against instances that

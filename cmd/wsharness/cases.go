@@ -6,9 +6,9 @@ import (
 	"io"
 	"strings"
 
+	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/reports"
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 func runCases(args []string, stdout, stderr io.Writer) error {

@@ -11,13 +11,12 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/wsharness/wsharness/suites"
-	"github.com/wsharness/wsharness/suites/autobahn"
-	"github.com/wsharness/wsharness/suites/browser/chromium"
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/engine"
-	"github.com/wsharness/wsharness/suites/expect"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/conformance/autobahn"
+	"github.com/wsharness/wsharness/conformance/browser/chromium"
+	"github.com/wsharness/wsharness/conformance/cases"
+	"github.com/wsharness/wsharness/conformance/engine"
+	"github.com/wsharness/wsharness/conformance/expect"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -292,7 +291,7 @@ const clientsGroup = "clients"
 // readExpectations reads the expectations file, or the built-in one.
 func readExpectations(path string) (expect.List, error) {
 	if path == "" {
-		l, err := expect.Parse(suites.Expectations)
+		l, err := expect.Parse(targets.Expectations)
 		if err != nil {
 			return nil, fmt.Errorf("the built-in expectations: %w", err)
 		}

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // make conformance runs scripts/conformance.sh; these tests run that

@@ -10,10 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsharness/wsharness/conformance/autobahn"
+	"github.com/wsharness/wsharness/conformance/browser/chromium"
 	"github.com/wsharness/wsharness/internal/hostile"
-	"github.com/wsharness/wsharness/suites/autobahn"
-	"github.com/wsharness/wsharness/suites/browser/chromium"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )

@@ -9,10 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/autobahn"
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/engine"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/conformance/autobahn"
+	"github.com/wsharness/wsharness/conformance/cases"
+	"github.com/wsharness/wsharness/conformance/engine"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )

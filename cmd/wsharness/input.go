@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // checkWSURL checks a server URL given on the command line: ws:// or

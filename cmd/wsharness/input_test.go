@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // closedPort returns a loopback address nothing listens on.

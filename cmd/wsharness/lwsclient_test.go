@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/engine"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/conformance/cases"
+	"github.com/wsharness/wsharness/conformance/engine"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
 

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 func runCLI(args ...string) (int, string, string) {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // writeRun writes a conformance results file with one target "alpha"

@@ -21,12 +21,12 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/gorilla/websocket"
 
+	"github.com/wsharness/wsharness/conformance/browser/chromium"
+	"github.com/wsharness/wsharness/conformance/casekit"
+	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/reports"
-	"github.com/wsharness/wsharness/suites/browser/chromium"
-	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 // The probes set window.__pwned if they ever run; headless Chromium would

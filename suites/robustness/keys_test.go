@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/conformance/cases"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 )

@@ -26,12 +26,12 @@ import (
 
 	"github.com/onsi/ginkgo/v2/types"
 
+	"github.com/wsharness/wsharness/conformance/browser/chromium"
+	"github.com/wsharness/wsharness/conformance/casekit"
+	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/internal/hostile"
 	"github.com/wsharness/wsharness/internal/selfsigned"
-	"github.com/wsharness/wsharness/suites/browser/chromium"
-	"github.com/wsharness/wsharness/suites/casekit"
-	"github.com/wsharness/wsharness/suites/cases"
-	"github.com/wsharness/wsharness/suites/results"
+	"github.com/wsharness/wsharness/results"
 )
 
 const (

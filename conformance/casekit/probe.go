@@ -1,0 +1,58 @@
+package casekit
+
+import (
+	"context"
+	"time"
+
+	"github.com/wsharness/wsharness/results"
+	"github.com/wsharness/wsharness/wire"
+)
+
+// ProbeJudge decides a verdict from the server's answer to a handshake
+// request: resp is nil when no HTTP response arrived (err says why).
+type ProbeJudge func(resp *wire.Response, err error) (verdict, observed string)
+
+// Probe is a handshake-level case: one opening handshake request, judged
+// on the HTTP response alone.
+type Probe struct {
+	Edit  func(*wire.Request)
+	Judge ProbeJudge
+}
+
+// Run sends the request and judges the response. When the server upgraded
+// anyway, the client closes the WebSocket politely.
+func (p Probe) Run(ctx context.Context, env Env) Outcome {
+	started := time.Now()
+	log := wire.NewLog()
+	conn, hs, err := wire.Open(ctx, env.URL, env.options(log, p.Edit))
+	env.Liveness.record(hs, err)
+	var resp *wire.Response
+	if hs != nil {
+		resp = hs.Response
+	}
+	verdict, observed := p.Judge(resp, err)
+	if conn != nil {
+		if resp != nil && resp.Status == 101 {
+			closePolitely(ctx, env, conn)
+		}
+		_ = conn.Close()
+	}
+	return Outcome{
+		Verdict: verdict, CloseVerdict: results.CloseOK, Observed: observed,
+		Handshake: handshakeText(hs), Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),
+	}
+}
+
+// closePolitely sends Close 1000 and reads until the server's Close or EOF.
+func closePolitely(ctx context.Context, env Env, c *wire.Conn) {
+	if err := c.WriteFrames(ctx, []wire.Frame{wire.Close(1000, "")}, wire.OneWrite); err != nil {
+		return
+	}
+	deadline := time.Now().Add(env.Scaled(CloseTimeout))
+	for {
+		f, err := c.ReadFrame(deadline)
+		if err != nil || f.Opcode == wire.OpClose {
+			return
+		}
+	}
+}

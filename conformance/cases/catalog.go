@@ -1,0 +1,307 @@
+// Package cases is wsharness's conformance catalog: every case with its
+// stable ID, family, RFC clause, MUST-worded expectation and the script
+// that runs it. One file per family; All lists them in report order.
+package cases
+
+import (
+	"context"
+	"fmt"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/wsharness/wsharness/conformance/casekit"
+	"github.com/wsharness/wsharness/results"
+	"github.com/wsharness/wsharness/wire"
+)
+
+// Case is one conformance case.
+type Case struct {
+	ID     string `json:"id"`
+	Family string `json:"family"`
+	Title  string `json:"title"`
+	// RFC is the clause the case checks, e.g. "RFC 6455 §5.5.2".
+	RFC         string `json:"rfc"`
+	Description string `json:"description"`
+	Expectation string `json:"expectation"`
+
+	// client, when set, words the case's client form where swapping the
+	// ends is not enough (masking: a server's frames must not be masked, a
+	// client's must), and puts the case in the client form although its
+	// family is not one of ClientFamilies.
+	client *clientText
+
+	run func(ctx context.Context, env casekit.Env) casekit.Outcome
+	// timeout is how long the case's own timer may run (unscaled), when
+	// longer than the default timers.
+	timeout time.Duration
+	// fixed is time the case may take on top of its scaled timers, for
+	// waits the time scale does not apply to (starting Chromium).
+	fixed time.Duration
+}
+
+// Timeout is how long the case may wait on its own timer before closing,
+// unscaled; 0 when it uses only the default timers of a few seconds.
+func (c Case) Timeout() time.Duration { return c.timeout }
+
+// Bound is the longest the case can take in env, whatever the server does
+// (casekit.Bound of its timer). The suite's spec timeout is derived from
+// it, and the hostile-server tests hold every case to it.
+func (c Case) Bound(env casekit.Env) time.Duration {
+	return casekit.Bound(env, max(c.timeout, casekit.DefaultTimeout)) + c.fixed
+}
+
+// Family names, in report order.
+const (
+	FamilyHandshake     = "handshake"
+	FamilyFraming       = "framing"
+	FamilyPingPong      = "pingpong"
+	FamilyReservedBits  = "reserved-bits"
+	FamilyOpcodes       = "opcodes"
+	FamilyFragmentation = "fragmentation"
+	FamilyUTF8          = "utf8"
+	FamilyClose         = "close"
+	FamilyMisc          = "misc"
+	FamilyMasking       = "masking"
+	// FamilyHandshakeResponse is declared in handshake_response.go,
+	// FamilyServerClose in server_close.go.
+	// FamilyBrowser is declared in browser.go, FamilyLimits in limits.go,
+	// the deflate families in deflate_negotiation.go and deflate_data.go.
+)
+
+// Families lists family names in report order.
+var Families = []string{
+	FamilyHandshake, FamilyHandshakeResponse, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
+	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyServerClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
+	FamilyDeflatePayloads, FamilyDeflateParams, FamilyDeflateResponse, FamilyMasking, FamilyBrowser,
+}
+
+// SlowFamilies move megabytes or thousands of messages per case; the
+// default profile of make conformance leaves them out (PROFILE=full runs
+// them). The suite labels their specs "profile:full".
+var SlowFamilies = []string{FamilyLimits, FamilyDeflatePayloads, FamilyDeflateParams}
+
+// CPUBoundFamilies keep the CPU busy rather than wait: each of their cases
+// compresses and decompresses megabytes in both ends. The engine runs
+// only a few at once.
+var CPUBoundFamilies = []string{FamilyDeflatePayloads, FamilyDeflateParams}
+
+// IsCPUBound reports whether family is one of CPUBoundFamilies.
+func IsCPUBound(family string) bool { return slices.Contains(CPUBoundFamilies, family) }
+
+// SlowFamilyReason is the skipped_families reason of a slow family the
+// default profile left out.
+const SlowFamilyReason = "slow family, left out of the default profile: run with PROFILE=full (make) or --profile full"
+
+// Profile says which families a run takes.
+type Profile string
+
+// Profiles.
+const (
+	// ProfileDefault leaves out SlowFamilies and lists them as skipped.
+	ProfileDefault Profile = "default"
+	// ProfileFull runs every family.
+	ProfileFull Profile = "full"
+)
+
+// ParseProfile reads a profile name.
+func ParseProfile(s string) (Profile, error) {
+	switch p := Profile(s); p {
+	case ProfileDefault, ProfileFull:
+		return p, nil
+	}
+	return "", fmt.Errorf("profile %q: want %s or %s", s, ProfileDefault, ProfileFull)
+}
+
+// Includes reports whether the profile runs the family.
+func (p Profile) Includes(family string) bool { return p == ProfileFull || !IsSlow(family) }
+
+// LeftOut maps the families the profile does not run to why, as
+// results.json lists them in skipped_families.
+func (p Profile) LeftOut() map[string]string {
+	out := map[string]string{}
+	for _, f := range SlowFamilies {
+		if !p.Includes(f) {
+			out[f] = SlowFamilyReason
+		}
+	}
+	return out
+}
+
+// IsSlow reports whether family is one of SlowFamilies.
+func IsSlow(family string) bool { return slices.Contains(SlowFamilies, family) }
+
+// All returns the whole catalog, sorted by ID. IDs are unique (a test
+// checks it).
+func All() []Case {
+	var all []Case
+	for _, fam := range [][]Case{
+		Handshake(), Framing(), PingPong(), ReservedBits(), Opcodes(),
+		Fragmentation(), UTF8(), Close(), Limits(), Misc(), DeflateNegotiation(),
+		DeflatePayloads(), DeflateParams(), Masking(), Browser(),
+	} {
+		all = append(all, fam...)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return results.LessID(all[i].ID, all[j].ID) })
+	return all
+}
+
+// ClientFamilies have a client form: the harness plays the server and
+// does what the client does in the server form, and the client under test
+// must do what the server must (Autobahn's 1.x-7.x, 9.x and 10.x judge
+// clients the same way). The rest test what only a server does: answer an
+// opening handshake, unmask, negotiate an extension, serve a browser.
+var ClientFamilies = []string{
+	FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes, FamilyFragmentation,
+	FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc,
+}
+
+// clientText is a case's wording in client form.
+type clientText struct{ title, description, expectation string }
+
+// inClientForm words c for its client form, or reports that it has none.
+func (c Case) inClientForm() (Case, bool) {
+	switch {
+	case c.client != nil:
+		c.Title, c.Description, c.Expectation = c.client.title, c.client.description, c.client.expectation
+		return c, true
+	case slices.Contains(ClientFamilies, c.Family):
+		c.Title, c.Description, c.Expectation = swapRoles(c.Title), swapRoles(c.Description), swapRoles(c.Expectation)
+		return c, true
+	}
+	return c, false
+}
+
+// ForPeer returns the catalog that judges peers of the role: All for
+// servers; for clients, the cases that have a client form (those of
+// ClientFamilies, and cases worded for clients of their own), with the
+// same IDs and RFC clauses and their texts worded for a client, and the
+// client-only families, sorted by ID.
+func ForPeer(peer wire.Role) []Case {
+	if peer == wire.Server {
+		return All()
+	}
+	out := clientOnly()
+	for _, c := range All() {
+		if cc, ok := c.inClientForm(); ok {
+			out = append(out, cc)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return results.LessID(out[i].ID, out[j].ID) })
+	return out
+}
+
+// clientOnly returns the cases that judge only clients: the client-only
+// families, and client-only cases of families that judge both (100.12).
+func clientOnly() []Case {
+	return slices.Concat(HandshakeResponse(), ServerClose(), MaskKeys(), DeflateResponse())
+}
+
+// ClientOnly reports whether family judges only clients: it has cases in
+// the client form and none in the server form.
+func ClientOnly(family string) bool {
+	inFamily := func(c Case) bool { return c.Family == family }
+	return slices.ContainsFunc(clientOnly(), inFamily) && !slices.ContainsFunc(All(), inFamily)
+}
+
+// roleWords matches the words that name an end of the connection.
+var roleWords = regexp.MustCompile(`\b(?:[Ss]erver|[Cc]lient)\b`)
+
+// swappedRoleWords maps each word of roleWords to the other end's.
+var swappedRoleWords = map[string]string{"server": "client", "Server": "Client", "client": "server", "Client": "Server"}
+
+// swapRoles swaps "server" and "client" in a case's text: the client form
+// of a case has the two ends trade places.
+func swapRoles(s string) string {
+	return roleWords.ReplaceAllStringFunc(s, func(w string) string { return swappedRoleWords[w] })
+}
+
+// ByFamily returns the cases of one family.
+func ByFamily(family string) []Case {
+	var out []Case
+	for _, c := range All() {
+		if c.Family == family {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Run executes the case and returns its complete result. A failing result
+// starts with the RFC clause the case checks.
+func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
+	out := casekit.Gate(ctx, env, c.run)
+	out.ID, out.Family, out.Title, out.RFC = c.ID, c.Family, c.Title, c.RFC
+	out.Description, out.Expectation = c.Description, c.Expectation
+	if out.Failing() && !out.NotRun && !strings.HasPrefix(out.Observed, c.RFC) {
+		out.Observed = fmt.Sprintf("%s: %s\n%s", c.RFC, c.Expectation, out.Observed)
+	}
+	if out.Events == nil {
+		out.Events = []string{}
+	}
+	if out.Wirelog == nil {
+		out.Wirelog = []wire.Entry{}
+	}
+	return out
+}
+
+// scripted wraps a Script as a case.
+func scripted(id, family, title, rfc, description, expectation string, s casekit.Script) Case {
+	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
+		run: s.Run, timeout: s.Timeout}
+}
+
+// exchanged wraps a round-trip Exchange as a case.
+func exchanged(id, family, title, rfc, description, expectation string, x casekit.Exchange) Case {
+	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
+		run: x.Run, timeout: x.Timeout}
+}
+
+// Common close expectations (Autobahn's expectedClose).
+var (
+	// closeNormal: the client closes once the expected events arrived; the
+	// server answers with 1000 (or echoes it) and drops TCP.
+	closeNormal = casekit.CloseExpect{Codes: []int{1000}, RequireClean: true}
+	// failProtocol: the server must fail the connection, with 1002 or by
+	// dropping TCP.
+	failProtocol = casekit.CloseExpect{ByPeer: true, Codes: []int{1002}}
+	// failInvalidUTF8: the server must fail the connection, with 1007 or
+	// by dropping TCP.
+	failInvalidUTF8 = casekit.CloseExpect{ByPeer: true, Codes: []int{1007}, WrongEndpointFatal: true}
+)
+
+// nothing is the empty trace.
+var nothing = []casekit.Event{}
+
+// one returns a single-trace list.
+func one(events ...casekit.Event) [][]casekit.Event { return [][]casekit.Event{events} }
+
+// lenient downgrades a case where the only problem is that the server did
+// not fail the connection to NON-STRICT: for inputs the RFC forbids a peer
+// to send without saying the receiver MUST fail.
+func lenient(c Case, why string) Case {
+	run := c.run
+	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
+		out := run(ctx, env)
+		if out.Verdict != results.Failed && out.CloseVerdict == results.CloseFailed {
+			out.Verdict, out.CloseVerdict = results.NonStrict, results.CloseOK
+			out.Observed = fmt.Sprintf("NON-STRICT: the %s did not fail the connection, but %s.\n%s", env.Peer, why, out.Observed)
+		}
+		return out
+	}
+	return c
+}
+
+// duplicateIDs returns IDs that occur more than once.
+func duplicateIDs(cs []Case) []string {
+	seen := map[string]int{}
+	var dup []string
+	for _, c := range cs {
+		if seen[c.ID]++; seen[c.ID] == 2 {
+			dup = append(dup, c.ID)
+		}
+	}
+	return dup
+}
