@@ -423,6 +423,23 @@ func (c *Conn) Close() error {
 	return c.nc.Close()
 }
 
+// ClosePolitely leaves the way a peer that has nothing more to say does:
+// Close 1000, then frames read and dropped until the other end's Close, an
+// error or wait, then the TCP connection dropped. A server that logs
+// abrupt disconnects stays quiet.
+func (c *Conn) ClosePolitely(ctx context.Context, wait time.Duration) error {
+	if err := c.WriteFrames(ctx, []Frame{Close(1000, "")}, OneWrite); err == nil {
+		deadline := time.Now().Add(wait)
+		for {
+			f, err := c.ReadFrame(deadline)
+			if err != nil || f.Opcode == OpClose {
+				break
+			}
+		}
+	}
+	return c.Close()
+}
+
 // describeIOError turns low-level errors into the words a report needs.
 func describeIOError(err error) error {
 	var ne net.Error

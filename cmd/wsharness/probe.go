@@ -42,12 +42,7 @@ func runProbe(args []string, stdout, stderr io.Writer) error {
 		return &exitError{code: exitUnreachable, err: fmt.Errorf("%s: %w", raw, err)}
 	}
 	elapsed := time.Since(start)
-	// Leave politely: Close 1000 and a short wait for the server's Close,
-	// so that a server logging abrupt disconnects stays quiet.
-	if err := c.WriteFrames(ctx, []wire.Frame{wire.Close(1000, "")}, wire.OneWrite); err == nil {
-		_, _ = c.ReadFrame(time.Now().Add(200 * time.Millisecond))
-	}
-	_ = c.Close()
+	_ = c.ClosePolitely(ctx, 200*time.Millisecond)
 	if !*quiet {
 		fmt.Fprintf(stdout, "%s: WebSocket handshake completed in %s\n", raw, elapsed.Round(time.Microsecond))
 	}

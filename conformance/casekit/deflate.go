@@ -79,8 +79,7 @@ func OfferDeflate(offers ...wire.Extension) func(*wire.Request) {
 // offer, or whose client made no offer the case can answer: UNIMPLEMENTED,
 // after a polite close.
 func declined(ctx context.Context, env Env, c opened, log *wire.Log, started time.Time) Outcome {
-	closePolitely(ctx, env, c.conn)
-	_ = c.conn.Close()
+	_ = c.conn.ClosePolitely(ctx, env.Scaled(CloseTimeout))
 	why := c.declined
 	if why == "" {
 		var answer string

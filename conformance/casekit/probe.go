@@ -31,28 +31,14 @@ func (p Probe) Run(ctx context.Context, env Env) Outcome {
 		resp = hs.Response
 	}
 	verdict, observed := p.Judge(resp, err)
-	if conn != nil {
-		if resp != nil && resp.Status == 101 {
-			closePolitely(ctx, env, conn)
-		}
+	switch {
+	case conn != nil && resp != nil && resp.Status == 101:
+		_ = conn.ClosePolitely(ctx, env.Scaled(CloseTimeout))
+	case conn != nil:
 		_ = conn.Close()
 	}
 	return Outcome{
 		Verdict: verdict, CloseVerdict: results.CloseOK, Observed: observed,
 		Handshake: handshakeText(hs), Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),
-	}
-}
-
-// closePolitely sends Close 1000 and reads until the server's Close or EOF.
-func closePolitely(ctx context.Context, env Env, c *wire.Conn) {
-	if err := c.WriteFrames(ctx, []wire.Frame{wire.Close(1000, "")}, wire.OneWrite); err != nil {
-		return
-	}
-	deadline := time.Now().Add(env.Scaled(CloseTimeout))
-	for {
-		f, err := c.ReadFrame(deadline)
-		if err != nil || f.Opcode == wire.OpClose {
-			return
-		}
 	}
 }
