@@ -211,10 +211,11 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 	if len(s.Command) == 0 {
 		return &externalURLs{echo: s.EchoURL, broadcast: s.BroadcastURL}, nil
 	}
-	host, err := echoHost(s.EchoURL)
+	u, err := url.Parse(s.EchoURL)
 	if err != nil {
-		return nil, fmt.Errorf("target %s: %w", s.Name, err)
+		return nil, fmt.Errorf("target %s: echo URL %q: %w", s.Name, s.EchoURL, err)
 	}
+	host := wire.HostPort(u)
 	// Something already serving there would pass the readiness check in
 	// place of the command.
 	if c, err := net.DialTimeout("tcp", host, 200*time.Millisecond); err == nil {
@@ -432,23 +433,6 @@ func (b *ringBuffer) String() string {
 		return "[earlier output dropped]\n" + string(b.buf)
 	}
 	return string(b.buf)
-}
-
-// echoHost returns the host:port a ws:// or wss:// URL addresses.
-func echoHost(raw string) (string, error) {
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", fmt.Errorf("echo URL %q: %w", raw, err)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		port := "80"
-		if u.Scheme == "wss" {
-			port = "443"
-		}
-		host = net.JoinHostPort(u.Hostname(), port)
-	}
-	return host, nil
 }
 
 // probeWebSocket performs one opening handshake on a ws:// or wss:// URL

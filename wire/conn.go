@@ -163,11 +163,16 @@ func parseURL(rawURL string) (*url.URL, string, error) {
 	if u.Scheme != "ws" && u.Scheme != "wss" {
 		return nil, "", fmt.Errorf("URL %q: scheme %q not supported (use ws:// or wss://)", rawURL, u.Scheme)
 	}
-	host := u.Host
+	return u, HostPort(u), nil
+}
+
+// HostPort is the host:port a ws:// or wss:// URL addresses: its port, or
+// the scheme's default when it names none.
+func HostPort(u *url.URL) string {
 	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
+		return net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
 	}
-	return u, host, nil
+	return u.Host
 }
 
 // connect makes the TCP connection, and the TLS session for wss://, within

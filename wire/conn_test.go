@@ -3,6 +3,7 @@ package wire
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -76,5 +77,24 @@ func TestClosePolitely(t *testing.T) {
 				t.Error("the connection is still open")
 			}
 		})
+	}
+}
+
+func TestHostPort(t *testing.T) {
+	for raw, want := range map[string]string{
+		"ws://example.com/x":     "example.com:80",
+		"wss://example.com/x":    "example.com:443",
+		"ws://127.0.0.1:9001/x":  "127.0.0.1:9001",
+		"wss://localhost:9443/x": "localhost:9443",
+		"ws://[::1]/x":           "[::1]:80",
+		"wss://[::1]:9443/x":     "[::1]:9443",
+	} {
+		u, err := url.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := HostPort(u); got != want {
+			t.Errorf("HostPort(%s) = %q, want %q", raw, got, want)
+		}
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"github.com/wsharness/wsharness/wire"
 )
 
 // ClientBehaviour is one way a client under test can misbehave when the
@@ -55,7 +57,7 @@ func dialThen(misbehave misbehaviour) func(context.Context, string) error {
 			return fmt.Errorf("hostile client: %w", err)
 		}
 		var d net.Dialer
-		c, err := d.DialContext(ctx, "tcp", u.Host)
+		c, err := d.DialContext(ctx, "tcp", wire.HostPort(u))
 		if err != nil {
 			return fmt.Errorf("hostile client: %w", err)
 		}

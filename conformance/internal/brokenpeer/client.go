@@ -26,7 +26,7 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 		return fmt.Errorf("brokenpeer: %w", err)
 	}
 	dialer := net.Dialer{Timeout: handshakeTimeout}
-	nc, err := dialer.DialContext(ctx, "tcp", u.Host)
+	nc, err := dialer.DialContext(ctx, "tcp", wire.HostPort(u))
 	if err != nil {
 		return fmt.Errorf("brokenpeer: connect: %w", err)
 	}
