@@ -250,9 +250,10 @@ type server struct {
 	output func() string
 }
 
-// pider is a running external target that tells its server's process ID,
-// so that its CPU and memory are sampled like a built-in target's.
-type pider interface {
+// serverProcess is a running external target whose server is a process
+// wsharness started: its CPU and memory are sampled like a built-in
+// target's.
+type serverProcess interface {
 	PID() int
 }
 
@@ -286,7 +287,7 @@ func (r *runner) start(ctx context.Context, j Job) (*server, error) {
 		echoURL: run.URL(targets.EchoPath), broadcastURL: run.URL(targets.BroadcastPath),
 		stop: func() { _ = run.Stop(context.Background()) },
 	}
-	if p, ok := run.(pider); ok {
+	if p, ok := run.(serverProcess); ok {
 		s.pid = p.PID()
 	}
 	if k, ok := run.(targets.OutputKeeper); ok {

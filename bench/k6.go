@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/procgroup"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/loadgen/procstat"
 	"github.com/wsharness/wsharness/reports"
@@ -127,7 +128,7 @@ func (r *runner) runK6Job(ctx context.Context, j Job) (string, error) {
 	openS := math.Ceil(float64(w.Conns)/w.Ramp) + 1
 	jobCtx, cancel := context.WithTimeout(ctx, jobTimeout(w)+time.Duration(openS)*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(jobCtx, r.opts.K6, "run", "--quiet", "--no-usage-report", "--no-color", script)
+	cmd := exec.Command(r.opts.K6, "run", "--quiet", "--no-usage-report", "--no-color", script)
 	cmd.Env = append(os.Environ(),
 		"K6_NO_USAGE_REPORT=true",
 		"WS_URL="+srv.EchoURL,
@@ -139,14 +140,13 @@ func (r *runner) runK6Job(ctx context.Context, j Job) (string, error) {
 		"SUMMARY="+summaryPath,
 	)
 	cmd.Stdout, cmd.Stderr = logFile, logFile
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
+	k6, err := procgroup.Start(cmd)
+	if err != nil {
 		return "", fmt.Errorf("start k6: %w", err)
 	}
 	// Sample the k6 process: CPU, and its own peak RSS (VmHWM), which only
 	// grows, so the last successful read is the peak.
-	sampler := procstat.Start(cmd.Process.Pid, 250*time.Millisecond)
+	sampler := procstat.Start(k6.PID(), 250*time.Millisecond)
 	hwmDone := make(chan int64)
 	stopHWM := make(chan struct{})
 	go func() {
@@ -154,7 +154,7 @@ func (r *runner) runK6Job(ctx context.Context, j Job) (string, error) {
 		t := time.NewTicker(200 * time.Millisecond)
 		defer t.Stop()
 		for {
-			if v, err := procstat.PeakRSS(cmd.Process.Pid); err == nil {
+			if v, err := procstat.PeakRSS(k6.PID()); err == nil {
 				peak = max(peak, v)
 			}
 			select {
@@ -165,12 +165,13 @@ func (r *runner) runK6Job(ctx context.Context, j Job) (string, error) {
 			}
 		}
 	}()
-	waitErr := cmd.Wait()
+	// Past the job's time, k6 gets SIGTERM and 10 s to write its summary.
+	waitErr := k6.Wait(jobCtx, 10*time.Second)
 	close(stopHWM)
 	peak := <-hwmDone
 	cpu, _, _, _ := sampler.Stop()
 	// The kernel's own accounting of the finished child is exact; prefer it.
-	if st := cmd.ProcessState; st != nil {
+	if st := k6.State(); st != nil {
 		if ru, ok := st.SysUsage().(*syscall.Rusage); ok {
 			peak = max(peak, ru.Maxrss*1024)
 			cpu = max(cpu, time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds())
@@ -184,8 +185,8 @@ func (r *runner) runK6Job(ctx context.Context, j Job) (string, error) {
 		DurationMS: w.Duration.Milliseconds(), WarmupMS: w.Warmup.Milliseconds(),
 		PeakRSSBytes: peak, CPUSeconds: cpu, Summary: summaryPath, Log: logPath,
 	}
-	if cmd.ProcessState != nil {
-		res.ExitCode = cmd.ProcessState.ExitCode()
+	if st := k6.State(); st != nil {
+		res.ExitCode = st.ExitCode()
 	}
 	summary, err := os.ReadFile(summaryPath)
 	if err != nil {

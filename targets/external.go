@@ -14,12 +14,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/wsharness/wsharness/internal/procgroup"
 	"github.com/wsharness/wsharness/wire"
 )
 
@@ -40,10 +39,6 @@ var (
 	// externalProbeInterval is the pause between two readiness attempts.
 	externalProbeInterval = 50 * time.Millisecond
 )
-
-// externalOutputLimit bounds the captured output of an external target:
-// only the last 64 KiB are kept.
-const externalOutputLimit = 64 << 10
 
 // externalTailLines is how many of the last output lines an error quotes.
 const externalTailLines = 20
@@ -148,19 +143,6 @@ func (e External) Available() (ok bool, reason string) {
 	return false, reason
 }
 
-// telling picks the line of a failed command's output that says why: the
-// last one mentioning an error ("Error: Cannot find module 'ws'",
-// "ModuleNotFoundError: ..."), else the last one.
-func telling(out string) string {
-	lines := strings.Split(strings.TrimSpace(out), "\n")
-	for i := len(lines) - 1; i >= 0; i-- {
-		if strings.Contains(strings.ToLower(lines[i]), "error") {
-			return strings.TrimSpace(lines[i])
-		}
-	}
-	return strings.TrimSpace(lines[len(lines)-1])
-}
-
 // externalCheckTimeout bounds a target's Check command.
 const externalCheckTimeout = 15 * time.Second
 
@@ -173,19 +155,21 @@ func (e External) runCheck() error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), externalCheckTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, c[0], c[1:]...)
+	cmd := exec.Command(c[0], c[1:]...)
 	cmd.Dir = e.Spec.Dir
 	cmd.Env = append(os.Environ(), e.Spec.Env...)
-	cmd.WaitDelay = time.Second
-	out, err := cmd.CombinedOutput()
-	if err == nil {
+	check, err := procgroup.Start(cmd)
+	if err != nil {
+		return fmt.Errorf("check %q failed (%v)", strings.Join(c, " "), err)
+	}
+	if err = check.Wait(ctx, 0); err == nil {
 		return nil
 	}
 	msg := fmt.Sprintf("check %q failed (%v)", strings.Join(c, " "), err)
 	if ctx.Err() != nil {
 		msg = fmt.Sprintf("check %q did not finish within %s", strings.Join(c, " "), externalCheckTimeout)
 	}
-	if line := telling(string(out)); line != "" {
+	if line := check.FailureLine(); line != "" {
 		msg += ": " + line
 	}
 	return errors.New(msg)
@@ -252,8 +236,8 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 			lastErr = err
 		}
 		select {
-		case <-r.done:
-			return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.waitErr))
+		case <-r.proc.Done():
+			return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.proc.Err()))
 		case <-ctx.Done():
 			_ = r.Stop(context.Background())
 			return nil, fmt.Errorf("start target %s: %w", s.Name, ctx.Err())
@@ -262,8 +246,8 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 	}
 	// The process may have exited during the last attempt.
 	select {
-	case <-r.done:
-		return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.waitErr))
+	case <-r.proc.Done():
+		return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.proc.Err()))
 	default:
 	}
 	_ = r.Stop(context.Background())
@@ -273,34 +257,18 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 // startProcess runs args (a spec's command, its placeholders filled) in
 // s.Dir with s.Env, in its own process group, keeping its output.
 func startProcess(s ExternalSpec, args []string) (*externalRunning, error) {
-	out := &ringBuffer{limit: externalOutputLimit}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Dir = s.Dir
 	cmd.Env = append(os.Environ(), s.Env...)
-	cmd.Stdout = out // the same writer: one pipe, writes never interleave
-	cmd.Stderr = out
-	// Do not wait forever for output from grandchildren holding the pipe.
-	cmd.WaitDelay = time.Second
-	// Its own process group: a terminal's Ctrl-C reaches only wsharness,
-	// and Stop signals the server's children too. Pdeathsig: should
-	// wsharness die without stopping it, the server does not linger.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
+	proc, err := procgroup.Start(cmd)
+	if err != nil {
 		return nil, fmt.Errorf("target %s: %w: start %q: %v", s.Name, ErrTargetUnavailable, args[0], err)
 	}
-	r := &externalRunning{
+	return &externalRunning{
 		externalURLs: externalURLs{echo: s.EchoURL, broadcast: s.BroadcastURL},
 		name:         s.Name,
-		cmd:          cmd,
-		out:          out,
-		done:         make(chan struct{}),
-	}
-	go func() {
-		r.waitErr = cmd.Wait()
-		close(r.done)
-	}()
-
-	return r, nil
+		proc:         proc,
+	}, nil
 }
 
 // externalURLs is a running external target's endpoints.
@@ -331,108 +299,36 @@ func (u *externalURLs) Stop(context.Context) error { return nil }
 // externalRunning is an external target's running command.
 type externalRunning struct {
 	externalURLs
-	name    string
-	cmd     *exec.Cmd
-	out     *ringBuffer
-	done    chan struct{}
-	waitErr error // set before done closes
+	name string
+	proc *procgroup.Group
 }
 
 // Output returns the command's last 64 KiB of standard output and error.
-func (r *externalRunning) Output() string { return r.out.String() }
+func (r *externalRunning) Output() string { return r.proc.Output() }
 
 // PID is the started command's process ID, for sampling its CPU and
 // memory (a wrapper script's own, not its children's).
-func (r *externalRunning) PID() int { return r.cmd.Process.Pid }
+func (r *externalRunning) PID() int { return r.proc.PID() }
 
 // Stop ends the command: SIGTERM to its process group, SIGKILL after 5 s
 // (or as soon as ctx ends), and returns once it has exited. Further calls
 // return at once.
 func (r *externalRunning) Stop(ctx context.Context) error {
-	pgid := r.cmd.Process.Pid
-	select {
-	case <-r.done:
-	default:
-		_ = syscall.Kill(-pgid, syscall.SIGTERM)
-		grace := time.NewTimer(externalStopGrace)
-		defer grace.Stop()
-		select {
-		case <-r.done:
-		case <-grace.C:
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-r.done
-		case <-ctx.Done():
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			<-r.done
-		}
-	}
-	// Children of the command still in its group do not outlive it. The
-	// group's ID is not reused while any member remains.
-	_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	r.proc.Stop(ctx, externalStopGrace)
 	return nil
 }
 
 // unavailable returns an ErrTargetUnavailable error quoting the command's
 // last output lines.
 func (r *externalRunning) unavailable(what string) error {
-	msg := fmt.Sprintf("%q %s", strings.Join(r.cmd.Args, " "), what)
-	tail := lastLines(r.out.String(), externalTailLines)
+	msg := fmt.Sprintf("%q %s", strings.Join(r.proc.Args(), " "), what)
+	tail := r.proc.Tail(externalTailLines)
 	if tail == "" {
 		msg += "; it printed nothing"
 	} else {
 		msg += "; its last output:\n" + tail
 	}
 	return fmt.Errorf("target %s: %w: %s", r.name, ErrTargetUnavailable, msg)
-}
-
-// lastLines returns the last n lines of s, without a trailing newline.
-func lastLines(s string, n int) string {
-	s = strings.TrimRight(s, "\n")
-	if s == "" {
-		return ""
-	}
-	lines := strings.Split(s, "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
-}
-
-// ringBuffer is an io.Writer keeping the last limit bytes written.
-type ringBuffer struct {
-	mu        sync.Mutex
-	limit     int
-	buf       []byte
-	truncated bool
-}
-
-func (b *ringBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	n := len(p)
-	if len(p) >= b.limit {
-		p = p[len(p)-b.limit:]
-		b.buf = append(b.buf[:0], p...)
-		b.truncated = true
-		return n, nil
-	}
-	if over := len(b.buf) + len(p) - b.limit; over > 0 {
-		b.buf = append(b.buf[:0], b.buf[over:]...)
-		b.truncated = true
-	}
-	b.buf = append(b.buf, p...)
-	return n, nil
-}
-
-// String returns the bytes kept, after a marker line if earlier ones were
-// dropped.
-func (b *ringBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.truncated {
-		return "[earlier output dropped]\n" + string(b.buf)
-	}
-	return string(b.buf)
 }
 
 // probeWebSocket performs one opening handshake on a ws:// or wss:// URL

@@ -109,7 +109,7 @@ func TestExternalCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	er := r.(*externalRunning)
-	pid := er.cmd.Process.Pid
+	pid := er.PID()
 	if got := r.URL(EchoPath); got != "ws://"+addr+EchoPath {
 		t.Errorf("URL(EchoPath) = %q", got)
 	}
@@ -131,7 +131,7 @@ func TestExternalCommand(t *testing.T) {
 		t.Errorf("Stop: %v", err)
 	}
 	select {
-	case <-er.done:
+	case <-er.proc.Done():
 	default:
 		t.Error("Stop returned before the process exited")
 	}
@@ -409,25 +409,6 @@ func TestSplitCommand(t *testing.T) {
 		if err != nil || !reflect.DeepEqual(got, want) {
 			t.Errorf("SplitCommand(%q) = %q, %v; want %q", in, got, err, want)
 		}
-	}
-}
-
-func TestRingBuffer(t *testing.T) {
-	b := &ringBuffer{limit: 8}
-	_, _ = b.Write([]byte("abc"))
-	if b.String() != "abc" {
-		t.Errorf("%q", b.String())
-	}
-	_, _ = b.Write([]byte("defghij"))
-	if b.String() != "[earlier output dropped]\ncdefghij" {
-		t.Errorf("%q", b.String())
-	}
-	_, _ = b.Write([]byte("0123456789"))
-	if b.String() != "[earlier output dropped]\n23456789" {
-		t.Errorf("%q", b.String())
-	}
-	if got := lastLines("a\nb\nc\n", 2); got != "b\nc" {
-		t.Errorf("lastLines %q", got)
 	}
 }
 

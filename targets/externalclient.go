@@ -58,14 +58,14 @@ func (c ExternalClient) Drive(ctx context.Context, url, agent string) error {
 		return err
 	}
 	select {
-	case <-r.done:
+	case <-r.proc.Done():
 	case <-ctx.Done():
 		_ = r.Stop(context.WithoutCancel(ctx))
 		return fmt.Errorf("client %s: stopped: %w", s.Name, context.Cause(ctx))
 	}
-	if r.waitErr != nil {
-		msg := fmt.Sprintf("client %s: %q exited (%v)", s.Name, strings.Join(args, " "), r.waitErr)
-		if line := telling(r.out.String()); line != "" {
+	if err := r.proc.Err(); err != nil {
+		msg := fmt.Sprintf("client %s: %q exited (%v)", s.Name, strings.Join(args, " "), err)
+		if line := r.proc.FailureLine(); line != "" {
 			msg += ": " + line
 		}
 		return errors.New(msg)

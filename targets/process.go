@@ -8,8 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/wsharness/wsharness/internal/procgroup"
 )
 
 // ErrProcessStart marks a reference target process that could not be
@@ -37,8 +38,7 @@ type Process struct {
 	// PID is the process's ID, e.g. to sample its CPU and memory.
 	PID int
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	proc *procgroup.Group
 }
 
 // StartProcess runs `exe serve --target name --addr 127.0.0.1:0` (exe is
@@ -60,19 +60,15 @@ func StartProcess(ctx context.Context, exe, name string) (*Process, error) {
 	}
 	cmd := exec.Command(exe, "serve", "--target", name, "--addr", "127.0.0.1:0")
 	cmd.Stderr = os.Stderr
-	// Its own process group: a terminal's Ctrl-C reaches only the caller.
-	// Pdeathsig: should the caller die without stopping it, the target
-	// does not linger.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	pipe, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, fmt.Errorf("target %s: %w", name, err)
 	}
-	if err := cmd.Start(); err != nil {
+	proc, err := procgroup.Start(cmd)
+	if err != nil {
 		return nil, startError(fmt.Errorf("start target %s: %w", name, err))
 	}
-	p := &Process{Name: name, PID: cmd.Process.Pid, cmd: cmd, done: make(chan struct{})}
-	go func() { _ = cmd.Wait(); close(p.done) }()
+	p := &Process{Name: name, PID: proc.PID(), proc: proc}
 	lines := make(chan string, 1)
 	go func() {
 		// Keep reading so that the target never blocks on a full pipe;
@@ -95,7 +91,7 @@ func StartProcess(ctx context.Context, exe, name string) (*Process, error) {
 				break
 			}
 		}
-	case <-p.done:
+	case <-proc.Done():
 		return nil, startError(fmt.Errorf("target %s exited before serving", name))
 	case <-timeout.C:
 		p.Stop()
@@ -112,19 +108,9 @@ func StartProcess(ctx context.Context, exe, name string) (*Process, error) {
 	return p, nil
 }
 
-// Stop ends the process: SIGTERM, then SIGKILL after 5 s. It returns once
-// the process has exited.
-func (p *Process) Stop() {
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	grace := time.NewTimer(processStopGrace)
-	defer grace.Stop()
-	select {
-	case <-p.done:
-	case <-grace.C:
-		_ = p.cmd.Process.Kill()
-		<-p.done
-	}
-}
+// Stop ends the process: SIGTERM to its process group, then SIGKILL
+// after 5 s. It returns once the process has exited.
+func (p *Process) Stop() { p.proc.Stop(context.Background(), processStopGrace) }
 
 // processStartError is a start failure: its message is the cause's, and
 // errors.Is matches both ErrProcessStart and the cause's chain.

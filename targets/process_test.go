@@ -53,7 +53,7 @@ func TestStartProcess(t *testing.T) {
 		t.Errorf("Stop took %v though the process exits on SIGTERM", d)
 	}
 	select {
-	case <-p.done:
+	case <-p.proc.Done():
 	default:
 		t.Error("Stop returned before the process exited")
 	}
