@@ -29,11 +29,8 @@ func parseBenchFlags(args []string, stderr io.Writer) (bench.Options, error) {
 	k6Conns := fs.Int("k6-conns", 0, "sockets for the k6 comparison (default: echo-closed's connections; lower it if k6 cannot hold them)")
 	quick := fs.Bool("quick", false, "smoke run: a tenth of the connections, 2 s per workload")
 	scenarioList := fs.String("scenarios", "", "comma-separated workloads to run (default all: "+strings.Join(bench.Workloads(), ", ")+")")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return bench.Options{}, err
-	}
-	if fs.NArg() > 0 {
-		return bench.Options{}, usageError("unexpected arguments: %v", fs.Args())
 	}
 	o := bench.Options{
 		Runs: *runs, Out: *out, K6: *k6, K6Target: *k6Target, K6Conns: *k6Conns, Quick: *quick,

@@ -27,27 +27,20 @@ const defaultConcurrency = 32
 
 func runConformance(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("conformance", "(--url [NAME=]URL ... | --target NAME|GROUP ... | --client NAME|clients ...) [flags]", stderr)
-	var urls, targetNames, clientNames, include, exclude repeated
+	var urls, targetNames, clientNames repeated
 	fs.Var(&urls, "url", "test the server at this ws:// or wss:// echo URL, named NAME (default: external; a reference target's name tests that target running there); repeatable")
 	fs.Var(&targetNames, "target", "test a reference or external target by name, or a group: all, builtin, external; repeatable")
 	fs.Var(&clientNames, "client", "test a client agent by name (a reference one, or one of --external's clients), or every one (clients), with the harness as the server; repeatable")
 	external := fs.String("external", "", "file of external targets (servers and client drivers started by command), as targets/external.yaml")
-	profileName := fs.String("profile", string(cases.ProfileDefault), "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
-	fs.Var(&include, "cases", "run only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
-	fs.Var(&exclude, "exclude", "leave out the cases whose ID matches this pattern; repeatable")
-	expectFile := fs.String("expect", "", "file of known per-target deviations (default: the one built in, for the reference and external targets)")
-	timeScale := fs.Float64("timescale", 1, "multiply every case timer, for a slow server")
+	caseOpts := addCaseFlags(fs, "run", "server", "file of known per-target deviations (default: the one built in, for the reference and external targets)")
 	concurrency := fs.Int("concurrency", defaultConcurrency, "cases in flight at once")
 	seedText := fs.String("seed", "", "hex seed of the masking and handshake keys, from an earlier results.json, to replay its bytes")
 	out := fs.String("out", "out/conformance", "directory for results.json, junit.xml and index.html")
 	specFile := fs.String("spec", "", "an Autobahn|Testsuite fuzzingclient spec (servers, cases, exclude-cases, exclude-agent-cases) instead of --url/--target; its cases replace the profile")
 	autobahnOut, autobahnAll := addAutobahnFlags(fs)
 	tlsOpts := addTLSFlags(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected arguments: %v", fs.Args())
 	}
 	var spec *autobahn.Spec
 	agents := map[string]string{} // target name → the spec's agent
@@ -76,12 +69,9 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("--client: %v", err)
 	}
-	profile, err := cases.ParseProfile(*profileName)
+	profile, err := caseOpts.check()
 	if err != nil {
-		return usageError("--%v", err)
-	}
-	if *timeScale <= 0 {
-		return usageError("--timescale %v: want more than 0", *timeScale)
+		return err
 	}
 	if *concurrency < 1 {
 		return usageError("--concurrency %d: want at least 1", *concurrency)
@@ -97,12 +87,12 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	deviations, err := readExpectations(*expectFile)
+	deviations, err := readExpectations(*caseOpts.expect)
 	if err != nil {
 		return err
 	}
 	inProfile := func(catalog []cases.Case) []cases.Case {
-		return selectCases(catalog, spec, profile, include, exclude)
+		return caseOpts.selectCases(catalog, spec, profile)
 	}
 	var chosen, chosenForClients []cases.Case
 	served := map[string]bool{} // families the run's catalogs have
@@ -134,7 +124,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(chosen) == 0 && len(chosenForClients) == 0 {
-		return usageError("no case matches --cases %v --exclude %v", []string(include), []string(exclude))
+		return caseOpts.noMatch()
 	}
 
 	ctx, stop := interruptible()
@@ -155,7 +145,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	started := time.Now()
 	ready := make([]engine.Target, len(wants))
 	for i, w := range wants {
-		t, stop := w.Start(ctx, tlsConfig, *timeScale)
+		t, stop := w.Start(ctx, tlsConfig, *caseOpts.timeScale)
 		defer stop()
 		ready[i] = t
 	}
@@ -170,7 +160,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	defer closeBrowser()
 	outcome := engine.Execute(ctx, engine.Plan{
 		Targets: ready, Cases: chosen, ClientCases: chosenForClients, Concurrency: *concurrency,
-		Settings: engine.Settings{Expect: deviations, TimeScale: *timeScale, TLS: tlsConfig, Seed: seed, Browser: getBrowser},
+		Settings: engine.Settings{Expect: deviations, TimeScale: *caseOpts.timeScale, TLS: tlsConfig, Seed: seed, Browser: getBrowser},
 	})
 	for f, why := range outcome.SkippedFamilies {
 		skipped[f] = why
@@ -200,16 +190,56 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 	return conformanceVerdict(run, filepath.Join(*out, engine.ResultsFile), stdout)
 }
 
+// caseFlags are the flags that conformance and fuzzingserver share:
+// which cases (--profile, --cases, --exclude), the known deviations
+// (--expect) and the timer scale (--timescale).
+type caseFlags struct {
+	profile          *string
+	include, exclude repeated
+	expect           *string
+	timeScale        *float64
+}
+
+// addCaseFlags adds the case flags; verb says what the command does with
+// the cases (run, serve), peer what it tests (server, client), and
+// expectHelp whose deviations --expect lists.
+func addCaseFlags(fs *flag.FlagSet, verb, peer, expectHelp string) *caseFlags {
+	f := &caseFlags{}
+	f.profile = fs.String("profile", string(cases.ProfileDefault), "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
+	fs.Var(&f.include, "cases", verb+" only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
+	fs.Var(&f.exclude, "exclude", "leave out the cases whose ID matches this pattern; repeatable")
+	f.expect = fs.String("expect", "", expectHelp)
+	f.timeScale = fs.Float64("timescale", 1, "multiply every case timer, for a slow "+peer)
+	return f
+}
+
+// check parses --profile and checks --timescale.
+func (f *caseFlags) check() (cases.Profile, error) {
+	profile, err := cases.ParseProfile(*f.profile)
+	if err != nil {
+		return "", usageError("--%v", err)
+	}
+	if *f.timeScale <= 0 {
+		return "", usageError("--timescale %v: want more than 0", *f.timeScale)
+	}
+	return profile, nil
+}
+
 // selectCases picks the cases of catalog a run serves: the spec's, or
 // else the profile's; then --cases and --exclude.
-func selectCases(catalog []cases.Case, spec *autobahn.Spec, profile cases.Profile, include, exclude []string) []cases.Case {
+func (f *caseFlags) selectCases(catalog []cases.Case, spec *autobahn.Spec, profile cases.Profile) []cases.Case {
 	var out []cases.Case
 	for _, c := range catalog {
 		if spec != nil && spec.Selects("", c.ID) || spec == nil && profile.Includes(c.Family) {
 			out = append(out, c)
 		}
 	}
-	return engine.Select(out, include, exclude)
+	return engine.Select(out, f.include, f.exclude)
+}
+
+// noMatch is the error for a selection that leaves no case.
+func (f *caseFlags) noMatch() error {
+	return usageError("no case matches --cases %v --exclude %v", []string(f.include), []string(f.exclude))
 }
 
 // addAutobahnFlags adds the flags that write Autobahn's report layout

@@ -22,21 +22,13 @@ import (
 // against wsharness's client cases.
 func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("fuzzingserver", "[--addr 127.0.0.1:9001] [--spec fuzzingserver.json] [flags]", stderr)
-	var include, exclude repeated
 	addr := fs.String("addr", "", "loopback address to listen on (default: the spec's url, else 127.0.0.1:9001)")
 	specFile := fs.String("spec", "", "an Autobahn|Testsuite fuzzingserver spec (url, outdir, cases, exclude-cases, exclude-agent-cases); its cases replace the profile")
-	profileName := fs.String("profile", string(cases.ProfileDefault), "default: leave out the slow families (limits, deflate payloads and parameters); full: every family")
-	fs.Var(&include, "cases", "serve only the cases whose ID matches this pattern (an ID, or a prefix such as 6.1.*); repeatable")
-	fs.Var(&exclude, "exclude", "leave out the cases whose ID matches this pattern; repeatable")
-	expectFile := fs.String("expect", "", "file of known per-agent deviations (default: the one built in)")
-	timeScale := fs.Float64("timescale", 1, "multiply every case timer, for a slow client")
+	caseOpts := addCaseFlags(fs, "serve", "client", "file of known per-agent deviations (default: the one built in)")
 	out := fs.String("out", "out/fuzzingserver", "directory for results.json, junit.xml and index.html, written on every /updateReports and at exit")
 	autobahnOut, autobahnAll := addAutobahnFlags(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected arguments: %v", fs.Args())
 	}
 	var spec *autobahn.Spec
 	addrSource := "--addr"
@@ -61,20 +53,17 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 	if err := engine.CheckLoopback(*addr); err != nil {
 		return usageError("%s: %v", addrSource, err)
 	}
-	profile, err := cases.ParseProfile(*profileName)
-	if err != nil {
-		return usageError("--%v", err)
-	}
-	if *timeScale <= 0 {
-		return usageError("--timescale %v: want more than 0", *timeScale)
-	}
-	deviations, err := readExpectations(*expectFile)
+	profile, err := caseOpts.check()
 	if err != nil {
 		return err
 	}
-	list := selectCases(cases.ForPeer(wire.Client), spec, profile, include, exclude)
+	deviations, err := readExpectations(*caseOpts.expect)
+	if err != nil {
+		return err
+	}
+	list := caseOpts.selectCases(cases.ForPeer(wire.Client), spec, profile)
 	if len(list) == 0 {
-		return usageError("no case matches --cases %v --exclude %v", []string(include), []string(exclude))
+		return caseOpts.noMatch()
 	}
 	skipped := map[string]string{}
 	if spec == nil {
@@ -110,7 +99,7 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 		return run, nil
 	}
 	server, err := engine.StartFuzzingServer(ctx, engine.FuzzingOptions{
-		Settings: engine.Settings{Expect: deviations, TimeScale: *timeScale, Seed: wire.NewSeed()},
+		Settings: engine.Settings{Expect: deviations, TimeScale: *caseOpts.timeScale, Seed: wire.NewSeed()},
 		Addr:     *addr,
 		Cases:    list,
 		Excluded: func(agent, id string) bool { return spec != nil && !spec.Selects(agent, id) },

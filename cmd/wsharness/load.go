@@ -51,11 +51,8 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	var thresholds repeated
 	fs.Var(&thresholds, "threshold", "fail (exit 4) unless this holds, e.g. p99<20ms, errors==0, delivery>=0.999; repeatable")
 	workers := addWorkerFlags(fs)
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected arguments: %v", fs.Args())
 	}
 	if (cfg.URL == "") == (*target == "") {
 		return usageError("give exactly one of --url and --target")
@@ -81,13 +78,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.SourceIPs = append(cfg.SourceIPs, ip)
 	}
-	var checks []loadgen.Threshold
-	for _, expr := range thresholds {
-		t, err := loadgen.ParseThreshold(expr)
-		if err != nil {
-			return usageError("--threshold %q: %v", expr, err)
-		}
-		checks = append(checks, t)
+	checks, err := parseThresholds(thresholds)
+	if err != nil {
+		return err
 	}
 	worker, err := workers.worker(os.Getenv)
 	if err != nil {
@@ -149,23 +142,13 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		fmt.Fprintln(stderr)
 	}
-	var failed []string
-	if len(checks) > 0 {
-		res.Thresholds, failed, err = loadgen.EvalAll(checks, res)
-		if err != nil {
-			return usageError("%v", err)
-		}
+	failed, err := evalThresholds(checks, res)
+	if err != nil {
+		return err
 	}
 	if *out != "" {
-		b, err := loadgen.Marshal(res)
-		if err != nil {
+		if err := writeResult(*out, res, "result"); err != nil {
 			return err
-		}
-		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", filepath.Dir(*out), err)
-		}
-		if err := os.WriteFile(*out, b, 0o644); err != nil {
-			return fmt.Errorf("write result: %w", err)
 		}
 	}
 	_, _ = stdout.Write(loadSummary(res))
@@ -178,7 +161,53 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	case res.Connections.Established == 0:
 		return tlsErr.explain(unreachable(cfg.URL, res.Connections))
 	case len(failed) > 0:
-		return &exitError{code: exitThreshold, err: fmt.Errorf("thresholds failed: %s", strings.Join(failed, ", "))}
+		return thresholdsFailed(failed)
+	}
+	return nil
+}
+
+// parseThresholds parses the --threshold expressions of load and merge.
+func parseThresholds(exprs []string) ([]loadgen.Threshold, error) {
+	var checks []loadgen.Threshold
+	for _, expr := range exprs {
+		t, err := loadgen.ParseThreshold(expr)
+		if err != nil {
+			return nil, usageError("--threshold %q: %v", expr, err)
+		}
+		checks = append(checks, t)
+	}
+	return checks, nil
+}
+
+// evalThresholds checks res against the thresholds, records the outcome
+// in it and returns the thresholds that failed.
+func evalThresholds(checks []loadgen.Threshold, res *loadgen.Result) (failed []string, err error) {
+	if len(checks) == 0 {
+		return nil, nil
+	}
+	if res.Thresholds, failed, err = loadgen.EvalAll(checks, res); err != nil {
+		return nil, usageError("%v", err)
+	}
+	return failed, nil
+}
+
+// thresholdsFailed is the exit of a load or merge whose thresholds failed.
+func thresholdsFailed(failed []string) error {
+	return &exitError{code: exitThreshold, err: fmt.Errorf("thresholds failed: %s", strings.Join(failed, ", "))}
+}
+
+// writeResult writes a load result as JSON to path, creating its
+// directory; what names the result in an error.
+func writeResult(path string, res *loadgen.Result, what string) error {
+	b, err := loadgen.Marshal(res)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("create %s: %w", filepath.Dir(path), err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", what, err)
 	}
 	return nil
 }

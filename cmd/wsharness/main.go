@@ -169,6 +169,18 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseFlagsOnly parses the flags of a command that takes no other
+// arguments.
+func parseFlagsOnly(fs *flag.FlagSet, args []string) error {
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError("unexpected arguments: %v", fs.Args())
+	}
+	return nil
+}
+
 // parse parses flags, turning errors into one-line usage errors: the
 // flag list is printed for -h only, not after every mistake.
 func parse(fs *flag.FlagSet, args []string) error {

@@ -26,13 +26,9 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usageError("give the workers' result files, or directories holding them")
 	}
-	var checks []loadgen.Threshold
-	for _, expr := range thresholds {
-		t, err := loadgen.ParseThreshold(expr)
-		if err != nil {
-			return usageError("--threshold %q: %v", expr, err)
-		}
-		checks = append(checks, t)
+	checks, err := parseThresholds(thresholds)
+	if err != nil {
+		return err
 	}
 	files, err := mergeInputs(fs.Args(), *out)
 	if err != nil {
@@ -53,24 +49,19 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("merge %s: %v", strings.Join(files, ", "), err)
 	}
-	var failed []string
-	if len(checks) > 0 {
-		if merged.Thresholds, failed, err = loadgen.EvalAll(checks, merged); err != nil {
-			return usageError("%v", err)
-		}
-	}
-	b, err := loadgen.Marshal(merged)
+	failed, err := evalThresholds(checks, merged)
 	if err != nil {
 		return err
 	}
 	if *out == "" {
+		b, err := loadgen.Marshal(merged)
+		if err != nil {
+			return err
+		}
 		_, _ = stdout.Write(b)
 	} else {
-		if err := os.MkdirAll(filepath.Dir(*out), 0o755); err != nil {
-			return fmt.Errorf("create %s: %w", filepath.Dir(*out), err)
-		}
-		if err := os.WriteFile(*out, b, 0o644); err != nil {
-			return fmt.Errorf("write merged result: %w", err)
+		if err := writeResult(*out, merged, "merged result"); err != nil {
+			return err
 		}
 		_, _ = stdout.Write(loadSummary(merged))
 		_, _ = stdout.Write(partsTable(merged))
@@ -83,7 +74,7 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	case merged.Connections.Established == 0:
 		return &exitError{code: exitUnreachable, err: errors.New("no worker established a connection")}
 	case len(failed) > 0:
-		return &exitError{code: exitThreshold, err: fmt.Errorf("thresholds failed: %s", strings.Join(failed, ", "))}
+		return thresholdsFailed(failed)
 	}
 	return nil
 }

@@ -71,11 +71,8 @@ func targetNames() string {
 func runTargets(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("targets", "[--external FILE]", stderr)
 	external := fs.String("external", defaultExternalFile(), "file of external targets to list with their availability; empty for none")
-	if err := parse(fs, args); err != nil {
+	if err := parseFlagsOnly(fs, args); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return usageError("unexpected arguments: %v", fs.Args())
 	}
 	all, err := targets.Registry(*external)
 	if err != nil {
