@@ -364,24 +364,33 @@ type externalFile struct {
 // clash with a built-in target, and resolves each Dir against the file's
 // directory.
 func LoadExternal(path string) ([]External, error) {
+	return loadEntries(path, "targets", func(f externalFile) []ExternalSpec { return f.Targets },
+		ExternalSpec.Validate, func(s ExternalSpec) External { return External{Spec: s} })
+}
+
+// loadEntries reads one list of an external targets file (kind: targets
+// or clients, picked by list): each entry checked by validate, names
+// unique, the Dir of each entry with a command resolved against the
+// file's directory, then made a T by wrap.
+func loadEntries[T any](path, kind string, list func(externalFile) []ExternalSpec, validate func(ExternalSpec) error, wrap func(ExternalSpec) T) ([]T, error) {
 	f, err := readExternalFile(path)
 	if err != nil {
 		return nil, err
 	}
 	seen := map[string]bool{}
-	out := make([]External, 0, len(f.Targets))
-	for i, s := range f.Targets {
-		if err := s.Validate(); err != nil {
-			return nil, fmt.Errorf("external targets %s: entry %d: %w", path, i+1, err)
+	out := make([]T, 0, len(list(f)))
+	for i, s := range list(f) {
+		if err := validate(s); err != nil {
+			return nil, fmt.Errorf("external %s %s: entry %d: %w", kind, path, i+1, err)
 		}
 		if seen[s.Name] {
-			return nil, fmt.Errorf("external targets %s: entry %d: duplicate name %q", path, i+1, s.Name)
+			return nil, fmt.Errorf("external %s %s: entry %d: duplicate name %q", kind, path, i+1, s.Name)
 		}
 		seen[s.Name] = true
 		if len(s.Command) > 0 {
 			s.Dir = f.resolve(s.Dir)
 		}
-		out = append(out, External{Spec: s})
+		out = append(out, wrap(s))
 	}
 	return out, nil
 }

@@ -99,24 +99,9 @@ func (s ExternalSpec) ValidateClient() error {
 // LoadExternal): each validated by ValidateClient, names unique, each Dir
 // resolved against the file's directory.
 func LoadExternalClients(path string) ([]ExternalClient, error) {
-	f, err := readExternalFile(path)
-	if err != nil {
-		return nil, err
-	}
-	seen := map[string]bool{}
-	out := make([]ExternalClient, 0, len(f.Clients))
-	for i, s := range f.Clients {
-		if err := s.ValidateClient(); err != nil {
-			return nil, fmt.Errorf("external clients %s: entry %d: %w", path, i+1, err)
-		}
-		if seen[s.Name] {
-			return nil, fmt.Errorf("external clients %s: entry %d: duplicate name %q", path, i+1, s.Name)
-		}
-		seen[s.Name] = true
-		s.Dir = f.resolve(s.Dir)
-		out = append(out, ExternalClient{Spec: s})
-	}
-	return out, nil
+	// ValidateClient requires a command, so every Dir is resolved.
+	return loadEntries(path, "clients", func(f externalFile) []ExternalSpec { return f.Clients },
+		ExternalSpec.ValidateClient, func(s ExternalSpec) ExternalClient { return ExternalClient{Spec: s} })
 }
 
 // ClientRegistry returns the reference client agents and, when

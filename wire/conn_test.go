@@ -81,20 +81,19 @@ func TestClosePolitely(t *testing.T) {
 }
 
 func TestHostPort(t *testing.T) {
-	for raw, want := range map[string]string{
-		"ws://example.com/x":     "example.com:80",
-		"wss://example.com/x":    "example.com:443",
-		"ws://127.0.0.1:9001/x":  "127.0.0.1:9001",
-		"wss://localhost:9443/x": "localhost:9443",
-		"ws://[::1]/x":           "[::1]:80",
-		"wss://[::1]:9443/x":     "[::1]:9443",
+	for _, tc := range []struct {
+		scheme, host, want string
+	}{
+		{"ws", "example.com", "example.com:80"},
+		{"wss", "example.com", "example.com:443"},
+		{"ws", "127.0.0.1:9001", "127.0.0.1:9001"},
+		{"wss", "localhost:9443", "localhost:9443"},
+		{"ws", "[::1]", "[::1]:80"},
+		{"wss", "[::1]:9443", "[::1]:9443"},
 	} {
-		u, err := url.Parse(raw)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := HostPort(u); got != want {
-			t.Errorf("HostPort(%s) = %q, want %q", raw, got, want)
+		u := &url.URL{Scheme: tc.scheme, Host: tc.host, Path: "/x"}
+		if got := HostPort(u); got != tc.want {
+			t.Errorf("HostPort(%s) = %q, want %q", u, got, tc.want)
 		}
 	}
 }
