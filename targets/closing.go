@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Timeouts of the closing handshake. They bound how long a server spends on
@@ -29,7 +31,7 @@ const (
 // server half-closes (FIN), discards what the peer still sends until it
 // closes too or lingerTimeout passes, and only then closes.
 func closeGracefully(c net.Conn) {
-	if hc, ok := c.(interface{ CloseWrite() error }); ok && hc.CloseWrite() == nil {
+	if wire.CloseWrite(c) == nil {
 		if c.SetReadDeadline(time.Now().Add(lingerTimeout)) == nil {
 			_, _ = io.Copy(io.Discard, io.LimitReader(c, lingerMaxBytes))
 		}

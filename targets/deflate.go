@@ -188,12 +188,7 @@ func (g *rsvGuard) Write(p []byte) (int, error) {
 }
 
 // CloseWrite lets closeGracefully half-close through the guard.
-func (g *rsvGuard) CloseWrite() error {
-	if hc, ok := g.Conn.(interface{ CloseWrite() error }); ok {
-		return hc.CloseWrite()
-	}
-	return nil
-}
+func (g *rsvGuard) CloseWrite() error { return wire.CloseWrite(g.Conn) }
 
 // errInflatedTooLarge ends a connection whose message inflates past
 // maxMessageSize: Close 1009.

@@ -209,12 +209,7 @@ func (c *countingConn) Write(b []byte) (int, error) {
 }
 
 // CloseWrite half-closes the TCP connection.
-func (c *countingConn) CloseWrite() error {
-	if hc, ok := c.Conn.(interface{ CloseWrite() error }); ok {
-		return hc.CloseWrite()
-	}
-	return nil
-}
+func (c *countingConn) CloseWrite() error { return CloseWrite(c.Conn) }
 
 // Dial opens a connection and requires a valid 101 response. When the
 // request offers permessage-deflate, the answer must accept one offer the
@@ -415,11 +410,17 @@ func (c *Conn) ReadFrame(deadline time.Time) (Received, error) {
 
 // CloseWrite half-closes the connection: a TCP FIN, or over TLS a
 // close_notify alert, which ends the server's reads the same way.
-func (c *Conn) CloseWrite() error {
-	if hc, ok := c.nc.(interface{ CloseWrite() error }); ok {
+func (c *Conn) CloseWrite() error { return CloseWrite(c.nc) }
+
+// CloseWrite half-closes nc when it can: a TCP FIN, or over TLS a
+// close_notify alert; errors.ErrUnsupported when it cannot. A wrapper of a
+// net.Conn forwards its own CloseWrite here, so that half-closing works
+// through it.
+func CloseWrite(nc net.Conn) error {
+	if hc, ok := nc.(interface{ CloseWrite() error }); ok {
 		return hc.CloseWrite()
 	}
-	return nil
+	return errors.ErrUnsupported
 }
 
 // Close drops the TCP connection.
