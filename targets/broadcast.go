@@ -2,6 +2,7 @@ package targets
 
 import (
 	"fmt"
+	"net/http"
 	"sync"
 	"sync/atomic"
 )
@@ -24,6 +25,39 @@ const (
 // either (nor appended to a half-written frame), and the server just closes
 // TCP.
 const broadcastQueueLen = 1024
+
+// session is an upgraded connection of a configured target whose reads the
+// harness drives (gorilla's, gobwas').
+type session interface {
+	// serve reads messages and hands each to deliver until the
+	// connection ends, then closes it.
+	serve(deliver func(op opcode, payload []byte) error)
+	// echo writes a message back to the connection.
+	echo(op opcode, payload []byte) error
+	// subscriber is the connection as the hub writes broadcasts to it.
+	subscriber() subscriber
+}
+
+// serveSessions serves EchoPath and BroadcastPath, behind the handshake
+// guard, with the sessions upgrade makes (nil when the library refused the
+// handshake and answered it): an echo session writes every message back,
+// a broadcast session publishes it to every member of h.
+func serveSessions(h *hub, upgrade func(http.ResponseWriter, *http.Request) session) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(EchoPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
+		if s := upgrade(w, r); s != nil {
+			s.serve(s.echo)
+		}
+	}))
+	mux.HandleFunc(BroadcastPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
+		if s := upgrade(w, r); s != nil {
+			m := h.join(s.subscriber())
+			defer h.leave(m) // runs after serve has closed the connection
+			s.serve(h.publish)
+		}
+	}))
+	return mux
+}
 
 // subscriber is one library's connection as the hub writes to it.
 type subscriber interface {

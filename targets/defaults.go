@@ -24,50 +24,30 @@ import (
 func newGorillaDefaultHandler() http.Handler {
 	upgrader := &websocket.Upgrader{CheckOrigin: acceptAnyOrigin}
 	h := newHub(encodeGorilla)
-	mux := http.NewServeMux()
-	mux.HandleFunc(EchoPath, func(w http.ResponseWriter, r *http.Request) {
+	return serveDefault(func(w http.ResponseWriter, r *http.Request, broadcast bool) {
 		conn, err := upgrader.Upgrade(w, r, nil)
 		if err != nil {
 			return
 		}
-		defer conn.Close()
-		for {
-			mt, msg, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := conn.WriteMessage(mt, msg); err != nil {
-				return
-			}
+		deliver := func(op opcode, msg []byte) error { return conn.WriteMessage(int(op), msg) }
+		if broadcast {
+			m := h.join(gorillaSubscriber{conn})
+			defer h.leave(m)
+			deliver = h.publish
 		}
-	})
-	mux.HandleFunc(BroadcastPath, func(w http.ResponseWriter, r *http.Request) {
-		conn, err := upgrader.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		m := h.join(gorillaSubscriber{conn})
-		defer h.leave(m)
 		defer conn.Close() // before leave, so that a blocked write returns
-		for {
+		relay(func() (opcode, []byte, error) {
 			mt, msg, err := conn.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := h.publish(opcode(mt), msg); err != nil {
-				return
-			}
-		}
+			return opcode(mt), msg, err
+		}, deliver)
 	})
-	return mux
 }
 
 // newGobwasDefaultHandler: ws.UpgradeHTTP, then wsutil.ReadClientData and
 // wsutil.WriteServerMessage until the first error, then close TCP.
 func newGobwasDefaultHandler() http.Handler {
 	h := newHub(encodeGobwas)
-	mux := http.NewServeMux()
-	mux.HandleFunc(EchoPath, func(w http.ResponseWriter, r *http.Request) {
+	return serveDefault(func(w http.ResponseWriter, r *http.Request, broadcast bool) {
 		conn, _, _, err := ws.UpgradeHTTP(r, w)
 		if err != nil {
 			if conn != nil {
@@ -75,46 +55,46 @@ func newGobwasDefaultHandler() http.Handler {
 			}
 			return
 		}
-		defer conn.Close()
-		for {
-			msg, op, err := wsutil.ReadClientData(conn)
-			if err != nil {
-				return
-			}
-			if err := wsutil.WriteServerMessage(conn, op, msg); err != nil {
-				return
-			}
+		var rw io.ReadWriter = conn
+		deliver := func(op opcode, msg []byte) error { return wsutil.WriteServerMessage(conn, ws.OpCode(op), msg) }
+		if broadcast {
+			out := &gobwasWriter{conn: conn}
+			m := h.join(gobwasSubscriber{out})
+			defer h.leave(m)
+			// The control replies ReadClientData writes and the broadcasts
+			// share the connection, so they go through the same lock.
+			rw = struct {
+				io.Reader
+				io.Writer
+			}{conn, &frameAlignedWriter{out: out}}
+			deliver = h.publish
 		}
-	})
-	mux.HandleFunc(BroadcastPath, func(w http.ResponseWriter, r *http.Request) {
-		conn, _, _, err := ws.UpgradeHTTP(r, w)
-		if err != nil {
-			if conn != nil {
-				_ = conn.Close()
-			}
-			return
-		}
-		out := &gobwasWriter{conn: conn}
-		m := h.join(gobwasSubscriber{out})
-		defer h.leave(m)
 		defer conn.Close() // before leave, so that a blocked write returns
-		// The control replies ReadClientData writes and the broadcasts
-		// share the connection, so they go through the same lock.
-		rw := struct {
-			io.Reader
-			io.Writer
-		}{conn, &frameAlignedWriter{out: out}}
-		for {
+		relay(func() (opcode, []byte, error) {
 			msg, op, err := wsutil.ReadClientData(rw)
-			if err != nil {
-				return
-			}
-			if err := h.publish(opcode(op), msg); err != nil {
-				return
-			}
-		}
+			return opcode(op), msg, err
+		}, deliver)
 	})
+}
+
+// serveDefault serves EchoPath and BroadcastPath with one handler of a
+// "-default" target, told which endpoint it serves.
+func serveDefault(handle func(w http.ResponseWriter, r *http.Request, broadcast bool)) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc(EchoPath, func(w http.ResponseWriter, r *http.Request) { handle(w, r, false) })
+	mux.HandleFunc(BroadcastPath, func(w http.ResponseWriter, r *http.Request) { handle(w, r, true) })
 	return mux
+}
+
+// relay hands every message read to deliver until reading or delivering
+// fails.
+func relay(read func() (opcode, []byte, error), deliver func(op opcode, msg []byte) error) {
+	for {
+		op, msg, err := read()
+		if err != nil || deliver(op, msg) != nil {
+			return
+		}
+	}
 }
 
 // frameAlignedWriter writes raw bytes under a gobwasWriter's lock. gobwas'

@@ -27,25 +27,9 @@ import (
 func newGobwasHandler() http.Handler { return gobwasHandler(false) }
 
 func gobwasHandler(compress bool) http.Handler {
-	h := newHub(encodeGobwas)
-	mux := http.NewServeMux()
-	mux.HandleFunc(EchoPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		s := upgradeGobwas(w, r, compress)
-		if s == nil {
-			return
-		}
-		s.serve(s.echo)
-	}))
-	mux.HandleFunc(BroadcastPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		s := upgradeGobwas(w, r, compress)
-		if s == nil {
-			return
-		}
-		m := h.join(gobwasSubscriber{s.out})
-		defer h.leave(m) // runs after serve has closed the connection
-		s.serve(h.publish)
-	}))
-	return mux
+	return serveSessions(newHub(encodeGobwas), func(w http.ResponseWriter, r *http.Request) session {
+		return upgradeGobwas(w, r, compress)
+	})
 }
 
 // gobwasSession is one configured gobwas connection.
@@ -61,7 +45,7 @@ type gobwasSession struct {
 // upgradeGobwas completes the handshake, or returns nil when gobwas refused
 // it (it has then answered the request). With compress, valid
 // permessage-deflate offers are negotiated with wsflate.
-func upgradeGobwas(w http.ResponseWriter, r *http.Request, compress bool) *gobwasSession {
+func upgradeGobwas(w http.ResponseWriter, r *http.Request, compress bool) session {
 	var up ws.HTTPUpgrader
 	var ext *wsflate.Extension
 	if compress && len(filterDeflateOffers(r.Header, nil, 0)) > 0 {
@@ -272,6 +256,8 @@ func (w *gobwasWriter) sendCloseFrame(payload []byte) {
 
 // gobwasSubscriber writes /broadcast messages to a gobwas connection.
 type gobwasSubscriber struct{ out *gobwasWriter }
+
+func (s *gobwasSession) subscriber() subscriber { return gobwasSubscriber{s.out} }
 
 func (g gobwasSubscriber) writeBroadcast(m *broadcastMessage) error {
 	return g.out.writeEncoded(m.encoded.([]byte))

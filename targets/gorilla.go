@@ -35,27 +35,9 @@ func gorillaHandler(compress bool) http.Handler {
 		CheckOrigin:       acceptAnyOrigin,
 		EnableCompression: compress,
 	}
-	h := newHub(encodeGorilla)
-	mux := http.NewServeMux()
-	mux.HandleFunc(EchoPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		s := upgradeGorilla(upgrader, w, r)
-		if s == nil {
-			return
-		}
-		s.serve(func(op opcode, payload []byte) error {
-			return s.conn.WriteMessage(int(op), payload)
-		})
-	}))
-	mux.HandleFunc(BroadcastPath, handshakeGuard(func(w http.ResponseWriter, r *http.Request) {
-		s := upgradeGorilla(upgrader, w, r)
-		if s == nil {
-			return
-		}
-		m := h.join(gorillaSubscriber{s.conn})
-		defer h.leave(m) // runs after serve has closed the connection
-		s.serve(h.publish)
-	}))
-	return mux
+	return serveSessions(newHub(encodeGorilla), func(w http.ResponseWriter, r *http.Request) session {
+		return upgradeGorilla(upgrader, w, r)
+	})
 }
 
 // errOneByteClose ends a gorilla connection whose peer sent a Close frame
@@ -72,7 +54,7 @@ type gorillaSession struct {
 
 // upgradeGorilla completes the handshake, or returns nil when the upgrader
 // has refused it (it has then answered the request).
-func upgradeGorilla(up *websocket.Upgrader, w http.ResponseWriter, r *http.Request) *gorillaSession {
+func upgradeGorilla(up *websocket.Upgrader, w http.ResponseWriter, r *http.Request) session {
 	s := &gorillaSession{watch: newFrameWatch()}
 	// gorilla accepts the first permessage-deflate offer it is given.
 	deflate := up.EnableCompression && len(filterDeflateOffers(r.Header, fullWindowOnly, 0)) > 0
@@ -180,6 +162,13 @@ func (s *gorillaSession) sendClose(code int, reason string) {
 
 // gorillaSubscriber writes /broadcast messages to a gorilla connection.
 type gorillaSubscriber struct{ conn *websocket.Conn }
+
+// echo writes a message back.
+func (s *gorillaSession) echo(op opcode, payload []byte) error {
+	return s.conn.WriteMessage(int(op), payload)
+}
+
+func (s *gorillaSession) subscriber() subscriber { return gorillaSubscriber{s.conn} }
 
 func (g gorillaSubscriber) writeBroadcast(m *broadcastMessage) error {
 	return g.conn.WritePreparedMessage(m.encoded.(*websocket.PreparedMessage))
