@@ -1,6 +1,7 @@
 package loadgen
 
 import (
+	"cmp"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -103,33 +104,19 @@ const (
 
 // withDefaults fills unset fields.
 func (c Config) withDefaults() Config {
-	if c.Size == 0 {
-		c.Size = DefaultSize
-	}
-	if c.Duration == 0 {
-		c.Duration = DefaultDuration
-	}
+	c.Size = cmp.Or(c.Size, DefaultSize)
+	c.Duration = cmp.Or(c.Duration, DefaultDuration)
 	if c.MaxInflight == 0 {
 		c.MaxInflight = DefaultMaxInflight
 		if c.Rate == 0 {
 			c.MaxInflight = 1
 		}
 	}
-	if c.DialTimeout == 0 {
-		c.DialTimeout = DefaultDialTimeout
-	}
-	if c.Drain == 0 {
-		c.Drain = DefaultDrain
-	}
-	if c.Senders == 0 {
-		c.Senders = 1
-	}
-	if c.LagLimit == 0 {
-		c.LagLimit = DefaultLagLimit
-	}
-	if c.Target == "" {
-		c.Target = c.URL
-	}
+	c.DialTimeout = cmp.Or(c.DialTimeout, DefaultDialTimeout)
+	c.Drain = cmp.Or(c.Drain, DefaultDrain)
+	c.Senders = cmp.Or(c.Senders, 1)
+	c.LagLimit = cmp.Or(c.LagLimit, DefaultLagLimit)
+	c.Target = cmp.Or(c.Target, c.URL)
 	return c
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 	"golang.org/x/sys/unix"
 
+	"github.com/wsharness/wsharness/internal/sockopt"
 	"github.com/wsharness/wsharness/internal/tlsconfig"
 )
 
@@ -109,16 +110,7 @@ func (d *dialer) dial(ctx context.Context, rawURL string, i int) (*websocket.Con
 		// Without IP_BIND_ADDRESS_NO_PORT, bind() reserves a port per
 		// source address before connect() and large bursts fail with
 		// EADDRINUSE.
-		nd.Control = func(_, _ string, c syscall.RawConn) error {
-			var serr error
-			err := c.Control(func(fd uintptr) {
-				serr = unix.SetsockoptInt(int(fd), unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
+		nd.Control = sockopt.Int(unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
 	}
 	ws := d.ws
 	hs := &handshake{}

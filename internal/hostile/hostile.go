@@ -21,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/sockopt"
 	"github.com/wsharness/wsharness/wire"
 )
 
@@ -93,16 +94,7 @@ func Start(b Behaviour) (*Server, error) {
 	if b.smallReceiveBuffer {
 		// Accepted sockets inherit the listener's buffer size; set before
 		// listen so the advertised window is small from the first byte.
-		lc.Control = func(_, _ string, rc syscall.RawConn) error {
-			var serr error
-			err := rc.Control(func(fd uintptr) {
-				serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-			})
-			if err != nil {
-				return err
-			}
-			return serr
-		}
+		lc.Control = sockopt.Int(syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
 	}
 	ln, err := lc.Listen(context.Background(), "tcp", "127.0.0.1:0")
 	if err != nil {

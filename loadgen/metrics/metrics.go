@@ -69,25 +69,26 @@ func (r *Recorder) Record(key int, us int64) {
 
 // Total returns a merged copy of everything recorded.
 func (r *Recorder) Total() *hdr.Histogram {
-	out := NewHistogram()
-	for i := range r.shards {
-		s := &r.shards[i]
-		s.mu.Lock()
-		out.Merge(s.total)
-		s.mu.Unlock()
-	}
-	return out
+	return r.merged(func(s *shard, out *hdr.Histogram) { out.Merge(s.total) })
 }
 
 // TakeWindow returns what was recorded since the last call and starts a
 // new window.
 func (r *Recorder) TakeWindow() *hdr.Histogram {
+	return r.merged(func(s *shard, out *hdr.Histogram) {
+		out.Merge(s.window)
+		s.window.Reset()
+	})
+}
+
+// merged returns a new histogram into which take has merged every shard,
+// each under its lock.
+func (r *Recorder) merged(take func(s *shard, out *hdr.Histogram)) *hdr.Histogram {
 	out := NewHistogram()
 	for i := range r.shards {
 		s := &r.shards[i]
 		s.mu.Lock()
-		out.Merge(s.window)
-		s.window.Reset()
+		take(s, out)
 		s.mu.Unlock()
 	}
 	return out
