@@ -306,16 +306,16 @@ func (r *roundTrips) noteUnlogged(what string) {
 }
 
 // write sends one message's frames. A server that stops reading cannot
-// hold the case past its deadline: the watchdog drops TCP, since no Close
-// can be sent in the middle of a frame.
+// hold the case past its deadline: stalledWriteDrop drops TCP then, since
+// no Close can be sent in the middle of a frame.
 func (r *roundTrips) write(ctx context.Context, frames []wire.Frame, split wire.Split, deadline time.Time) int {
 	sess, n := r.e.sess, r.sent+1
-	dog := time.AfterFunc(time.Until(deadline), func() {
+	stalledWriteDrop := time.AfterFunc(time.Until(deadline), func() {
 		sess.log.Note("timer expired in the middle of message %d: %s drops TCP", n, sess.peer.Peer())
 		sess.drop()
 	})
 	err := sess.conn.WriteFrames(ctx, frames, split)
-	if !dog.Stop() {
+	if !stalledWriteDrop.Stop() { // it fired: the write stalled
 		return stopWriteTimeout
 	}
 	if err == nil {
