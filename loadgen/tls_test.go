@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/internal/selfsigned"
+	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/targets"
 )
@@ -16,25 +17,8 @@ import (
 // self-signed certificate, and plainly, until the test ends.
 func startTLSTarget(t *testing.T) (wss, ws string, cert *selfsigned.Cert) {
 	t.Helper()
-	cert, err := selfsigned.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := targets.Lookup("gorilla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := targets.StartTLS(context.Background(), g, "127.0.0.1:0", cert.ServerConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Stop(context.Background()) })
-	p, err := g.Start(context.Background(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Stop(context.Background()) })
-	return s.URL(targets.EchoPath), p.URL(targets.EchoPath), cert
+	s, cert := testtarget.StartTLS(t, "gorilla")
+	return s.URL(targets.EchoPath), testtarget.Start(t, "gorilla").URL(targets.EchoPath), cert
 }
 
 // An echo load over wss:// trusting the target's certificate measures like

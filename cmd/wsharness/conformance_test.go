@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/autobahn"
 	"github.com/wsharness/wsharness/conformance/browser/chromium"
 	"github.com/wsharness/wsharness/internal/hostile"
+	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -92,15 +92,7 @@ func TestConformanceCommandErrors(t *testing.T) {
 // per-agent excludes, and index.json lands in its outdir, keyed by its
 // agent.
 func TestConformanceAutobahnSpec(t *testing.T) {
-	gorilla, err := targets.Lookup("gorilla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := gorilla.Start(context.Background(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = srv.Stop(context.Background()) }()
+	srv := testtarget.Start(t, "gorilla")
 	dir := t.TempDir()
 	spec := fmt.Sprintf(`{"outdir": %q, "servers": [{"agent": "Gorilla/1.5", "url": %q}],
 		"cases": ["1.1.*", "2.1", "100.1"], "exclude-agent-cases": {"Gorilla*": ["1.1.2"]}}`,

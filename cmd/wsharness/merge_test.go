@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"io"
 	"net/http"
@@ -13,27 +12,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/targets"
 )
 
-// startTargetInProcess serves a reference target on loopback for a test.
-func startTargetInProcess(t *testing.T, name string) string {
-	t.Helper()
-	tg, err := targets.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := tg.Start(context.Background(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Stop(context.Background()) })
-	return r.URL(targets.EchoPath)
-}
-
 func TestProbe(t *testing.T) {
-	url := startTargetInProcess(t, "gorilla")
+	url := testtarget.Start(t, "gorilla").URL(targets.EchoPath)
 	if code, stdout, stderr := runCLI("probe", url); code != exitOK || !strings.Contains(stdout, "handshake completed") {
 		t.Errorf("probe of a serving target: exit %d, %q %q", code, stdout, stderr)
 	}
@@ -117,7 +102,7 @@ func TestLoadWorkerUsageErrors(t *testing.T) {
 // TestTwoWorkerLoadAndMerge runs the load command as two workers with a
 // shared start time against a reference target, then merges their files.
 func TestTwoWorkerLoadAndMerge(t *testing.T) {
-	url := startTargetInProcess(t, "gws")
+	url := testtarget.Start(t, "gws").URL(targets.EchoPath)
 	dir := t.TempDir()
 	startAt := time.Now().Add(700 * time.Millisecond).UTC().Format(time.RFC3339Nano)
 	var wg sync.WaitGroup

@@ -14,6 +14,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/conformance/internal/brokenpeer"
+	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 )
@@ -88,15 +89,7 @@ func TestBrowserFamilyAgainstCorrectServers(t *testing.T) {
 		}
 	}
 
-	gorilla, err := targets.Lookup("gorilla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := gorilla.Start(ctx, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = run.Stop(context.Background()) })
+	run := testtarget.Start(t, "gorilla")
 	env := casekit.Env{URL: run.URL(targets.EchoPath), BroadcastURL: run.URL(targets.BroadcastPath), Browser: b}
 	got := runBrowserFamily(ctx, env)
 	for id, r := range got {

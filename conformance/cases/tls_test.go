@@ -12,6 +12,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/internal/selfsigned"
+	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 )
@@ -22,24 +23,8 @@ import (
 // instance.
 func startGorillaTLS(t *testing.T) (plain, secure string, cert *selfsigned.Cert, run targets.Running) {
 	t.Helper()
-	cert, err := selfsigned.Generate()
-	if err != nil {
-		t.Fatal(err)
-	}
-	g, err := targets.Lookup("gorilla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := g.Start(context.Background(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = p.Stop(context.Background()) })
-	s, err := targets.StartTLS(context.Background(), g, "127.0.0.1:0", cert.ServerConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+	p := testtarget.Start(t, "gorilla")
+	s, cert := testtarget.StartTLS(t, "gorilla")
 	return p.URL(targets.EchoPath), s.URL(targets.EchoPath), cert, s
 }
 

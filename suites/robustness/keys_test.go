@@ -1,7 +1,6 @@
 package robustness_test
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -9,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/conformance/cases"
+	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -33,15 +33,7 @@ func TestMaskingKeysAreFreshAndReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the default profile against gorilla three times (about a minute)")
 	}
-	target, err := targets.Lookup("gorilla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := target.Start(context.Background(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Stop(context.Background()) })
+	srv := testtarget.Start(t, "gorilla")
 	ginkgo, suite, maxrss := buildSuite(t)
 	dir := t.TempDir()
 	const filter = "!profile:full && !family:browser"

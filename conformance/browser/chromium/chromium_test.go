@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/conformance/browser"
+	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -15,16 +16,7 @@ import (
 // its echo URL.
 func startEcho(t *testing.T) string {
 	t.Helper()
-	g, err := targets.Lookup("gorilla")
-	if err != nil {
-		t.Fatal(err)
-	}
-	r, err := g.Start(context.Background(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = r.Stop(context.Background()) })
-	return r.URL(targets.EchoPath)
+	return testtarget.Start(t, "gorilla").URL(targets.EchoPath)
 }
 
 // findOrSkip returns the Chromium to test with, or skips the test when
