@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/targets"
 )
@@ -55,27 +55,11 @@ func fakeServer(addr string) {
 			return
 		}
 		defer c.Close()
-		for {
-			mt, msg, err := c.ReadMessage()
-			if err != nil || c.WriteMessage(mt, msg) != nil {
-				return
-			}
-		}
+		testnet.Echo(c)
 	})
 	fmt.Fprintf(os.Stderr, "fake server on %s\n", addr)
 	fmt.Fprintln(os.Stderr, http.ListenAndServe(addr, nil))
 	os.Exit(1)
-}
-
-// freePort returns a loopback port nothing listens on right now.
-func freePort(t *testing.T) int {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // fakeExternal writes an external targets file into a temporary directory
@@ -88,22 +72,22 @@ func fakeExternal(t *testing.T) (string, []targets.External) {
 targets:
   - name: ext-full
     command: [/bin/sh, -c, "echo cannot bind >&2; exit 3"]
-    echo_url: ws://127.0.0.1:%[1]d/echo
-    broadcast_url: ws://127.0.0.1:%[1]d/broadcast
+    echo_url: ws://%[1]s/echo
+    broadcast_url: ws://%[1]s/broadcast
   - name: ext-echo-only
     command: [/bin/sh, -c, "exit 3"]
-    echo_url: ws://127.0.0.1:%[2]d/echo
+    echo_url: ws://%[2]s/echo
   - name: ext-variant
     command: [/bin/sh, -c, "exit 3"]
-    echo_url: ws://127.0.0.1:%[2]d/echo
+    echo_url: ws://%[2]s/echo
     bench: false
   - name: ext-missing
     command: [wsh-no-such-runtime, server.x]
-    echo_url: ws://127.0.0.1:%[3]d/echo
-    broadcast_url: ws://127.0.0.1:%[3]d/broadcast
+    echo_url: ws://%[3]s/echo
+    broadcast_url: ws://%[3]s/broadcast
     requires: [wsh-no-such-runtime]
     install: apt-get install wsh-no-such-runtime
-`, freePort(t), freePort(t), freePort(t))
+`, testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t))
 	path := filepath.Join(t.TempDir(), "external.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -354,14 +338,14 @@ func TestRunExternalErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	addr := testnet.FreeAddr(t)
 	yaml := fmt.Sprintf(`version: 1
 targets:
   - name: fake
     command: [%q]
-    env: [WSH_BENCH_FAKE_SERVER=127.0.0.1:%d, WSH_BENCH_FAKE_LIMIT=10]
-    echo_url: ws://127.0.0.1:%d/echo
-`, exe, port, port)
+    env: [WSH_BENCH_FAKE_SERVER=%s, WSH_BENCH_FAKE_LIMIT=10]
+    echo_url: ws://%[2]s/echo
+`, exe, addr)
 	path := filepath.Join(t.TempDir(), "external.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/wsharness/wsharness/internal/testnet"
 )
 
 var upgrader = websocket.Upgrader{
@@ -279,73 +280,25 @@ func startStatus(t testing.TB, code int) string {
 // closedPort returns a ws:// URL on 127.0.0.1 where nothing listens.
 func closedPort(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "ws://" + addr + "/"
+	return "ws://" + testnet.FreeAddr(t) + "/"
 }
 
 // silentListener accepts TCP connections (the kernel completes them) and
 // never answers: a WebSocket handshake against it times out.
 func silentListener(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var held []net.Conn
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		<-done
-		mu.Lock()
-		for _, c := range held {
-			c.Close()
-		}
-		mu.Unlock()
-	})
-	return "ws://" + ln.Addr().String() + "/"
+	return "ws://" + testnet.Serve(t, func(net.Conn) {}) + "/"
 }
 
 // resettingListener accepts TCP connections, reads the handshake request
 // and resets the connection (SO_LINGER 0) instead of answering.
 func resettingListener(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			buf := make([]byte, 4096)
-			_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
-			_, _ = c.Read(buf)
-			_ = c.(*net.TCPConn).SetLinger(0)
-			_ = c.Close()
-		}
-	}()
-	t.Cleanup(func() { ln.Close(); <-done })
-	return "ws://" + ln.Addr().String() + "/"
+	return "ws://" + testnet.Serve(t, func(c net.Conn) {
+		buf := make([]byte, 4096)
+		_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+		_, _ = c.Read(buf)
+		_ = c.(*net.TCPConn).SetLinger(0)
+		_ = c.Close()
+	}) + "/"
 }

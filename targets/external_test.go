@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/wsharness/wsharness/internal/selfsigned"
+	"github.com/wsharness/wsharness/internal/testnet"
 )
 
 // TestMain lets the test binary stand in for an external server: with
@@ -51,15 +52,7 @@ func fakeEchoServer(addr string) {
 			return
 		}
 		defer c.Close()
-		for {
-			op, p, err := c.ReadMessage()
-			if err != nil {
-				return
-			}
-			if err := c.WriteMessage(op, p); err != nil {
-				return
-			}
-		}
+		testnet.Echo(c)
 	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -79,20 +72,8 @@ func fakeEchoServer(addr string) {
 	_ = http.Serve(ln, mux)
 }
 
-// freeAddr returns a loopback address nothing listens on (for now).
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	_ = ln.Close()
-	return addr
-}
-
 func fakeExternal(t *testing.T, mode string, timeout time.Duration) (External, string) {
-	addr := freeAddr(t)
+	addr := testnet.FreeAddr(t)
 	return External{Spec: ExternalSpec{
 		Name:         "fake",
 		Command:      []string{os.Args[0]},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/internal/testhog"
+	"github.com/wsharness/wsharness/internal/testnet"
 )
 
 // readCounter answers the opening handshake and then records the size of
@@ -147,19 +148,8 @@ func TestPacingWithoutSeeingTheServer(t *testing.T) {
 
 // A server that never reads costs the budget once, not a wait per chunk.
 func TestPacingAgainstAServerThatDoesNotRead(t *testing.T) {
-	ln, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		nc, err := ln.Accept()
-		if err == nil {
-			defer nc.Close()
-			time.Sleep(10 * time.Second)
-		}
-	}()
-	nc, err := net.Dial("tcp4", ln.Addr().String())
+	addr := testnet.Serve(t, func(net.Conn) {}) // accepts, never reads
+	nc, err := net.Dial("tcp4", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/internal/selfsigned"
+	"github.com/wsharness/wsharness/internal/testnet"
 )
 
 // tlsUpgrade serves wss:// on loopback with a fresh self-signed
@@ -40,35 +41,24 @@ func startTLSUpgrade(t *testing.T) *tlsUpgrade {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cert.ServerConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	s := &tlsUpgrade{url: "wss://" + ln.Addr().String() + "/echo", cert: cert, ended: make(chan tlsEnd, 16)}
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer nc.Close()
-				_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
-				req, err := http.ReadRequest(bufio.NewReader(nc))
-				if err != nil {
-					return // includes handshakes the client refused
-				}
-				head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
-				_, _ = nc.Write(append([]byte(head), 0x81, 0x02, 'h', 'i')) // 101, then an unmasked "hi"
-				_, err = io.Copy(io.Discard, nc)
-				if err == nil {
-					err = io.EOF // io.Copy reports the EOF that ended it as nil
-				}
-				s.ended <- tlsEnd{host: req.Host, err: err}
-			}()
+	s := &tlsUpgrade{cert: cert, ended: make(chan tlsEnd, 16)}
+	addr := testnet.Serve(t, func(c net.Conn) {
+		nc := tls.Server(c, cert.ServerConfig())
+		defer nc.Close()
+		_ = nc.SetDeadline(time.Now().Add(10 * time.Second))
+		req, err := http.ReadRequest(bufio.NewReader(nc))
+		if err != nil {
+			return // includes handshakes the client refused
 		}
-	}()
+		head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
+		_, _ = nc.Write(append([]byte(head), 0x81, 0x02, 'h', 'i')) // 101, then an unmasked "hi"
+		_, err = io.Copy(io.Discard, nc)
+		if err == nil {
+			err = io.EOF // io.Copy reports the EOF that ended it as nil
+		}
+		s.ended <- tlsEnd{host: req.Host, err: err}
+	})
+	s.url = "wss://" + addr + "/echo"
 	return s
 }
 
@@ -158,22 +148,9 @@ func TestDialWSSInsecure(t *testing.T) {
 // A server that accepts TCP but never answers the TLS handshake costs the
 // handshake timeout, not forever.
 func TestDialWSSHandshakeTimeout(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			nc, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer nc.Close()
-		}
-	}()
+	addr := testnet.Serve(t, func(net.Conn) {}) // accepts, never answers
 	start := time.Now()
-	_, _, err = Dial(context.Background(), "wss://"+ln.Addr().String()+"/", Options{Timeout: 300 * time.Millisecond})
+	_, _, err := Dial(context.Background(), "wss://"+addr+"/", Options{Timeout: 300 * time.Millisecond})
 	if err == nil || !strings.Contains(err.Error(), "TLS handshake with") || !strings.Contains(err.Error(), "timed out") {
 		t.Fatalf("silent server: %v", err)
 	}

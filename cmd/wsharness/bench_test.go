@@ -108,9 +108,7 @@ targets:
     echo_url: ws://127.0.0.1:39292/echo
     broadcast_url: ws://127.0.0.1:39292/broadcast
 `
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, path, []byte(yaml))
 	return path
 }
 

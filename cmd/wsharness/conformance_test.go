@@ -98,9 +98,7 @@ func TestConformanceAutobahnSpec(t *testing.T) {
 		"cases": ["1.1.*", "2.1", "100.1"], "exclude-agent-cases": {"Gorilla*": ["1.1.2"]}}`,
 		filepath.Join(dir, "reports"), srv.URL(targets.EchoPath))
 	specFile := filepath.Join(dir, "fuzzingclient.json")
-	if err := os.WriteFile(specFile, []byte(spec), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, specFile, []byte(spec))
 	code, stdout, stderr := runCLI("conformance", "--spec", specFile, "--out", filepath.Join(dir, "out"))
 	if code != exitOK {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
@@ -200,9 +198,7 @@ func TestConformanceChromiumClient(t *testing.T) {
 func TestConformanceClientNameOfChromium(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "clients.yaml")
 	yaml := "version: 1\nclients:\n  - name: chromium-client\n    command: [node, x.js, \"{url}\"]\n"
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, file, []byte(yaml))
 	code, _, stderr := runCLI("conformance", "--client", "clients", "--external", file, "--out", t.TempDir())
 	if code != exitUsage || !strings.Contains(stderr, "name taken by Chromium's own client") {
 		t.Fatalf("exit %d, stderr %q; want a usage error naming the clash", code, stderr)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,6 +17,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/conformance/engine"
 	"github.com/wsharness/wsharness/internal/fuzzclient"
+	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -38,17 +38,6 @@ func silentEcho(ctx context.Context, url string) error {
 	}
 }
 
-// freeAddr returns a loopback address nothing listens on.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
 // 'wsharness fuzzingserver' drives clients written to Autobahn's
 // protocol from an Autobahn spec: the count is the spec's filtered list,
 // a correct client passes every case, one that does not echo FAILS the
@@ -58,14 +47,12 @@ func freeAddr(t *testing.T) string {
 // conformance's exit code.
 func TestFuzzingServerCommand(t *testing.T) {
 	dir := t.TempDir()
-	addr := freeAddr(t)
+	addr := testnet.FreeAddr(t)
 	base := "ws://" + addr
 	spec := filepath.Join(dir, "fuzzingserver.json")
 	specText := fmt.Sprintf(`{"url": %q, "outdir": %q, "cases": ["1.1.*", "2.*"], "exclude-agent-cases": {"silent*": ["2.*"]}}`,
 		base, filepath.Join(dir, "reports"))
-	if err := os.WriteFile(spec, []byte(specText), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, spec, []byte(specText))
 	out := filepath.Join(dir, "out")
 	type result struct {
 		code           int
@@ -218,9 +205,7 @@ clients:
     requires: [no-such-runtime-here]
     install: apt-get install it
 `, nodeDir)
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, file, []byte(yaml))
 	out := filepath.Join(dir, "out")
 	code, stdout, stderr := runCLI("conformance", "--client", "node-driver", "--client", "missing-driver", "--external", file,
 		"--cases", "1.1.*", "--cases", "2.*", "--out", out)

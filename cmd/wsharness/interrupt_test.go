@@ -15,6 +15,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -245,15 +246,7 @@ func startCloseIgnoringEcho(t *testing.T) string {
 		}
 		defer c.Close()
 		c.SetCloseHandler(func(int, string) error { return nil })
-		for {
-			mt, p, err := c.ReadMessage()
-			if err != nil {
-				break
-			}
-			if c.WriteMessage(mt, p) != nil {
-				break
-			}
-		}
+		testnet.Echo(c)
 		<-done
 	}))
 	t.Cleanup(func() { close(done); srv.Close() })

@@ -33,9 +33,7 @@ func TestLWSClientDriver(t *testing.T) {
 	}
 	file := filepath.Join(dir, "external.yaml")
 	yaml := fmt.Sprintf("version: 1\nclients:\n  - name: lws-driver\n    command: [%s, \"{url}\", \"{agent}\", \"4\"]\n", bin)
-	if err := os.WriteFile(file, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	writeFile(t, file, []byte(yaml))
 	patterns := []string{"1.*", "5.*", "6.2.*", "9.1.6", "9.2.6"}
 	args := []string{"conformance", "--client", "lws-driver", "--external", file, "--profile", "full",
 		"--out", filepath.Join(dir, "out")}

@@ -12,6 +12,17 @@ import (
 	"github.com/wsharness/wsharness/results"
 )
 
+// writeFile writes a test's input file, and its directory.
+func writeFile(t *testing.T, path string, b []byte) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func runCLI(args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := run(args, &out, &errb)
@@ -82,9 +93,7 @@ func TestSummaryExitCodes(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, p, b)
 		return p
 	}
 	pass := write("pass.json", results.Case{ID: "1.1.1", Verdict: results.OK, CloseVerdict: results.CloseOK})

@@ -179,9 +179,7 @@ func TestMergeUsageErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		writeFile(t, p, b)
 		return p
 	}
 	w0 := write("w0.json", &loadgen.Result{Schema: loadgen.Schema, Scenario: "echo", Worker: &loadgen.Worker{Index: 0, Count: 2}})

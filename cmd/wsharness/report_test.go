@@ -49,16 +49,6 @@ func writeLoad(t *testing.T, path string, throughput float64, p99 int64) string 
 	return path
 }
 
-func writeFile(t *testing.T, path string, b []byte) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestReportHTMLToOut(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")

@@ -7,11 +7,13 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/internal/hostile"
+	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -94,37 +96,24 @@ func TestSlowServerIsTestedInFull(t *testing.T) {
 // Cases whose deliberately odd requests go unanswered do not end the run:
 // the probe's plain request is answered, and the next case runs.
 func TestUnansweredOddRequestsDoNotEndTheRun(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				defer c.Close()
-				req, err := http.ReadRequest(bufio.NewReader(c))
-				if err != nil || req.Header.Get("X-Odd") != "" {
-					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-					_, _ = c.Read(make([]byte, 1)) // never answers an odd request
-					return
-				}
-				fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wire.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
-				_, _ = c.Read(make([]byte, 1<<10))
-			}()
+	addr := testnet.Serve(t, func(c net.Conn) {
+		defer c.Close()
+		req, err := http.ReadRequest(bufio.NewReader(c))
+		if err != nil || req.Header.Get("X-Odd") != "" {
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = c.Read(make([]byte, 1)) // never answers an odd request
+			return
 		}
-	}()
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wire.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
+		_, _ = c.Read(make([]byte, 1<<10))
+	})
 	odd := func(i int) func(*wire.Request) {
 		if i >= 3 {
 			return nil
 		}
 		return func(r *wire.Request) { r.Headers = append(r.Headers, wire.HeaderField{Name: "X-Odd", Value: "1"}) }
 	}
-	out, _ := runCases("ws://"+ln.Addr().String()+"/echo", 5, odd)
+	out, _ := runCases("ws://"+addr+"/echo", 5, odd)
 	for i, c := range out {
 		if c.NotRun {
 			t.Errorf("case %d was not run: %s", i, c.Observed)
@@ -140,44 +129,29 @@ func TestUnansweredOddRequestsDoNotEndTheRun(t *testing.T) {
 // cases whose handshakes time out say so, and none is skipped. Once its
 // frames stop, the silence ends the run as for a silent server.
 func TestBusyServerIsNotTakenForGone(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
 	busy := make(chan struct{})
-	go func() {
-		first := true
+	var answered atomic.Bool
+	addr := testnet.Serve(t, func(nc net.Conn) {
+		if answered.Swap(true) {
+			return // never answered
+		}
+		defer nc.Close()
+		c, _, err := wire.Accept(context.Background(), nc, wire.AcceptOptions{})
+		if err != nil {
+			return
+		}
 		for {
-			nc, err := ln.Accept()
-			if err != nil {
+			select {
+			case <-busy:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if c.WriteFrames(context.Background(), []wire.Frame{wire.Ping([]byte("busy"))}, wire.OneWrite) != nil {
 				return
 			}
-			if !first {
-				defer nc.Close() // never answered
-				continue
-			}
-			first = false
-			go func() {
-				defer nc.Close()
-				c, _, err := wire.Accept(context.Background(), nc, wire.AcceptOptions{})
-				if err != nil {
-					return
-				}
-				for {
-					select {
-					case <-busy:
-						return
-					case <-time.After(20 * time.Millisecond):
-					}
-					if c.WriteFrames(context.Background(), []wire.Frame{wire.Ping([]byte("busy"))}, wire.OneWrite) != nil {
-						return
-					}
-				}
-			}()
 		}
-	}()
-	url := "ws://" + ln.Addr().String() + "/echo"
+	})
+	url := "ws://" + addr + "/echo"
 	env := casekit.Env{URL: url, TimeScale: 0.1, Liveness: &casekit.Liveness{}}
 	// The long case holds the first connection for 4 s (scaled: 40 s
 	// unscaled) while its pings arrive.

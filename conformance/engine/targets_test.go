@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/conformance/cases"
+	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -109,26 +110,7 @@ func TestLongestFirst(t *testing.T) {
 // A server that stops answering ends the rest of its cases fast when they
 // run concurrently too: the cases against one target share a liveness.
 func TestExecuteSilentServerEndsFast(t *testing.T) {
-	silent, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer silent.Close()
-	go func() {
-		var held []net.Conn // open, never answered
-		defer func() {
-			for _, c := range held {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			held = append(held, c)
-		}
-	}()
+	silent := testnet.Serve(t, func(net.Conn) {}) // connections held open, never answered
 	var all []cases.Case
 	for _, c := range cases.All() {
 		if !cases.IsSlow(c.Family) && c.Family != cases.FamilyBrowser {
@@ -137,7 +119,7 @@ func TestExecuteSilentServerEndsFast(t *testing.T) {
 	}
 	started := time.Now()
 	out := Execute(context.Background(), Plan{
-		Targets:     []Target{{Info: targets.Info{Name: "silent"}, EchoURL: "ws://" + silent.Addr().String() + "/"}},
+		Targets:     []Target{{Info: targets.Info{Name: "silent"}, EchoURL: "ws://" + silent + "/"}},
 		Cases:       all,
 		Concurrency: 8,
 		Settings:    Settings{TimeScale: 0.2},

@@ -31,6 +31,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/internal/hostile"
 	"github.com/wsharness/wsharness/internal/selfsigned"
+	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/results"
 )
 
@@ -537,21 +538,11 @@ func TestUnreachableURLIsNotAVerdict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := tls.Listen("tcp", "127.0.0.1:0", cert.ServerConfig())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() { _ = c.(*tls.Conn).Handshake(); _ = c.Close() }()
-		}
-	}()
-	untrusted := "wss://" + ln.Addr().String() + "/echo"
+	untrusted := "wss://" + testnet.Serve(t, func(c net.Conn) {
+		tc := tls.Server(c, cert.ServerConfig())
+		_ = tc.Handshake()
+		_ = tc.Close()
+	}) + "/echo"
 
 	for _, tc := range []struct{ name, url, reason string }{
 		{"refused", refused, "connection refused"},
