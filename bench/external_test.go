@@ -88,6 +88,13 @@ targets:
     requires: [wsh-no-such-runtime]
     install: apt-get install wsh-no-such-runtime
 `, testnet.FreeAddr(t), testnet.FreeAddr(t), testnet.FreeAddr(t))
+	return loadExternal(t, yaml)
+}
+
+// loadExternal writes an external targets file into a temporary directory
+// and loads it.
+func loadExternal(t *testing.T, yaml string) (string, []targets.External) {
+	t.Helper()
 	path := filepath.Join(t.TempDir(), "external.yaml")
 	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
 		t.Fatal(err)
@@ -346,14 +353,7 @@ targets:
     env: [WSH_BENCH_FAKE_SERVER=%s, WSH_BENCH_FAKE_LIMIT=10]
     echo_url: ws://%[2]s/echo
 `, exe, addr)
-	path := filepath.Join(t.TempDir(), "external.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ext, err := targets.LoadExternal(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	path, ext := loadExternal(t, yaml)
 	out := filepath.Join(t.TempDir(), "bench")
 	o := Options{
 		Targets: []string{"fake"}, External: ext, ExternalFile: path, Runs: 1, Out: out, Quick: true,

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/autobahn"
 	"github.com/wsharness/wsharness/conformance/browser/chromium"
 	"github.com/wsharness/wsharness/internal/hostile"
+	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
@@ -59,12 +59,7 @@ func TestConformanceCommand(t *testing.T) {
 }
 
 func TestConformanceCommandErrors(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "ws://" + ln.Addr().String() + "/echo"
-	ln.Close()
+	refused := "ws://" + testnet.FreeAddr(t) + "/echo"
 	for _, tc := range []struct {
 		args []string
 		code int

@@ -12,8 +12,9 @@ import (
 	"github.com/wsharness/wsharness/results"
 )
 
-// writeFile writes a test's input file, and its directory.
-func writeFile(t *testing.T, path string, b []byte) {
+// writeFile writes a test's input file, and its directory, and returns
+// its path.
+func writeFile(t *testing.T, path string, b []byte) string {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -21,6 +22,7 @@ func writeFile(t *testing.T, path string, b []byte) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	return path
 }
 
 func runCLI(args ...string) (int, string, string) {
@@ -92,9 +94,7 @@ func TestSummaryExitCodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join(dir, name)
-		writeFile(t, p, b)
-		return p
+		return writeFile(t, filepath.Join(dir, name), b)
 	}
 	pass := write("pass.json", results.Case{ID: "1.1.1", Verdict: results.OK, CloseVerdict: results.CloseOK})
 	fail := write("fail.json", results.Case{ID: "2.2", RFC: "RFC 6455 §5.5.3", Verdict: results.Failed, CloseVerdict: results.CloseOK, Observed: "empty pong"})

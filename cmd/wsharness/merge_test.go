@@ -178,9 +178,7 @@ func TestMergeUsageErrors(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := filepath.Join(dir, name)
-		writeFile(t, p, b)
-		return p
+		return writeFile(t, filepath.Join(dir, name), b)
 	}
 	w0 := write("w0.json", &loadgen.Result{Schema: loadgen.Schema, Scenario: "echo", Worker: &loadgen.Worker{Index: 0, Count: 2}})
 	w1other := write("w1.json", &loadgen.Result{Schema: loadgen.Schema, Scenario: "connect", Worker: &loadgen.Worker{Index: 1, Count: 2}})

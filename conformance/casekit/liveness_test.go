@@ -65,12 +65,7 @@ func TestSilentServerEndsAfterThreeUnansweredHandshakes(t *testing.T) {
 
 // Refused connections count like timeouts.
 func TestRefusingServerEnds(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := "ws://" + ln.Addr().String() + "/echo"
-	ln.Close()
+	url := "ws://" + testnet.FreeAddr(t) + "/echo"
 	out, _ := runCases(url, 5, nil)
 	if !out[4].NotRun || !strings.Contains(out[4].Observed, "3 in a row were refused") {
 		t.Errorf("case 5: not run %v, observed %q", out[4].NotRun, out[4].Observed)

@@ -66,12 +66,7 @@ func TestResolve(t *testing.T) {
 // Start makes a URL target unavailable, with the reason, when nothing
 // answers there, and starts a reference target on loopback.
 func TestStart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "ws://" + ln.Addr().String() + "/echo"
-	ln.Close()
+	refused := "ws://" + testnet.FreeAddr(t) + "/echo"
 	ws, err := Resolve(Request{URLs: []string{"gone=" + refused}, Names: []string{"gorilla"}})
 	if err != nil {
 		t.Fatal(err)

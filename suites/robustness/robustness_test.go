@@ -527,12 +527,7 @@ func TestUnreachableURLIsNotAVerdict(t *testing.T) {
 	dir := t.TempDir()
 	ginkgo, suite, _ := buildSuite(t)
 
-	closed, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	refused := "ws://" + closed.Addr().String() + "/echo"
-	_ = closed.Close()
+	refused := "ws://" + testnet.FreeAddr(t) + "/echo"
 
 	cert, err := selfsigned.Generate()
 	if err != nil {
