@@ -3,10 +3,12 @@
 package testhog
 
 import (
+	"context"
 	"os/exec"
 	"runtime"
-	"syscall"
 	"testing"
+
+	"github.com/wsharness/wsharness/internal/procgroup"
 )
 
 // Start runs one spinning process per core until the test ends. Each
@@ -15,13 +17,12 @@ import (
 func Start(t testing.TB) {
 	t.Helper()
 	for range runtime.NumCPU() {
-		cmd := exec.Command("timeout", "120", "sh", "-c", "while :; do :; done")
 		// A group of its own, so that the cleanup ends the shell too and
 		// not only timeout.
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
+		hog, err := procgroup.Start(exec.Command("timeout", "120", "sh", "-c", "while :; do :; done"))
+		if err != nil {
 			t.Fatalf("start a CPU hog: %v", err)
 		}
-		t.Cleanup(func() { _ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL); _ = cmd.Wait() })
+		t.Cleanup(func() { hog.Stop(context.Background(), 0) })
 	}
 }
