@@ -20,9 +20,11 @@ func TestDuplicateIDsAreDetected(t *testing.T) {
 	}
 }
 
-// Autobahn's counts per category (autobahn-cases.md §1); wsharness adds
-// the handshake (0.x), deflate negotiation (11.x), masking (100.x) and
-// length (101.x) ranges.
+// Autobahn|Testsuite's counts per category, as its case list has them
+// (autobahntestsuite/case/__init__.py in crossbario/autobahn-testsuite), so
+// that results compare with Autobahn's ID by ID; wsharness adds the
+// handshake (0.x), deflate negotiation (11.x), masking (100.x) and length
+// (101.x) ranges.
 func TestCatalogCoversAutobahn(t *testing.T) {
 	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "12": 90, "13": 126}
 	got := map[string]int{}

@@ -13,8 +13,9 @@ import (
 // ramps, and series of round trips.
 const FamilyLimits = "limits"
 
-// Sizes, frame sizes, chops and timers of Autobahn 9.x
-// (autobahn-cases.md §2; case9_*.py).
+// Sizes, frame sizes, chops and timers of Autobahn|Testsuite's 9.x, as its
+// autobahntestsuite/case/case9_*.py set them, so that 9.x verdicts compare
+// with Autobahn's.
 var (
 	limitSizes = []struct {
 		n              int

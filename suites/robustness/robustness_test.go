@@ -1,9 +1,10 @@
 // Package robustness_test runs the conformance suite, compiled and driven
 // by the Ginkgo CLI exactly as make conformance does. Against the hostile
-// servers of internal/hostile it holds the suite to what issue 8 promises:
-// the run ends by itself, every case gets a verdict with a readable
-// observed text, no case outlives its bound (cases.Case.Bound) and the
-// harness's memory stays bounded. Against the gorilla target it checks
+// servers of internal/hostile it holds the suite to what a harness that is
+// pointed at broken servers by design must promise: the run ends by itself,
+// every case gets a verdict with a readable observed text, no case
+// outlives its bound (cases.Case.Bound) and the harness's memory stays
+// bounded. Against the gorilla target it checks
 // what the client itself sends (keys_test.go).
 package robustness_test
 
