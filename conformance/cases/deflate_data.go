@@ -36,7 +36,7 @@ var deflateSizes = []deflateSize{
 // deflateMessages is how many round trips every series makes: 1000, as
 // in Autobahn. Measured on the 2-core machine, a 128 KiB series takes 2–3 s
 // against the in-process targets, and a whole family well under the
-// profile's budget (see the README's run times), so nothing is cut.
+// profile's budget (docs/run-time.md), so nothing is cut.
 const deflateMessages = 1000
 
 // The offer of Autobahn's 12.x and 13.1: the client accepts to forgo
