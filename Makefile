@@ -137,7 +137,7 @@ unit:
 # docs/ against the catalog, and every relative link in them.
 docs: ## rewrite docs/cases.md from the case catalog, then check the counts and links of every doc
 	$(GO) test -count=1 -run '^TestCasesDocIsCurrent$$' ./conformance/cases -update
-	$(GO) test -count=1 -run '^TestCasesDocIsCurrent$$|^TestDocCounts$$|^TestDocLinks$$' ./conformance/cases
+	$(GO) test -count=1 -run '^TestCasesDocIsCurrent$$|^TestDocCounts$$|^TestDocLinks$$|^TestReadmeIsAFrontDoor$$' ./conformance/cases
 
 # Every fuzz target (each func Fuzz... in a _test.go file, found here so
 # that a new one is never left out) runs for FUZZTIME, one at a time; Go

@@ -6,6 +6,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/wsharness/wsharness/conformance/expect"
@@ -145,9 +146,9 @@ func selectCases(selection string) ([]Case, error) {
 	var all []Case
 	switch role {
 	case "server":
-		all = ForPeer(wire.Server)
+		all = catalogs()[0]
 	case "client":
-		all = ForPeer(wire.Client)
+		all = catalogs()[1]
 	default:
 		return nil, fmt.Errorf("selection %q: starts with %q, want server or client", selection, role)
 	}
@@ -161,7 +162,7 @@ func selectCases(selection string) ([]Case, error) {
 	default:
 		return nil, fmt.Errorf("selection %q: profile %q, want default, full or slow", selection, profile)
 	}
-	families := docFamilies(bothForms())
+	var families []string // every family of either role, read once a filter names one
 	for _, f := range fields[1:] {
 		name, value, ok := strings.Cut(f, "=")
 		list := strings.Split(value, ",")
@@ -172,6 +173,9 @@ func selectCases(selection string) ([]Case, error) {
 		var in func(Case) bool
 		switch name {
 		case "family":
+			if families == nil {
+				families = docFamilies(bothForms())
+			}
 			for _, fam := range list {
 				if !slices.Contains(families, fam) {
 					return nil, fmt.Errorf("selection %q: unknown family %q", selection, fam)
@@ -195,6 +199,10 @@ func selectCases(selection string) ([]Case, error) {
 	}
 	return out, nil
 }
+
+// catalogs holds the server and the client catalog for selections: a doc
+// quotes dozens of counts, and each catalog takes milliseconds to build.
+var catalogs = sync.OnceValue(func() [2][]Case { return [2][]Case{ForPeer(wire.Server), ForPeer(wire.Client)} })
 
 // idRanges gives a family's IDs as ranges, one per leading number:
 // "1.1.1–1.2.8, 101.1–101.3".
