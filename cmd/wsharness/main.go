@@ -161,6 +161,9 @@ func interruptible() (context.Context, context.CancelFunc) {
 // newFlags returns a flag set that reports errors instead of exiting.
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if flagSetMade != nil {
+		flagSetMade(fs)
+	}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wsharness %s %s\n\nflags:\n", name, synopsis)
@@ -168,6 +171,12 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	}
 	return fs
 }
+
+// flagSetMade, when set, is given every flag set newFlags makes: a test
+// gets a command's real flags by running it with -h alone, which returns
+// right after parsing, and can then parse a command line with them
+// without running the command (cmd/wsharness/kubernetes_test.go).
+var flagSetMade func(*flag.FlagSet)
 
 // parse parses flags, turning errors into one-line usage errors: the
 // flag list is printed for -h only, not after every mistake.
