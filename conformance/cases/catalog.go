@@ -1,6 +1,6 @@
 // Package cases is wsharness's conformance catalog: every case with its
 // stable ID, family, RFC clause, MUST-worded expectation and the script
-// that runs it. One file per family; All lists them in report order.
+// that runs it. One file per family, each registered in families.
 package cases
 
 import (
@@ -52,7 +52,7 @@ func (c Case) Bound(env casekit.Env) time.Duration {
 	return casekit.Bound(env, max(c.timeout, casekit.DefaultTimeout)) + c.fixed
 }
 
-// Family names, in report order.
+// Family names; families gives their report order.
 const (
 	FamilyHandshake     = "handshake"
 	FamilyFraming       = "framing"
@@ -148,14 +148,13 @@ func familiesWhere(keep func(family) bool) []string {
 // Families lists family names in report order.
 func Families() []string { return familiesWhere(func(family) bool { return true }) }
 
-// SlowFamilies move megabytes or thousands of messages per case; the
+// SlowFamilies lists the slow families (family.slow) in report order: the
 // default profile of make conformance leaves them out (PROFILE=full runs
-// them). The suite labels their specs "profile:full".
+// them).
 func SlowFamilies() []string { return familiesWhere(func(f family) bool { return f.slow }) }
 
-// IsCPUBound reports whether family keeps the CPU busy rather than wait:
-// each of its cases compresses and decompresses megabytes in both ends.
-// The engine runs only a few at once.
+// IsCPUBound reports whether family is CPU-bound (family.cpuBound): the
+// engine runs only a few of its cases at once.
 func IsCPUBound(family string) bool { return familyNamed(family).cpuBound }
 
 // InBrowser reports whether family runs its cases in a real browser.
