@@ -159,18 +159,24 @@ const DefaultExternalFile = "targets/external.yaml"
 // declared in externalFile (see LoadExternal); an empty externalFile means
 // built-in targets only.
 func Registry(externalFile string) ([]Target, error) {
-	all := Builtin()
+	return withExternal(Builtin(), externalFile, LoadExternal, func(e External) Target { return e })
+}
+
+// withExternal returns builtin followed by the entries load reads from
+// externalFile, each made one of builtin's kind by as; builtin alone when
+// externalFile is empty. It makes Registry and ClientRegistry.
+func withExternal[E, T any](builtin []T, externalFile string, load func(string) ([]E, error), as func(E) T) ([]T, error) {
 	if externalFile == "" {
-		return all, nil
+		return builtin, nil
 	}
-	ext, err := LoadExternal(externalFile)
+	ext, err := load(externalFile)
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range ext {
-		all = append(all, e)
+		builtin = append(builtin, as(e))
 	}
-	return all, nil
+	return builtin, nil
 }
 
 // Select picks targets from a registry by a comma-separated list of names
