@@ -119,8 +119,8 @@ func builtin() []handlerTarget {
 // Configured returns the built-in targets that run their library
 // configured to conform, without permessage-deflate: one per library, in
 // Builtin's order. They are what a bench compares by default and what
-// docker-compose.yml serves (TestFilesNameTheRegistry holds the files
-// that cannot call this to it).
+// docker-compose.yml serves (files_test.go holds the files that cannot
+// call this to it).
 func Configured() []Target {
 	var out []Target
 	for _, t := range builtin() {
@@ -162,21 +162,21 @@ func Registry(externalFile string) ([]Target, error) {
 	return withExternal(Builtin(), externalFile, LoadExternal, func(e External) Target { return e })
 }
 
-// withExternal returns builtin followed by the entries load reads from
-// externalFile, each made one of builtin's kind by as; builtin alone when
+// withExternal returns own followed by the entries load reads from
+// externalFile, each made one of own's kind by as; own alone when
 // externalFile is empty. It makes Registry and ClientRegistry.
-func withExternal[E, T any](builtin []T, externalFile string, load func(string) ([]E, error), as func(E) T) ([]T, error) {
+func withExternal[E, T any](own []T, externalFile string, load func(string) ([]E, error), as func(E) T) ([]T, error) {
 	if externalFile == "" {
-		return builtin, nil
+		return own, nil
 	}
 	ext, err := load(externalFile)
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range ext {
-		builtin = append(builtin, as(e))
+		own = append(own, as(e))
 	}
-	return builtin, nil
+	return own, nil
 }
 
 // Select picks targets from a registry by a comma-separated list of names
