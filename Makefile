@@ -50,7 +50,7 @@ EXTERNAL  ?= targets/external.yaml
 PROFILE ?= default
 LABELS  ?=
 # Ginkgo's bound on the whole run, past which it stops the cases and the
-# results are marked incomplete: a full run of all 16 standard targets
+# results are marked incomplete: a full run of every built-in and external target
 # takes about 20 minutes on 2 cores, half an hour when the machine is
 # busy with something else.
 SUITE_TIMEOUT = $(if $(filter full,$(PROFILE)),75m,30m)

@@ -132,7 +132,7 @@ const missingReason = "wsh-no-such-runtime not installed (apt-get install wsh-no
 func TestPlanExternal(t *testing.T) {
 	o := withExternal(t, func(o *Options) { quick(o); o.Runs, o.K6 = 2, "k6" })
 	// ext-variant (bench: false) is left out.
-	if want := []string{"gorilla", "gobwas", "gws", "ext-full", "ext-echo-only", "ext-missing"}; !slices.Equal(o.Targets, want) {
+	if want := slices.Concat(targets.Names(targets.Configured()), []string{"ext-full", "ext-echo-only", "ext-missing"}); !slices.Equal(o.Targets, want) {
 		t.Fatalf("default targets %v, want %v", o.Targets, want)
 	}
 	unavailable := checkExternals(o)

@@ -35,7 +35,7 @@ func runCases(args []string, stdout, stderr io.Writer) error {
 	if *family != "" {
 		all = cases.ByFamily(*family)
 		if len(all) == 0 {
-			return usageError("unknown family %q (families: %v)", *family, cases.Families)
+			return usageError("unknown family %q (families: %v)", *family, cases.Families())
 		}
 	}
 	if *asJSON {

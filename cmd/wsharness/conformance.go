@@ -127,7 +127,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(urls) == 0 && len(targetNames) == 0 { // clients alone
-		for _, f := range cases.Families {
+		for _, f := range cases.Families() {
 			if !served[f] {
 				skipped[f] = noClientFormReason
 			}

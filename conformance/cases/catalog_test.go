@@ -41,9 +41,35 @@ func TestCatalogCoversAutobahn(t *testing.T) {
 	}
 }
 
+// The family registry is the one list of families: each is registered
+// once, has cases, and every case it returns carries its name.
+func TestFamilyRegistry(t *testing.T) {
+	seen := map[string]bool{}
+	for _, f := range families {
+		if seen[f.name] {
+			t.Errorf("family %s registered twice", f.name)
+		}
+		seen[f.name] = true
+		var cs []Case
+		for _, of := range []func() []Case{f.cases, f.clientOnly} {
+			if of != nil {
+				cs = append(cs, of()...)
+			}
+		}
+		if len(cs) == 0 {
+			t.Errorf("family %s has no cases", f.name)
+		}
+		for _, c := range cs {
+			if c.Family != f.name {
+				t.Errorf("%s: registered with family %s, but its Family is %q", c.ID, f.name, c.Family)
+			}
+		}
+	}
+}
+
 func TestEveryCaseIsDocumented(t *testing.T) {
 	families := map[string]bool{}
-	for _, f := range Families {
+	for _, f := range Families() {
 		families[f] = true
 	}
 	for _, c := range append(All(), clientOnly()...) {
@@ -64,13 +90,13 @@ func TestEveryCaseIsDocumented(t *testing.T) {
 // reason, in results.json; the full profile leaves none out.
 func TestProfileLeftOut(t *testing.T) {
 	def := ProfileDefault.LeftOut()
-	for _, f := range SlowFamilies {
+	for _, f := range SlowFamilies() {
 		if def[f] != SlowFamilyReason {
 			t.Errorf("default profile: family %s left out with %q, want %q", f, def[f], SlowFamilyReason)
 		}
 	}
-	if len(def) != len(SlowFamilies) {
-		t.Errorf("default profile leaves out %v, want only %v", def, SlowFamilies)
+	if len(def) != len(SlowFamilies()) {
+		t.Errorf("default profile leaves out %v, want only %v", def, SlowFamilies())
 	}
 	if full := ProfileFull.LeftOut(); len(full) != 0 {
 		t.Errorf("full profile leaves out %v", full)

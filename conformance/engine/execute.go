@@ -86,7 +86,7 @@ type Outcome struct {
 // Execute runs the plan's cases against its servers, and its client cases
 // against its clients with the harness as the server, and applies the
 // expectations: Concurrency cases at a time, and beside them at most two
-// per core of the CPU-bound families (cases.CPUBoundFamilies); at most
+// per core of the CPU-bound families (cases.IsCPUBound); at most
 // SlowPerTarget slow cases against one target. Cases against one server
 // share a casekit.Liveness, so a server that stops answering ends fast.
 // When ctx ends, cases in flight are cut short and left out, and no more
@@ -351,7 +351,7 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case, opened net.Con
 	record := func(res results.Case) caseOutcome {
 		return caseOutcome{Record: Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res}}
 	}
-	if c.Family == cases.FamilyBrowser {
+	if cases.InBrowser(c.Family) {
 		br, skip, err := r.browser.runner(ctx)
 		switch {
 		case skip != "":
@@ -501,7 +501,7 @@ func costRank(c cases.Case) int {
 	switch {
 	case cases.IsSlow(c.Family):
 		return 0
-	case c.Family == cases.FamilyBrowser:
+	case cases.InBrowser(c.Family):
 		return 1
 	}
 	return 2
