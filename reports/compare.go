@@ -52,8 +52,8 @@ type Comparison struct {
 
 // Outcome is a case's result on one side of a comparison.
 type Outcome struct {
-	Verdict      string
-	CloseVerdict string
+	Verdict      results.Verdict
+	CloseVerdict results.CloseVerdict
 	// Deviation is the reason the target is listed as deviating in the
 	// case; empty when it is not listed.
 	Deviation string
@@ -72,7 +72,7 @@ func (o Outcome) Unexpected() bool { return o.asCase().Unexpected() }
 
 // String is e.g. "FAILED, close OK (listed deviation)".
 func (o Outcome) String() string {
-	s := o.Verdict + ", close " + o.CloseVerdict
+	s := fmt.Sprintf("%s, close %s", o.Verdict, o.CloseVerdict)
 	if o.Failing() && o.Deviation != "" {
 		s += " (listed deviation)"
 	}

@@ -157,7 +157,7 @@ func TestLingerJudgesWhoClosesTCPFirst(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		wait    time.Duration
-		verdict string
+		verdict results.Verdict
 		note    string
 	}{
 		{0, results.NonStrict, "without waiting for the server"},

@@ -122,12 +122,12 @@ type Exchange struct {
 	// Refused is the verdict when the server closes with 1009 (message too
 	// big) instead of echoing: RFC 6455 §7.4.1 lets it limit message size.
 	// "" means INFORMATIONAL.
-	Refused string
+	Refused results.Verdict
 	// MaskKeys, when set, judges the masking keys of every frame the
 	// client sent (up to maxMaskKeys), in order: a verdict that can only
 	// make the exchange's worse, and the measurement for the observed
 	// text.
-	MaskKeys func(keys [][4]byte) (verdict, note string)
+	MaskKeys func(keys [][4]byte) (verdict results.Verdict, note string)
 }
 
 // maxMaskKeys bounds the masking keys an exchange keeps (256 KiB).
@@ -232,7 +232,7 @@ func (x Exchange) timeout() time.Duration {
 
 // settled is the judge of the closing phase: the round trips are over, so
 // the client closes at once.
-func settled([]Event) (string, bool) { return results.OK, true }
+func settled([]Event) (results.Verdict, bool) { return results.OK, true }
 
 // roundTrips is the sending side of an exchange.
 type roundTrips struct {

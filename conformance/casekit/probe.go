@@ -10,7 +10,7 @@ import (
 
 // ProbeJudge decides a verdict from the server's answer to a handshake
 // request: resp is nil when no HTTP response arrived (err says why).
-type ProbeJudge func(resp *wire.Response, err error) (verdict, observed string)
+type ProbeJudge func(resp *wire.Response, err error) (verdict results.Verdict, observed string)
 
 // Probe is a handshake-level case: one opening handshake request, judged
 // on the HTTP response alone.

@@ -178,7 +178,7 @@ type CloseExpect struct {
 
 // Judge decides a behaviour verdict from a trace. final reports that no
 // further event can change the outcome, so the client may stop waiting.
-type Judge func(trace []Event) (verdict string, final bool)
+type Judge func(trace []Event) (verdict results.Verdict, final bool)
 
 // Script is a frame-level case.
 type Script struct {
@@ -394,7 +394,7 @@ func resetTimer(t *time.Timer, d time.Duration) {
 }
 
 // judgeTrace applies Judge or the OK/NonStrict lists.
-func (s Script) judgeTrace(trace []Event) (string, bool) {
+func (s Script) judgeTrace(trace []Event) (results.Verdict, bool) {
 	if s.Judge != nil {
 		return s.Judge(trace)
 	}
@@ -410,7 +410,7 @@ func (s Script) passes(trace []Event) bool {
 // trace is OK, to a NonStrict one NON-STRICT, anything else FAILED. The
 // outcome is final once no longer trace could earn a better verdict.
 func ListJudge(ok, nonStrict [][]Event) Judge {
-	return func(trace []Event) (string, bool) {
+	return func(trace []Event) (results.Verdict, bool) {
 		extendsTo := func(lists [][]Event) (equal, prefix bool) {
 			for _, l := range lists {
 				if equalTrace(trace, l) {
@@ -499,7 +499,7 @@ func (s Script) expectedText() string {
 
 // judgeClose applies Autobahn's close rules in order: wrong endpoint,
 // unclean, wrong code.
-func (s Script) judgeClose(env Env, st snapshot) (string, string) {
+func (s Script) judgeClose(env Env, st snapshot) (results.CloseVerdict, string) {
 	e := s.Close
 	switch {
 	case e.AnyEndpoint:
@@ -533,7 +533,7 @@ func (s Script) judgeClose(env Env, st snapshot) (string, string) {
 // provoke it, is NON-STRICT (§5.5.1, §7.1.1: the client SHOULD wait for
 // the server); keeping it open after the server's FIN is INFORMATIONAL
 // (the RFC sets no time).
-func (s Script) judgeLinger(env Env, st snapshot, verdict string, notes []string) (string, []string) {
+func (s Script) judgeLinger(env Env, st snapshot, verdict results.Verdict, notes []string) (results.Verdict, []string) {
 	if s.Close.Linger <= 0 || verdict != results.OK {
 		return verdict, notes
 	}

@@ -188,7 +188,8 @@ func TestBrowserGrading(t *testing.T) {
 	for _, tc := range []struct {
 		name, id        string
 		browser         browser.Runner
-		verdict, close  string
+		verdict         results.Verdict
+		close           results.CloseVerdict
 		harness, failed bool
 		observed        string
 	}{

@@ -49,7 +49,7 @@ func TestCorrectServerPassesEveryCase(t *testing.T) {
 // wrong code, and logs the counts.
 func requireAllPass(t *testing.T, peer string, got []results.Case, started time.Time) {
 	t.Helper()
-	counts := map[string]int{}
+	counts := map[results.Verdict]int{}
 	for _, r := range got {
 		counts[r.Verdict]++
 		if r.Failing() || r.CloseVerdict == results.CloseWrongCode ||
@@ -392,7 +392,7 @@ func (row defectRow) check(t *testing.T, got []results.Case, only map[string]boo
 		}
 	}
 	// Cases whose defect earns a verdict short of FAILED.
-	for verdict, ids := range map[string][]string{results.Informational: row.informational, results.NonStrict: row.nonStrict} {
+	for verdict, ids := range map[results.Verdict][]string{results.Informational: row.informational, results.NonStrict: row.nonStrict} {
 		for _, id := range ids {
 			r, ok := byID[id]
 			switch {

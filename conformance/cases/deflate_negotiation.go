@@ -120,7 +120,7 @@ func deflateDeclines() []Case {
 }
 
 // mustDecline judges the answer to an offer the server MUST decline.
-func mustDecline(resp *wire.Response, err error) (string, string) {
+func mustDecline(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:

@@ -126,7 +126,7 @@ func describeResponse(resp *wire.Response, err error) string {
 	return fmt.Sprintf("HTTP %d %s", resp.Status, http.StatusText(resp.Status))
 }
 
-func mustReject(resp *wire.Response, err error) (string, string) {
+func mustReject(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -139,7 +139,7 @@ func mustReject(resp *wire.Response, err error) (string, string) {
 	return results.NonStrict, got + "; a 4xx client error is expected"
 }
 
-func unknownVersion(resp *wire.Response, err error) (string, string) {
+func unknownVersion(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -158,7 +158,7 @@ func unknownVersion(resp *wire.Response, err error) (string, string) {
 	return results.NonStrict, got + "; 426 Upgrade Required is the canonical status"
 }
 
-func http10(resp *wire.Response, err error) (string, string) {
+func http10(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:

@@ -121,7 +121,7 @@ func measureMaskKeys(keys [][4]byte) maskKeyStats {
 //
 // So a correct client is flagged NON-STRICT about once in 3·10¹⁰ runs and
 // FAILED about once in 3·10¹³.
-func judgeMaskKeys(keys [][4]byte) (string, string) {
+func judgeMaskKeys(keys [][4]byte) (results.Verdict, string) {
 	keys = keys[:min(len(keys), maskKeySample)]
 	st := measureMaskKeys(keys)
 	if st.n < 2 {

@@ -75,7 +75,7 @@ func tenPings(id, title, desc string, split wire.Split) Case {
 		payloads = append(payloads, p)
 		frames = append(frames, wire.Ping(p))
 	}
-	judge := func(trace []casekit.Event) (string, bool) {
+	judge := func(trace []casekit.Event) (results.Verdict, bool) {
 		next := 0 // index of the next acceptable ping payload
 		for _, e := range trace {
 			if e.Kind != casekit.Pong {

@@ -334,7 +334,7 @@ func (f *FuzzingServer) status(agent, caseID string) caseStatus {
 	if !run.ok {
 		return caseStatus{Behavior: notRunStatus}
 	}
-	return caseStatus{Behavior: run.rec.Case.Verdict, BehaviorClose: run.rec.Case.CloseVerdict}
+	return caseStatus{Behavior: string(run.rec.Case.Verdict), BehaviorClose: string(run.rec.Case.CloseVerdict)}
 }
 
 // reply accepts a control connection's opening handshake, then sends

@@ -499,7 +499,7 @@ func buildSuite(t *testing.T) (ginkgo, suite, maxrss string) {
 
 func summary(tg results.Target) string {
 	var parts []string
-	for _, v := range []string{results.OK, results.NonStrict, results.Informational, results.Unimplemented, results.Failed} {
+	for _, v := range results.Verdicts {
 		if n := tg.Summary[v]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", v, n))
 		}
