@@ -313,7 +313,7 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 	}
 	timer := time.NewTimer(env.Scaled(timeout))
 	defer timer.Stop()
-	phase := "waiting" // then "closing" (our Close sent), then "draining" (both sent)
+	phase := phaseWaiting
 	// A case that sends its Close among its steps (7.1.x) gives the server
 	// its own timer, not just CloseTimeout, to work through what came
 	// before the Close: 7.1.6 has 256 KiB to echo first, which a loaded
@@ -340,13 +340,13 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 			sess.drop()
 			return
 		case st.closeSent && st.peerClose != nil:
-			if phase != "draining" {
-				phase = "draining"
+			if phase != phaseDraining {
+				phase = phaseDraining
 				resetTimer(timer, env.Scaled(CloseTimeout))
 			}
 		case st.closeSent:
-			if phase == "waiting" {
-				phase = "closing"
+			if phase == phaseWaiting {
+				phase = phaseClosing
 				resetTimer(timer, closeWait)
 			}
 		case st.peerClose != nil:
@@ -372,14 +372,14 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 		case <-sess.changed:
 		case <-timer.C:
 			switch phase {
-			case "waiting":
+			case phaseWaiting:
 				sess.log.Note("timer expired after %v: %s starts the closing handshake", env.Scaled(timeout), sess.peer.Peer())
 				sess.timedOutClosing(ctx)
-			case "closing":
+			case phaseClosing:
 				sess.log.Note("no Close from the %s within %v: %s drops TCP", sess.peer, closeWait, sess.peer.Peer())
 				sess.giveUpWaiting()
 				return
-			default:
+			default: // phaseDraining
 				sess.log.Note("server did not close TCP within %v after the closing handshake: client drops TCP", env.Scaled(CloseTimeout))
 				sess.dropAfterClose()
 				return
@@ -387,6 +387,19 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 		}
 	}
 }
+
+// finishPhase is how far finish has got in ending the connection; each
+// phase has its own timer.
+type finishPhase int
+
+const (
+	// phaseWaiting: the case's timer runs while the expected events arrive.
+	phaseWaiting finishPhase = iota
+	// phaseClosing: the harness's Close is sent; the peer's is awaited.
+	phaseClosing
+	// phaseDraining: both Close frames are sent; the server drops TCP.
+	phaseDraining
+)
 
 func resetTimer(t *time.Timer, d time.Duration) {
 	t.Stop()
