@@ -16,7 +16,7 @@ import (
 
 // FamilyBrowser is the real-browser interop family: the client is headless
 // Chromium's own WebSocket, not the harness's wire client.
-const FamilyBrowser = "browser"
+const FamilyBrowser Family = "browser"
 
 // browserSizes are the message sizes in bytes: around the 7-bit/16-bit
 // and 16-bit/64-bit length encodings a server must switch between.

@@ -20,7 +20,7 @@ import (
 // Case is one conformance case.
 type Case struct {
 	ID     string `json:"id"`
-	Family string `json:"family"`
+	Family Family `json:"family"`
 	Title  string `json:"title"`
 	// RFC is the clause the case checks, e.g. "RFC 6455 §5.5.2".
 	RFC         string `json:"rfc"`
@@ -53,18 +53,22 @@ func (c Case) Bound(env casekit.Env) time.Duration {
 	return casekit.Bound(env, max(c.timeout, casekit.DefaultTimeout)) + c.fixed
 }
 
+// Family names a group of cases, such as the framing cases (1.x) or the
+// UTF-8 ones (6.x); results.json writes it as a string.
+type Family string
+
 // Family names, in report order.
 const (
-	FamilyHandshake     = "handshake"
-	FamilyFraming       = "framing"
-	FamilyPingPong      = "pingpong"
-	FamilyReservedBits  = "reserved-bits"
-	FamilyOpcodes       = "opcodes"
-	FamilyFragmentation = "fragmentation"
-	FamilyUTF8          = "utf8"
-	FamilyClose         = "close"
-	FamilyMisc          = "misc"
-	FamilyMasking       = "masking"
+	FamilyHandshake     Family = "handshake"
+	FamilyFraming       Family = "framing"
+	FamilyPingPong      Family = "pingpong"
+	FamilyReservedBits  Family = "reserved-bits"
+	FamilyOpcodes       Family = "opcodes"
+	FamilyFragmentation Family = "fragmentation"
+	FamilyUTF8          Family = "utf8"
+	FamilyClose         Family = "close"
+	FamilyMisc          Family = "misc"
+	FamilyMasking       Family = "masking"
 	// FamilyHandshakeResponse is declared in handshake_response.go,
 	// FamilyServerClose in server_close.go.
 	// FamilyBrowser is declared in browser.go, FamilyLimits in limits.go,
@@ -72,7 +76,7 @@ const (
 )
 
 // Families lists family names in report order.
-var Families = []string{
+var Families = []Family{
 	FamilyHandshake, FamilyHandshakeResponse, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
 	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyServerClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
 	FamilyDeflatePayloads, FamilyDeflateParams, FamilyDeflateResponse, FamilyMasking, FamilyBrowser,
@@ -81,15 +85,15 @@ var Families = []string{
 // SlowFamilies move megabytes or thousands of messages per case; the
 // default profile of make conformance leaves them out (PROFILE=full runs
 // them). The suite labels their specs "profile:full".
-var SlowFamilies = []string{FamilyLimits, FamilyDeflatePayloads, FamilyDeflateParams}
+var SlowFamilies = []Family{FamilyLimits, FamilyDeflatePayloads, FamilyDeflateParams}
 
 // CPUBoundFamilies keep the CPU busy rather than wait: each of their cases
 // compresses and decompresses megabytes in both ends. The engine runs
 // only a few at once.
-var CPUBoundFamilies = []string{FamilyDeflatePayloads, FamilyDeflateParams}
+var CPUBoundFamilies = []Family{FamilyDeflatePayloads, FamilyDeflateParams}
 
 // IsCPUBound reports whether family is one of CPUBoundFamilies.
-func IsCPUBound(family string) bool { return slices.Contains(CPUBoundFamilies, family) }
+func IsCPUBound(family Family) bool { return slices.Contains(CPUBoundFamilies, family) }
 
 // SlowFamilyReason is the skipped_families reason of a slow family the
 // default profile left out.
@@ -116,12 +120,12 @@ func ParseProfile(s string) (Profile, error) {
 }
 
 // Includes reports whether the profile runs the family.
-func (p Profile) Includes(family string) bool { return p == ProfileFull || !IsSlow(family) }
+func (p Profile) Includes(family Family) bool { return p == ProfileFull || !IsSlow(family) }
 
 // LeftOut maps the families the profile does not run to why, as
 // results.json lists them in skipped_families.
-func (p Profile) LeftOut() map[string]string {
-	out := map[string]string{}
+func (p Profile) LeftOut() map[Family]string {
+	out := map[Family]string{}
 	for _, f := range SlowFamilies {
 		if !p.Includes(f) {
 			out[f] = SlowFamilyReason
@@ -131,7 +135,7 @@ func (p Profile) LeftOut() map[string]string {
 }
 
 // IsSlow reports whether family is one of SlowFamilies.
-func IsSlow(family string) bool { return slices.Contains(SlowFamilies, family) }
+func IsSlow(family Family) bool { return slices.Contains(SlowFamilies, family) }
 
 // All returns the whole catalog, sorted by ID. IDs are unique (a test
 // checks it).
@@ -153,7 +157,7 @@ func All() []Case {
 // must do what the server must (Autobahn's 1.x-7.x, 9.x and 10.x judge
 // clients the same way). The rest test what only a server does: answer an
 // opening handshake, unmask, negotiate an extension, serve a browser.
-var ClientFamilies = []string{
+var ClientFamilies = []Family{
 	FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes, FamilyFragmentation,
 	FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc,
 }
@@ -201,7 +205,7 @@ func clientOnly() []Case {
 
 // ClientOnly reports whether family judges only clients: it has cases in
 // the client form and none in the server form.
-func ClientOnly(family string) bool {
+func ClientOnly(family Family) bool {
 	inFamily := func(c Case) bool { return c.Family == family }
 	return slices.ContainsFunc(clientOnly(), inFamily) && !slices.ContainsFunc(All(), inFamily)
 }
@@ -219,7 +223,7 @@ func swapRoles(s string) string {
 }
 
 // ByFamily returns the cases of one family.
-func ByFamily(family string) []Case {
+func ByFamily(family Family) []Case {
 	var out []Case
 	for _, c := range All() {
 		if c.Family == family {
@@ -233,7 +237,7 @@ func ByFamily(family string) []Case {
 // starts with the RFC clause the case checks.
 func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 	out := casekit.Gate(ctx, env, c.run)
-	out.ID, out.Family, out.Title, out.RFC = c.ID, c.Family, c.Title, c.RFC
+	out.ID, out.Family, out.Title, out.RFC = c.ID, string(c.Family), c.Title, c.RFC
 	out.Description, out.Expectation = c.Description, c.Expectation
 	if out.Failing() && !out.NotRun && !strings.HasPrefix(out.Observed, c.RFC) {
 		out.Observed = fmt.Sprintf("%s: %s\n%s", c.RFC, c.Expectation, out.Observed)
@@ -248,13 +252,13 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 }
 
 // scripted wraps a Script as a case.
-func scripted(id, family, title, rfc, description, expectation string, s casekit.Script) Case {
+func scripted(id string, family Family, title, rfc, description, expectation string, s casekit.Script) Case {
 	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
 		run: s.Run, timeout: s.Timeout}
 }
 
 // exchanged wraps a round-trip Exchange as a case.
-func exchanged(id, family, title, rfc, description, expectation string, x casekit.Exchange) Case {
+func exchanged(id string, family Family, title, rfc, description, expectation string, x casekit.Exchange) Case {
 	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
 		run: x.Run, timeout: x.Timeout}
 }

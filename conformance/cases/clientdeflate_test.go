@@ -94,7 +94,7 @@ func TestCorrectClientPassesDeflateData(t *testing.T) {
 func TestClientWithoutDeflate(t *testing.T) {
 	t.Parallel()
 	selected := selectCases(cases.ForPeer(wire.Client),
-		append([]string{"11.4", "11.5", cases.FamilyDeflateResponse}, "12.1.1", "13.1.1", "13.2.1", "13.3.1", "13.5.1", "13.7.1"))
+		append([]string{"11.4", "11.5", string(cases.FamilyDeflateResponse)}, "12.1.1", "13.1.1", "13.2.1", "13.3.1", "13.5.1", "13.7.1"))
 	none, plain := clientTarget("none", brokenpeer.Defects{ClientNoDeflate: true}), clientTarget("plain", brokenpeer.Defects{ClientPlainDeflateOffer: true})
 	plainUnimplemented := map[string]bool{"13.2.1": true, "13.3.1": true, "13.5.1": true, "112.2.1": true}
 	got := clientRecords(t, []engine.Target{none, plain}, selected)

@@ -96,12 +96,12 @@ var defectRows = []defectRow{
 		// 100.6 (unmasked Close) is not listed: a server that accepts it
 		// answers with 1000 where 1002 is expected, WRONG CODE only.
 		name: "AcceptWrongMask", defects: brokenpeer.Defects{AcceptWrongMask: true},
-		run:      []string{cases.FamilyMasking},
+		run:      []string{string(cases.FamilyMasking)},
 		mustFail: seq("100", 1, 5),
 	},
 	{
 		name: "IgnoreRSV", defects: brokenpeer.Defects{IgnoreRSV: true},
-		run:      []string{cases.FamilyReservedBits},
+		run:      []string{string(cases.FamilyReservedBits)},
 		mustFail: seq("3", 1, 7),
 	},
 	{
@@ -110,7 +110,7 @@ var defectRows = []defectRow{
 		// UTF-8 check the invalid close reason of 7.5.1 is accepted and
 		// answered with 1000 (WRONG CODE, fatal in 7.x).
 		name: "EchoInvalidUTF8", defects: brokenpeer.Defects{EchoInvalidUTF8: true},
-		run: []string{cases.FamilyUTF8, "7.5.1"},
+		run: []string{string(cases.FamilyUTF8), "7.5.1"},
 		mustFail: concat(
 			ids("6.3.1", "6.3.2"), seq("6.4", 1, 4),
 			ids("6.6.1", "6.6.3", "6.6.4", "6.6.6", "6.6.8", "6.6.10"),
@@ -125,52 +125,52 @@ var defectRows = []defectRow{
 		// Failing fast is a SHOULD: validating whole messages only is
 		// NON-STRICT in 6.4.x and passes everything else.
 		name: "NoFailFastUTF8", defects: brokenpeer.Defects{NoFailFastUTF8: true},
-		run:         []string{cases.FamilyUTF8},
+		run:         []string{string(cases.FamilyUTF8)},
 		nonStrict:   seq("6.4", 1, 4),
 		noneFailing: true,
 	},
 	{
 		name: "IgnoreReservedOpcodes", defects: brokenpeer.Defects{IgnoreReservedOpcodes: true},
-		run:      []string{cases.FamilyOpcodes},
+		run:      []string{string(cases.FamilyOpcodes)},
 		mustFail: concat(seq("4.1", 1, 5), seq("4.2", 1, 5)),
 	},
 	{
 		// 2.1's ping has an empty payload, so an empty pong is right.
 		name: "WrongPongPayload", defects: brokenpeer.Defects{WrongPongPayload: true},
-		run:      []string{cases.FamilyPingPong, "5.6", "5.7", "5.8", "5.19", "5.20", "100.11"},
+		run:      []string{string(cases.FamilyPingPong), "5.6", "5.7", "5.8", "5.19", "5.20", "100.11"},
 		mustFail: concat(seq("2", 2, 4), ids("2.6", "2.9", "2.10", "2.11", "5.6", "5.7", "5.8", "5.19", "5.20", "100.11")),
 	},
 	{
 		name: "NoPong", defects: brokenpeer.Defects{NoPong: true},
-		run:      []string{cases.FamilyPingPong, "5.6", "5.7", "5.8", "5.19", "5.20", "100.11"},
+		run:      []string{string(cases.FamilyPingPong), "5.6", "5.7", "5.8", "5.19", "5.20", "100.11"},
 		mustFail: concat(seq("2", 1, 4), ids("2.6", "2.9", "2.10", "2.11", "5.6", "5.7", "5.8", "5.19", "5.20", "100.11")),
 	},
 	{
 		// 5.18 is a new data frame inside a message, not an orphan.
 		name: "AcceptOrphanContinuation", defects: brokenpeer.Defects{AcceptOrphanContinuation: true},
-		run:      []string{cases.FamilyFragmentation},
+		run:      []string{string(cases.FamilyFragmentation)},
 		mustFail: seq("5", 9, 17),
 	},
 	{
 		name: "AcceptFragmentedControl", defects: brokenpeer.Defects{AcceptFragmentedControl: true},
-		run:      []string{cases.FamilyFragmentation},
+		run:      []string{string(cases.FamilyFragmentation)},
 		mustFail: ids("5.1", "5.2"),
 	},
 	{
 		name: "AcceptLargeControl", defects: brokenpeer.Defects{AcceptLargeControl: true},
-		run:      []string{cases.FamilyPingPong, "7.3"},
+		run:      []string{string(cases.FamilyPingPong), "7.3"},
 		mustFail: ids("2.5", "7.3.6"),
 	},
 	{
 		// 7.13.x (5000, 65535) are INFORMATIONAL: any answer is recorded.
 		name: "AcceptInvalidCloseCodes", defects: brokenpeer.Defects{AcceptInvalidCloseCodes: true},
-		run:      []string{cases.FamilyClose},
+		run:      []string{string(cases.FamilyClose)},
 		mustFail: seq("7.9", 1, 9),
 	},
 	{
 		// Every case that requires a clean close is UNCLEAN.
 		name: "NoCloseReply", defects: brokenpeer.Defects{NoCloseReply: true},
-		run: []string{cases.FamilyClose, "1.1.1", "2.1", "5.3", "6.2.1", "100.7"},
+		run: []string{string(cases.FamilyClose), "1.1.1", "2.1", "5.3", "6.2.1", "100.7"},
 		mustFail: concat(seq("7.1", 1, 6), ids("7.3.1"), seq("7.3", 3, 5), seq("7.7", 1, 13),
 			ids("1.1.1", "2.1", "5.3", "6.2.1", "100.7")),
 	},
@@ -178,7 +178,7 @@ var defectRows = []defectRow{
 		// Every case gets at least the server's Close frame back, and
 		// every server frame is checked.
 		name: "SendWrongMask", defects: brokenpeer.Defects{SendWrongMask: true},
-		run: []string{"1.1", cases.FamilyPingPong, cases.FamilyReservedBits, "6.2", "6.3", "7.1", "7.3", cases.FamilyMasking},
+		run: []string{"1.1", string(cases.FamilyPingPong), string(cases.FamilyReservedBits), "6.2", "6.3", "7.1", "7.3", string(cases.FamilyMasking)},
 		mustFail: concat(seq("1.1", 1, 8), seq("2", 1, 11), seq("3", 1, 7), seq("6.2", 1, 4), seq("6.3", 1, 2),
 			seq("7.1", 1, 6), seq("7.3", 1, 6), seq("100", 1, 11)),
 	},
@@ -186,51 +186,51 @@ var defectRows = []defectRow{
 		// 0.15 offers "chat", so selecting it is right there; 0.18 is
 		// INFORMATIONAL whatever happens.
 		name: "SelectUnofferedSubprotocol", defects: brokenpeer.Defects{SelectUnofferedSubprotocol: true},
-		run:      []string{cases.FamilyHandshake, "1.1.1", "7.1.1"},
+		run:      []string{string(cases.FamilyHandshake), "1.1.1", "7.1.1"},
 		mustFail: ids("0.1", "0.2", "0.3", "0.4", "0.14", "0.16", "0.17", "1.1.1", "7.1.1"),
 	},
 	{
 		name: "WrongAcceptKey", defects: brokenpeer.Defects{WrongAcceptKey: true},
-		run:      []string{cases.FamilyHandshake, "1.1.1", "2.1"},
+		run:      []string{string(cases.FamilyHandshake), "1.1.1", "2.1"},
 		mustFail: concat(seq("0", 1, 4), seq("0", 14, 17), ids("1.1.1", "2.1")),
 	},
 	{
 		name: "UpgradeWithoutKey", defects: brokenpeer.Defects{UpgradeWithoutKey: true},
-		run:      []string{cases.FamilyHandshake},
+		run:      []string{string(cases.FamilyHandshake)},
 		mustFail: seq("0", 5, 7),
 	},
 	{
 		// UpgradeAnyVersion does not look at the header at all, so a
 		// missing one (0.9) is upgraded too.
 		name: "UpgradeAnyVersion", defects: brokenpeer.Defects{UpgradeAnyVersion: true},
-		run:      []string{cases.FamilyHandshake},
+		run:      []string{string(cases.FamilyHandshake)},
 		mustFail: ids("0.8", "0.9"),
 	},
 	{
 		name: "RejectVersionWithoutHeader", defects: brokenpeer.Defects{RejectVersionWithoutHeader: true},
-		run:      []string{cases.FamilyHandshake},
+		run:      []string{string(cases.FamilyHandshake)},
 		mustFail: ids("0.8"),
 	},
 	{
 		name: "RequireExactConnectionUpgrade", defects: brokenpeer.Defects{RequireExactConnectionUpgrade: true},
-		run:      []string{cases.FamilyHandshake},
+		run:      []string{string(cases.FamilyHandshake)},
 		mustFail: ids("0.2"),
 	},
 	{
 		name: "CaseSensitiveUpgrade", defects: brokenpeer.Defects{CaseSensitiveUpgrade: true},
-		run:      []string{cases.FamilyHandshake},
+		run:      []string{string(cases.FamilyHandshake)},
 		mustFail: ids("0.3"),
 	},
 	{
 		name: "EchoFragmentsSeparately", defects: brokenpeer.Defects{EchoFragmentsSeparately: true},
-		run:      []string{cases.FamilyFragmentation, "6.1", "6.2", "7.1.5", "10.1.1", "100.10"},
+		run:      []string{string(cases.FamilyFragmentation), "6.1", "6.2", "7.1.5", "10.1.1", "100.10"},
 		mustFail: concat(seq("5", 3, 8), ids("5.19", "5.20", "6.1.2", "6.1.3"), seq("6.2", 2, 4), ids("7.1.5", "10.1.1", "100.10")),
 	},
 	{
 		// In 7.1.5 the ignored Close lets the last fragment complete the
 		// message, which is then echoed.
 		name: "DropInterleavedControl", defects: brokenpeer.Defects{DropInterleavedControl: true},
-		run:      []string{cases.FamilyFragmentation, "7.1.5"},
+		run:      []string{string(cases.FamilyFragmentation), "7.1.5"},
 		mustFail: ids("5.6", "5.7", "5.8", "5.19", "5.20", "7.1.5"),
 	},
 	{
@@ -246,7 +246,7 @@ var defectRows = []defectRow{
 		// Closing TCP first is a SHOULD (§7.1.1): the client has to drop
 		// it, and OK becomes NON-STRICT.
 		name: "NoTCPClose", defects: brokenpeer.Defects{NoTCPClose: true},
-		run:         []string{cases.FamilyClose, cases.FamilyReservedBits, "1.1.1", "2.1", "6.2.1", "6.3.1"},
+		run:         []string{string(cases.FamilyClose), string(cases.FamilyReservedBits), "1.1.1", "2.1", "6.2.1", "6.3.1"},
 		nonStrict:   ids("1.1.1", "2.1", "3.1", "6.2.1", "6.3.1", "7.1.1", "7.3.3", "7.7.1", "7.9.1"),
 		noneFailing: true,
 	},
@@ -283,35 +283,35 @@ var defectRows = []defectRow{
 	// Knobs of the client's check of the server's answer (client form only).
 	{
 		name: "ClientAcceptsWrongAccept", defects: brokenpeer.Defects{ClientAcceptsWrongAccept: true},
-		run:      []string{cases.FamilyHandshakeResponse},
+		run:      []string{string(cases.FamilyHandshakeResponse)},
 		mustFail: ids("110.1", "110.2"),
 	},
 	{
 		name: "ClientAcceptsNon101", defects: brokenpeer.Defects{ClientAcceptsNon101: true},
-		run:      []string{cases.FamilyHandshakeResponse},
+		run:      []string{string(cases.FamilyHandshakeResponse)},
 		mustFail: ids("110.3", "110.4"),
 	},
 	{
 		name: "ClientAcceptsNoUpgrade", defects: brokenpeer.Defects{ClientAcceptsNoUpgrade: true},
-		run:      []string{cases.FamilyHandshakeResponse},
+		run:      []string{string(cases.FamilyHandshakeResponse)},
 		mustFail: seq("110", 5, 8),
 	},
 	{
 		name: "ClientAcceptsUnoffered", defects: brokenpeer.Defects{ClientAcceptsUnoffered: true},
-		run:      []string{cases.FamilyHandshakeResponse},
+		run:      []string{string(cases.FamilyHandshakeResponse)},
 		mustFail: ids("110.9", "110.10"),
 	},
 	{
 		// A list in Connection is what §4.1 checks for but not what §4.2.2
 		// has a server send: refusing it is NON-STRICT.
 		name: "ClientRequiresExactHeaders", defects: brokenpeer.Defects{ClientRequiresExactHeaders: true},
-		run:       []string{cases.FamilyHandshakeResponse},
+		run:       []string{string(cases.FamilyHandshakeResponse)},
 		mustFail:  ids("110.11"),
 		nonStrict: ids("110.12"),
 	},
 	{
 		name: "SendsExtension", defects: brokenpeer.Defects{SendsExtension: true},
-		run:      []string{cases.FamilyHandshake, "1.1.1", "7.1.1"},
+		run:      []string{string(cases.FamilyHandshake), "1.1.1", "7.1.1"},
 		mustFail: concat(seq("0", 1, 4), seq("0", 14, 17), ids("1.1.1", "7.1.1")),
 	},
 }
@@ -471,7 +471,7 @@ func selectCases(catalog []cases.Case, selectors []string) []cases.Case {
 	var out []cases.Case
 	for _, c := range catalog {
 		for _, s := range selectors {
-			if c.Family == s || c.ID == s || strings.HasPrefix(c.ID, s+".") {
+			if string(c.Family) == s || c.ID == s || strings.HasPrefix(c.ID, s+".") {
 				out = append(out, c)
 				break
 			}

@@ -11,8 +11,8 @@ import (
 
 // Families of the compression data cases (Autobahn 12.x and 13.x).
 const (
-	FamilyDeflatePayloads = "deflate-payloads"
-	FamilyDeflateParams   = "deflate-params"
+	FamilyDeflatePayloads Family = "deflate-payloads"
+	FamilyDeflateParams   Family = "deflate-params"
 )
 
 // deflateSize is one of Autobahn's 18 message series of 12.y and 13.y:
@@ -161,7 +161,7 @@ func DeflateParams() []Case {
 // deflateSeries is one compressed round-trip series: message i is a slice
 // of the corpus at an offset that varies with i, so no echo can be a
 // cached copy of the previous one, yet context takeover finds matches.
-func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wire.Extension, answer clientAnswer) Case {
+func deflateSeries(id string, family Family, corpus Corpus, s deflateSize, offers []wire.Extension, answer clientAnswer) Case {
 	n := deflateMessages
 	op := wire.OpText
 	kind := "text"

@@ -14,7 +14,7 @@ import (
 // FamilyDeflateNegotiation is 11.x, a project range (Autobahn has no 11):
 // how a server answers permessage-deflate offers (RFC 7692 §5, §7) and
 // which frames it accepts once the extension is in use (§6).
-const FamilyDeflateNegotiation = "deflate-negotiation"
+const FamilyDeflateNegotiation Family = "deflate-negotiation"
 
 const (
 	acceptRule = "The server MAY decline (UNIMPLEMENTED). If it accepts, its response MUST accept exactly one offer with parameters RFC 7692 allows for it (§7: no parameter not defined for a response, no duplicate, values 8–15; client_max_window_bits only if offered, §7.1.2.2; server_no_context_takeover and server_max_window_bits honoured, §7.1.1.1, §7.1.2.1), " +

@@ -12,7 +12,7 @@ import (
 // window and context rules an answer sets, and answers it MUST refuse.
 // Autobahn's client mode asks a client only for window 9 or 15 and never
 // answers wrongly.
-const FamilyDeflateResponse = "deflate-response"
+const FamilyDeflateResponse Family = "deflate-response"
 
 // Rules of the deflate-response family.
 const (

@@ -98,7 +98,7 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 	t.Parallel()
 	selectors := deflateSample
 	if os.Getenv("WSH_DEFLATE_ALL") != "" {
-		selectors = []string{cases.FamilyDeflatePayloads, cases.FamilyDeflateParams}
+		selectors = []string{string(cases.FamilyDeflatePayloads), string(cases.FamilyDeflateParams)}
 	}
 	srv := startServer(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
@@ -124,7 +124,7 @@ func TestServerWithoutDeflate(t *testing.T) {
 	srv := startServer(t, brokenpeer.Defects{NoDeflate: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	selected := selectCases(wireCases(), append([]string{cases.FamilyDeflateNegotiation}, deflateSample...))
+	selected := selectCases(wireCases(), append([]string{string(cases.FamilyDeflateNegotiation)}, deflateSample...))
 	for _, r := range runAll(ctx, srv.URL(), selected, make(chan struct{}, 8)) {
 		want := results.Unimplemented
 		if strings.HasPrefix(r.ID, "11.2.") {
@@ -165,7 +165,7 @@ func TestDeflateCatalogMatchesAutobahn(t *testing.T) {
 			t.Errorf("%s missing", id)
 		}
 	}
-	for _, f := range []string{cases.FamilyDeflatePayloads, cases.FamilyDeflateParams} {
+	for _, f := range []cases.Family{cases.FamilyDeflatePayloads, cases.FamilyDeflateParams} {
 		if !cases.IsSlow(f) {
 			t.Errorf("%s is not in SlowFamilies", f)
 		}

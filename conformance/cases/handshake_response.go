@@ -7,7 +7,7 @@ import (
 
 // FamilyHandshakeResponse judges how a client takes the server's answer
 // to its opening handshake; it has only a client form.
-const FamilyHandshakeResponse = "handshake-response"
+const FamilyHandshakeResponse Family = "handshake-response"
 
 // Rules of the handshake-response family (RFC 6455 §4.1, last part).
 const (

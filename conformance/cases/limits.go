@@ -11,7 +11,7 @@ import (
 
 // FamilyLimits is Autobahn's 9.x: large messages, fragment and TCP-chop
 // ramps, and series of round trips.
-const FamilyLimits = "limits"
+const FamilyLimits Family = "limits"
 
 // Sizes, frame sizes, chops and timers of Autobahn 9.x
 // (autobahn-cases.md §2; case9_*.py).

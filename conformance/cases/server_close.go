@@ -13,7 +13,7 @@ import (
 
 // FamilyServerClose judges how a client takes a close the server starts;
 // it has only a client form.
-const FamilyServerClose = "server-close"
+const FamilyServerClose Family = "server-close"
 
 // serverCloseLinger is how long the harness, as the server, keeps TCP open
 // after the closing handshake (111.1, 111.18) or after its FIN without a

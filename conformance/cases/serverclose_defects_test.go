@@ -57,14 +57,14 @@ func init() {
 			// Dropping TCP is a way to fail the connection: the invalid
 			// Closes (111.8-111.17) pass.
 			name: "NoCloseReply/server-close", defects: brokenpeer.Defects{NoCloseReply: true}, clientFormOnly: true,
-			run:      []string{cases.FamilyServerClose},
+			run:      []string{string(cases.FamilyServerClose)},
 			mustFail: concat(seq("111", 1, 6), ids("111.18")),
 		},
 		defectRow{
 			// Echoing a code no endpoint may send is FAILED; answering any
 			// other invalid one NON-STRICT.
 			name: "AcceptInvalidCloseCodes/server-close", defects: brokenpeer.Defects{AcceptInvalidCloseCodes: true}, clientFormOnly: true,
-			run:       []string{cases.FamilyServerClose},
+			run:       []string{string(cases.FamilyServerClose)},
 			mustFail:  seq("111", 11, 13),
 			nonStrict: ids("111.8", "111.9", "111.10", "111.14"),
 			observed:  "MUST NOT be sent in a Close frame",
@@ -73,7 +73,7 @@ func init() {
 			// Every Close of the family goes unanswered and TCP stays open
 			// until the harness gives up; 111.19 has no Close.
 			name: "IgnoreClose", defects: brokenpeer.Defects{IgnoreClose: true}, clientFormOnly: true,
-			run:      []string{cases.FamilyServerClose},
+			run:      []string{string(cases.FamilyServerClose)},
 			mustFail: seq("111", 1, 18),
 			observed: "neither answered the server's Close nor closed TCP",
 		},

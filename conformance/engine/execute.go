@@ -78,7 +78,7 @@ type Plan struct {
 type Outcome struct {
 	Records []Record
 	// SkippedFamilies maps families that could not run to why.
-	SkippedFamilies map[string]string
+	SkippedFamilies map[cases.Family]string
 	// Cut counts cases an interrupt cut short: they have no record.
 	Cut int
 }
@@ -92,7 +92,7 @@ type Outcome struct {
 // When ctx ends, cases in flight are cut short and left out, and no more
 // start.
 func Execute(ctx context.Context, p Plan) Outcome {
-	out := Outcome{SkippedFamilies: map[string]string{}}
+	out := Outcome{SkippedFamilies: map[cases.Family]string{}}
 	var mu sync.Mutex // guards out
 	add := func(rec Record) {
 		mu.Lock()
@@ -408,7 +408,7 @@ func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env case
 		play, err = r.clientPlayer(ctx, t)
 	}
 	if err != nil {
-		return results.Case{ID: c.ID, Family: c.Family, Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
+		return results.Case{ID: c.ID, Family: string(c.Family), Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
 	}
 	env.Incoming = board.expect(t.Info.Name, c.ID)
 	cctx, stop := context.WithCancel(ctx)

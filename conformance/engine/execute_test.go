@@ -106,7 +106,7 @@ func TestExecute(t *testing.T) {
 	if gone.Unavailable != "php not installed" || len(gone.Cases) != 0 {
 		t.Errorf("unavailable target: %+v", gone)
 	}
-	if run.SkippedFamilies[cases.FamilyBrowser] != "no Chromium here" {
+	if run.SkippedFamilies[string(cases.FamilyBrowser)] != "no Chromium here" {
 		t.Errorf("skipped families %v", run.SkippedFamilies)
 	}
 }
@@ -161,16 +161,16 @@ func TestExecuteClients(t *testing.T) {
 	if want := len(plan.ClientCases) * len(plan.Targets); len(out.Records) != want || out.Cut != 0 {
 		t.Fatalf("%d records, %d cut; want %d", len(out.Records), out.Cut, want)
 	}
-	failed := map[string]map[string]bool{} // target -> failing families
+	failed := map[string]map[cases.Family]bool{} // target -> failing families
 	for _, r := range out.Records {
 		if r.Case.HarnessError != "" {
 			t.Errorf("%s %s: harness error %s", r.Target, r.Case.ID, r.Case.HarnessError)
 		}
 		if r.Case.Failing() {
 			if failed[r.Target] == nil {
-				failed[r.Target] = map[string]bool{}
+				failed[r.Target] = map[cases.Family]bool{}
 			}
-			failed[r.Target][r.Case.Family] = true
+			failed[r.Target][cases.Family(r.Case.Family)] = true
 		}
 	}
 	// gorilla's and gws' clients take a subprotocol and an extension they

@@ -444,7 +444,7 @@ func TestHostileServersBrowser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if reason := run.SkippedFamilies[cases.FamilyBrowser]; reason != "" {
+			if reason := run.SkippedFamilies[string(cases.FamilyBrowser)]; reason != "" {
 				t.Fatalf("browser family skipped: %s", reason)
 			}
 			checkVerdicts(t, name, run, want)
