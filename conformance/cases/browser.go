@@ -40,15 +40,15 @@ const browserFixed = 30*time.Second + 2*3*time.Second
 func Browser() []Case {
 	var out []Case
 	for i, size := range browserSizes {
-		out = append(out, browserEcho(fmt.Sprintf("200.1.%d", i+1), fmt.Sprintf("Browser text, %d bytes ASCII", size),
+		out = append(out, browserEcho(Case{ID: fmt.Sprintf("200.1.%d", i+1), Title: fmt.Sprintf("Browser text, %d bytes ASCII", size)},
 			browser.Scenario{Kind: browser.KindEcho, Text: asciiText(size)}))
 	}
 	for i, size := range browserSizes[1:] {
-		out = append(out, browserEcho(fmt.Sprintf("200.2.%d", i+1), fmt.Sprintf("Browser text, %d bytes multi-byte UTF-8", size),
+		out = append(out, browserEcho(Case{ID: fmt.Sprintf("200.2.%d", i+1), Title: fmt.Sprintf("Browser text, %d bytes multi-byte UTF-8", size)},
 			browser.Scenario{Kind: browser.KindEcho, Text: multibyteText(size)}))
 	}
 	for i, size := range browserSizes {
-		out = append(out, browserEcho(fmt.Sprintf("200.3.%d", i+1), fmt.Sprintf("Browser binary, %d bytes", size),
+		out = append(out, browserEcho(Case{ID: fmt.Sprintf("200.3.%d", i+1), Title: fmt.Sprintf("Browser binary, %d bytes", size)},
 			browser.Scenario{Kind: browser.KindEcho, Binary: true, Size: size}))
 	}
 	out = append(out,
@@ -112,28 +112,31 @@ func withTLSNote(run func(context.Context, casekit.Env) casekit.Outcome) func(co
 	}
 }
 
-func browserEcho(id, title string, sc browser.Scenario) Case {
+// browserEcho is the case c (its ID and title) played by the echo
+// scenario sc.
+func browserEcho(c Case, sc browser.Scenario) Case {
 	kind, size := "text", len(sc.Text)
 	if sc.Binary {
 		kind, size = "binary", sc.Size
 	}
-	return Case{ID: id, Family: FamilyBrowser, Title: title, RFC: "RFC 6455 §5.2, §5.6", timeout: browserTimer, fixed: browserFixed,
-		Description: fmt.Sprintf("Chromium opens the echo endpoint with new WebSocket(url), sends a %d-byte %s message, "+
-			"waits for the echo and closes with 1000.", size, kind),
-		Expectation: "The echo arrives with the same type and content and Chromium never has to fail the connection " +
-			"(§5.2 framing, §5.6 data); the close is clean. A server that refuses the browser's handshake " +
-			"(for example by Origin, §10.2) is INFORMATIONAL.",
-		run: func(ctx context.Context, env casekit.Env) casekit.Outcome {
-			sc := sc
-			sc.URL = env.URL
-			tr, out, ok := playInBrowser(ctx, env, sc)
-			if !ok {
-				return out
-			}
-			gradeEcho(&out, tr, sc)
-			gradeBrowserClose(&out, tr, false)
+	c.Family, c.RFC, c.timeout, c.fixed = FamilyBrowser, "RFC 6455 §5.2, §5.6", browserTimer, browserFixed
+	c.Description = fmt.Sprintf("Chromium opens the echo endpoint with new WebSocket(url), sends a %d-byte %s message, "+
+		"waits for the echo and closes with 1000.", size, kind)
+	c.Expectation = "The echo arrives with the same type and content and Chromium never has to fail the connection " +
+		"(§5.2 framing, §5.6 data); the close is clean. A server that refuses the browser's handshake " +
+		"(for example by Origin, §10.2) is INFORMATIONAL."
+	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
+		sc := sc
+		sc.URL = env.URL
+		tr, out, ok := playInBrowser(ctx, env, sc)
+		if !ok {
 			return out
-		}}
+		}
+		gradeEcho(&out, tr, sc)
+		gradeBrowserClose(&out, tr, false)
+		return out
+	}
+	return c
 }
 
 func runBrowserBroadcast(ctx context.Context, env casekit.Env) casekit.Outcome {

@@ -251,16 +251,17 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 	return out
 }
 
-// scripted wraps a Script as a case.
-func scripted(id string, family Family, title, rfc, description, expectation string, s casekit.Script) Case {
-	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
-		run: s.Run, timeout: s.Timeout}
+// scripted is the case c (its text: ID, family, title, RFC clause,
+// description and expectation) played by the Script s.
+func scripted(c Case, s casekit.Script) Case {
+	c.run, c.timeout = s.Run, s.Timeout
+	return c
 }
 
-// exchanged wraps a round-trip Exchange as a case.
-func exchanged(id string, family Family, title, rfc, description, expectation string, x casekit.Exchange) Case {
-	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
-		run: x.Run, timeout: x.Timeout}
+// exchanged is the case c played by the round-trip Exchange x.
+func exchanged(c Case, x casekit.Exchange) Case {
+	c.run, c.timeout = x.Run, x.Timeout
+	return c
 }
 
 // Common close expectations (Autobahn's expectedClose).

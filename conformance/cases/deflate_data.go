@@ -180,7 +180,11 @@ func deflateSeries(id string, family Family, corpus Corpus, s deflateSize, offer
 	sending := fmt.Sprintf("send %d %s messages of %d bytes of the %s corpus, one at a time, each compressed (%s) after the echo of the previous one was checked.",
 		n, kind, s.size, corpus.Name, frames)
 	desc := fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s. Then %s", offer, sending)
-	c := exchanged(id, family, title, "RFC 7692 §6, §7.2", desc, deflateDataRule, casekit.Exchange{
+	c := exchanged(Case{
+		ID: id, Family: family, Title: title, RFC: "RFC 7692 §6, §7.2",
+		Description: desc,
+		Expectation: deflateDataRule,
+	}, casekit.Exchange{
 		Edit:      casekit.OfferDeflate(offers...),
 		Negotiate: casekit.NegotiateDeflate(offers...),
 		Answer:    answer.answer,
