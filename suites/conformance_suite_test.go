@@ -124,7 +124,7 @@ var run struct {
 	ready    []engine.Target
 	cancel   context.CancelFunc
 	finished chan struct{}
-	outcome  engine.Outcome
+	outcome  engine.Execution
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {

@@ -21,7 +21,7 @@ type Probe struct {
 
 // Run sends the request and judges the response. When the server upgraded
 // anyway, the client closes the WebSocket politely.
-func (p Probe) Run(ctx context.Context, env Env) Outcome {
+func (p Probe) Run(ctx context.Context, env Env) results.Case {
 	started := time.Now()
 	log := wire.NewLog()
 	conn, hs, err := wire.Open(ctx, env.URL, env.options(log, p.Edit))
@@ -37,7 +37,7 @@ func (p Probe) Run(ctx context.Context, env Env) Outcome {
 		}
 		_ = conn.Close()
 	}
-	return Outcome{
+	return results.Case{
 		Verdict: verdict, CloseVerdict: results.CloseOK, Observed: observed,
 		Handshake: handshakeText(hs), Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),
 	}

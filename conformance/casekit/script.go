@@ -218,11 +218,8 @@ type Script struct {
 	Timeout time.Duration
 }
 
-// Outcome is a case result before the catalog adds the case's metadata.
-type Outcome = results.Case
-
 // Run executes the script on a connection to the peer under test.
-func (s Script) Run(ctx context.Context, env Env) Outcome {
+func (s Script) Run(ctx context.Context, env Env) results.Case {
 	started := time.Now()
 	log := wire.NewLog()
 	if env.Keys == nil {
@@ -234,7 +231,7 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 		return *failed
 	}
 	conn := c.conn
-	out := Outcome{Handshake: c.handshake}
+	out := results.Case{Handshake: c.handshake}
 	if (s.RequireDeflate && c.deflate == nil) || c.declined != "" {
 		return declined(ctx, env, c, log, started)
 	}
@@ -447,7 +444,7 @@ func ListJudge(ok, nonStrict [][]Event) Judge {
 }
 
 // judge fills the verdicts and the observed text.
-func (s Script) judge(env Env, st snapshot, out *Outcome) {
+func (s Script) judge(env Env, st snapshot, out *results.Case) {
 	var notes []string
 	verdict, _ := s.judgeTrace(st.trace)
 	if verdict == results.Failed {

@@ -68,7 +68,7 @@ func Browser() []Case {
 			run: runBrowserClose, timeout: browserTimer, fixed: browserFixed},
 	)
 	for i := range out {
-		out[i].run = withTLSNote(out[i].run)
+		out[i] = regraded(out[i], addTLSNote)
 	}
 	return out
 }
@@ -94,21 +94,17 @@ func browserTLSNote(tr browser.Trace, env casekit.Env) string {
 	return tlsNotePrefix + tr.TLSNote + "; " + client
 }
 
-// withTLSNote adds a browser case's TLS note from its wire log to what it
+// addTLSNote adds a browser case's TLS note from its wire log to what it
 // observed, whatever the verdict.
-func withTLSNote(run func(context.Context, casekit.Env) casekit.Outcome) func(context.Context, casekit.Env) casekit.Outcome {
-	return func(ctx context.Context, env casekit.Env) casekit.Outcome {
-		out := run(ctx, env)
-		for _, e := range out.Wirelog {
-			if e.Dir == wire.HarnessEvent && strings.HasPrefix(e.Note, tlsNotePrefix) {
-				if out.Observed != "" {
-					out.Observed += "\n"
-				}
-				out.Observed += e.Note
-				break
+func addTLSNote(_ casekit.Env, out *results.Case) {
+	for _, e := range out.Wirelog {
+		if e.Dir == wire.HarnessEvent && strings.HasPrefix(e.Note, tlsNotePrefix) {
+			if out.Observed != "" {
+				out.Observed += "\n"
 			}
+			out.Observed += e.Note
+			return
 		}
-		return out
 	}
 }
 
@@ -125,7 +121,7 @@ func browserEcho(c Case, sc browser.Scenario) Case {
 	c.Expectation = "The echo arrives with the same type and content and Chromium never has to fail the connection " +
 		"(§5.2 framing, §5.6 data); the close is clean. A server that refuses the browser's handshake " +
 		"(for example by Origin, §10.2) is INFORMATIONAL."
-	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
+	c.run = func(ctx context.Context, env casekit.Env) results.Case {
 		sc := sc
 		sc.URL = env.URL
 		tr, out, ok := playInBrowser(ctx, env, sc)
@@ -139,9 +135,9 @@ func browserEcho(c Case, sc browser.Scenario) Case {
 	return c
 }
 
-func runBrowserBroadcast(ctx context.Context, env casekit.Env) casekit.Outcome {
+func runBrowserBroadcast(ctx context.Context, env casekit.Env) results.Case {
 	if env.BroadcastURL == "" {
-		return casekit.Outcome{Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
+		return results.Case{Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
 			Observed: "the target declares no broadcast endpoint"}
 	}
 	sc := browser.Scenario{Kind: browser.KindBroadcast, URL: env.BroadcastURL,
@@ -174,7 +170,7 @@ func runBrowserBroadcast(ctx context.Context, env casekit.Env) casekit.Outcome {
 	return out
 }
 
-func runBrowserClose(ctx context.Context, env casekit.Env) casekit.Outcome {
+func runBrowserClose(ctx context.Context, env casekit.Env) results.Case {
 	sc := browser.Scenario{Kind: browser.KindClose, URL: env.URL, CloseCode: 1000, CloseReason: "bye"}
 	tr, out, ok := playInBrowser(ctx, env, sc)
 	if !ok {
@@ -192,9 +188,9 @@ func runBrowserClose(ctx context.Context, env casekit.Env) casekit.Outcome {
 // playInBrowser runs the scenario and grades what every browser case
 // shares: no browser (a harness error), and a handshake that did not
 // open. ok is false when the outcome is already final.
-func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (browser.Trace, casekit.Outcome, bool) {
+func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (browser.Trace, results.Case, bool) {
 	started := time.Now()
-	out := casekit.Outcome{CloseVerdict: results.CloseOK}
+	out := results.Case{CloseVerdict: results.CloseOK}
 	if env.Browser == nil {
 		out.Verdict, out.HarnessError = results.Unimplemented, "no browser to run the browser family"
 		out.Observed = out.HarnessError
@@ -241,7 +237,7 @@ func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (b
 }
 
 // gradeEcho sets the verdict of an echo scenario.
-func gradeEcho(out *casekit.Outcome, tr browser.Trace, sc browser.Scenario) {
+func gradeEcho(out *results.Case, tr browser.Trace, sc browser.Scenario) {
 	want := fmt.Sprintf("a %d-byte text message", len(sc.Text))
 	if sc.Binary {
 		want = fmt.Sprintf("a %d-byte binary message", sc.Size)
@@ -278,7 +274,7 @@ func gradeEcho(out *casekit.Outcome, tr browser.Trace, sc browser.Scenario) {
 
 // gradeBrowserClose sets the close verdict from the page's close event;
 // closeCase makes a non-1000 code the case's behaviour verdict too.
-func gradeBrowserClose(out *casekit.Outcome, tr browser.Trace, closeCase bool) {
+func gradeBrowserClose(out *results.Case, tr browser.Trace, closeCase bool) {
 	c := tr.Close
 	note := func(s string) {
 		if out.Observed != "" {

@@ -33,7 +33,7 @@ type Case struct {
 	// family is not one of ClientFamilies.
 	client *clientText
 
-	run func(ctx context.Context, env casekit.Env) casekit.Outcome
+	run func(ctx context.Context, env casekit.Env) results.Case
 	// timeout is how long the case's own timer may run (unscaled), when
 	// longer than the default timers.
 	timeout time.Duration
@@ -277,26 +277,33 @@ var (
 	failInvalidUTF8 = casekit.CloseExpect{ByPeer: true, Codes: []int{1007}, WrongEndpointFatal: true}
 )
 
-// nothing is the empty trace.
-var nothing = []casekit.Event{}
+// onlyTrace is the list of passing traces (casekit.Script's OK or
+// NonStrict) that holds one trace: events in this order and no other.
+func onlyTrace(events ...casekit.Event) [][]casekit.Event { return [][]casekit.Event{events} }
 
-// one returns a single-trace list.
-func one(events ...casekit.Event) [][]casekit.Event { return [][]casekit.Event{events} }
-
-// lenient downgrades a case where the only problem is that the server did
-// not fail the connection to NON-STRICT: for inputs the RFC forbids a peer
-// to send without saying the receiver MUST fail.
-func lenient(c Case, why string) Case {
+// regraded is c with fix applied to every result it gives, for the
+// verdicts the case's judge does not give by itself. fix runs inside the
+// liveness gate (Case.Run): a case not run is not regraded.
+func regraded(c Case, fix func(env casekit.Env, out *results.Case)) Case {
 	run := c.run
-	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
+	c.run = func(ctx context.Context, env casekit.Env) results.Case {
 		out := run(ctx, env)
+		fix(env, &out)
+		return out
+	}
+	return c
+}
+
+// nonStrictWhenNotFailed makes NON-STRICT a case whose only fault is that
+// the peer did not fail the connection, for inputs the RFC forbids a peer
+// to send without saying the receiver MUST fail: why says so.
+func nonStrictWhenNotFailed(c Case, why string) Case {
+	return regraded(c, func(env casekit.Env, out *results.Case) {
 		if out.Verdict != results.Failed && out.CloseVerdict == results.CloseFailed {
 			out.Verdict, out.CloseVerdict = results.NonStrict, results.CloseOK
 			out.Observed = fmt.Sprintf("NON-STRICT: the %s did not fail the connection, but %s.\n%s", env.Peer, why, out.Observed)
 		}
-		return out
-	}
-	return c
+	})
 }
 
 // duplicateIDs returns IDs that occur more than once.

@@ -56,7 +56,7 @@ func answerCase(c Case, answer casekit.DeflateAnswer, steps []casekit.Step, want
 	c.Family = FamilyDeflateResponse
 	return scripted(c, casekit.Script{
 		Answer: answer, RequireDeflate: true, Refusable: deflateRefusable,
-		Steps: steps, OK: one(want...), Close: closeNormal,
+		Steps: steps, OK: onlyTrace(want...), Close: closeNormal,
 	})
 }
 
@@ -114,7 +114,7 @@ func invalidAnswers() []Case {
 		c.Description = fmt.Sprintf("Answer the client's permessage-deflate offer with Sec-WebSocket-Extensions: %s, then send %q uncompressed.", answer, hello)
 		return scripted(c, casekit.Script{
 			Answer: pick, Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(hello))},
-			OK: one(), Close: casekit.CloseExpect{ByPeer: true},
+			OK: onlyTrace(), Close: casekit.CloseExpect{ByPeer: true},
 		})
 	}
 	with := func(params ...wire.ExtParam) casekit.DeflateAnswer { return answerWith(nil, params...) }

@@ -28,7 +28,7 @@ func Fragmentation() []Case {
 		c.Family, c.RFC = FamilyFragmentation, "RFC 6455 §5.4"
 		return scripted(c, casekit.Script{
 			Steps: []casekit.Step{casekit.Send(split, frames...)},
-			OK:    one(),
+			OK:    onlyTrace(),
 			Close: failProtocol,
 		})
 	}
@@ -36,7 +36,7 @@ func Fragmentation() []Case {
 		c.Family, c.RFC = FamilyFragmentation, "RFC 6455 §5.4"
 		return scripted(c, casekit.Script{
 			Steps: []casekit.Step{casekit.Send(split, frames...)},
-			OK:    one(expect...),
+			OK:    onlyTrace(expect...),
 			Close: closeNormal,
 		})
 	}
@@ -110,8 +110,8 @@ func Fragmentation() []Case {
 		}, casekit.Script{
 			Steps: []casekit.Step{casekit.Send(wire.OneWrite,
 				first(wire.OpText, f1), last(f2), more([]byte("fragment3")), wire.Text("fragment4"))},
-			OK:        one(whole),
-			NonStrict: one(),
+			OK:        onlyTrace(whole),
+			NonStrict: onlyTrace(),
 			Close:     failProtocol,
 		}),
 		fail(Case{
@@ -150,7 +150,7 @@ func longInterleaved(id string, split wire.Split, how string) Case {
 			casekit.Wait(time.Second, ""),
 			casekit.Send(split, wire.Continuation(frag(3), false), wire.Continuation(frag(4), false), wire.Ping(ping2), wire.Continuation(frag(5), true)),
 		},
-		OK:    one(casekit.PongOf(ping1), casekit.PongOf(ping2), casekit.Text("fragment1fragment2fragment3fragment4fragment5")),
+		OK:    onlyTrace(casekit.PongOf(ping1), casekit.PongOf(ping2), casekit.Text("fragment1fragment2fragment3fragment4fragment5")),
 		Close: closeNormal,
 	})
 }

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,7 +20,7 @@ func Handshake() []Case {
 		return scripted(c, casekit.Script{
 			Edit:  edit,
 			Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(hello))},
-			OK:    one(casekit.Text(hello)),
+			OK:    onlyTrace(casekit.Text(hello)),
 			Close: closeNormal,
 		})
 	}
@@ -138,22 +137,20 @@ func Handshake() []Case {
 // only must not hang or crash.
 func pipelined() Case {
 	msg := "sent with the request"
-	s := casekit.Script{
-		Trailing: []wire.Frame{wire.Text(msg)},
-		OK:       one(casekit.Text(msg)),
-		Close:    closeNormal,
-	}
-	return Case{ID: "0.18", Family: FamilyHandshake, Title: "frame in the same TCP write as the request", RFC: "RFC 6455 §4.1",
+	return regraded(scripted(Case{
+		ID: "0.18", Family: FamilyHandshake, Title: "frame in the same TCP write as the request", RFC: "RFC 6455 §4.1",
 		Description: "Send the opening handshake and a masked text frame in a single TCP write.",
 		Expectation: "The client is supposed to wait for the response (§4.1), so refusing is allowed: an echo is OK, anything else is INFORMATIONAL.",
-		run: func(ctx context.Context, env casekit.Env) casekit.Outcome {
-			out := s.Run(ctx, env)
-			if out.Verdict != results.OK {
-				out.Observed = "INFORMATIONAL: the frame sent with the request was not echoed.\n" + out.Observed
-				out.Verdict, out.CloseVerdict = results.Informational, results.CloseOK
-			}
-			return out
-		}}
+	}, casekit.Script{
+		Trailing: []wire.Frame{wire.Text(msg)},
+		OK:       onlyTrace(casekit.Text(msg)),
+		Close:    closeNormal,
+	}), func(_ casekit.Env, out *results.Case) {
+		if out.Verdict != results.OK {
+			out.Observed = "INFORMATIONAL: the frame sent with the request was not echoed.\n" + out.Observed
+			out.Verdict, out.CloseVerdict = results.Informational, results.CloseOK
+		}
+	})
 }
 
 func describeResponse(resp *wire.Response, err error) string {

@@ -25,12 +25,12 @@ func HandshakeResponse() []Case {
 	mustFail := func(c Case, respond func(*wire.ClientRequest, *wire.ResponseHead)) Case {
 		c.Family, c.Expectation = FamilyHandshakeResponse, responseFailRule
 		return scripted(c, casekit.Script{
-			Respond: respond, Steps: send, OK: one(), Close: casekit.CloseExpect{ByPeer: true},
+			Respond: respond, Steps: send, OK: onlyTrace(), Close: casekit.CloseExpect{ByPeer: true},
 		})
 	}
 	mustAccept := func(c Case, s casekit.Script) Case {
 		c.Family, c.RFC, c.Expectation = FamilyHandshakeResponse, "RFC 6455 §4.1, §4.2.2", responseOKRule
-		s.OK, s.Close = one(casekit.Text(hello)), closeNormal
+		s.OK, s.Close = onlyTrace(casekit.Text(hello)), closeNormal
 		if s.Trailing == nil {
 			s.Steps = send
 		}
@@ -102,7 +102,7 @@ func HandshakeResponse() []Case {
 			Expectation: "§4.1 has the client check that Connection contains the token \"Upgrade\", so the client SHOULD accept the answer and echo the message (OK). §4.2.2 has the server send the value \"Upgrade\", so a client that fails the connection on a list is NON-STRICT, not FAILED.",
 		}, casekit.Script{
 			Respond: set("Connection", "keep-alive, Upgrade"), Steps: send,
-			OK: one(casekit.Text(hello)), NonStrict: one(),
+			OK: onlyTrace(casekit.Text(hello)), NonStrict: onlyTrace(),
 			Close: casekit.CloseExpect{Codes: []int{1000}, AnyEndpoint: true},
 		}),
 		mustAccept(Case{

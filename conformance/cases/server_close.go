@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -49,7 +48,7 @@ func ServerClose() []Case {
 	valid := func(c Case, f wire.Frame, codes []int, e casekit.CloseExpect) Case {
 		c.Family, c.RFC, c.Expectation = FamilyServerClose, "RFC 6455 §5.5.1, §7.4", answerRule
 		e.Codes, e.RequireClean, e.MustAnswer = codes, true, true
-		return scripted(c, casekit.Script{Steps: send(f), OK: one(), Close: e})
+		return scripted(c, casekit.Script{Steps: send(f), OK: onlyTrace(), Close: e})
 	}
 	// refuse is a Close the client should fail the connection on, as it
 	// breaks the rule broken; codes are the answers that say so.
@@ -59,7 +58,7 @@ func ServerClose() []Case {
 			answer = fmt.Sprintf("%d or %d", codes[0], codes[1])
 		}
 		c.Family, c.Expectation = FamilyServerClose, fmt.Sprintf(refuseRule, broken, answer)
-		return answeredIsNonStrict(scripted(c, casekit.Script{Steps: send(f), OK: one(), Close: casekit.CloseExpect{Codes: codes, CodeRequired: true, MustAnswer: true}}))
+		return answeredIsNonStrict(scripted(c, casekit.Script{Steps: send(f), OK: onlyTrace(), Close: casekit.CloseExpect{Codes: codes, CodeRequired: true, MustAnswer: true}}))
 	}
 	invalidCode := func(id string, code int, broken string) Case {
 		return refuse(Case{
@@ -71,7 +70,7 @@ func ServerClose() []Case {
 	// clearly: any answer, or a drop, is recorded.
 	informational := func(c Case, code int) Case {
 		c.Family, c.RFC = FamilyServerClose, "RFC 6455 §7.4.2"
-		return scripted(c, casekit.Script{Steps: send(wire.Close(uint16(code), "")), OK: one(), Informational: true,
+		return scripted(c, casekit.Script{Steps: send(wire.Close(uint16(code), "")), OK: onlyTrace(), Informational: true,
 			Close: casekit.CloseExpect{Codes: []int{1000, code, 1002}, MustAnswer: true}})
 	}
 	linger := casekit.CloseExpect{Linger: serverCloseLinger}
@@ -129,13 +128,13 @@ func ServerClose() []Case {
 			ID: "111.18", Family: FamilyServerClose, Title: "text after the closing handshake", RFC: "RFC 6455 §5.5.1",
 			Description: fmt.Sprintf(`Send Close 1000; once the client answers, keep TCP open, send the text message "Hello" and wait up to %v.`, serverCloseLinger),
 			Expectation: "The client MUST answer the Close with a Close (§5.5.1) and, having sent its Close, MUST NOT send any more data frames: the message is not echoed. The close is clean.",
-		}, casekit.Script{Steps: send(wire.Close(1000, "")), AfterClose: []wire.Frame{wire.Text("Hello")}, OK: one(),
+		}, casekit.Script{Steps: send(wire.Close(1000, "")), AfterClose: []wire.Frame{wire.Text("Hello")}, OK: onlyTrace(),
 			Close: casekit.CloseExpect{Codes: []int{1000}, RequireClean: true, MustAnswer: true, Linger: serverCloseLinger}}),
 		scripted(Case{
 			ID: "111.19", Family: FamilyServerClose, Title: "the server closes TCP without a Close", RFC: "RFC 6455 §7.1.1, §7.1.5, §7.4.1",
 			Description: fmt.Sprintf(`Send the text message "Hello"; after its echo, close the server's side of TCP (FIN) without a Close frame and wait up to %v.`, serverCloseLinger),
 			Expectation: "The message MUST be echoed. The WebSocket connection is then closed with code 1006 (§7.1.5), which the client MUST NOT send in a Close frame (§7.4.1): it closes TCP, with a Close of another code or none. Keeping TCP open is INFORMATIONAL.",
-		}, casekit.Script{Steps: send(wire.Text("Hello")), OK: one(casekit.Text("Hello")),
+		}, casekit.Script{Steps: send(wire.Text("Hello")), OK: onlyTrace(casekit.Text("Hello")),
 			Close: casekit.CloseExpect{WithoutClose: true, Linger: serverCloseLinger}}),
 	}
 }
@@ -145,9 +144,7 @@ func ServerClose() []Case {
 // an echo, 1000, no code, or another code) to NON-STRICT: the RFC has no
 // MUST to fail there.
 func answeredIsNonStrict(c Case) Case {
-	run := c.run
-	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
-		out := run(ctx, env)
+	return regraded(c, func(env casekit.Env, out *results.Case) {
 		if out.Verdict == results.OK && out.CloseVerdict == results.CloseWrongCode {
 			answer := "a Close with no code"
 			if out.RemoteCloseCode != nil {
@@ -156,7 +153,5 @@ func answeredIsNonStrict(c Case) Case {
 			out.Verdict = results.NonStrict
 			out.Observed = fmt.Sprintf("NON-STRICT: the %s answered the invalid Close with %s, not with a code that refuses it.\n%s", env.Peer, answer, out.Observed)
 		}
-		return out
-	}
-	return c
+	})
 }

@@ -311,7 +311,7 @@ func utf8Echo(c Case, message string, frames ...wire.Frame) Case {
 	c.Family = FamilyUTF8
 	return scripted(c, casekit.Script{
 		Steps: []casekit.Step{casekit.Send(wire.OneWrite, frames...)},
-		OK:    one(casekit.Text(message)),
+		OK:    onlyTrace(casekit.Text(message)),
 		Close: closeNormal,
 	})
 }
@@ -322,7 +322,7 @@ func utf8Reject(c Case, frames ...wire.Frame) Case {
 	c.Family, c.RFC, c.Expectation = FamilyUTF8, "RFC 6455 §8.1", utf8FailRule
 	return scripted(c, casekit.Script{
 		Steps: []casekit.Step{casekit.Send(wire.OneWrite, frames...)},
-		OK:    one(),
+		OK:    onlyTrace(),
 		Close: failInvalidUTF8,
 	})
 }
@@ -396,9 +396,10 @@ func utf8FailFast() []Case {
 	const expectation = "Part 1 is valid UTF-8 so far and the connection MUST stay open during the first pause. " +
 		"The server SHOULD fail the connection as soon as part 2 makes the payload invalid (OK); failing only once the message is complete is NON-STRICT. " +
 		"It MUST _Fail the WebSocket Connection_ by then at the latest (§8.1), with status 1007 (§7.4.1; another code is WRONG CODE) or by dropping TCP, and MUST NOT echo anything; if the client has to close instead, the case is FAILED."
-	verdicts := func(s casekit.Script) casekit.Script {
-		s.OK = one(casekit.Mark("A"))
-		s.NonStrict = one(casekit.Mark("A"), casekit.Mark("B"))
+	// judgedFailFast is s judged as the expectation says.
+	judgedFailFast := func(s casekit.Script) casekit.Script {
+		s.OK = onlyTrace(casekit.Mark("A"))
+		s.NonStrict = onlyTrace(casekit.Mark("A"), casekit.Mark("B"))
 		s.Close = failInvalidUTF8
 		return s
 	}
@@ -413,7 +414,7 @@ func utf8FailFast() []Case {
 			Description: fmt.Sprintf("Send the text message %s (\"κόσμε\", U+110000 encoded as F4 90 80 80, \"edited\") as 3 frames with 1 s pauses after the first and second frames; the second frame carries %s: %s.",
 				utf8HexOctets(utf8FailFastPayload), utf8FailFastSecond[i], partsText(p)),
 			Expectation: expectation,
-		}, verdicts(casekit.Script{Steps: []casekit.Step{
+		}, judgedFailFast(casekit.Script{Steps: []casekit.Step{
 			casekit.Send(wire.OneWrite, wire.Fragment(wire.Text(p[0]))),
 			casekit.Wait(pause, "A"),
 			casekit.Send(wire.OneWrite, wire.Continuation([]byte(p[1]), false)),
@@ -429,7 +430,7 @@ func utf8FailFast() []Case {
 			Description: fmt.Sprintf("Send the text message %s (\"κόσμε\", U+110000 encoded as F4 90 80 80, \"edited\") as ONE non-final text frame whose header declares all %d payload octets, written in 3 TCP chops with 1 s pauses after the first and second; the second chop carries %s: %s. As in Autobahn's streaming API, an empty final continuation frame ends the message in the third write.",
 				utf8HexOctets(utf8FailFastPayload), len(utf8FailFastPayload), utf8FailFastSecond[i], partsText(p)),
 			Expectation: expectation,
-		}, verdicts(casekit.Script{Steps: []casekit.Step{
+		}, judgedFailFast(casekit.Script{Steps: []casekit.Step{
 			casekit.SendCut(frames, casekit.Cut{At: cuts[0], Pause: pause, Marker: "A"}, casekit.Cut{At: cuts[1], Pause: pause, Marker: "B"}),
 		}})))
 	}
@@ -462,11 +463,11 @@ func utf8KuhnCase(id, group string, v utf8Vector) Case {
 		group, len(v.payload), verdict, utf8HexOctets(v.payload))
 	s := casekit.Script{
 		Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(v.payload))},
-		OK:    one(),
+		OK:    onlyTrace(),
 		Close: failInvalidUTF8,
 	}
 	if v.valid {
-		s.OK, s.Close = one(casekit.Text(v.payload)), closeNormal
+		s.OK, s.Close = onlyTrace(casekit.Text(v.payload)), closeNormal
 	}
 	return scripted(Case{
 		ID: id, Family: FamilyUTF8, Title: title, RFC: rfc,

@@ -74,8 +74,9 @@ type Plan struct {
 	Concurrency int
 }
 
-// Outcome is what Execute ran.
-type Outcome struct {
+// Execution is what Execute ran: a record per case and target, the
+// families that could not run, and how many cases an interrupt cut short.
+type Execution struct {
 	Records []Record
 	// SkippedFamilies maps families that could not run to why.
 	SkippedFamilies map[cases.Family]string
@@ -91,8 +92,8 @@ type Outcome struct {
 // share a casekit.Liveness, so a server that stops answering ends fast.
 // When ctx ends, cases in flight are cut short and left out, and no more
 // start.
-func Execute(ctx context.Context, p Plan) Outcome {
-	out := Outcome{SkippedFamilies: map[cases.Family]string{}}
+func Execute(ctx context.Context, p Plan) Execution {
+	out := Execution{SkippedFamilies: map[cases.Family]string{}}
 	var mu sync.Mutex // guards out
 	add := func(rec Record) {
 		mu.Lock()
