@@ -27,7 +27,7 @@ const (
 // every verdict is OK or INFORMATIONAL.
 func TestCorrectServerPassesEveryCase(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, brokenpeer.Defects{})
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 
@@ -85,7 +85,7 @@ func TestEachDefectIsCaught(t *testing.T) {
 		if row.defects.ClientOnly() || row.clientFormOnly {
 			continue // clientdefects_test.go
 		}
-		srv := startServer(t, row.defects)
+		srv := brokenpeer.StartForTest(t, row.defects)
 		runs[i].selected = selectCases(catalog, row.run)
 		wg.Go(func() {
 			t0 := time.Now()
@@ -121,17 +121,6 @@ func wireCases() []cases.Case {
 		}
 	}
 	return out
-}
-
-// startServer starts a brokenpeer server closed when the test ends.
-func startServer(t *testing.T, d brokenpeer.Defects) *brokenpeer.Server {
-	t.Helper()
-	srv, err := brokenpeer.Start(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv
 }
 
 // runAll runs cs against url, at most cap(sem) at a time across all

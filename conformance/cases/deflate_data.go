@@ -122,7 +122,7 @@ const deflateDataRule = "Each message MUST be echoed with its type and content (
 // each in the 18 series, with Autobahn's default offer.
 func DeflatePayloads() []Case {
 	var out []Case
-	for g, corpus := range []Corpus{CorpusJSON, CorpusImage, CorpusVerse, CorpusHTML, CorpusPDF} {
+	for g, corpus := range Corpora {
 		for i, s := range deflateSizes {
 			id := fmt.Sprintf("12.%d.%d", g+1, i+1)
 			out = append(out, deflateSeries(id, FamilyDeflatePayloads, corpus, s, []wire.Extension{defaultDeflateOffer}, plainAnswer))

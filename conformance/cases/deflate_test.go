@@ -31,7 +31,7 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 	if os.Getenv("WSH_DEFLATE_ALL") != "" {
 		selectors = []string{string(cases.FamilyDeflatePayloads), string(cases.FamilyDeflateParams)}
 	}
-	srv := startServer(t, brokenpeer.Defects{})
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	selected := selectCases(wireCases(), selectors)
@@ -52,7 +52,7 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 // in the 11.2 cases, where declining is the point.
 func TestServerWithoutDeflate(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, brokenpeer.Defects{NoDeflate: true})
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{NoDeflate: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	selected := selectCases(wireCases(), append([]string{string(cases.FamilyDeflateNegotiation)}, deflateSample...))
