@@ -237,8 +237,7 @@ func ByFamily(family Family) []Case {
 // starts with the RFC clause the case checks.
 func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 	out := casekit.Gate(ctx, env, c.run)
-	out.ID, out.Family, out.Title, out.RFC = c.ID, string(c.Family), c.Title, c.RFC
-	out.Description, out.Expectation = c.Description, c.Expectation
+	c.Describe(&out)
 	if out.Failing() && !out.NotRun && !strings.HasPrefix(out.Observed, c.RFC) {
 		out.Observed = fmt.Sprintf("%s: %s\n%s", c.RFC, c.Expectation, out.Observed)
 	}
@@ -249,6 +248,13 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 		out.Wirelog = []wire.Entry{}
 	}
 	return out
+}
+
+// Describe writes the case's text into a result: its ID, family, title,
+// RFC clause, description and expectation.
+func (c Case) Describe(out *results.Case) {
+	out.ID, out.Family, out.Title, out.RFC = c.ID, string(c.Family), c.Title, c.RFC
+	out.Description, out.Expectation = c.Description, c.Expectation
 }
 
 // scripted is the case c (its text: ID, family, title, RFC clause,
