@@ -50,29 +50,30 @@ type Comparison struct {
 	Notes []string
 }
 
-// Outcome is a case's result on one side of a comparison.
-type Outcome struct {
-	Verdict      string
-	CloseVerdict string
+// CaseStanding is where a case stands on one side of a comparison: its
+// verdicts and whether it is a listed deviation.
+type CaseStanding struct {
+	Verdict      results.Verdict
+	CloseVerdict results.CloseVerdict
 	// Deviation is the reason the target is listed as deviating in the
 	// case; empty when it is not listed.
 	Deviation string
 }
 
-func (o Outcome) asCase() results.Case {
+func (o CaseStanding) asCase() results.Case {
 	return results.Case{Verdict: o.Verdict, CloseVerdict: o.CloseVerdict, Deviation: o.Deviation}
 }
 
 // Failing reports whether the outcome breaks a MUST (see results.Case).
-func (o Outcome) Failing() bool { return o.asCase().Failing() }
+func (o CaseStanding) Failing() bool { return o.asCase().Failing() }
 
 // Unexpected reports whether the outcome fails and is not a listed
 // deviation.
-func (o Outcome) Unexpected() bool { return o.asCase().Unexpected() }
+func (o CaseStanding) Unexpected() bool { return o.asCase().Unexpected() }
 
 // String is e.g. "FAILED, close OK (listed deviation)".
-func (o Outcome) String() string {
-	s := o.Verdict + ", close " + o.CloseVerdict
+func (o CaseStanding) String() string {
+	s := fmt.Sprintf("%s, close %s", o.Verdict, o.CloseVerdict)
 	if o.Failing() && o.Deviation != "" {
 		s += " (listed deviation)"
 	}
@@ -84,7 +85,7 @@ func (o Outcome) String() string {
 // baseline.
 type CaseChange struct {
 	Target, ID, Title, RFC string
-	Before, After          *Outcome
+	Before, After          *CaseStanding
 }
 
 // NewFailure reports whether the case is an unexpected failure now and
@@ -233,10 +234,10 @@ func (c *Comparison) compareConformance(base, cur []results.Run) {
 			}
 			ch.Title, ch.RFC = ref.Title, ref.RFC
 			if inBase {
-				ch.Before = &Outcome{bc.Verdict, bc.CloseVerdict, bc.Deviation}
+				ch.Before = &CaseStanding{bc.Verdict, bc.CloseVerdict, bc.Deviation}
 			}
 			if inCur {
-				ch.After = &Outcome{ac.Verdict, ac.CloseVerdict, ac.Deviation}
+				ch.After = &CaseStanding{ac.Verdict, ac.CloseVerdict, ac.Deviation}
 			}
 			if inBase && inCur && bc.Verdict == ac.Verdict && bc.CloseVerdict == ac.CloseVerdict &&
 				bc.Failing() == ac.Failing() && bc.Unexpected() == ac.Unexpected() {
@@ -588,7 +589,7 @@ func caseRows(c Comparison) (rows []CaseChange, sides []string) {
 	return rows, sides
 }
 
-func outcomeText(o *Outcome) string {
+func outcomeText(o *CaseStanding) string {
 	if o == nil {
 		return "—"
 	}

@@ -163,7 +163,7 @@ func rcClone(t *testing.T, in Input) Input {
 		r2.Targets = nil
 		for _, tg := range r.Targets {
 			tg.Cases = slices.Clone(tg.Cases)
-			sum := map[string]int{}
+			sum := map[results.Verdict]int{}
 			for k, v := range tg.Summary {
 				sum[k] = v
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -88,7 +89,7 @@ func HTML(in Input, opts HTMLOptions) ([]byte, error) {
 	page.WireTrimmed = htmlTrimWire(page.Data, htmlWireBudget)
 	page.Load = htmlLoadGroups(in.Load, colors)
 	for _, v := range results.Verdicts {
-		page.VerdictOptions = append(page.VerdictOptions, htmlOption{Value: v, Label: v})
+		page.VerdictOptions = append(page.VerdictOptions, htmlOption{Value: string(v), Label: string(v)})
 	}
 	page.VerdictOptions = append(page.VerdictOptions,
 		htmlOption{Value: "failing", Label: "failing (FAILED or bad close)"},
@@ -155,7 +156,7 @@ type htmlTarget struct {
 }
 
 type htmlCount struct {
-	Verdict string
+	Verdict results.Verdict
 	Class   string
 	N       int
 }
@@ -182,8 +183,8 @@ type htmlCell struct {
 	Case       string
 	Target     string
 	Family     string
-	Verdict    string
-	Close      string
+	Verdict    results.Verdict
+	Close      results.CloseVerdict
 	Class      string
 	Label      string
 	CloseClass string
@@ -224,24 +225,24 @@ type htmlJSTarget struct {
 }
 
 type htmlJSOutcome struct {
-	Verdict    string   `json:"v"`
-	Close      string   `json:"c"`
-	Code       *int     `json:"code"`
-	Reason     string   `json:"reason"`
-	DurationMS float64  `json:"ms"`
-	Observed   string   `json:"obs"`
-	Events     []string `json:"ev"`
-	Deviation  string   `json:"dev,omitempty"`
-	Request    string   `json:"req"`
-	Response   string   `json:"resp"`
-	Wire       [][]any  `json:"wire"`
+	Verdict    results.Verdict      `json:"v"`
+	Close      results.CloseVerdict `json:"c"`
+	Code       *int                 `json:"code"`
+	Reason     string               `json:"reason"`
+	DurationMS float64              `json:"ms"`
+	Observed   string               `json:"obs"`
+	Events     []string             `json:"ev"`
+	Deviation  string               `json:"dev,omitempty"`
+	Request    string               `json:"req"`
+	Response   string               `json:"resp"`
+	Wire       [][]any              `json:"wire"`
 	// WireOmitted counts wire log entries left out to bound the file size.
 	WireOmitted int         `json:"wire_omitted,omitempty"`
 	Meta        *htmlJSMeta `json:"meta,omitempty"` // only when it differs from the run's
 	Cell        string      `json:"cell"`
 }
 
-var htmlVerdictClass = map[string]string{
+var htmlVerdictClass = map[results.Verdict]string{
 	results.OK:            "v-ok",
 	results.NonStrict:     "v-ns",
 	results.Informational: "v-info",
@@ -249,7 +250,7 @@ var htmlVerdictClass = map[string]string{
 	results.Failed:        "v-failed",
 }
 
-var htmlVerdictLabel = map[string]string{
+var htmlVerdictLabel = map[results.Verdict]string{
 	results.OK:            "OK",
 	results.NonStrict:     "NS",
 	results.Informational: "INFO",
@@ -257,33 +258,33 @@ var htmlVerdictLabel = map[string]string{
 	results.Failed:        "FAIL",
 }
 
-var htmlCloseClass = map[string]string{
+var htmlCloseClass = map[results.CloseVerdict]string{
 	results.CloseWrongCode: "cm-wrong",
 	results.CloseUnclean:   "cm-unclean",
 	results.CloseFailed:    "cm-failed",
 }
 
-var htmlCloseMark = map[string]string{
+var htmlCloseMark = map[results.CloseVerdict]string{
 	results.CloseWrongCode: "W",
 	results.CloseUnclean:   "U",
 	results.CloseFailed:    "F",
 }
 
-func htmlClassOf(verdict string) string {
+func htmlClassOf(verdict results.Verdict) string {
 	if c, ok := htmlVerdictClass[verdict]; ok {
 		return c
 	}
 	return "v-other"
 }
 
-func htmlLabelOf(verdict string) string {
+func htmlLabelOf(verdict results.Verdict) string {
 	if l, ok := htmlVerdictLabel[verdict]; ok {
 		return l
 	}
 	if verdict == "" {
 		return "?"
 	}
-	return verdict
+	return string(verdict)
 }
 
 // htmlColors gives every target of the input a colour, by sorted name, so
@@ -384,7 +385,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 
 	for ti, t := range run.Targets {
 		tv := htmlTarget{Index: ti, Name: t.Name, URL: t.URL, Agent: t.Agent, Library: t.Library, Role: t.Role, Color: colors[t.Name], Cases: len(t.Cases)}
-		counts := map[string]int{}
+		counts := map[results.Verdict]int{}
 		for _, c := range t.Cases {
 			counts[c.Verdict]++
 			if c.CloseVerdict != results.CloseOK {
@@ -443,7 +444,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 			}
 			cell.Tip = tip
 			row.Cells = append(row.Cells, cell)
-			key := c.Verdict + "/" + c.CloseVerdict
+			key := string(c.Verdict) + "/" + string(c.CloseVerdict)
 			if first == "" {
 				first = key
 			} else if key != first {
@@ -460,7 +461,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 	for fi := range view.Families {
 		fam := &view.Families[fi]
 		for ti := range run.Targets {
-			counts := map[string]int{}
+			counts := map[results.Verdict]int{}
 			for _, row := range fam.Rows {
 				if c := row.Cells[ti]; c.Present {
 					counts[c.Verdict]++
@@ -474,22 +475,22 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 
 // htmlCountsOf lists verdict counts in report order, then any unknown
 // verdicts by name; zero counts only when all is set.
-func htmlCountsOf(counts map[string]int, all bool) []htmlCount {
+func htmlCountsOf(counts map[results.Verdict]int, all bool) []htmlCount {
 	var out []htmlCount
-	known := map[string]bool{}
+	known := map[results.Verdict]bool{}
 	for _, v := range results.Verdicts {
 		known[v] = true
 		if n := counts[v]; n > 0 || all {
 			out = append(out, htmlCount{Verdict: v, Class: htmlClassOf(v), N: n})
 		}
 	}
-	var other []string
+	var other []results.Verdict
 	for v := range counts {
 		if !known[v] {
 			other = append(other, v)
 		}
 	}
-	sort.Strings(other)
+	slices.Sort(other)
 	for _, v := range other {
 		out = append(out, htmlCount{Verdict: v, Class: htmlClassOf(v), N: counts[v]})
 	}

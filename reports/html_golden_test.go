@@ -32,7 +32,7 @@ func htmlUpdateGolden() bool {
 
 var htmlGoldenTime = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-func htmlGoldenCase(id, family, title, verdict, closeVerdict string, code int, observed string) results.Case {
+func htmlGoldenCase(id, family, title string, verdict results.Verdict, closeVerdict results.CloseVerdict, code int, observed string) results.Case {
 	c := results.Case{
 		ID: id, Family: family, Title: title, RFC: "RFC 6455 §5.2",
 		Description: "Send " + title + ".", Expectation: "The server MUST echo it, then close cleanly with 1000.",

@@ -28,7 +28,7 @@ const htmlHostile = htmlXSSScript + htmlXSSImg + htmlXSSBreakout + `"' ` + htmlX
 
 func htmlHostileRun() results.Run {
 	code := 4000
-	mk := func(id, family, verdict, closeVerdict string) results.Case {
+	mk := func(id, family string, verdict results.Verdict, closeVerdict results.CloseVerdict) results.Case {
 		return results.Case{
 			ID: id, Family: family, Title: "title " + htmlHostile, RFC: "RFC 6455 §5.2 " + htmlHostile,
 			Description: "desc " + htmlHostile, Expectation: "expect " + htmlHostile,

@@ -71,7 +71,7 @@ func JUnit(run results.Run) ([]byte, error) {
 			case c.Unexpected():
 				jc.Failure = &junitMessage{
 					Message: fmt.Sprintf("%s: %s (%s)", c.ID, verdicts, c.RFC),
-					Type:    c.Verdict,
+					Type:    string(c.Verdict),
 					Text:    fmt.Sprintf("Expected: %s\nObserved: %s\n", c.Expectation, c.Observed),
 				}
 				s.Failures++

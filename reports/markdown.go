@@ -112,7 +112,7 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 				fmt.Fprintf(b, "\n… and %d more; see results.json.\n", len(failing)-k)
 				break
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", mdText(c.ID), mdText(c.Verdict), mdText(closeText(c)),
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", mdText(c.ID), mdText(string(c.Verdict)), mdText(closeText(c)),
 				mdText(c.RFC), mdText(cut(firstLine(c.Observed, c.RFC), 200)))
 		}
 	}
@@ -161,7 +161,7 @@ func closeText(c results.Case) string {
 	if c.RemoteCloseCode != nil {
 		return fmt.Sprintf("%s (%d)", c.CloseVerdict, *c.RemoteCloseCode)
 	}
-	return c.CloseVerdict
+	return string(c.CloseVerdict)
 }
 
 type scenarioResults struct {

@@ -11,7 +11,7 @@ import (
 )
 
 // rcCase is a case outcome for the Markdown, Text and Compare tests.
-func rcCase(id, verdict, closeVerdict, deviation string) results.Case {
+func rcCase(id string, verdict results.Verdict, closeVerdict results.CloseVerdict, deviation string) results.Case {
 	return results.Case{ID: id, Family: "framing", Title: "case " + id, RFC: "RFC 6455 §5.2",
 		Verdict: verdict, CloseVerdict: closeVerdict, Deviation: deviation,
 		Observed: "RFC 6455 §5.2: expected an echo\nobserved nothing"}

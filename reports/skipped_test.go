@@ -15,8 +15,8 @@ func TestSkippedTargetsAndFamiliesAreShown(t *testing.T) {
 		Schema: results.Schema, Started: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC),
 		SkippedFamilies: map[string]string{"browser": "no Chromium found (install it with `make deps`)"},
 		Targets: []results.Target{
-			{Name: "gorilla", Summary: map[string]int{}},
-			{Name: "node-ws", Unavailable: "skipped: node not installed (apt-get install nodejs node-ws)", Summary: map[string]int{}},
+			{Name: "gorilla", Summary: map[results.Verdict]int{}},
+			{Name: "node-ws", Unavailable: "skipped: node not installed (apt-get install nodejs node-ws)", Summary: map[results.Verdict]int{}},
 		},
 	}
 	html, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})

@@ -130,9 +130,9 @@ func unstableNotes(t results.Target) []string {
 	var notes []string
 	for _, c := range t.Cases {
 		if c.Unstable != nil {
-			verdicts := c.Verdict
+			verdicts := string(c.Verdict)
 			if c.CloseVerdict != results.CloseOK {
-				verdicts += ", close " + c.CloseVerdict
+				verdicts += ", close " + string(c.CloseVerdict)
 			}
 			notes = append(notes, fmt.Sprintf("%s %s this run (%s when measured)", c.ID, verdicts, c.Unstable))
 		}

@@ -33,7 +33,7 @@ func runCases(args []string, stdout, stderr io.Writer) error {
 	}
 	all := cases.All()
 	if *family != "" {
-		all = cases.ByFamily(*family)
+		all = cases.ByFamily(cases.Family(*family))
 		if len(all) == 0 {
 			return usageError("unknown family %q (families: %v)", *family, cases.Families())
 		}

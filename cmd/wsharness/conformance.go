@@ -105,7 +105,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		return selectCases(catalog, spec, profile, include, exclude)
 	}
 	var chosen, chosenForClients []cases.Case
-	served := map[string]bool{} // families the run's catalogs have
+	served := map[cases.Family]bool{} // families the run's catalogs have
 	if len(urls) > 0 || len(targetNames) > 0 {
 		chosen = inProfile(cases.All())
 		for _, c := range cases.All() {
@@ -118,7 +118,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			served[c.Family] = true
 		}
 	}
-	skipped := map[string]string{}
+	skipped := map[cases.Family]string{}
 	if spec == nil {
 		for f, why := range profile.LeftOut() {
 			if served[f] {

@@ -76,7 +76,7 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 	if len(list) == 0 {
 		return usageError("no case matches --cases %v --exclude %v", []string(include), []string(exclude))
 	}
-	skipped := map[string]string{}
+	skipped := map[cases.Family]string{}
 	if spec == nil {
 		for f, why := range profile.LeftOut() {
 			skipped[f] = why

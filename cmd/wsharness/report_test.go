@@ -14,7 +14,7 @@ import (
 
 // writeRun writes a conformance results file with one target "alpha"
 // whose cases have the given verdicts (close verdicts OK).
-func writeRun(t *testing.T, path string, verdicts map[string]string) string {
+func writeRun(t *testing.T, path string, verdicts map[string]results.Verdict) string {
 	t.Helper()
 	tg := results.Target{Name: "alpha"}
 	for id, v := range verdicts {
@@ -62,7 +62,7 @@ func writeFile(t *testing.T, path string, b []byte) {
 func TestReportHTMLToOut(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
-	writeRun(t, filepath.Join(in, "conformance", "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.Failed})
+	writeRun(t, filepath.Join(in, "conformance", "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
 	writeLoad(t, filepath.Join(in, "bench", "gws-echo.json"), 1000, 2000)
 	out := filepath.Join(dir, "report")
 	code, stdout, stderr := runCLI("report", "--out", out, "--title", "nightly", in)
@@ -84,7 +84,7 @@ func TestReportHTMLToOut(t *testing.T) {
 
 func TestReportHTMLDefaultDir(t *testing.T) {
 	dir := t.TempDir()
-	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK})
+	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK})
 	t.Chdir(dir)
 	code, stdout, stderr := runCLI("report", path)
 	if code != exitOK {
@@ -101,7 +101,7 @@ func TestReportHTMLDefaultDir(t *testing.T) {
 
 func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	dir := t.TempDir()
-	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.Failed})
+	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
 	load := writeLoad(t, filepath.Join(dir, "load.json"), 1000, 2000)
 	t.Chdir(dir)
 	// Flags may follow the paths.
@@ -142,7 +142,7 @@ func TestReportMarkdownAndTextToStdout(t *testing.T) {
 
 func TestReportUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	good := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK})
+	good := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK})
 	corrupt := filepath.Join(dir, "corrupt.json")
 	writeFile(t, corrupt, []byte(`{"schema": "wsharness.conformance/v1", "targets": [`))
 	garbage := filepath.Join(dir, "garbage.txt")
@@ -197,11 +197,11 @@ func TestReportFailOnRegression(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base")
 	cur := filepath.Join(dir, "cur")
-	writeRun(t, filepath.Join(base, "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.Failed})
+	writeRun(t, filepath.Join(base, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
 	writeLoad(t, filepath.Join(base, "load.json"), 1000, 2000)
 
 	// Same load, 1.1.2 fixed: no regression.
-	writeRun(t, filepath.Join(cur, "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.OK})
+	writeRun(t, filepath.Join(cur, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.OK})
 	writeLoad(t, filepath.Join(cur, "load.json"), 1000, 2100)
 	code, stdout, stderr := runCLI("report", "--format", "text", "--baseline", base, "--fail-on-regression", cur)
 	if code != exitOK {
@@ -214,7 +214,7 @@ func TestReportFailOnRegression(t *testing.T) {
 	}
 
 	// 1.1.1 now fails and p99 rises by 50%: exit 4 listing both.
-	writeRun(t, filepath.Join(cur, "results.json"), map[string]string{"1.1.1": results.Failed, "1.1.2": results.Failed})
+	writeRun(t, filepath.Join(cur, "results.json"), map[string]results.Verdict{"1.1.1": results.Failed, "1.1.2": results.Failed})
 	writeLoad(t, filepath.Join(cur, "load.json"), 1000, 3000)
 	code, stdout, stderr = runCLI("report", "--format", "markdown", "--baseline", base, "--fail-on-regression", cur)
 	if code != exitThreshold {

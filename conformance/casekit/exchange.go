@@ -122,12 +122,12 @@ type Exchange struct {
 	// Refused is the verdict when the server closes with 1009 (message too
 	// big) instead of echoing: RFC 6455 §7.4.1 lets it limit message size.
 	// "" means INFORMATIONAL.
-	Refused string
+	Refused results.Verdict
 	// MaskKeys, when set, judges the masking keys of every frame the
 	// client sent (up to maxMaskKeys), in order: a verdict that can only
 	// make the exchange's worse, and the measurement for the observed
 	// text.
-	MaskKeys func(keys [][4]byte) (verdict, note string)
+	MaskKeys func(keys [][4]byte) (verdict results.Verdict, note string)
 }
 
 // maxMaskKeys bounds the masking keys an exchange keeps (256 KiB).
@@ -159,14 +159,14 @@ const (
 )
 
 // Run dials, negotiates, runs the round trips and closes.
-func (x Exchange) Run(ctx context.Context, env Env) Outcome {
+func (x Exchange) Run(ctx context.Context, env Env) results.Case {
 	log := wire.NewLog()
 	c, failed := env.connect(ctx, log, opening{edit: x.Edit, pacingBudget: ExchangePacingBudget, answer: x.Answer})
 	if failed != nil {
 		return *failed
 	}
 	conn := c.conn
-	out := Outcome{Handshake: c.handshake}
+	out := results.Case{Handshake: c.handshake}
 	timeout := env.Scaled(x.timeout())
 	// The reader outlives the round trips by the closing handshake.
 	sess := newSession(conn, log, timeout+3*env.Scaled(CloseTimeout))
@@ -196,7 +196,7 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	if negotiation == nil {
 		r.run(ctx)
 	}
-	closer := Script{Judge: settled, Close: CloseExpect{Codes: []int{1000}, RequireClean: true}}
+	closer := Script{Judge: nothingMoreExpected, Close: CloseExpect{Codes: []int{1000}, RequireClean: true}}
 	switch r.stop {
 	case stopTimeout:
 		log.Note("timer expired after %s with %d of %d echoes: %s starts the closing handshake", human(timeout), r.matched(), x.N, sess.peer.Peer())
@@ -230,9 +230,10 @@ func (x Exchange) timeout() time.Duration {
 	return x.Timeout
 }
 
-// settled is the judge of the closing phase: the round trips are over, so
-// the client closes at once.
-func settled([]Event) (string, bool) { return results.OK, true }
+// nothingMoreExpected judges the closing phase of an exchange: the round
+// trips are over and judged, so the trace is final at once and the
+// harness closes.
+func nothingMoreExpected([]Event) (results.Verdict, bool) { return results.OK, true }
 
 // roundTrips is the sending side of an exchange.
 type roundTrips struct {
@@ -310,12 +311,12 @@ func (r *roundTrips) noteUnlogged(what string) {
 // can be sent in the middle of a frame.
 func (r *roundTrips) write(ctx context.Context, frames []wire.Frame, split wire.Split, deadline time.Time) int {
 	sess, n := r.e.sess, r.sent+1
-	dog := time.AfterFunc(time.Until(deadline), func() {
+	watchdog := time.AfterFunc(time.Until(deadline), func() {
 		sess.log.Note("timer expired in the middle of message %d: %s drops TCP", n, sess.peer.Peer())
 		sess.drop()
 	})
 	err := sess.conn.WriteFrames(ctx, frames, split)
-	if !dog.Stop() {
+	if !watchdog.Stop() {
 		return stopWriteTimeout
 	}
 	if err == nil {
@@ -383,7 +384,7 @@ func (r *roundTrips) pong(ctx context.Context, p []byte) {
 }
 
 // judge fills the verdicts and the observed text.
-func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation error, out *Outcome) {
+func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation error, out *results.Case) {
 	r.e.mu.Lock()
 	matched, wrong := r.e.matched, r.e.wrong
 	r.e.mu.Unlock()

@@ -19,7 +19,7 @@ import (
 // Case is one conformance case.
 type Case struct {
 	ID     string `json:"id"`
-	Family string `json:"family"`
+	Family Family `json:"family"`
 	Title  string `json:"title"`
 	// RFC is the clause the case checks, e.g. "RFC 6455 §5.5.2".
 	RFC         string `json:"rfc"`
@@ -32,7 +32,7 @@ type Case struct {
 	// family does not swap roles (family.swapsRoles).
 	client *clientText
 
-	run func(ctx context.Context, env casekit.Env) casekit.Outcome
+	run func(ctx context.Context, env casekit.Env) results.Case
 	// timeout is how long the case's own timer may run (unscaled), when
 	// longer than the default timers.
 	timeout time.Duration
@@ -52,18 +52,22 @@ func (c Case) Bound(env casekit.Env) time.Duration {
 	return casekit.Bound(env, max(c.timeout, casekit.DefaultTimeout)) + c.fixed
 }
 
+// Family names a group of cases, such as the framing cases (1.x) or the
+// UTF-8 ones (6.x); results.json writes it as a string.
+type Family string
+
 // Family names; families gives their report order.
 const (
-	FamilyHandshake     = "handshake"
-	FamilyFraming       = "framing"
-	FamilyPingPong      = "pingpong"
-	FamilyReservedBits  = "reserved-bits"
-	FamilyOpcodes       = "opcodes"
-	FamilyFragmentation = "fragmentation"
-	FamilyUTF8          = "utf8"
-	FamilyClose         = "close"
-	FamilyMisc          = "misc"
-	FamilyMasking       = "masking"
+	FamilyHandshake     Family = "handshake"
+	FamilyFraming       Family = "framing"
+	FamilyPingPong      Family = "pingpong"
+	FamilyReservedBits  Family = "reserved-bits"
+	FamilyOpcodes       Family = "opcodes"
+	FamilyFragmentation Family = "fragmentation"
+	FamilyUTF8          Family = "utf8"
+	FamilyClose         Family = "close"
+	FamilyMisc          Family = "misc"
+	FamilyMasking       Family = "masking"
 	// FamilyHandshakeResponse is declared in handshake_response.go,
 	// FamilyServerClose in server_close.go.
 	// FamilyBrowser is declared in browser.go, FamilyLimits in limits.go,
@@ -74,7 +78,7 @@ const (
 // of it. A family is a file (its name and its cases) and an entry in
 // families.
 type family struct {
-	name string
+	name Family
 	// cases are the family's cases in server form; nil for a family that
 	// judges only clients.
 	cases func() []Case
@@ -124,7 +128,7 @@ var families = []family{
 
 // familyNamed returns the family called name; the zero family (no cases,
 // no property) for a name that is none.
-func familyNamed(name string) family {
+func familyNamed(name Family) family {
 	for _, f := range families {
 		if f.name == name {
 			return f
@@ -135,8 +139,8 @@ func familyNamed(name string) family {
 
 // familiesWhere returns the names of the families that keep says yes to,
 // in report order.
-func familiesWhere(keep func(family) bool) []string {
-	var names []string
+func familiesWhere(keep func(family) bool) []Family {
+	var names []Family
 	for _, f := range families {
 		if keep(f) {
 			names = append(names, f.name)
@@ -146,19 +150,19 @@ func familiesWhere(keep func(family) bool) []string {
 }
 
 // Families lists family names in report order.
-func Families() []string { return familiesWhere(func(family) bool { return true }) }
+func Families() []Family { return familiesWhere(func(family) bool { return true }) }
 
 // SlowFamilies lists the slow families (family.slow) in report order: the
 // default profile of make conformance leaves them out (PROFILE=full runs
 // them).
-func SlowFamilies() []string { return familiesWhere(func(f family) bool { return f.slow }) }
+func SlowFamilies() []Family { return familiesWhere(func(f family) bool { return f.slow }) }
 
 // IsCPUBound reports whether family is CPU-bound (family.cpuBound): the
 // engine runs only a few of its cases at once.
-func IsCPUBound(family string) bool { return familyNamed(family).cpuBound }
+func IsCPUBound(family Family) bool { return familyNamed(family).cpuBound }
 
 // InBrowser reports whether family runs its cases in a real browser.
-func InBrowser(family string) bool { return familyNamed(family).inBrowser }
+func InBrowser(family Family) bool { return familyNamed(family).inBrowser }
 
 // SlowFamilyReason is the skipped_families reason of a slow family the
 // default profile left out.
@@ -185,12 +189,12 @@ func ParseProfile(s string) (Profile, error) {
 }
 
 // Includes reports whether the profile runs the family.
-func (p Profile) Includes(family string) bool { return p == ProfileFull || !IsSlow(family) }
+func (p Profile) Includes(family Family) bool { return p == ProfileFull || !IsSlow(family) }
 
 // LeftOut maps the families the profile does not run to why, as
 // results.json lists them in skipped_families.
-func (p Profile) LeftOut() map[string]string {
-	out := map[string]string{}
+func (p Profile) LeftOut() map[Family]string {
+	out := map[Family]string{}
 	for _, f := range SlowFamilies() {
 		if !p.Includes(f) {
 			out[f] = SlowFamilyReason
@@ -200,7 +204,7 @@ func (p Profile) LeftOut() map[string]string {
 }
 
 // IsSlow reports whether family is one of SlowFamilies.
-func IsSlow(family string) bool { return familyNamed(family).slow }
+func IsSlow(family Family) bool { return familyNamed(family).slow }
 
 // All returns the whole catalog, sorted by ID. IDs are unique (a test
 // checks it).
@@ -264,7 +268,7 @@ func clientOnly() []Case {
 
 // ClientOnly reports whether family judges only clients: it has cases in
 // the client form and none in the server form.
-func ClientOnly(family string) bool {
+func ClientOnly(family Family) bool {
 	f := familyNamed(family)
 	return f.clientOnly != nil && f.cases == nil
 }
@@ -282,7 +286,7 @@ func swapRoles(s string) string {
 }
 
 // ByFamily returns the cases of one family.
-func ByFamily(family string) []Case {
+func ByFamily(family Family) []Case {
 	var out []Case
 	for _, c := range All() {
 		if c.Family == family {
@@ -296,8 +300,7 @@ func ByFamily(family string) []Case {
 // starts with the RFC clause the case checks.
 func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 	out := casekit.Gate(ctx, env, c.run)
-	out.ID, out.Family, out.Title, out.RFC = c.ID, c.Family, c.Title, c.RFC
-	out.Description, out.Expectation = c.Description, c.Expectation
+	c.Describe(&out)
 	if out.Failing() && !out.NotRun && !strings.HasPrefix(out.Observed, c.RFC) {
 		out.Observed = fmt.Sprintf("%s: %s\n%s", c.RFC, c.Expectation, out.Observed)
 	}
@@ -310,16 +313,24 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 	return out
 }
 
-// scripted wraps a Script as a case.
-func scripted(id, family, title, rfc, description, expectation string, s casekit.Script) Case {
-	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
-		run: s.Run, timeout: s.Timeout}
+// Describe writes the case's text into a result: its ID, family, title,
+// RFC clause, description and expectation.
+func (c Case) Describe(out *results.Case) {
+	out.ID, out.Family, out.Title, out.RFC = c.ID, string(c.Family), c.Title, c.RFC
+	out.Description, out.Expectation = c.Description, c.Expectation
 }
 
-// exchanged wraps a round-trip Exchange as a case.
-func exchanged(id, family, title, rfc, description, expectation string, x casekit.Exchange) Case {
-	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
-		run: x.Run, timeout: x.Timeout}
+// scripted is the case c (its text: ID, family, title, RFC clause,
+// description and expectation) played by the Script s.
+func scripted(c Case, s casekit.Script) Case {
+	c.run, c.timeout = s.Run, s.Timeout
+	return c
+}
+
+// exchanged is the case c played by the round-trip Exchange x.
+func exchanged(c Case, x casekit.Exchange) Case {
+	c.run, c.timeout = x.Run, x.Timeout
+	return c
 }
 
 // Common close expectations (Autobahn's expectedClose).
@@ -335,26 +346,33 @@ var (
 	failInvalidUTF8 = casekit.CloseExpect{ByPeer: true, Codes: []int{1007}, WrongEndpointFatal: true}
 )
 
-// nothing is the empty trace.
-var nothing = []casekit.Event{}
+// onlyTrace is the list of passing traces (casekit.Script's OK or
+// NonStrict) that holds one trace: events in this order and no other.
+func onlyTrace(events ...casekit.Event) [][]casekit.Event { return [][]casekit.Event{events} }
 
-// one returns a single-trace list.
-func one(events ...casekit.Event) [][]casekit.Event { return [][]casekit.Event{events} }
-
-// lenient downgrades a case where the only problem is that the server did
-// not fail the connection to NON-STRICT: for inputs the RFC forbids a peer
-// to send without saying the receiver MUST fail.
-func lenient(c Case, why string) Case {
+// regraded is c with fix applied to every result it gives, for the
+// verdicts the case's judge does not give by itself. fix runs inside the
+// liveness gate (Case.Run): a case not run is not regraded.
+func regraded(c Case, fix func(env casekit.Env, out *results.Case)) Case {
 	run := c.run
-	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
+	c.run = func(ctx context.Context, env casekit.Env) results.Case {
 		out := run(ctx, env)
+		fix(env, &out)
+		return out
+	}
+	return c
+}
+
+// nonStrictWhenNotFailed makes NON-STRICT a case whose only fault is that
+// the peer did not fail the connection, for inputs the RFC forbids a peer
+// to send without saying the receiver MUST fail: why says so.
+func nonStrictWhenNotFailed(c Case, why string) Case {
+	return regraded(c, func(env casekit.Env, out *results.Case) {
 		if out.Verdict != results.Failed && out.CloseVerdict == results.CloseFailed {
 			out.Verdict, out.CloseVerdict = results.NonStrict, results.CloseOK
 			out.Observed = fmt.Sprintf("NON-STRICT: the %s did not fail the connection, but %s.\n%s", env.Peer, why, out.Observed)
 		}
-		return out
-	}
-	return c
+	})
 }
 
 // duplicateIDs returns IDs that occur more than once.

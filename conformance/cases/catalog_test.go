@@ -44,7 +44,7 @@ func TestCatalogCoversAutobahn(t *testing.T) {
 // The family registry is the one list of families: each is registered
 // once, has cases, and every case it returns carries its name.
 func TestFamilyRegistry(t *testing.T) {
-	seen := map[string]bool{}
+	seen := map[Family]bool{}
 	for _, f := range families {
 		if seen[f.name] {
 			t.Errorf("family %s registered twice", f.name)
@@ -68,7 +68,7 @@ func TestFamilyRegistry(t *testing.T) {
 }
 
 func TestEveryCaseIsDocumented(t *testing.T) {
-	families := map[string]bool{}
+	families := map[Family]bool{}
 	for _, f := range Families() {
 		families[f] = true
 	}
@@ -165,7 +165,7 @@ func TestClientFormSwapsTheEnds(t *testing.T) {
 // A family is client-only when none of its cases has a server form: the
 // server-close family is, masking (with its client-only 100.12) is not.
 func TestClientOnlyFamilies(t *testing.T) {
-	for family, want := range map[string]bool{FamilyHandshakeResponse: true, FamilyServerClose: true, FamilyMasking: false, FamilyClose: false} {
+	for family, want := range map[Family]bool{FamilyHandshakeResponse: true, FamilyServerClose: true, FamilyMasking: false, FamilyClose: false} {
 		if got := ClientOnly(family); got != want {
 			t.Errorf("ClientOnly(%s) = %v, want %v", family, got, want)
 		}

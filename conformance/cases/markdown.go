@@ -93,8 +93,8 @@ func bothForms() []docCase {
 }
 
 // docFamilies lists the families in the order of their first case ID.
-func docFamilies(all []docCase) []string {
-	var out []string
+func docFamilies(all []docCase) []Family {
+	var out []Family
 	for _, d := range all {
 		if f := d.any().Family; !slices.Contains(out, f) {
 			out = append(out, f)
@@ -162,7 +162,7 @@ func selectCases(selection string) ([]Case, error) {
 	default:
 		return nil, fmt.Errorf("selection %q: profile %q, want default, full or slow", selection, profile)
 	}
-	var families []string // every family of either role, read once a filter names one
+	var families []Family // every family of either role, read once a filter names one
 	for _, f := range fields[1:] {
 		name, value, ok := strings.Cut(f, "=")
 		list := strings.Split(value, ",")
@@ -177,11 +177,11 @@ func selectCases(selection string) ([]Case, error) {
 				families = docFamilies(bothForms())
 			}
 			for _, fam := range list {
-				if !slices.Contains(families, fam) {
+				if !slices.Contains(families, Family(fam)) {
 					return nil, fmt.Errorf("selection %q: unknown family %q", selection, fam)
 				}
 			}
-			in = func(c Case) bool { return slices.Contains(list, c.Family) }
+			in = func(c Case) bool { return slices.Contains(list, string(c.Family)) }
 		case "ids":
 			in = func(c Case) bool {
 				return slices.ContainsFunc(list, func(p string) bool { return expect.Match(p, c.ID) })
@@ -225,9 +225,9 @@ func idRanges(cs []docCase) string {
 }
 
 // byFamily groups the merged catalog by family, in docFamilies order.
-func byFamily() ([]string, map[string][]docCase) {
+func byFamily() ([]Family, map[Family][]docCase) {
 	all := bothForms()
-	groups := map[string][]docCase{}
+	groups := map[Family][]docCase{}
 	for _, d := range all {
 		f := d.any().Family
 		groups[f] = append(groups[f], d)

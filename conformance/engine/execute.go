@@ -74,11 +74,12 @@ type Plan struct {
 	Concurrency int
 }
 
-// Outcome is what Execute ran.
-type Outcome struct {
+// Execution is what Execute ran: a record per case and target, the
+// families that could not run, and how many cases an interrupt cut short.
+type Execution struct {
 	Records []Record
 	// SkippedFamilies maps families that could not run to why.
-	SkippedFamilies map[string]string
+	SkippedFamilies map[cases.Family]string
 	// Cut counts cases an interrupt cut short: they have no record.
 	Cut int
 }
@@ -91,8 +92,8 @@ type Outcome struct {
 // share a casekit.Liveness, so a server that stops answering ends fast.
 // When ctx ends, cases in flight are cut short and left out, and no more
 // start.
-func Execute(ctx context.Context, p Plan) Outcome {
-	out := Outcome{SkippedFamilies: map[string]string{}}
+func Execute(ctx context.Context, p Plan) Execution {
+	out := Execution{SkippedFamilies: map[cases.Family]string{}}
 	var mu sync.Mutex // guards out
 	add := func(rec Record) {
 		mu.Lock()
@@ -408,7 +409,7 @@ func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env case
 		play, err = r.clientPlayer(ctx, t)
 	}
 	if err != nil {
-		return results.Case{ID: c.ID, Family: c.Family, Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
+		return results.Case{ID: c.ID, Family: string(c.Family), Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
 	}
 	env.Incoming = board.expect(t.Info.Name, c.ID)
 	cctx, stop := context.WithCancel(ctx)

@@ -445,7 +445,7 @@ func TestHostileServersBrowser(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if reason := run.SkippedFamilies[cases.FamilyBrowser]; reason != "" {
+			if reason := run.SkippedFamilies[string(cases.FamilyBrowser)]; reason != "" {
 				t.Fatalf("browser family skipped: %s", reason)
 			}
 			checkVerdicts(t, name, run, want)
@@ -500,7 +500,7 @@ func buildSuite(t *testing.T) (ginkgo, suite, maxrss string) {
 
 func summary(tg results.Target) string {
 	var parts []string
-	for _, v := range []string{results.OK, results.NonStrict, results.Informational, results.Unimplemented, results.Failed} {
+	for _, v := range results.Verdicts {
 		if n := tg.Summary[v]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%s %d", v, n))
 		}
