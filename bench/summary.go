@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,6 +12,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/reports"
 )
@@ -169,14 +169,14 @@ func progressLine(r *loadgen.Result) string {
 	kind := r.Kind()
 	switch kind {
 	case loadgen.KindEchoRate, loadgen.KindEchoClosed:
-		add("%s replies/s", thousandsF(r.ThroughputPerS))
+		add("%s replies/s", numtext.Rounded(r.ThroughputPerS))
 	case loadgen.KindBroadcast:
-		add("%s deliveries/s", thousandsF(r.ThroughputPerS))
+		add("%s deliveries/s", numtext.Rounded(r.ThroughputPerS))
 	case loadgen.KindConnect:
 		add("%d/%d established", r.Connections.Established, r.Connections.Target)
 	}
 	if f, p, ok := r.Primary(); ok && p != nil {
-		add("%s p50 %s p99 %s p99.9 %s", f.Name, reports.FormatMicros(float64(p.P50)), reports.FormatMicros(float64(p.P99)), reports.FormatMicros(float64(p.P999)))
+		add("%s p50 %s p99 %s p99.9 %s", f.Name, numtext.Micros(float64(p.P50)), numtext.Micros(float64(p.P99)), numtext.Micros(float64(p.P999)))
 	}
 	switch kind {
 	case loadgen.KindEchoRate, loadgen.KindEchoClosed:
@@ -185,7 +185,7 @@ func progressLine(r *loadgen.Result) string {
 		}
 	case loadgen.KindBroadcast:
 		if p := loadgen.FigureCompletion.Of(r); p != nil {
-			add("%s p99 %s", loadgen.FigureCompletion.Name, reports.FormatMicros(float64(p.P99)))
+			add("%s p99 %s", loadgen.FigureCompletion.Name, numtext.Micros(float64(p.P99)))
 		}
 		if r.DeliveryRatio != nil {
 			add("delivery %.5f", *r.DeliveryRatio)
@@ -196,7 +196,7 @@ func progressLine(r *loadgen.Result) string {
 			if lower {
 				ge = "≥"
 			}
-			add("%s%s conns/s", ge, thousandsF(v))
+			add("%s%s conns/s", ge, numtext.Rounded(v))
 		}
 	}
 	if r.Connections.Failed > 0 || r.Connections.Dropped > 0 {
@@ -207,9 +207,9 @@ func progressLine(r *loadgen.Result) string {
 	}
 	if g := r.Generator; g != nil {
 		if p := g.LagUS; p != nil && p.Count > 0 {
-			add("%s p99 %s", loadgen.FigureGeneratorLag.Name, reports.FormatMicros(float64(p.P99)))
+			add("%s p99 %s", loadgen.FigureGeneratorLag.Name, numtext.Micros(float64(p.P99)))
 		}
-		add("generator CPU %.2f of %d cores, %s late sends", g.CPUCores, g.Cores, thousandsF(float64(g.Late)))
+		add("generator CPU %.2f of %d cores, %s late sends", g.CPUCores, g.Cores, numtext.Thousands(int(g.Late)))
 	}
 	if r.GeneratorLimited() {
 		causes := make([]string, len(r.Generator.Limited))
@@ -219,25 +219,6 @@ func progressLine(r *loadgen.Result) string {
 		add("generator-limited (%s)", strings.Join(causes, ", "))
 	}
 	return strings.Join(parts, ", ")
-}
-
-func thousandsF(v float64) string {
-	n := strconv.FormatInt(int64(math.Round(v)), 10)
-	var out []byte
-	for i := range n {
-		if i > 0 && (len(n)-i)%3 == 0 && n[i-1] != '-' {
-			out = append(out, ',')
-		}
-		out = append(out, n[i])
-	}
-	return string(out)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // loadAverage returns the 1-, 5- and 15-minute load averages as

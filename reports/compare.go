@@ -9,6 +9,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -391,7 +392,7 @@ func CompareMarkdown(c Comparison) []byte {
 	if len(regs) == 0 {
 		fmt.Fprintf(&b, "No regressions (%s).\n", limitsText(c.Thresholds))
 	} else {
-		fmt.Fprintf(&b, "**%s** ❌ (%s):\n\n", plural(len(regs), "regression"), limitsText(c.Thresholds))
+		fmt.Fprintf(&b, "**%s** ❌ (%s):\n\n", numtext.Plural(len(regs), "regression"), limitsText(c.Thresholds))
 		for i, r := range regs {
 			if i == maxRegressionLines {
 				fmt.Fprintf(&b, "- … and %d more (see below)\n", len(regs)-i)
@@ -458,7 +459,7 @@ func CompareText(c Comparison) []byte {
 	if len(regs) == 0 {
 		fmt.Fprintf(&b, "Compared with the baseline: no regressions (%s).\n", limitsText(c.Thresholds))
 	} else {
-		fmt.Fprintf(&b, "Compared with the baseline: %s (%s):\n", plural(len(regs), "regression"), limitsText(c.Thresholds))
+		fmt.Fprintf(&b, "Compared with the baseline: %s (%s):\n", numtext.Plural(len(regs), "regression"), limitsText(c.Thresholds))
 		for i, r := range regs {
 			if i == maxRegressionLines {
 				fmt.Fprintf(&b, "  … and %d more (see below)\n", len(regs)-i)
@@ -559,16 +560,16 @@ func caseRows(c Comparison) (rows []CaseChange, sides []string) {
 	for _, t := range order {
 		switch {
 		case added[t]:
-			sides = append(sides, fmt.Sprintf("%s: only in the current results (%s)", t, plural(len(onlyCur[t]), "case")))
+			sides = append(sides, fmt.Sprintf("%s: only in the current results (%s)", t, numtext.Plural(len(onlyCur[t]), "case")))
 		case removed[t]:
-			sides = append(sides, fmt.Sprintf("%s: only in the baseline (%s)", t, plural(len(onlyBase[t]), "case")))
+			sides = append(sides, fmt.Sprintf("%s: only in the baseline (%s)", t, numtext.Plural(len(onlyBase[t]), "case")))
 		default:
 			var parts []string
 			if ids := onlyCur[t]; len(ids) > 0 {
-				parts = append(parts, fmt.Sprintf("%s only in the current results (%s)", plural(len(ids), "case"), compactIDs(ids)))
+				parts = append(parts, fmt.Sprintf("%s only in the current results (%s)", numtext.Plural(len(ids), "case"), compactIDs(ids)))
 			}
 			if ids := onlyBase[t]; len(ids) > 0 {
-				parts = append(parts, fmt.Sprintf("%s only in the baseline (%s)", plural(len(ids), "case"), compactIDs(ids)))
+				parts = append(parts, fmt.Sprintf("%s only in the baseline (%s)", numtext.Plural(len(ids), "case"), compactIDs(ids)))
 			}
 			if len(parts) > 0 {
 				sides = append(sides, t+": "+strings.Join(parts, "; "))

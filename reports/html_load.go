@@ -12,6 +12,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/loadgen/metrics"
 )
@@ -172,7 +173,7 @@ func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[stri
 		}
 		row.Cells = append(row.Cells, htmlNumCell{Text: e.name, Sort: e.name})
 		if r.Messages != nil {
-			row.Cells = append(row.Cells, htmlNum(r.ThroughputPerS, thousands(int(math.Round(r.ThroughputPerS)))+"/s"))
+			row.Cells = append(row.Cells, htmlNum(r.ThroughputPerS, numtext.Rounded(r.ThroughputPerS)+"/s"))
 		} else {
 			row.Cells = append(row.Cells, htmlNumCell{Text: "—"})
 		}
@@ -186,8 +187,8 @@ func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[stri
 			row.Cells = append(row.Cells, htmlMicros(p, at))
 		}
 		if m := r.Messages; m != nil {
-			row.Cells = append(row.Cells, htmlNum(float64(m.Lost), thousands(int(m.Lost))),
-				htmlNum(float64(m.Errors), thousands(int(m.Errors))))
+			row.Cells = append(row.Cells, htmlNum(float64(m.Lost), numtext.Thousands(int(m.Lost))),
+				htmlNum(float64(m.Errors), numtext.Thousands(int(m.Errors))))
 		} else {
 			row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
 		}
@@ -198,7 +199,7 @@ func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[stri
 		}
 		row.Cells = append(row.Cells, htmlMicros(r.ConnectLatencyUS, func(p *loadgen.Percentiles) int64 { return p.P99 }))
 		c := r.Connections
-		row.Cells = append(row.Cells, htmlNum(float64(c.Established), fmt.Sprintf("%s / %s", thousands(c.Established), thousands(c.Target))))
+		row.Cells = append(row.Cells, htmlNum(float64(c.Established), fmt.Sprintf("%s / %s", numtext.Thousands(c.Established), numtext.Thousands(c.Target))))
 		row.Cells = append(row.Cells, htmlNum(r.Client.CPUSeconds, fmt.Sprintf("%.2f s", r.Client.CPUSeconds)))
 		row.Cells = append(row.Cells, htmlBytes(r.Client.RSSBytesMax))
 		if withGenerator {
@@ -207,7 +208,7 @@ func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[stri
 				htmlMicros(lag, func(p *loadgen.Percentiles) int64 { return p.P99 }))
 			if gen := r.Generator; gen != nil {
 				row.Cells = append(row.Cells, htmlNum(gen.CPUCores, fmt.Sprintf("%.2f of %d cores", gen.CPUCores, gen.Cores)),
-					htmlNum(float64(gen.Late), thousands(int(gen.Late))))
+					htmlNum(float64(gen.Late), numtext.Thousands(int(gen.Late))))
 			} else {
 				row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
 			}
@@ -259,7 +260,7 @@ func htmlParams(r *loadgen.Result) string {
 		parts = append(parts, "warm-up "+(time.Duration(p.WarmupMS)*time.Millisecond).String())
 	}
 	if p.RampPerS > 0 {
-		parts = append(parts, "ramp "+thousands(int(math.Round(p.RampPerS)))+" conns/s")
+		parts = append(parts, "ramp "+numtext.Rounded(p.RampPerS)+" conns/s")
 	} else {
 		parts = append(parts, "ramp unpaced")
 	}
@@ -284,14 +285,14 @@ func htmlMicros(p *loadgen.Percentiles, at func(*loadgen.Percentiles) int64) htm
 		return htmlNumCell{Text: "—"}
 	}
 	v := float64(at(p))
-	return htmlNum(v, FormatMicros(v))
+	return htmlNum(v, numtext.Micros(v))
 }
 
 func htmlBytes(b int64) htmlNumCell {
 	if b <= 0 {
 		return htmlNumCell{Text: "—"}
 	}
-	return htmlNum(float64(b), fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)))
+	return htmlNum(float64(b), numtext.MiB(float64(b)))
 }
 
 // htmlLoadCharts draws a group's charts: the percentile distribution of

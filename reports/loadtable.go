@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 )
 
@@ -134,9 +135,9 @@ func LoadComparison(results []*loadgen.Result) []byte {
 	}
 	fmt.Fprintf(&b, "\nMedians over %s%s per target and workload: each cell is the median of the figure each run reported "+
 		"(for percentiles, the median of the runs' own percentiles; percentiles are never averaged; "+
-		"with an even number of runs, the lower middle value).", upTo, plural(maxRuns, "run"))
+		"with an even number of runs, the lower middle value).", upTo, numtext.Plural(maxRuns, "run"))
 	if skipped > 0 {
-		fmt.Fprintf(&b, " %s left out as interrupted.", plural(skipped, "run"))
+		fmt.Fprintf(&b, " %s left out as interrupted.", numtext.Plural(skipped, "run"))
 	}
 	if note := measuresNote(firsts); note != "" {
 		b.WriteString(" " + note)
@@ -269,15 +270,15 @@ func ScenarioLabel(r *loadgen.Result) string {
 	}
 	switch r.Kind() {
 	case loadgen.KindEchoRate:
-		return fmt.Sprintf("echo %s conns, %s msg/s, %d B %s", thousands(p.Conns), trimFloat(p.Rate), p.Size, kind)
+		return fmt.Sprintf("echo %s conns, %s msg/s, %d B %s", numtext.Thousands(p.Conns), numtext.Number(p.Rate), p.Size, kind)
 	case loadgen.KindEchoClosed:
-		return fmt.Sprintf("echo closed loop %s conns, %d B %s", thousands(p.Conns), p.Size, kind)
+		return fmt.Sprintf("echo closed loop %s conns, %d B %s", numtext.Thousands(p.Conns), p.Size, kind)
 	case loadgen.KindBroadcast:
-		return fmt.Sprintf("broadcast to %s conns, %s/s from %s", thousands(p.Conns), trimFloat(p.Rate), plural(max(p.Senders, 1), "sender"))
+		return fmt.Sprintf("broadcast to %s conns, %s/s from %s", numtext.Thousands(p.Conns), numtext.Number(p.Rate), numtext.Plural(max(p.Senders, 1), "sender"))
 	case loadgen.KindConnect:
-		return fmt.Sprintf("connect %s conns at %s/s, hold %s", thousands(p.Conns), trimFloat(p.RampPerS), time.Duration(p.DurationMS)*time.Millisecond)
+		return fmt.Sprintf("connect %s conns at %s/s, hold %s", numtext.Thousands(p.Conns), numtext.Number(p.RampPerS), time.Duration(p.DurationMS)*time.Millisecond)
 	}
-	return fmt.Sprintf("%s %s conns", r.Scenario, thousands(p.Conns))
+	return fmt.Sprintf("%s %s conns", r.Scenario, numtext.Thousands(p.Conns))
 }
 
 // ConnectRate is the rate at which connections were established while the
@@ -335,7 +336,7 @@ func metricsFor(first *loadgen.Result, runs []*loadgen.Result) []loadMetric {
 				return 0, false
 			}
 			return float64(r.Server.RSSBytesMax), true
-		}, formatMiB},
+		}, numtext.MiB},
 		{"client KiB/conn", func(r *loadgen.Result) (float64, bool) {
 			if r.Client.RSSBytesPerConn == 0 {
 				return 0, false
@@ -355,14 +356,14 @@ func metricsFor(first *loadgen.Result, runs []*loadgen.Result) []loadMetric {
 				return 0, false
 			}
 			return r.ThroughputPerS, true
-		}, func(v float64) string { return thousands(int(math.Round(v))) + "/s" }}
+		}, func(v float64) string { return numtext.Rounded(v) + "/s" }}
 	}
 	lost := loadMetric{"lost + errors", func(r *loadgen.Result) (float64, bool) {
 		if r.Messages == nil {
 			return 0, false
 		}
 		return float64(r.Messages.Lost + r.Messages.Errors), true
-	}, func(v float64) string { return thousands(int(v)) }}
+	}, func(v float64) string { return numtext.Thousands(int(v)) }}
 	var rows []loadMetric
 	switch first.Kind() {
 	case loadgen.KindEchoRate:
@@ -385,12 +386,12 @@ func metricsFor(first *loadgen.Result, runs []*loadgen.Result) []loadMetric {
 		rows = append(rows,
 			loadMetric{"established", func(r *loadgen.Result) (float64, bool) {
 				return float64(r.Connections.Established), true
-			}, func(v float64) string { return thousands(int(v)) }},
+			}, func(v float64) string { return numtext.Thousands(int(v)) }},
 			pct(primary, "p50", p50), pct(primary, "p99", p99),
 			loadMetric{"connections/s", func(r *loadgen.Result) (float64, bool) {
 				v, _, ok := ConnectRate(r)
 				return v, ok
-			}, func(v float64) string { return thousands(int(math.Round(v))) + "/s" }})
+			}, func(v float64) string { return numtext.Rounded(v) + "/s" }})
 		return append(rows, common...)
 	}
 	rows = append(append(rows, common...), perMessage)
@@ -421,7 +422,7 @@ var generatorMetrics = []loadMetric{
 			return 0, false
 		}
 		return float64(r.Generator.Late), true
-	}, func(v float64) string { return thousands(int(v)) }},
+	}, func(v float64) string { return numtext.Thousands(int(v)) }},
 }
 
 func p50(p *loadgen.Percentiles) int64  { return p.P50 }
@@ -437,7 +438,7 @@ func pct(f loadgen.Figure, at string, of func(*loadgen.Percentiles) int64) loadM
 			return 0, false
 		}
 		return float64(of(p)), true
-	}, FormatMicros}
+	}, numtext.Micros}
 }
 
 // Median returns the middle value of vs; with an even count, the lower of
@@ -450,62 +451,6 @@ func Median(vs []float64) float64 {
 	s := append([]float64(nil), vs...)
 	sort.Float64s(s)
 	return s[(len(s)-1)/2]
-}
-
-// FormatMicros renders a duration given in microseconds with three
-// significant digits: "749 µs", "1.52 ms", "2.80 s".
-func FormatMicros(us float64) string {
-	switch {
-	case us < 1000:
-		return fmt.Sprintf("%.0f µs", us)
-	case us < 1e6:
-		return sig3(us/1000) + " ms"
-	}
-	return sig3(us/1e6) + " s"
-}
-
-func sig3(v float64) string {
-	switch {
-	case v >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case v >= 10:
-		return fmt.Sprintf("%.1f", v)
-	}
-	return fmt.Sprintf("%.2f", v)
-}
-
-func formatMiB(bytes float64) string { return fmt.Sprintf("%.1f MiB", bytes/(1<<20)) }
-
-// thousands renders n with comma separators.
-func thousands(n int) string {
-	s := strconv.Itoa(n)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var out []byte
-	for i := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
-	}
-	if neg {
-		return "-" + string(out)
-	}
-	return string(out)
-}
-
-func trimFloat(v float64) string {
-	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
-		return thousands(int(v))
-	}
-	return strconv.FormatFloat(v, 'g', 4, 64)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return thousands(n) + " " + word + "s"
 }
 
 func mdEscape(s string) string { return strings.ReplaceAll(s, "|", `\|`) }

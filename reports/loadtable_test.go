@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 )
 
@@ -32,17 +33,6 @@ func TestMedian(t *testing.T) {
 	}
 	if !math.IsNaN(Median(nil)) {
 		t.Error("Median(nil) is not NaN")
-	}
-}
-
-func TestFormatMicros(t *testing.T) {
-	for us, want := range map[float64]string{
-		0: "0 µs", 749: "749 µs", 1523: "1.52 ms", 12151: "12.2 ms", 121343: "121 ms",
-		2795519: "2.80 s", 60e6: "60.0 s",
-	} {
-		if got := FormatMicros(us); got != want {
-			t.Errorf("FormatMicros(%v) = %q, want %q", us, got, want)
-		}
 	}
 }
 
@@ -381,8 +371,8 @@ func TestLoadComparisonFollowsLoadgen(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if got := row(t, table, ScenarioLabel(r), f.Name+" p99"); got[0] != FormatMicros(float64(p.P99)) {
-			t.Errorf("%s: %s p99 %q, want %s", ScenarioLabel(r), f.Name, got, FormatMicros(float64(p.P99)))
+		if got := row(t, table, ScenarioLabel(r), f.Name+" p99"); got[0] != numtext.Micros(float64(p.P99)) {
+			t.Errorf("%s: %s p99 %q, want %s", ScenarioLabel(r), f.Name, got, numtext.Micros(float64(p.P99)))
 		}
 	}
 	var got []string

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -105,7 +106,7 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 		if len(failing) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "\n### %s: %s\n\n", mdText(t.Name), plural(len(failing), "unexpected failure"))
+		fmt.Fprintf(b, "\n### %s: %s\n\n", mdText(t.Name), numtext.Plural(len(failing), "unexpected failure"))
 		b.WriteString("| case | verdict | close | RFC | observed |\n|---|---|---|---|---|\n")
 		for k, c := range failing {
 			if k == mdMaxFailures {

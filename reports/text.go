@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
-	"math"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 )
 
@@ -54,7 +54,7 @@ func LoadText(rs []*loadgen.Result) []byte {
 	if len(groups) == 0 {
 		b.WriteString("No load results.\n")
 		if skipped > 0 {
-			fmt.Fprintf(&b, "%s left out as interrupted.\n", plural(skipped, "run"))
+			fmt.Fprintf(&b, "%s left out as interrupted.\n", numtext.Plural(skipped, "run"))
 		}
 		return b.Bytes()
 	}
@@ -120,7 +120,7 @@ func LoadText(rs []*loadgen.Result) []byte {
 		b.WriteString(" " + generatorNote)
 	}
 	if skipped > 0 {
-		fmt.Fprintf(&b, " %s left out as interrupted.", plural(skipped, "run"))
+		fmt.Fprintf(&b, " %s left out as interrupted.", numtext.Plural(skipped, "run"))
 	}
 	b.WriteString("\n")
 	return b.Bytes()
@@ -235,17 +235,17 @@ func loadFigures() []loadFigure {
 			return float64(of(r.Messages)), true
 		}
 	}
-	count := func(v float64) string { return thousands(int(math.Round(v))) }
+	count := func(v float64) string { return numtext.Rounded(v) }
 	return []loadFigure{
 		{figThroughput, "throughput", func(r *loadgen.Result) (float64, bool) {
 			if r.Messages == nil {
 				return 0, false
 			}
 			return r.ThroughputPerS, true
-		}, func(v float64) string { return thousands(int(math.Round(v))) + "/s" }},
-		{figLatencyP50, "p50", lat(p50), FormatMicros},
-		{figLatencyP99, "p99", lat(p99), FormatMicros},
-		{figLatencyP999, "p99.9", lat(p999), FormatMicros},
+		}, func(v float64) string { return numtext.Rounded(v) + "/s" }},
+		{figLatencyP50, "p50", lat(p50), numtext.Micros},
+		{figLatencyP99, "p99", lat(p99), numtext.Micros},
+		{figLatencyP999, "p99.9", lat(p999), numtext.Micros},
 		{figErrors, "errors", messages(func(m *loadgen.Messages) int64 { return m.Errors }), count},
 		{figLost, "lost", messages(func(m *loadgen.Messages) int64 { return m.Lost }), count},
 		{figDelivery, "delivery ratio", func(r *loadgen.Result) (float64, bool) {
@@ -274,7 +274,7 @@ func runHeadline(started time.Time, durationMS int64, targets int, seed string) 
 	if durationMS > 0 {
 		parts = append(parts, "took "+(time.Duration(durationMS)*time.Millisecond).Round(100*time.Millisecond).String())
 	}
-	parts = append(parts, plural(targets, "target"))
+	parts = append(parts, numtext.Plural(targets, "target"))
 	if seed != "" {
 		parts = append(parts, "seed "+seed)
 	}

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -139,7 +140,7 @@ func TestLoadTextFollowsLoadgen(t *testing.T) {
 		if !ok {
 			continue
 		}
-		want := f.Name + " " + FormatMicros(float64(p.P50)) + " " + FormatMicros(float64(p.P99))
+		want := f.Name + " " + numtext.Micros(float64(p.P50)) + " " + numtext.Micros(float64(p.P99))
 		if got := strings.Join(textRow(t, txt, label, "gws"), " "); !strings.Contains(got, want) {
 			t.Errorf("%s row %q lacks its primary figure %q", label, got, want)
 		}
