@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
@@ -383,9 +384,15 @@ const (
 	maxCaseRows        = 200
 )
 
-// CompareMarkdown renders a comparison as Markdown: regressions first,
-// then the conformance changes, then the load figures that moved.
-func CompareMarkdown(c Comparison) []byte {
+// compareMarkdown shows a comparison in Markdown, compare.md.
+var compareMarkdown = ComparisonFormat{File: "compare.md", Write: writeCompareMarkdown}
+
+// compareText shows a comparison in plain text, compare.txt.
+var compareText = ComparisonFormat{File: "compare.txt", Write: writeCompareText}
+
+// writeCompareMarkdown renders a comparison as Markdown: regressions
+// first, then the conformance changes, then the load figures that moved.
+func writeCompareMarkdown(w io.Writer, c Comparison) error {
 	var b bytes.Buffer
 	b.WriteString("## Comparison with the baseline\n\n")
 	regs := c.Regressions()
@@ -448,12 +455,13 @@ func CompareMarkdown(c Comparison) []byte {
 			fmt.Fprintf(&b, "\n%s\n", mdText(s))
 		}
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
-// CompareText renders a comparison as plain text, in the order of
-// CompareMarkdown.
-func CompareText(c Comparison) []byte {
+// writeCompareText renders a comparison as plain text, in the order of
+// writeCompareMarkdown.
+func writeCompareText(w io.Writer, c Comparison) error {
 	var b bytes.Buffer
 	regs := c.Regressions()
 	if len(regs) == 0 {
@@ -518,7 +526,8 @@ func CompareText(c Comparison) []byte {
 			fmt.Fprintf(&b, "  %s\n", s)
 		}
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 func limitsText(th Thresholds) string {

@@ -1,7 +1,6 @@
 package reports
 
 import (
-	"bytes"
 	"math"
 	"reflect"
 	"slices"
@@ -127,7 +126,7 @@ func TestCompareConformance(t *testing.T) {
 		t.Errorf("detail %q", d)
 	}
 
-	md := string(CompareMarkdown(c))
+	md := renderComparison(t, compareMarkdown, c)
 	mdTableLines(t, md)
 	for _, want := range []string{
 		"**4 regressions** ❌",
@@ -146,7 +145,7 @@ func TestCompareConformance(t *testing.T) {
 	if strings.Contains(md, "| 1.1.7 |") || strings.Contains(md, "### Load") {
 		t.Errorf("passing added case in the table, or a load section without load:\n%s", md)
 	}
-	txt := string(CompareText(c))
+	txt := renderComparison(t, compareText, c)
 	for _, want := range []string{"4 regressions", "alpha 1.1.1: OK, close OK → FAILED", "NEW FAILURE", "fixed"} {
 		if !strings.Contains(txt, want) {
 			t.Errorf("text lacks %q:\n%s", want, txt)
@@ -287,7 +286,7 @@ func TestCompareLoadDetails(t *testing.T) {
 		t.Errorf("load changes out of order: %+v", c.Load)
 	}
 
-	md := string(CompareMarkdown(c))
+	md := renderComparison(t, compareMarkdown, c)
 	mdTableLines(t, md)
 	for _, want := range []string{
 		"No regressions (limits: new unexpected failures, p99 +20.0%, throughput -10.0%).",
@@ -306,7 +305,7 @@ func TestCompareLoadDetails(t *testing.T) {
 	}
 
 	c = Compare(base, Input{Load: []*loadgen.Result{echoRate("gws", 2000, 700, 30000, 30000)}}, DefaultThresholds)
-	md = string(CompareMarkdown(c))
+	md = renderComparison(t, compareMarkdown, c)
 	for _, want := range []string{
 		"**2 regressions** ❌",
 		"- gws echo 1,000 conns, 4,000 msg/s, 128 B text: throughput 4,000/s → 2,000/s (-50.0%, limit -10.0%)",
@@ -317,7 +316,7 @@ func TestCompareLoadDetails(t *testing.T) {
 			t.Errorf("markdown lacks %q:\n%s", want, md)
 		}
 	}
-	txt := string(CompareText(c))
+	txt := renderComparison(t, compareText, c)
 	if !strings.Contains(txt, "2 regressions") || strings.Count(txt, "REGRESSION") != 2 {
 		t.Errorf("text:\n%s", txt)
 	}
@@ -333,11 +332,11 @@ func TestCompareOneSided(t *testing.T) {
 	if len(c.Notes) != 2 {
 		t.Errorf("notes %q", c.Notes)
 	}
-	md := string(CompareMarkdown(c))
+	md := renderComparison(t, compareMarkdown, c)
 	if strings.Contains(md, "###") || !strings.Contains(md, "conformance is not compared") || !strings.Contains(md, "load is not compared") {
 		t.Errorf("markdown:\n%s", md)
 	}
-	if c := Compare(conf, conf, DefaultThresholds); len(c.Cases) != 0 || !strings.Contains(string(CompareText(c)), "no verdict changed") {
+	if c := Compare(conf, conf, DefaultThresholds); len(c.Cases) != 0 || !strings.Contains(renderComparison(t, compareText, c), "no verdict changed") {
 		t.Errorf("identical inputs: %+v", c)
 	}
 }
@@ -354,16 +353,16 @@ func TestCompareLoadGeneratorLimited(t *testing.T) {
 	if len(c.Regressions()) == 0 {
 		t.Fatal("the p99 regression is not listed")
 	}
-	for name, out := range map[string][]byte{"markdown": CompareMarkdown(c), "text": CompareText(c)} {
-		if !bytes.Contains(out, []byte("current run: the load generator fell behind (the generator kept 1.95 of its 2 cores busy)")) {
+	for name, out := range map[string]string{"markdown": renderComparison(t, compareMarkdown, c), "text": renderComparison(t, compareText, c)} {
+		if !strings.Contains(out, "current run: the load generator fell behind (the generator kept 1.95 of its 2 cores busy)") {
 			t.Errorf("%s does not say the current run was generator-limited:\n%s", name, out)
 		}
 	}
-	if !bytes.Contains(CompareText(c), []byte("one side predates the generator's own figures")) {
+	if !strings.Contains(renderComparison(t, compareText, c), "one side predates the generator's own figures") {
 		t.Error("a baseline without generator figures is compared with a current run that has them, without a word")
 	}
 	kept := Compare(Input{Load: []*loadgen.Result{base}}, Input{Load: []*loadgen.Result{echoRate("gws", 4000, 700, 20000, 30000)}}, DefaultThresholds)
-	if bytes.Contains(CompareText(kept), []byte("fell behind")) {
+	if strings.Contains(renderComparison(t, compareText, kept), "fell behind") {
 		t.Error("a run whose generator kept up is called generator-limited")
 	}
 }

@@ -166,7 +166,7 @@ func htmlGoldenInput(t *testing.T) Input {
 }
 
 func TestHTMLGolden(t *testing.T) {
-	got, err := HTML(htmlGoldenInput(t), HTMLOptions{Title: "wsharness golden report", Generated: htmlGoldenTime})
+	got, err := HTML.Render(htmlGoldenInput(t), Options{Title: "wsharness golden report", Generated: htmlGoldenTime})
 	if err != nil {
 		t.Fatal(err)
 	}

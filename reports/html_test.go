@@ -86,7 +86,7 @@ func htmlHostileLoad(t *testing.T) *loadgen.Result {
 func htmlRenderHostile(t *testing.T) ([]byte, Input) {
 	t.Helper()
 	in := Input{Conformance: []results.Run{htmlHostileRun()}, Load: []*loadgen.Result{htmlHostileLoad(t)}, Sources: []string{"/tmp/" + htmlHostile + ".json"}}
-	out, err := HTML(in, HTMLOptions{Title: "report " + htmlHostile, Generated: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)})
+	out, err := HTML.Render(in, Options{Title: "report " + htmlHostile, Generated: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -303,7 +303,7 @@ func TestHTMLStructure(t *testing.T) {
 }
 
 func TestHTMLEmptyInput(t *testing.T) {
-	out, err := HTML(Input{}, HTMLOptions{})
+	out, err := HTML.Render(Input{}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestHTMLSizeBound(t *testing.T) {
 		targets = 2
 	}
 	in := Input{Conformance: []results.Run{htmlBigRun(targets, cases)}}
-	out, err := HTML(in, HTMLOptions{})
+	out, err := HTML.Render(in, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,7 +417,7 @@ func TestHTMLTrimWireKeepsEnds(t *testing.T) {
 
 func htmlRender(t *testing.T, load ...*loadgen.Result) string {
 	t.Helper()
-	out, err := HTML(Input{Load: load}, HTMLOptions{Title: "load", Generated: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)})
+	out, err := HTML.Render(Input{Load: load}, Options{Title: "load", Generated: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -488,7 +488,7 @@ func TestHTMLMarksEachTargetsRole(t *testing.T) {
 		{Name: "srv", Cases: []results.Case{okCase}},
 		{Name: "cli", Role: wire.Client, Cases: []results.Case{okCase}},
 	}}
-	out, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})
+	out, err := HTML.Render(Input{Conformance: []results.Run{run}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
@@ -16,13 +17,20 @@ import (
 // badly broken target cannot blow a CI job summary's size limit.
 const mdMaxFailures = 100
 
-// Markdown renders the input as GitHub-flavoured Markdown for a CI job
-// summary: for each conformance run a table of verdict counts per target,
+// Markdown is the report as GitHub-flavoured Markdown, summary.md.
+var Markdown = Format{Name: "markdown", File: "summary.md", Help: "e.g. for a CI job summary", Printed: true, Write: writeMarkdown, Comparison: compareMarkdown}
+
+// writeMarkdown renders the input as GitHub-flavoured Markdown for a CI
+// job summary, under the title if there is one: for each conformance run a table of verdict counts per target,
 // then each target's unexpected failures (case, verdicts, RFC clause and
 // the first line of what was observed) and its known deviations; then,
 // per load scenario, the LoadComparison table of its workloads.
-func Markdown(in Input) []byte {
+func writeMarkdown(w io.Writer, in Input, opts Options) error {
 	var b bytes.Buffer
+	if opts.Title != "" {
+		// On one line: a heading ends at the line's end.
+		fmt.Fprintf(&b, "# %s\n\n", strings.Join(strings.Fields(opts.Title), " "))
+	}
 	for i, run := range in.Conformance {
 		if i > 0 {
 			b.WriteString("\n")
@@ -49,7 +57,8 @@ func Markdown(in Input) []byte {
 		}
 		fmt.Fprintf(&b, "\n<sub>Read from %s.</sub>\n", joinMax(quoted, 20))
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {

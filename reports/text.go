@@ -4,21 +4,29 @@ import (
 	"bytes"
 	"cmp"
 	"fmt"
+	"io"
 	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 )
 
-// Text renders everything in the input as plain text: each conformance
-// run's summary (see ConformanceSummary), then one compact table of the
+// Text is the report as plain text, summary.txt.
+var Text = Format{Name: "text", File: "summary.txt", Printed: true, Write: writeText, Comparison: compareText}
+
+// writeText renders everything in the input as plain text, under the
+// title if there is one: each conformance run's summary (see ConformanceSummary), then one compact table of the
 // load results, a row per workload and target.
-func Text(in Input) []byte {
+func writeText(w io.Writer, in Input, opts Options) error {
 	var b bytes.Buffer
+	if opts.Title != "" {
+		fmt.Fprintf(&b, "%s\n%s\n\n", opts.Title, strings.Repeat("=", utf8.RuneCountInString(opts.Title)))
+	}
 	for i, run := range in.Conformance {
 		if i > 0 {
 			b.WriteString("\n")
@@ -39,7 +47,8 @@ func Text(in Input) []byte {
 	if len(in.Sources) > 0 {
 		fmt.Fprintf(&b, "\nRead from: %s\n", joinMax(in.Sources, 20))
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // LoadText renders load results as a compact text table: a row per

@@ -15,7 +15,7 @@ func TestTextReusesConformanceSummary(t *testing.T) {
 		rcCase("1.1.1", results.OK, results.CloseOK, ""),
 		rcCase("1.1.2", results.Failed, results.CloseOK, ""),
 	})
-	txt := string(Text(Input{Conformance: []results.Run{run, run}, Sources: []string{"a.json", "b.json"}}))
+	txt := render(t, Text, Input{Conformance: []results.Run{run, run}, Sources: []string{"a.json", "b.json"}})
 	if !strings.Contains(txt, string(ConformanceSummary(run))) {
 		t.Errorf("conformance summary not included:\n%s", txt)
 	}
@@ -50,7 +50,7 @@ func TestLoadText(t *testing.T) {
 	interrupted.Interrupted = true
 	lossy := broadcast("gorilla", 1000, 10, 60000, 0.999)
 	lossy.Messages.Lost, lossy.Messages.Errors = 100, 3
-	txt := string(Text(Input{Load: []*loadgen.Result{
+	txt := render(t, Text, Input{Load: []*loadgen.Result{
 		connect("gws", nil),
 		lossy,
 		echoRate("gws", 4000, 700, 10000, 30000),
@@ -58,7 +58,7 @@ func TestLoadText(t *testing.T) {
 		echoRate("gws", 4001, 800, 20000, 50000),
 		interrupted,
 		echoClosed("gws", 30000),
-	}}))
+	}})
 	echo := textRow(t, txt, "echo 1,000 conns, 4,000 msg/s, 128 B text", "gws")
 	// Medians over the three finished runs; the interrupted one left out.
 	if want := []string{"gws", "3", "4,000/s", "latency", "800", "µs", "20.0", "ms", "50.0", "ms", "0", "0", "-"}; strings.Join(echo, " ") != strings.Join(want, " ") {

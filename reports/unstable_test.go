@@ -21,31 +21,14 @@ func TestUnstableCasesAndTheSeedAreShown(t *testing.T) {
 		}}},
 	}
 	run.Targets[0].Summarize()
-	html, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	junit, err := JUnit(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]string{
-		"summary":  string(ConformanceSummary(run)),
-		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
-		"html":     string(html),
-		"junit":    string(junit),
-	} {
+	for name, out := range renderings(t, run, Markdown, HTML, JUnit) {
 		for _, want := range []string{"failed in 4 of 5 runs"} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s does not say %q", name, want)
 			}
 		}
 	}
-	for name, out := range map[string]string{
-		"text":     string(Text(Input{Conformance: []results.Run{run}})),
-		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
-		"html":     string(html),
-	} {
+	for name, out := range renderings(t, run, Text, Markdown, HTML) {
 		if !strings.Contains(out, "seed 00c0ffee0ddba11a") && !strings.Contains(out, "Seed 00c0ffee0ddba11a") {
 			t.Errorf("%s does not name the run's seed", name)
 		}

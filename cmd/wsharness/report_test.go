@@ -140,6 +140,23 @@ func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	}
 }
 
+// Every format of the table is a --format: junit, too, from any results
+// file, to stdout or into --out.
+func TestReportJUnit(t *testing.T) {
+	dir := t.TempDir()
+	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.Failed})
+	t.Chdir(dir)
+	code, stdout, stderr := runCLI("report", "--format", "junit", path)
+	if code != exitOK || !strings.HasPrefix(stdout, "<?xml") || !strings.Contains(stdout, `<testsuite name="alpha" tests="2" failures="1"`) {
+		t.Errorf("junit: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	out := filepath.Join(dir, "ci")
+	code, stdout, _ = runCLI("report", "--format", "junit", "--out", out, path)
+	if xml := filepath.Join(out, "junit.xml"); code != exitOK || stdout != xml+"\n" {
+		t.Errorf("junit --out: exit %d, stdout %q", code, stdout)
+	}
+}
+
 func TestReportUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	good := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK})
@@ -162,6 +179,7 @@ func TestReportUsageErrors(t *testing.T) {
 	}{
 		{[]string{"report"}, "at least one"},
 		{[]string{"report", "--format", "pdf", good}, "--format"},
+		{[]string{"report", "--format", "junit", "--baseline", good, good}, "--baseline"},
 		{[]string{"report", missing}, missing},
 		{[]string{"report", corrupt}, corrupt},
 		{[]string{"report", garbage}, garbage},
