@@ -281,80 +281,62 @@ func (c *Comparison) compareLoad(base, cur Input) {
 		return
 	}
 	c.LoadCompared = true
-	bg, bSkipped := groupLoad(base.Load)
-	ag, aSkipped := groupLoad(cur.Load)
-	if bSkipped+aSkipped > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("Interrupted load runs are left out: %d in the baseline, %d in the current results.", bSkipped, aSkipped))
+	b, a := tabulate(base.Load), tabulate(cur.Load)
+	if b.interrupted+a.interrupted > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("Interrupted load runs are left out: %d in the baseline, %d in the current results.", b.interrupted, a.interrupted))
 	}
-	byKey := map[string]*loadKeyGroup{}
-	for _, g := range bg {
-		byKey[g.key()] = g
-	}
-	seen := map[string]bool{}
-	all := append([]*loadKeyGroup(nil), ag...)
-	for _, g := range ag {
-		seen[g.key()] = true
-	}
-	for _, g := range bg {
-		if !seen[g.key()] {
-			all = append(all, g)
-		}
-	}
-	slices.SortStableFunc(all, compareGroups)
-	curKey := map[string]*loadKeyGroup{}
-	for _, g := range ag {
-		curKey[g.key()] = g
-	}
-	for _, g := range all {
-		key := LoadKey{g.target, g.label}
-		b, a := byKey[g.key()], curKey[g.key()]
-		switch {
-		case b == nil:
-			c.LoadAdded = append(c.LoadAdded, key)
-			continue
-		case a == nil:
-			c.LoadRemoved = append(c.LoadRemoved, key)
-			continue
-		}
-		// Results written before the generator's own figures existed
-		// counted its lateness in the open-model latency.
-		if oldStyle(b) != oldStyle(a) && a.runs[0].Kind() == loadgen.KindEchoRate {
-			c.Notes = append(c.Notes, fmt.Sprintf("%s %s: one side predates the generator's own figures, and its latency includes the generator's lag (about 0.5 ms here); latency changes between the two are not the server's.", key.Target, key.Workload))
-		}
-		// A regression measured by a generator that fell behind may be
-		// the generator's: say so beside it rather than blame the server.
-		for _, side := range []struct {
-			name string
-			g    *loadKeyGroup
-		}{{"baseline", b}, {"current", a}} {
-			for _, r := range side.g.runs {
-				if why := GeneratorLimits(r); why != "" {
-					c.Notes = append(c.Notes, fmt.Sprintf("%s %s, %s run: the load generator fell behind (%s); %s.", key.Target, key.Workload, side.name, why, GeneratorLimitedMeaning))
-				}
-			}
-		}
-		for _, f := range loadFigures() {
-			bv, bok := b.median(f.get)
-			av, aok := a.median(f.get)
-			if !bok || !aok || bv == av {
-				continue
-			}
-			ch := LoadChange{LoadKey: key, Metric: f.nameFor(a.runs[0]), Before: bv, After: av,
-				BeforeText: f.format(bv), AfterText: f.format(av), Change: relChange(bv, av)}
-			switch {
-			case f.id == figLatencyP99 && ch.Change > c.Thresholds.P99:
-				ch.Regression, ch.Limit = true, c.Thresholds.P99
-			case f.id == figThroughput && ch.Change < -c.Thresholds.Throughput:
-				ch.Regression, ch.Limit = true, -c.Thresholds.Throughput
-			}
-			c.Load = append(c.Load, ch)
+	before, after := workloadsByLabel(b.workloads), workloadsByLabel(a.workloads)
+	// Every target and workload of either side, in report order.
+	for _, w := range groupLoad(append(slices.Clone(b.runs), a.runs...)) {
+		for _, t := range w.targets {
+			c.compareRuns(LoadKey{t.target, w.label}, before[w.label].runsOf(t.target), after[w.label].runsOf(t.target))
 		}
 	}
 }
 
-// oldStyle reports whether a group's results predate the generator section.
-func oldStyle(g *loadKeyGroup) bool {
-	return !slices.ContainsFunc(g.runs, func(r *loadgen.Result) bool { return r.Generator != nil })
+// compareRuns compares a target's runs of a workload: b in the baseline,
+// a in the current results; nil when that side has none.
+func (c *Comparison) compareRuns(key LoadKey, b, a *loadRuns) {
+	switch {
+	case b == nil:
+		c.LoadAdded = append(c.LoadAdded, key)
+		return
+	case a == nil:
+		c.LoadRemoved = append(c.LoadRemoved, key)
+		return
+	}
+	// Results written before the generator's own figures existed
+	// counted its lateness in the open-model latency.
+	if hasGenerator(b.runs) != hasGenerator(a.runs) && a.runs[0].Kind() == loadgen.KindEchoRate {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s %s: one side predates the generator's own figures, and its latency includes the generator's lag (about 0.5 ms here); latency changes between the two are not the server's.", key.Target, key.Workload))
+	}
+	// A regression measured by a generator that fell behind may be
+	// the generator's: say so beside it rather than blame the server.
+	for _, side := range []struct {
+		name string
+		runs *loadRuns
+	}{{"baseline", b}, {"current", a}} {
+		for _, r := range side.runs.runs {
+			if why := GeneratorLimits(r); why != "" {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s %s, %s run: the load generator fell behind (%s); %s.", key.Target, key.Workload, side.name, why, GeneratorLimitedMeaning))
+			}
+		}
+	}
+	for _, f := range headlineFigures {
+		bc, ac := b.cell(f), a.cell(f)
+		if !bc.ok || !ac.ok || bc.value == ac.value {
+			continue
+		}
+		ch := LoadChange{LoadKey: key, Metric: f.nameFor(a.runs[0]), Before: bc.value, After: ac.value,
+			BeforeText: bc.text, AfterText: ac.text, Change: relChange(bc.value, ac.value)}
+		switch {
+		case f == figPrimaryP99 && ch.Change > c.Thresholds.P99:
+			ch.Regression, ch.Limit = true, c.Thresholds.P99
+		case f == figThroughput && ch.Change < -c.Thresholds.Throughput:
+			ch.Regression, ch.Limit = true, -c.Thresholds.Throughput
+		}
+		c.Load = append(c.Load, ch)
+	}
 }
 
 // relChange is (after − before) / before, ±Inf when before is 0.

@@ -13,7 +13,6 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -519,17 +518,6 @@ func htmlBit(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// htmlLoadResults drops nil results.
-func htmlLoadResults(rs []*loadgen.Result) []*loadgen.Result {
-	out := make([]*loadgen.Result, 0, len(rs))
-	for _, r := range rs {
-		if r != nil {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // htmlWireBudget bounds the JSON bytes of all wire logs in a report. Real

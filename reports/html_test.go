@@ -433,7 +433,7 @@ func TestHTMLLoadGenerator(t *testing.T) {
 		`<p class="warn"><strong>⚠ Generator-limited:</strong> gws: ` + cpuLimit.Detail + "; " + schedLimit.Detail +
 			"; the figures may describe the generator rather than the server.</p>",
 		`gws <strong class="warn">⚠ generator-limited</strong></th>`,
-		`>generator lag p99</th>`, `>generator CPU</th>`,
+		`>generator lag p99</th>`, `>generator CPU (cores)</th>`,
 		`>300 µs</td>`, `>1.95 of 2 cores</td>`, `>0.80 of 2 cores</td>`,
 	} {
 		if !strings.Contains(doc, want) {
@@ -444,7 +444,7 @@ func TestHTMLLoadGenerator(t *testing.T) {
 		t.Error("a run that kept up is marked generator-limited")
 	}
 	// Written before the generator reported on itself: no generator columns.
-	if old := htmlRender(t, echoRate("gws", 4000, 700, 10000, 30000)); strings.Contains(old, "enerator-limited") || strings.Contains(old, "generator lag") || strings.Contains(old, ">generator CPU<") {
+	if old := htmlRender(t, echoRate("gws", 4000, 700, 10000, 30000)); strings.Contains(old, "enerator-limited") || strings.Contains(old, "generator lag") || strings.Contains(old, ">generator CPU (cores)<") {
 		t.Error("generator figures for a result without a generator section")
 	}
 }
