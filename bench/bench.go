@@ -20,6 +20,7 @@ import (
 
 	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/reports"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -375,7 +376,7 @@ func (r *runner) runLoadJob(ctx context.Context, j Job) (line string, err error)
 	if err := os.WriteFile(filepath.Join(r.opts.Out, j.File()), data, 0o644); err != nil {
 		return "", fmt.Errorf("write result: %w", err)
 	}
-	line = progressLine(res)
+	line = reports.LoadLine(res)
 	if srv.pid == 0 {
 		line += ", server not sampled"
 	}
