@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -128,7 +129,7 @@ func TestCompareConformance(t *testing.T) {
 
 	md := renderComparison(t, compareMarkdown, c)
 	mdTableLines(t, md)
-	for _, want := range []string{
+	testtext.Contains(t, "markdown", md,
 		"**4 regressions** ❌",
 		"| alpha | 1.1.1 | OK, close OK | FAILED, close OK | ❌ new failure |",
 		"| alpha | 1.1.2 | FAILED, close OK | OK, close OK | ✅ fixed |",
@@ -137,20 +138,12 @@ func TestCompareConformance(t *testing.T) {
 		"- alpha: 2 cases only in the current results (1.1.7 1.1.8); 1 case only in the baseline (1.1.6)",
 		"- beta: only in the baseline (1 case)",
 		"- gamma: only in the current results (2 cases)",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
+	)
 	if strings.Contains(md, "| 1.1.7 |") || strings.Contains(md, "### Load") {
 		t.Errorf("passing added case in the table, or a load section without load:\n%s", md)
 	}
 	txt := renderComparison(t, compareText, c)
-	for _, want := range []string{"4 regressions", "alpha 1.1.1: OK, close OK → FAILED", "NEW FAILURE", "fixed"} {
-		if !strings.Contains(txt, want) {
-			t.Errorf("text lacks %q:\n%s", want, txt)
-		}
-	}
+	testtext.Contains(t, "text", txt, "4 regressions", "alpha 1.1.1: OK, close OK → FAILED", "NEW FAILURE", "fixed")
 }
 
 // rcClone deep-copies an input through its fields that Compare reads.
@@ -288,34 +281,26 @@ func TestCompareLoadDetails(t *testing.T) {
 
 	md := renderComparison(t, compareMarkdown, c)
 	mdTableLines(t, md)
-	for _, want := range []string{
+	testtext.Contains(t, "markdown", md,
 		"No regressions (limits: new unexpected failures, p99 +20.0%, throughput -10.0%).",
 		"| gws | echo 1,000 conns, 4,000 msg/s, 128 B text | latency p99 | 10.0 ms | 11.0 ms | +10.0% |",
 		"| gws | broadcast to 1,000 conns, 10/s from 1 sender | errors | 0 | 4 | up from 0 |",
 		"| gws | broadcast to 1,000 conns, 10/s from 1 sender | delivery ratio | 1.00000 | 0.99000 | -1.0% |",
 		"Only in the current results: gws (echo closed loop 1,000 conns, 128 B text).",
 		"Only in the baseline: gorilla (echo 1,000 conns, 4,000 msg/s, 128 B text).",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
+	)
 	if strings.Contains(md, "### Conformance") {
 		t.Errorf("conformance section without conformance results:\n%s", md)
 	}
 
 	c = Compare(base, Input{Load: []*loadgen.Result{echoRate("gws", 2000, 700, 30000, 30000)}}, DefaultThresholds)
 	md = renderComparison(t, compareMarkdown, c)
-	for _, want := range []string{
+	testtext.Contains(t, "markdown", md,
 		"**2 regressions** ❌",
 		"- gws echo 1,000 conns, 4,000 msg/s, 128 B text: throughput 4,000/s → 2,000/s (-50.0%, limit -10.0%)",
 		"- gws echo 1,000 conns, 4,000 msg/s, 128 B text: latency p99 10.0 ms → 30.0 ms (+200.0%, limit +20.0%)",
 		"| latency p99 | 10.0 ms | 30.0 ms | **+200.0%** ❌ |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
+	)
 	txt := renderComparison(t, compareText, c)
 	if !strings.Contains(txt, "2 regressions") || strings.Count(txt, "REGRESSION") != 2 {
 		t.Errorf("text:\n%s", txt)

@@ -214,8 +214,10 @@ var (
 	figClientCPUPerMessage = &loadFigure{name: "client µs CPU/message", unit: unitTenths, of: nonZero(func(r *loadgen.Result) float64 { return r.Client.CPUPerMessageUS })}
 	figServerCPU           = &loadFigure{name: "server CPU", about: "server CPU time over the whole run", unit: unitCPUSeconds, of: server(func(s *loadgen.Resources) float64 { return s.CPUSeconds })}
 	figServerRSS           = &loadFigure{name: "server peak RSS", unit: unitBytes, of: func(r *loadgen.Result) (float64, bool) {
-		v, ok := server(func(s *loadgen.Resources) float64 { return float64(s.RSSBytesMax) })(r)
-		return v, ok && v != 0
+		if r.Server == nil || r.Server.RSSBytesMax == 0 {
+			return 0, false
+		}
+		return float64(r.Server.RSSBytesMax), true
 	}}
 	figGeneratorLagP50 = withAbout(percentile(loadgen.FigureGeneratorLag, atP50), generatorLagAbout)
 	figGeneratorLagP99 = withAbout(percentile(loadgen.FigureGeneratorLag, atP99), generatorLagAbout)

@@ -1,10 +1,10 @@
 package reports
 
 import (
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/results"
 )
 
@@ -20,10 +20,6 @@ func TestSkippedTargetsAndFamiliesAreShown(t *testing.T) {
 		},
 	}
 	for name, out := range renderings(t, run, Markdown, HTML) {
-		for _, want := range []string{"node-ws", "node not installed", "browser", "no Chromium found"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("%s does not mention %q", name, want)
-			}
-		}
+		testtext.Contains(t, name, out, "node-ws", "node not installed", "browser", "no Chromium found")
 	}
 }
