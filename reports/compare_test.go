@@ -128,7 +128,6 @@ func TestCompareConformance(t *testing.T) {
 	}
 
 	md := renderComparison(t, compareMarkdown, c)
-	mdTableLines(t, md)
 	testtext.Contains(t, "markdown", md,
 		"**4 regressions** ❌",
 		"| alpha | 1.1.1 | OK, close OK | FAILED, close OK | ❌ new failure |",
@@ -280,7 +279,6 @@ func TestCompareLoadDetails(t *testing.T) {
 	}
 
 	md := renderComparison(t, compareMarkdown, c)
-	mdTableLines(t, md)
 	testtext.Contains(t, "markdown", md,
 		"No regressions (limits: new unexpected failures, p99 +20.0%, throughput -10.0%).",
 		"| gws | echo 1,000 conns, 4,000 msg/s, 128 B text | latency p99 | 10.0 ms | 11.0 ms | +10.0% |",

@@ -12,7 +12,7 @@ import (
 
 	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/loadgen/metrics"
+	"github.com/wsharness/wsharness/loadgen/metrics/metricstest"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -62,15 +62,12 @@ func htmlHostileRun() results.Run {
 }
 
 func htmlHostileLoad(t *testing.T) *loadgen.Result {
-	h := metrics.NewHistogram()
+	var values []int64
 	for v := int64(100); v < 5000; v += 7 {
-		_ = h.RecordValue(v)
+		values = append(values, v)
 	}
-	enc, err := metrics.Encode(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &loadgen.Percentiles{Count: h.TotalCount(), P50: 2500, P90: 4500, P99: 4950, P999: 4990, Max: 4999}
+	enc := metricstest.Encoded(t, values...)
+	p := &loadgen.Percentiles{Count: int64(len(values)), P50: 2500, P90: 4500, P99: 4950, P999: 4990, Max: 4999}
 	return &loadgen.Result{
 		Schema: loadgen.Schema, Scenario: loadgen.ScenarioEcho, Target: "load" + htmlHostile, URL: "ws://x/" + htmlHostile,
 		Params:      loadgen.Params{Conns: 10, Rate: 100, Size: 64, DurationMS: 1000},

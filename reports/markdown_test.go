@@ -64,7 +64,6 @@ func TestMarkdownConformance(t *testing.T) {
 	})
 	incomplete.Incomplete = true
 	md := render(t, Markdown, Input{Conformance: []results.Run{incomplete}, Sources: []string{"out/conformance/results.json"}})
-	mdTableLines(t, md)
 	testtext.Contains(t, "markdown", md,
 		"## Conformance\n\nstarted 2026-01-02 03:04:05 UTC, took 6.9s, 2 targets. **Incomplete**",
 		"| target | role | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | close not OK | unexpected failures | known deviations |",
@@ -105,7 +104,6 @@ func TestMarkdownLoadPerScenario(t *testing.T) {
 		connect("gorilla", nil),
 	}
 	md := render(t, Markdown, Input{Load: load})
-	mdTableLines(t, md)
 	echo := strings.Index(md, "### echo\n")
 	bc := strings.Index(md, "### broadcast\n")
 	conn := strings.Index(md, "### connect\n")
@@ -131,7 +129,6 @@ func TestMarkdownLoadGeneratorLimited(t *testing.T) {
 		withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 300, 1.2, schedLimit),
 		withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8),
 	}})
-	mdTableLines(t, md)
 	testtext.Contains(t, "markdown", md,
 		"| ⚠ generator-limited | ⚠ generator-limited | no |",
 		"- echo 1,000 conns, 4,000 msg/s, 128 B text, gws: "+schedLimit.Detail+".\n",
