@@ -382,12 +382,10 @@ func writeCompareMarkdown(w io.Writer, c Comparison) error {
 		fmt.Fprintf(&b, "No regressions (%s).\n", limitsText(c.Thresholds))
 	} else {
 		fmt.Fprintf(&b, "**%s** ❌ (%s):\n\n", numtext.Plural(len(regs), "regression"), limitsText(c.Thresholds))
-		for i, r := range regs {
-			if i == maxRegressionLines {
-				fmt.Fprintf(&b, "- … and %d more (see below)\n", len(regs)-i)
-				break
-			}
-			fmt.Fprintf(&b, "- %s %s: %s\n", mdText(r.Target), mdText(r.Subject), mdText(r.Detail))
+		for _, line := range capped(len(regs), maxRegressionLines, func(i int) string {
+			return fmt.Sprintf("- %s %s: %s", mdText(regs[i].Target), mdText(regs[i].Subject), mdText(regs[i].Detail))
+		}, func(left int) string { return fmt.Sprintf("- … and %d more (see below)", left) }) {
+			b.WriteString(line + "\n")
 		}
 	}
 	for _, n := range c.Notes {
@@ -401,13 +399,12 @@ func writeCompareMarkdown(w io.Writer, c Comparison) error {
 			b.WriteString("No verdict changed.\n")
 		} else {
 			b.WriteString("| target | case | baseline | current | |\n|---|---|---|---|---|\n")
-			for i, ch := range rows {
-				if i == maxCaseRows {
-					fmt.Fprintf(&b, "\n… and %d more.\n", len(rows)-i)
-					break
-				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdText(ch.Target), mdText(ch.ID),
+			for _, line := range capped(len(rows), maxCaseRows, func(i int) string {
+				ch := rows[i]
+				return fmt.Sprintf("| %s | %s | %s | %s | %s |", mdText(ch.Target), mdText(ch.ID),
 					mdText(outcomeText(ch.Before)), mdText(outcomeText(ch.After)), caseMark(ch, true))
+			}, func(left int) string { return fmt.Sprintf("\n… and %d more.", left) }) {
+				b.WriteString(line + "\n")
 			}
 		}
 		if len(sides) > 0 {
@@ -450,12 +447,9 @@ func writeCompareText(w io.Writer, c Comparison) error {
 		fmt.Fprintf(&b, "Compared with the baseline: no regressions (%s).\n", limitsText(c.Thresholds))
 	} else {
 		fmt.Fprintf(&b, "Compared with the baseline: %s (%s):\n", numtext.Plural(len(regs), "regression"), limitsText(c.Thresholds))
-		for i, r := range regs {
-			if i == maxRegressionLines {
-				fmt.Fprintf(&b, "  … and %d more (see below)\n", len(regs)-i)
-				break
-			}
-			fmt.Fprintf(&b, "  %s\n", r)
+		for _, line := range capped(len(regs), maxRegressionLines, func(i int) string { return "  " + regs[i].String() },
+			func(left int) string { return fmt.Sprintf("  … and %d more (see below)", left) }) {
+			b.WriteString(line + "\n")
 		}
 	}
 	for _, n := range c.Notes {
@@ -470,15 +464,14 @@ func writeCompareText(w io.Writer, c Comparison) error {
 		} else {
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "  target\tcase\tbaseline\t\tcurrent")
-			for i, ch := range rows {
-				if i == maxCaseRows {
-					fmt.Fprintf(tw, "  … and %d more\n", len(rows)-i)
-					break
-				}
+			for _, line := range capped(len(rows), maxCaseRows, func(i int) string {
+				ch := rows[i]
 				line := fmt.Sprintf("  %s\t%s\t%s\t→\t%s", ch.Target, ch.ID, outcomeText(ch.Before), outcomeText(ch.After))
 				if m := caseMark(ch, false); m != "" {
 					line += "\t" + m
 				}
+				return line
+			}, func(left int) string { return fmt.Sprintf("  … and %d more", left) }) {
 				fmt.Fprintln(tw, line)
 			}
 			_ = tw.Flush()
@@ -510,6 +503,20 @@ func writeCompareText(w io.Writer, c Comparison) error {
 	}
 	_, err := w.Write(b.Bytes())
 	return err
+}
+
+// capped lists line(i) for the first most of n items and then, when
+// some were left out, more(how many): a failing target must not blow up
+// a CI job summary.
+func capped(n, most int, line func(i int) string, more func(left int) string) []string {
+	out := make([]string, 0, min(n, most)+1)
+	for i := range min(n, most) {
+		out = append(out, line(i))
+	}
+	if n > most {
+		out = append(out, more(n-most))
+	}
+	return out
 }
 
 func limitsText(th Thresholds) string {

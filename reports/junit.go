@@ -56,8 +56,9 @@ var JUnit = Format{Name: "junit", File: "junit.xml", Help: "the conformance case
 // writeJUnit renders the conformance runs as JUnit XML: one testsuite per
 // target of each run, one testcase per case; the suite's "role" property
 // says whether a server or a client was judged. Unexpected failures are
-// <failure>s carrying the observed-versus-expected text; UNIMPLEMENTED cases are skipped; listed
-// deviations pass with their reason in system-out.
+// <failure>s carrying the observed-versus-expected text; UNIMPLEMENTED
+// cases are skipped; listed deviations pass with their reason in
+// system-out.
 func writeJUnit(w io.Writer, in Input, _ Options) error {
 	doc := junitSuites{Name: "wsharness conformance"}
 	for _, run := range in.Conformance {

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/wsharness/wsharness/internal/numtext"
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
 )
 
@@ -166,11 +167,24 @@ func TestLoadComparisonMissing(t *testing.T) {
 	if got := row(t, table, w, "latency p99"); got[1] != "10.0 ms" {
 		t.Errorf("interrupted run counted: %q", got)
 	}
-	if !strings.Contains(table, "1 run left out as interrupted") {
-		t.Errorf("interrupted run not mentioned:\n%s", table)
-	}
-	if got := string(LoadComparison(nil)); got != "No load results.\n" {
-		t.Errorf("empty input: %q", got)
+}
+
+// Both load tables leave interrupted runs out and say how many.
+func TestLoadTablesLeaveOutInterrupted(t *testing.T) {
+	interrupted := echoRate("gws", 1, 1, 1e9, 1e9)
+	interrupted.Interrupted = true
+	for name, table := range map[string]func([]*loadgen.Result) []byte{"markdown": LoadComparison, "text": LoadText} {
+		if got := string(table(nil)); got != "No load results.\n" {
+			t.Errorf("%s, empty input: %q", name, got)
+		}
+		if got := string(table([]*loadgen.Result{interrupted})); got != "No load results.\n1 run left out as interrupted.\n" {
+			t.Errorf("%s, only an interrupted run: %q", name, got)
+		}
+		got := string(table([]*loadgen.Result{echoRate("gws", 4000, 700, 10000, 30000), interrupted, nil}))
+		testtext.Contains(t, name, got, "1 run left out as interrupted.", "10.0 ms")
+		if strings.Contains(got, "1000 s") {
+			t.Errorf("%s counts the interrupted run:\n%s", name, got)
+		}
 	}
 }
 

@@ -21,10 +21,11 @@ const mdMaxFailures = 100
 var Markdown = Format{Name: "markdown", File: "summary.md", Help: "e.g. for a CI job summary", Printed: true, Write: writeMarkdown, Comparison: compareMarkdown}
 
 // writeMarkdown renders the input as GitHub-flavoured Markdown for a CI
-// job summary, under the title if there is one: for each conformance run a table of verdict counts per target,
-// then each target's unexpected failures (case, verdicts, RFC clause and
-// the first line of what was observed) and its known deviations; then,
-// per load scenario, the LoadComparison table of its workloads.
+// job summary, under the title if there is one: for each conformance run
+// a table of verdict counts per target, then each target's unexpected
+// failures (case, verdicts, RFC clause and the first line of what was
+// observed) and its known deviations; then, per load scenario, the
+// LoadComparison table of its workloads.
 func writeMarkdown(w io.Writer, in Input, opts Options) error {
 	var b bytes.Buffer
 	if opts.Title != "" {
@@ -117,13 +118,12 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 		}
 		fmt.Fprintf(b, "\n### %s: %s\n\n", mdText(t.Name), numtext.Plural(len(failing), "unexpected failure"))
 		b.WriteString("| case | verdict | close | RFC | observed |\n|---|---|---|---|---|\n")
-		for k, c := range failing {
-			if k == mdMaxFailures {
-				fmt.Fprintf(b, "\n… and %d more; see results.json.\n", len(failing)-k)
-				break
-			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", mdText(c.ID), mdText(c.Verdict), mdText(closeText(c)),
+		for _, line := range capped(len(failing), mdMaxFailures, func(i int) string {
+			c := failing[i]
+			return fmt.Sprintf("| %s | %s | %s | %s | %s |", mdText(c.ID), mdText(c.Verdict), mdText(closeText(c)),
 				mdText(c.RFC), mdText(cut(firstLine(c.Observed, c.RFC), 200)))
+		}, func(left int) string { return fmt.Sprintf("\n… and %d more; see results.json.", left) }) {
+			b.WriteString(line + "\n")
 		}
 	}
 

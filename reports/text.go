@@ -18,8 +18,9 @@ import (
 var Text = Format{Name: "text", File: "summary.txt", Printed: true, Write: writeText, Comparison: compareText}
 
 // writeText renders everything in the input as plain text, under the
-// title if there is one: each conformance run's summary (see ConformanceSummary), then one compact table of the
-// load results, a row per workload and target.
+// title if there is one: each conformance run's summary (see
+// ConformanceSummary), then one compact table of the load results, a row
+// per workload and target.
 func writeText(w io.Writer, in Input, opts Options) error {
 	var b bytes.Buffer
 	if opts.Title != "" {
