@@ -83,13 +83,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.SourceIPs = append(cfg.SourceIPs, ip)
 	}
-	var checks []loadgen.Threshold
-	for _, expr := range thresholds {
-		t, err := loadgen.ParseThreshold(expr)
-		if err != nil {
-			return usageError("--threshold %q: %v", expr, err)
-		}
-		checks = append(checks, t)
+	checks, err := parseThresholds(thresholds)
+	if err != nil {
+		return err
 	}
 	worker, err := workers.worker(os.Getenv)
 	if err != nil {
@@ -183,6 +179,19 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return &exitError{code: exitThreshold, err: fmt.Errorf("thresholds failed: %s", strings.Join(failed, ", "))}
 	}
 	return nil
+}
+
+// parseThresholds parses the --threshold flags of load and merge.
+func parseThresholds(exprs []string) ([]loadgen.Threshold, error) {
+	var checks []loadgen.Threshold
+	for _, expr := range exprs {
+		t, err := loadgen.ParseThreshold(expr)
+		if err != nil {
+			return nil, usageError("--threshold %q: %v", expr, err)
+		}
+		checks = append(checks, t)
+	}
+	return checks, nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {

@@ -28,13 +28,9 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() == 0 {
 		return usageError("give the workers' result files, or directories holding them")
 	}
-	var checks []loadgen.Threshold
-	for _, expr := range thresholds {
-		t, err := loadgen.ParseThreshold(expr)
-		if err != nil {
-			return usageError("--threshold %q: %v", expr, err)
-		}
-		checks = append(checks, t)
+	checks, err := parseThresholds(thresholds)
+	if err != nil {
+		return err
 	}
 	files, err := mergeInputs(fs.Args(), *out)
 	if err != nil {
