@@ -79,20 +79,6 @@ func freePort(t *testing.T) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// externalFile writes an external targets file and loads it.
-func externalFile(t *testing.T, yaml string) (string, []targets.External) {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "external.yaml")
-	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ext, err := targets.LoadExternal(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return path, ext
-}
-
 // fakeExternal writes an external targets file into a temporary directory
 // and loads it: ext-full (echo and broadcast), ext-echo-only (no
 // broadcast_url), ext-missing (its runtime is not installed). The commands
@@ -119,7 +105,15 @@ targets:
     requires: [wsh-no-such-runtime]
     install: apt-get install wsh-no-such-runtime
 `, freePort(t), freePort(t), freePort(t))
-	return externalFile(t, yaml)
+	path := filepath.Join(t.TempDir(), "external.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ext, err := targets.LoadExternal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return path, ext
 }
 
 func withExternal(t *testing.T, edit func(*Options)) Options {
@@ -369,7 +363,14 @@ targets:
     env: [WSH_BENCH_FAKE_SERVER=127.0.0.1:%d, WSH_BENCH_FAKE_LIMIT=10]
     echo_url: ws://127.0.0.1:%d/echo
 `, exe, port, port)
-	path, ext := externalFile(t, yaml)
+	path := filepath.Join(t.TempDir(), "external.yaml")
+	if err := os.WriteFile(path, []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ext, err := targets.LoadExternal(path)
+	if err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "bench")
 	o := Options{
 		Targets: []string{"fake"}, External: ext, ExternalFile: path, Runs: 1, Out: out, Quick: true,
