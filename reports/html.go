@@ -233,34 +233,44 @@ type htmlJSOutcome struct {
 	Cell        string      `json:"cell"`
 }
 
-// htmlVerdictLook is how a behaviour verdict looks in the matrix: its
-// CSS class and its short label.
-var htmlVerdictLook = map[string]struct{ class, label string }{
-	results.OK:            {"v-ok", "OK"},
-	results.NonStrict:     {"v-ns", "NS"},
-	results.Informational: {"v-info", "INFO"},
-	results.Unimplemented: {"v-unimpl", "UNIMPL"},
-	results.Failed:        {"v-failed", "FAIL"},
+var htmlVerdictClass = map[string]string{
+	results.OK:            "v-ok",
+	results.NonStrict:     "v-ns",
+	results.Informational: "v-info",
+	results.Unimplemented: "v-unimpl",
+	results.Failed:        "v-failed",
 }
 
-// htmlCloseLook is how a close verdict other than OK marks a cell: its
-// CSS class and its letter.
-var htmlCloseLook = map[string]struct{ class, mark string }{
-	results.CloseWrongCode: {"cm-wrong", "W"},
-	results.CloseUnclean:   {"cm-unclean", "U"},
-	results.CloseFailed:    {"cm-failed", "F"},
+var htmlVerdictLabel = map[string]string{
+	results.OK:            "OK",
+	results.NonStrict:     "NS",
+	results.Informational: "INFO",
+	results.Unimplemented: "UNIMPL",
+	results.Failed:        "FAIL",
+}
+
+var htmlCloseClass = map[string]string{
+	results.CloseWrongCode: "cm-wrong",
+	results.CloseUnclean:   "cm-unclean",
+	results.CloseFailed:    "cm-failed",
+}
+
+var htmlCloseMark = map[string]string{
+	results.CloseWrongCode: "W",
+	results.CloseUnclean:   "U",
+	results.CloseFailed:    "F",
 }
 
 func htmlClassOf(verdict string) string {
-	if l, ok := htmlVerdictLook[verdict]; ok {
-		return l.class
+	if c, ok := htmlVerdictClass[verdict]; ok {
+		return c
 	}
 	return "v-other"
 }
 
 func htmlLabelOf(verdict string) string {
-	if l, ok := htmlVerdictLook[verdict]; ok {
-		return l.label
+	if l, ok := htmlVerdictLabel[verdict]; ok {
+		return l
 	}
 	if verdict == "" {
 		return "?"
@@ -416,7 +426,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 			cell := htmlCell{
 				Present: true, ElemID: elem, Run: ri, TI: ti, Case: id, Target: t.Name, Family: meta.Family,
 				Verdict: c.Verdict, Close: c.CloseVerdict, Class: htmlClassOf(c.Verdict), Label: htmlLabelOf(c.Verdict),
-				CloseClass: htmlCloseLook[c.CloseVerdict].class, CloseMark: htmlCloseLook[c.CloseVerdict].mark,
+				CloseClass: htmlCloseClass[c.CloseVerdict], CloseMark: htmlCloseMark[c.CloseVerdict],
 				Deviation: c.Deviation, Unexpected: c.Unexpected(),
 			}
 			tip := fmt.Sprintf("%s · %s: %s, close %s", t.Name, id, c.Verdict, c.CloseVerdict)
