@@ -1,11 +1,11 @@
 package reports
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
 	"slices"
 	"sort"
 	"strconv"
@@ -14,19 +14,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
 
-// HTMLOptions set what a report says about itself.
-type HTMLOptions struct {
-	// Title heads the page; empty means "wsharness report".
-	Title string
-	// Generated is printed as the report's time. HTML never reads the
-	// clock, so the same input and options give the same bytes.
-	Generated time.Time
-}
+// HTML is the report as one page, index.html.
+var HTML = Format{Name: "html", File: "index.html", Help: "one self-contained page", Write: writeHTML, Comparison: compareMarkdown}
 
 //go:embed assets/report.css assets/report.js assets/report.html.tmpl
 var htmlAssets embed.FS
@@ -39,25 +32,25 @@ var htmlTemplate = sync.OnceValues(func() (*template.Template, error) {
 	return template.New("report").Parse(string(src))
 })
 
-// HTML renders the input as one self-contained page: the conformance
+// writeHTML renders the input as one self-contained page: the conformance
 // matrix of every run with a detail panel per cell (observed text,
 // handshake, wire log), then the load results grouped by workload with a
 // sortable table and SVG charts per group. The page loads nothing: its
 // CSS, script and the case details (a JSON document) are inline. All
 // markup comes from html/template, so every string that comes from a
 // target or a result file is escaped for its context.
-func HTML(in Input, opts HTMLOptions) ([]byte, error) {
+func writeHTML(w io.Writer, in Input, opts Options) error {
 	tmpl, err := htmlTemplate()
 	if err != nil {
-		return nil, fmt.Errorf("html report template: %w", err)
+		return fmt.Errorf("html report template: %w", err)
 	}
 	css, err := htmlAssets.ReadFile("assets/report.css")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	js, err := htmlAssets.ReadFile("assets/report.js")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	page := htmlPage{
 		Title:   opts.Title,
@@ -67,7 +60,7 @@ func HTML(in Input, opts HTMLOptions) ([]byte, error) {
 		Data:    &htmlData{Runs: []htmlJSRun{}},
 	}
 	if page.Title == "" {
-		page.Title = "wsharness report"
+		page.Title = DefaultTitle
 	}
 	if !opts.Generated.IsZero() {
 		page.Generated = opts.Generated.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -98,11 +91,10 @@ func HTML(in Input, opts HTMLOptions) ([]byte, error) {
 		htmlOption{Value: "close", Label: "close not OK"},
 		htmlOption{Value: "differs", Label: "differs between targets"},
 	)
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, &page); err != nil {
-		return nil, fmt.Errorf("render html report: %w", err)
+	if err := tmpl.Execute(w, &page); err != nil {
+		return fmt.Errorf("render html report: %w", err)
 	}
-	return b.Bytes(), nil
+	return nil
 }
 
 type htmlPage struct {
@@ -527,17 +519,6 @@ func htmlBit(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// htmlLoadResults drops nil results.
-func htmlLoadResults(rs []*loadgen.Result) []*loadgen.Result {
-	out := make([]*loadgen.Result, 0, len(rs))
-	for _, r := range rs {
-		if r != nil {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // htmlWireBudget bounds the JSON bytes of all wire logs in a report. Real

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/results"
 )
 
@@ -88,7 +89,7 @@ func notRunLine(t results.Target) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s not run (FAILED): %s", plural(n, "case"), why)
+	return fmt.Sprintf("%s not run (FAILED): %s", numtext.Plural(n, "case"), why)
 }
 
 // firstLine returns the first line of the observed text that is not the

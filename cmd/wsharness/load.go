@@ -12,7 +12,9 @@ import (
 	"runtime/pprof"
 	"strings"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/reports"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -81,13 +83,9 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		}
 		cfg.SourceIPs = append(cfg.SourceIPs, ip)
 	}
-	var checks []loadgen.Threshold
-	for _, expr := range thresholds {
-		t, err := loadgen.ParseThreshold(expr)
-		if err != nil {
-			return usageError("--threshold %q: %v", expr, err)
-		}
-		checks = append(checks, t)
+	checks, err := parseThresholds(thresholds)
+	if err != nil {
+		return err
 	}
 	worker, err := workers.worker(os.Getenv)
 	if err != nil {
@@ -168,7 +166,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("write result: %w", err)
 		}
 	}
-	_, _ = stdout.Write(loadSummary(res))
+	_, _ = stdout.Write(reports.LoadSummary(res))
 	if *out != "" {
 		fmt.Fprintf(stdout, "result: %s\n", *out)
 	}
@@ -181,6 +179,19 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return &exitError{code: exitThreshold, err: fmt.Errorf("thresholds failed: %s", strings.Join(failed, ", "))}
 	}
 	return nil
+}
+
+// parseThresholds parses the --threshold flags of load and merge.
+func parseThresholds(exprs []string) ([]loadgen.Threshold, error) {
+	var checks []loadgen.Threshold
+	for _, expr := range exprs {
+		t, err := loadgen.ParseThreshold(expr)
+		if err != nil {
+			return nil, usageError("--threshold %q: %v", expr, err)
+		}
+		checks = append(checks, t)
+	}
+	return checks, nil
 }
 
 func flagSet(fs *flag.FlagSet, name string) bool {
@@ -200,7 +211,7 @@ func progressPrinter(w io.Writer) func(loadgen.Progress) {
 	}
 	return func(p loadgen.Progress) {
 		line := fmt.Sprintf("%4ds %-7s conns %d/%d  sent %d/s  recv %d/s  errors %d  p99 %s",
-			p.T, p.Phase, p.Conns, p.Target, p.SentPerS, p.ReceivedPerS, p.Errors, formatUS(p.P99US))
+			p.T, p.Phase, p.Conns, p.Target, p.SentPerS, p.ReceivedPerS, p.Errors, numtext.Micros(float64(p.P99US)))
 		if tty {
 			fmt.Fprintf(w, "\r%-100s", line)
 		} else {

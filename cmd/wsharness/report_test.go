@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -109,20 +110,12 @@ func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("markdown: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"# PR 12\n", "## Conformance", "| alpha | server | 2 | 1 |", "| 1.1.2 | FAILED |", "## Load", "### echo"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, stdout)
-		}
-	}
+	testtext.Contains(t, "stdout", stdout, "# PR 12\n", "## Conformance", "| alpha | server | 2 | 1 |", "| 1.1.2 | FAILED |", "## Load", "### echo")
 	code, stdout, stderr = runCLI("report", "--format", "text", path, load)
 	if code != exitOK {
 		t.Fatalf("text: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"alpha: 1 unexpected failures", "1.1.2", "throughput", "1,000/s"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("text lacks %q:\n%s", want, stdout)
-		}
-	}
+	testtext.Contains(t, "stdout", stdout, "alpha: 1 unexpected failures", "1.1.2", "throughput", "1,000/s")
 	if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
 		t.Errorf("markdown or text without --out wrote files: %v", err)
 	}
@@ -137,6 +130,23 @@ func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	code, stdout, _ = runCLI("report", "--format", "text", "--out", out, path)
 	if txt := filepath.Join(out, "summary.txt"); code != exitOK || stdout != txt+"\n" {
 		t.Errorf("text --out: exit %d, stdout %q", code, stdout)
+	}
+}
+
+// Every format of the table is a --format: junit, too, from any results
+// file, to stdout or into --out.
+func TestReportJUnit(t *testing.T) {
+	dir := t.TempDir()
+	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
+	t.Chdir(dir)
+	code, stdout, stderr := runCLI("report", "--format", "junit", path)
+	if code != exitOK || !strings.HasPrefix(stdout, "<?xml") || !strings.Contains(stdout, `<testsuite name="alpha" tests="2" failures="1"`) {
+		t.Errorf("junit: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	out := filepath.Join(dir, "ci")
+	code, stdout, _ = runCLI("report", "--format", "junit", "--out", out, path)
+	if xml := filepath.Join(out, "junit.xml"); code != exitOK || stdout != xml+"\n" {
+		t.Errorf("junit --out: exit %d, stdout %q", code, stdout)
 	}
 }
 
@@ -162,6 +172,7 @@ func TestReportUsageErrors(t *testing.T) {
 	}{
 		{[]string{"report"}, "at least one"},
 		{[]string{"report", "--format", "pdf", good}, "--format"},
+		{[]string{"report", "--format", "junit", "--baseline", good, good}, "--baseline"},
 		{[]string{"report", missing}, missing},
 		{[]string{"report", corrupt}, corrupt},
 		{[]string{"report", garbage}, garbage},
@@ -207,11 +218,7 @@ func TestReportFailOnRegression(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("no regression: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"no regressions", "fixed", "latency p99"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("comparison lacks %q:\n%s", want, stdout)
-		}
-	}
+	testtext.Contains(t, "stdout", stdout, "no regressions", "fixed", "latency p99")
 
 	// 1.1.1 now fails and p99 rises by 50%: exit 4 listing both.
 	writeRun(t, filepath.Join(cur, "results.json"), map[string]results.Verdict{"1.1.1": results.Failed, "1.1.2": results.Failed})
@@ -220,11 +227,7 @@ func TestReportFailOnRegression(t *testing.T) {
 	if code != exitThreshold {
 		t.Fatalf("exit %d, want %d (stderr %q)", code, exitThreshold, stderr)
 	}
-	for _, want := range []string{"regression: alpha 1.1.1: OK, close OK → FAILED", "regression: gws echo", "latency p99 2.00 ms → 3.00 ms (+50.0%, limit +20.0%)", "2 regressions against the baseline"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	testtext.Contains(t, "stderr", stderr, "regression: alpha 1.1.1: OK, close OK → FAILED", "regression: gws echo", "latency p99 2.00 ms → 3.00 ms (+50.0%, limit +20.0%)", "2 regressions against the baseline")
 	if !strings.Contains(stdout, "## Conformance") || !strings.Contains(stdout, "## Comparison with the baseline") || !strings.Contains(stdout, "❌ new failure") {
 		t.Errorf("stdout lacks the report or the comparison:\n%s", stdout)
 	}
