@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/wsharness/wsharness/reports"
 )
 
 // Exit codes, documented in the README.
@@ -50,12 +52,12 @@ var commands = map[string]command{
 	"serve":         {"start one reference target", runServe},
 	"targets":       {"list the reference targets and the external ones with their availability", runTargets},
 	"cases":         {"list the conformance case catalog", runCases},
-	"conformance":   {"test servers against the conformance catalog (make conformance without a checkout)", runConformance},
+	"conformance":   {"test servers and clients against the conformance catalog (make conformance without a checkout)", runConformance},
 	"fuzzingserver": {"serve the client cases over Autobahn's fuzzing-server protocol, for existing client test drivers", runFuzzingServer},
 	"summary":       {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
 	"load":          {"generate load and measure latency, fan-out and connection rate", runLoad},
 	"bench":         {"run the standard load workloads against the reference targets and compare them", runBench},
-	"report":        {"render results as HTML, Markdown or text; compare them with a baseline", runReport},
+	"report":        {"render results as " + reports.FormatList(" or ", func(f reports.Format) string { return f.Name }) + "; compare them with a baseline", runReport},
 	"probe":         {"check that a URL completes a WebSocket handshake (container healthchecks)", runProbe},
 	"merge":         {"merge the load results of workers that split one load into one result", runMerge},
 }
@@ -140,8 +142,12 @@ func commandNames() []string {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: wsharness <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
+	width := 0
+	for n := range commands {
+		width = max(width, len(n))
+	}
 	for _, n := range commandNames() {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'wsharness <command> -h' for a command's flags.")
 }
