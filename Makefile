@@ -13,6 +13,7 @@
 #   make conformance-clients              the client form of the cases against the
 #                                         reference client agents (docs/clients.md)
 #   make test                             the project's own tests
+#   make docs                             rewrite docs/cases.md from the case catalog
 #   make bench                            load benchmarks of the targets, and k6 on the same echo
 #   make bench BENCH_FLAGS=--quick        the same, cut down to a smoke run
 #
@@ -49,7 +50,7 @@ EXTERNAL  ?= targets/external.yaml
 PROFILE ?= default
 LABELS  ?=
 # Ginkgo's bound on the whole run, past which it stops the cases and the
-# results are marked incomplete: a full run of all 16 standard targets
+# results are marked incomplete: a full run of every built-in and external target
 # takes about 20 minutes on 2 cores, half an hour when the machine is
 # busy with something else.
 SUITE_TIMEOUT = $(if $(filter full,$(PROFILE)),75m,30m)
@@ -57,7 +58,7 @@ GINKGO  := $(GO) tool ginkgo
 BIN     := out/bin
 comma   := ,
 
-.PHONY: all build lws-echo lws-client deps conformance conformance-clients test vet fmt-check unit fuzz bench clean help
+.PHONY: all build lws-echo lws-client deps conformance conformance-clients test vet fmt-check unit docs fuzz bench clean help
 
 all: build
 
@@ -129,6 +130,14 @@ vet:
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
 	$(GO) test -count=1 -run '^TestKnownDelay' ./loadgen/
+
+# docs/cases.md is generated from the catalog (conformance/cases,
+# cases.md.tmpl for its prose); make test fails when it is stale. The same
+# package's tests check the counts marked in README.md, CONTRIBUTING.md and
+# docs/ against the catalog, and every relative link in them.
+docs: ## rewrite docs/cases.md from the case catalog, then check the counts and links of every doc
+	$(GO) test -count=1 -run '^TestCasesDocIsCurrent$$' ./conformance/cases -update
+	$(GO) test -count=1 -run '^TestCasesDocIsCurrent$$|^TestDocCounts$$|^TestDocLinks$$|^TestReadmeIsAFrontDoor$$' ./conformance/cases
 
 # Every fuzz target (each func Fuzz... in a _test.go file, found here so
 # that a new one is never left out) runs for FUZZTIME, one at a time; Go

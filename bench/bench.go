@@ -18,7 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/reports"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -83,7 +85,7 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 		workloads[j.Workload.Name] = true
 	}
 	fmt.Fprintf(progress, "bench: %d jobs (%s × %s × %d workloads), results in %s; load average %s\n",
-		len(jobs), strings.Join(o.Targets, ","), plural(o.Runs, "run"), len(workloads), o.Out, r.loadStart)
+		len(jobs), strings.Join(o.Targets, ","), numtext.Plural(o.Runs, "run"), len(workloads), o.Out, r.loadStart)
 	for _, s := range skips {
 		fmt.Fprintf(progress, "bench: skipped %s\n", s)
 	}
@@ -375,7 +377,7 @@ func (r *runner) runLoadJob(ctx context.Context, j Job) (line string, err error)
 	if err := os.WriteFile(filepath.Join(r.opts.Out, j.File()), data, 0o644); err != nil {
 		return "", fmt.Errorf("write result: %w", err)
 	}
-	line = progressLine(res)
+	line = reports.LoadLine(res)
 	if srv.pid == 0 {
 		line += ", server not sampled"
 	}
@@ -405,25 +407,25 @@ func errorLine(res *loadgen.Result) string {
 	var parts []string
 	c := res.Connections
 	if c.Failed > 0 || c.Established < c.Target {
-		f := fmt.Sprintf("%s of %s connections established", thousandsF(float64(c.Established)), thousandsF(float64(c.Target)))
+		f := fmt.Sprintf("%s of %s connections established", numtext.Thousands(c.Established), numtext.Thousands(c.Target))
 		if c.Failed > 0 {
 			var why []string
 			for _, k := range slices.Sorted(maps.Keys(c.Failures)) {
-				why = append(why, fmt.Sprintf("%s %s", k, thousandsF(float64(c.Failures[k]))))
+				why = append(why, fmt.Sprintf("%s %s", k, numtext.Thousands(c.Failures[k])))
 			}
 			f += fmt.Sprintf(" (failed: %s)", strings.Join(why, ", "))
 		}
 		parts = append(parts, f)
 	}
 	if c.Dropped > 0 {
-		parts = append(parts, fmt.Sprintf("%s dropped", thousandsF(float64(c.Dropped))))
+		parts = append(parts, fmt.Sprintf("%s dropped", numtext.Thousands(c.Dropped)))
 	}
 	if m := res.Messages; m != nil {
 		if m.Lost > 0 {
-			parts = append(parts, fmt.Sprintf("%s of %s lost", thousandsF(float64(m.Lost)), expectedCount(m)))
+			parts = append(parts, fmt.Sprintf("%s of %s lost", numtext.Thousands(int(m.Lost)), expectedCount(m)))
 		}
 		if m.Errors > 0 {
-			parts = append(parts, fmt.Sprintf("%s errors", thousandsF(float64(m.Errors))))
+			parts = append(parts, fmt.Sprintf("%s errors", numtext.Thousands(int(m.Errors))))
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -432,7 +434,7 @@ func errorLine(res *loadgen.Result) string {
 // expectedCount is how many messages (deliveries) a run expected.
 func expectedCount(m *loadgen.Messages) string {
 	if m.Expected > 0 {
-		return thousandsF(float64(m.Expected))
+		return numtext.Thousands(int(m.Expected))
 	}
-	return thousandsF(float64(m.Sent))
+	return numtext.Thousands(int(m.Sent))
 }

@@ -17,6 +17,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/internal/procgroup"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/loadgen/procstat"
@@ -206,7 +207,7 @@ func (r *runner) runK6Job(ctx context.Context, j Job) (string, error) {
 		return "", fmt.Errorf("k6 exited with %v (see %s)", waitErr, logPath)
 	}
 	r.pair(j.Run).k6 = res
-	line := fmt.Sprintf("%s replies/s, %d/%d sockets opened", thousandsF(res.ThroughputPerS), res.SocketsOpened, res.Conns)
+	line := fmt.Sprintf("%s replies/s, %d/%d sockets opened", numtext.Rounded(res.ThroughputPerS), res.SocketsOpened, res.Conns)
 	if res.SocketsOpenedLate > 0 || res.SocketErrors > 0 {
 		line += fmt.Sprintf(" (%d late, %d errors)", res.SocketsOpenedLate, res.SocketErrors)
 	}
@@ -314,22 +315,21 @@ func k6Comparison(pairs map[int]*k6Pair, version string) []byte {
 		}
 		return f(reports.Median(vs))
 	}
-	rate := func(v float64) string { return thousandsF(v) + "/s" }
-	mib := func(v float64) string { return fmt.Sprintf("%.1f MiB", v/(1<<20)) }
+	rate := func(v float64) string { return numtext.Rounded(v) + "/s" }
 	us := func(v float64) string { return fmt.Sprintf("%.1f µs", v) }
 	ratio := func(v float64) string { return fmt.Sprintf("%.2f", v) }
 	b.WriteString("| | wsharness | k6 | wsharness ÷ k6 |\n|---|--:|--:|--:|\n")
 	fmt.Fprintf(&b, "| echo replies/s (measured window) | %s | %s | %s |\n", med(wTP, rate), med(kTP, rate), med(rTP, ratio))
-	fmt.Fprintf(&b, "| client peak RSS | %s | %s | %s |\n", med(wRSS, mib), med(kRSS, mib), med(rRSS, ratio))
+	fmt.Fprintf(&b, "| client peak RSS | %s | %s | %s |\n", med(wRSS, numtext.MiB), med(kRSS, numtext.MiB), med(rRSS, ratio))
 	fmt.Fprintf(&b, "| client CPU per message (whole run) | %s | %s | |\n", med(wCPU, us), med(kCPU, us))
 	fmt.Fprintf(&b, "| sockets open | %d | %s of %d | |\n", first.wsh.Connections.Established, med(opened, func(v float64) string { return strconv.Itoa(int(v)) }), first.k6.Conns)
-	fmt.Fprintf(&b, "\nMedians over %s; the ratios are the medians of the per-run ratios. Per run (wsharness/k6 replies/s): ", plural(len(runs), "run"))
+	fmt.Fprintf(&b, "\nMedians over %s; the ratios are the medians of the per-run ratios. Per run (wsharness/k6 replies/s): ", numtext.Plural(len(runs), "run"))
 	for i, run := range runs {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		p := pairs[run]
-		fmt.Fprintf(&b, "%s/%s", thousandsF(p.wsh.ThroughputPerS), thousandsF(p.k6.ThroughputPerS))
+		fmt.Fprintf(&b, "%s/%s", numtext.Rounded(p.wsh.ThroughputPerS), numtext.Rounded(p.k6.ThroughputPerS))
 	}
 	b.WriteString(". Peak RSS is each generator process's VmHWM (wsharness: the bench process, its peak counter reset before the run). " +
 		"CPU per message divides each process's CPU time over the whole run by every message it sent and received.\n")

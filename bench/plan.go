@@ -188,13 +188,11 @@ func isBuiltin(name string) bool {
 	return err == nil
 }
 
-// BuiltinNames are the reference targets a bench compares by default.
-var BuiltinNames = []string{"gorilla", "gobwas", "gws"}
-
 // DefaultTargets are the targets a bench compares when none are named:
-// the three reference targets, then every external target in file order.
+// the configured reference targets (targets.Configured), then every
+// external target in file order that is not left out of benches.
 func DefaultTargets(external []targets.External) []string {
-	names := slices.Clone(BuiltinNames)
+	names := targets.Names(targets.Configured())
 	for _, e := range external {
 		if e.Spec.InBench() {
 			names = append(names, e.Info().Name)
@@ -215,11 +213,7 @@ func (o Options) external(name string) *targets.External {
 
 // unknownTarget explains a name that is neither built-in nor external.
 func (o Options) unknownTarget(name string) string {
-	var builtin []string
-	for _, t := range targets.Builtin() {
-		builtin = append(builtin, t.Info().Name)
-	}
-	msg := fmt.Sprintf("unknown target %q (valid: %s", name, strings.Join(builtin, ", "))
+	msg := fmt.Sprintf("unknown target %q (valid: %s", name, strings.Join(targets.Names(targets.Builtin()), ", "))
 	switch {
 	case o.ExternalFile == "" && len(o.External) == 0:
 		msg += " — no external targets file, see --external"

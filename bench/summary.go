@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -13,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/reports"
 )
 
@@ -157,87 +155,6 @@ func machineLine() string {
 	}
 	parts = append(parts, runtime.Version())
 	return strings.Join(parts, ", ")
-}
-
-// progressLine is the one line printed when a run ends: what the run
-// achieved, its primary figure (loadgen's), the generator's own figures,
-// and a warning when the generator rather than the server may have
-// bounded them.
-func progressLine(r *loadgen.Result) string {
-	var parts []string
-	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
-	kind := r.Kind()
-	switch kind {
-	case loadgen.KindEchoRate, loadgen.KindEchoClosed:
-		add("%s replies/s", thousandsF(r.ThroughputPerS))
-	case loadgen.KindBroadcast:
-		add("%s deliveries/s", thousandsF(r.ThroughputPerS))
-	case loadgen.KindConnect:
-		add("%d/%d established", r.Connections.Established, r.Connections.Target)
-	}
-	if f, p, ok := r.Primary(); ok && p != nil {
-		add("%s p50 %s p99 %s p99.9 %s", f.Name, reports.FormatMicros(float64(p.P50)), reports.FormatMicros(float64(p.P99)), reports.FormatMicros(float64(p.P999)))
-	}
-	switch kind {
-	case loadgen.KindEchoRate, loadgen.KindEchoClosed:
-		if m := r.Messages; m != nil {
-			add("lost %d errors %d", m.Lost, m.Errors)
-		}
-	case loadgen.KindBroadcast:
-		if p := loadgen.FigureCompletion.Of(r); p != nil {
-			add("%s p99 %s", loadgen.FigureCompletion.Name, reports.FormatMicros(float64(p.P99)))
-		}
-		if r.DeliveryRatio != nil {
-			add("delivery %.5f", *r.DeliveryRatio)
-		}
-	case loadgen.KindConnect:
-		if v, lower, ok := reports.ConnectRate(r); ok {
-			ge := ""
-			if lower {
-				ge = "≥"
-			}
-			add("%s%s conns/s", ge, thousandsF(v))
-		}
-	}
-	if r.Connections.Failed > 0 || r.Connections.Dropped > 0 {
-		add("conns failed %d dropped %d", r.Connections.Failed, r.Connections.Dropped)
-	}
-	if s := r.Server; s != nil {
-		add("server %.2fs CPU %.0f MiB", s.CPUSeconds, float64(s.RSSBytesMax)/(1<<20))
-	}
-	if g := r.Generator; g != nil {
-		if p := g.LagUS; p != nil && p.Count > 0 {
-			add("%s p99 %s", loadgen.FigureGeneratorLag.Name, reports.FormatMicros(float64(p.P99)))
-		}
-		add("generator CPU %.2f of %d cores, %s late sends", g.CPUCores, g.Cores, thousandsF(float64(g.Late)))
-	}
-	if r.GeneratorLimited() {
-		causes := make([]string, len(r.Generator.Limited))
-		for i, l := range r.Generator.Limited {
-			causes[i] = string(l.Cause)
-		}
-		add("generator-limited (%s)", strings.Join(causes, ", "))
-	}
-	return strings.Join(parts, ", ")
-}
-
-func thousandsF(v float64) string {
-	n := strconv.FormatInt(int64(math.Round(v)), 10)
-	var out []byte
-	for i := range n {
-		if i > 0 && (len(n)-i)%3 == 0 && n[i-1] != '-' {
-			out = append(out, ',')
-		}
-		out = append(out, n[i])
-	}
-	return string(out)
-}
-
-func plural(n int, word string) string {
-	if n == 1 {
-		return "1 " + word
-	}
-	return strconv.Itoa(n) + " " + word + "s"
 }
 
 // loadAverage returns the 1-, 5- and 15-minute load averages as

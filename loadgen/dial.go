@@ -22,7 +22,7 @@ import (
 // Failure reasons for connections, as the result counts them: dial
 // failures in Connections.Failures, established connections that failed
 // during the run in Connections.Drops. This is the one list of kinds
-// (README, "Load testing").
+// (docs/load.md, "Failed and dropped connections").
 //
 //   - refused: nothing listens (ECONNREFUSED);
 //   - timeout: the TCP connect or the handshake took longer than the dial

@@ -1,6 +1,6 @@
 package loadgen_test
 
-// Issue 8: the load generator against servers that misbehave on purpose
+// The load generator against servers that misbehave on purpose
 // (internal/hostile). Whatever the server does, a run ends on time, returns
 // a result that survives the JSON round trip, counts each failure under
 // its kind, allocates nothing in proportion to what the server declares
@@ -26,7 +26,8 @@ import (
 
 const hostileConns = 20
 
-// hostileConfig is the short load of issue 8: 20 connections opened
+// hostileConfig is a load short enough to run against every hostile
+// server in one test: 20 connections opened
 // unpaced, 200 messages/s for 1 s with no warm-up, a 1 s dial timeout and
 // a short drain.
 func hostileConfig(url string) loadgen.Config {
@@ -206,7 +207,7 @@ func allDropped(t *testing.T, r hostileRun, kind string) {
 	}
 }
 
-// TestHostileServers runs the issue-8 load against every hostile server.
+// TestHostileServers runs hostileConfig's load against every hostile server.
 // The kinds expected are the ones this machine observes, and each check
 // fails when the defence it covers is removed: without the read limit the
 // huge and trickled frames are read (no protocol drops), without the

@@ -83,7 +83,7 @@ func (k *keyRecorder) serve(nc net.Conn) {
 }
 
 // The load generator's clients mask every frame with a key of its own
-// (RFC 6455 §5.3), as docs/client.md says: a load run's frames carry
+// (RFC 6455 §5.3), as docs/harness-client.md says: a load run's frames carry
 // (nearly) as many distinct keys as there are frames.
 func TestLoadClientsMaskEveryFrameWithAFreshKey(t *testing.T) {
 	srv := startKeyRecorder(t)

@@ -13,6 +13,7 @@ import (
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
 	"github.com/wsharness/wsharness/loadgen/metrics"
+	"github.com/wsharness/wsharness/loadgen/metrics/metricstest"
 )
 
 // sample is one measured echo: which connection, its latency and service
@@ -204,28 +205,13 @@ func decode(t *testing.T, s string) *hdr.Histogram {
 	return h
 }
 
-func encode(t *testing.T, values ...int64) string {
-	t.Helper()
-	h := metrics.NewHistogram()
-	for _, v := range values {
-		if err := h.RecordValue(v); err != nil {
-			t.Fatal(err)
-		}
-	}
-	s, err := metrics.Encode(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 func TestMergeAlignsTimelines(t *testing.T) {
 	t0 := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	second := func(tt int, phase string, sent int64, values ...int64) Second {
 		s := Second{T: tt, Phase: phase, Conns: 10, Sent: sent, Received: sent}
 		if len(values) > 0 {
-			h := decode(t, encode(t, values...))
-			s.P50US, s.P99US, s.Histogram = h.ValueAtQuantile(50), h.ValueAtQuantile(99), encode(t, values...)
+			h := decode(t, metricstest.Encoded(t, values...))
+			s.P50US, s.P99US, s.Histogram = h.ValueAtQuantile(50), h.ValueAtQuantile(99), metricstest.Encoded(t, values...)
 		}
 		return s
 	}

@@ -18,6 +18,18 @@ type Worker struct {
 	LateMS  int64      `json:"late_ms,omitempty"`
 }
 
+// The environment variables the load command reads a worker's identity
+// from when the flag is not given: containers get them from
+// docker-compose, pods from a Kubernetes Indexed Job, which sets
+// EnvJobIndex itself (the manifests in docs/kubernetes are tested against
+// these names).
+const (
+	EnvWorkers     = "WSH_WORKERS"          // Count (--workers)
+	EnvWorkerIndex = "WSH_WORKER_INDEX"     // Index (--worker-index)
+	EnvJobIndex    = "JOB_COMPLETION_INDEX" // Index when EnvWorkerIndex is not set
+	EnvStartAt     = "WSH_START_AT"         // StartAt, RFC 3339 (--start-at)
+)
+
 // MaxWorkers bounds how many workers a run may be split into.
 const MaxWorkers = 1000
 

@@ -3,12 +3,14 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"math"
 	"slices"
 	"sort"
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -50,29 +52,30 @@ type Comparison struct {
 	Notes []string
 }
 
-// Outcome is a case's result on one side of a comparison.
-type Outcome struct {
-	Verdict      string
-	CloseVerdict string
+// CaseStanding is where a case stands on one side of a comparison: its
+// verdicts and whether it is a listed deviation.
+type CaseStanding struct {
+	Verdict      results.Verdict
+	CloseVerdict results.CloseVerdict
 	// Deviation is the reason the target is listed as deviating in the
 	// case; empty when it is not listed.
 	Deviation string
 }
 
-func (o Outcome) asCase() results.Case {
+func (o CaseStanding) asCase() results.Case {
 	return results.Case{Verdict: o.Verdict, CloseVerdict: o.CloseVerdict, Deviation: o.Deviation}
 }
 
 // Failing reports whether the outcome breaks a MUST (see results.Case).
-func (o Outcome) Failing() bool { return o.asCase().Failing() }
+func (o CaseStanding) Failing() bool { return o.asCase().Failing() }
 
 // Unexpected reports whether the outcome fails and is not a listed
 // deviation.
-func (o Outcome) Unexpected() bool { return o.asCase().Unexpected() }
+func (o CaseStanding) Unexpected() bool { return o.asCase().Unexpected() }
 
 // String is e.g. "FAILED, close OK (listed deviation)".
-func (o Outcome) String() string {
-	s := o.Verdict + ", close " + o.CloseVerdict
+func (o CaseStanding) String() string {
+	s := fmt.Sprintf("%s, close %s", o.Verdict, o.CloseVerdict)
 	if o.Failing() && o.Deviation != "" {
 		s += " (listed deviation)"
 	}
@@ -84,7 +87,7 @@ func (o Outcome) String() string {
 // baseline.
 type CaseChange struct {
 	Target, ID, Title, RFC string
-	Before, After          *Outcome
+	Before, After          *CaseStanding
 }
 
 // NewFailure reports whether the case is an unexpected failure now and
@@ -233,10 +236,10 @@ func (c *Comparison) compareConformance(base, cur []results.Run) {
 			}
 			ch.Title, ch.RFC = ref.Title, ref.RFC
 			if inBase {
-				ch.Before = &Outcome{bc.Verdict, bc.CloseVerdict, bc.Deviation}
+				ch.Before = &CaseStanding{bc.Verdict, bc.CloseVerdict, bc.Deviation}
 			}
 			if inCur {
-				ch.After = &Outcome{ac.Verdict, ac.CloseVerdict, ac.Deviation}
+				ch.After = &CaseStanding{ac.Verdict, ac.CloseVerdict, ac.Deviation}
 			}
 			if inBase && inCur && bc.Verdict == ac.Verdict && bc.CloseVerdict == ac.CloseVerdict &&
 				bc.Failing() == ac.Failing() && bc.Unexpected() == ac.Unexpected() {
@@ -279,80 +282,62 @@ func (c *Comparison) compareLoad(base, cur Input) {
 		return
 	}
 	c.LoadCompared = true
-	bg, bSkipped := groupLoad(base.Load)
-	ag, aSkipped := groupLoad(cur.Load)
-	if bSkipped+aSkipped > 0 {
-		c.Notes = append(c.Notes, fmt.Sprintf("Interrupted load runs are left out: %d in the baseline, %d in the current results.", bSkipped, aSkipped))
+	b, a := tabulate(base.Load), tabulate(cur.Load)
+	if b.interrupted+a.interrupted > 0 {
+		c.Notes = append(c.Notes, fmt.Sprintf("Interrupted load runs are left out: %d in the baseline, %d in the current results.", b.interrupted, a.interrupted))
 	}
-	byKey := map[string]*loadKeyGroup{}
-	for _, g := range bg {
-		byKey[g.key()] = g
-	}
-	seen := map[string]bool{}
-	all := append([]*loadKeyGroup(nil), ag...)
-	for _, g := range ag {
-		seen[g.key()] = true
-	}
-	for _, g := range bg {
-		if !seen[g.key()] {
-			all = append(all, g)
-		}
-	}
-	slices.SortStableFunc(all, compareGroups)
-	curKey := map[string]*loadKeyGroup{}
-	for _, g := range ag {
-		curKey[g.key()] = g
-	}
-	for _, g := range all {
-		key := LoadKey{g.target, g.label}
-		b, a := byKey[g.key()], curKey[g.key()]
-		switch {
-		case b == nil:
-			c.LoadAdded = append(c.LoadAdded, key)
-			continue
-		case a == nil:
-			c.LoadRemoved = append(c.LoadRemoved, key)
-			continue
-		}
-		// Results written before the generator's own figures existed
-		// counted its lateness in the open-model latency.
-		if oldStyle(b) != oldStyle(a) && a.runs[0].Kind() == loadgen.KindEchoRate {
-			c.Notes = append(c.Notes, fmt.Sprintf("%s %s: one side predates the generator's own figures, and its latency includes the generator's lag (about 0.5 ms here); latency changes between the two are not the server's.", key.Target, key.Workload))
-		}
-		// A regression measured by a generator that fell behind may be
-		// the generator's: say so beside it rather than blame the server.
-		for _, side := range []struct {
-			name string
-			g    *loadKeyGroup
-		}{{"baseline", b}, {"current", a}} {
-			for _, r := range side.g.runs {
-				if why := GeneratorLimits(r); why != "" {
-					c.Notes = append(c.Notes, fmt.Sprintf("%s %s, %s run: the load generator fell behind (%s); %s.", key.Target, key.Workload, side.name, why, GeneratorLimitedMeaning))
-				}
-			}
-		}
-		for _, f := range loadFigures() {
-			bv, bok := b.median(f.get)
-			av, aok := a.median(f.get)
-			if !bok || !aok || bv == av {
-				continue
-			}
-			ch := LoadChange{LoadKey: key, Metric: f.nameFor(a.runs[0]), Before: bv, After: av,
-				BeforeText: f.format(bv), AfterText: f.format(av), Change: relChange(bv, av)}
-			switch {
-			case f.id == figLatencyP99 && ch.Change > c.Thresholds.P99:
-				ch.Regression, ch.Limit = true, c.Thresholds.P99
-			case f.id == figThroughput && ch.Change < -c.Thresholds.Throughput:
-				ch.Regression, ch.Limit = true, -c.Thresholds.Throughput
-			}
-			c.Load = append(c.Load, ch)
+	before, after := workloadsByLabel(b.workloads), workloadsByLabel(a.workloads)
+	// Every target and workload of either side, in report order.
+	for _, w := range groupLoad(append(slices.Clone(b.runs), a.runs...)) {
+		for _, t := range w.targets {
+			c.compareRuns(LoadKey{t.target, w.label}, before[w.label].runsOf(t.target), after[w.label].runsOf(t.target))
 		}
 	}
 }
 
-// oldStyle reports whether a group's results predate the generator section.
-func oldStyle(g *loadKeyGroup) bool {
-	return !slices.ContainsFunc(g.runs, func(r *loadgen.Result) bool { return r.Generator != nil })
+// compareRuns compares a target's runs of a workload: b in the baseline,
+// a in the current results; nil when that side has none.
+func (c *Comparison) compareRuns(key LoadKey, b, a *loadRuns) {
+	switch {
+	case b == nil:
+		c.LoadAdded = append(c.LoadAdded, key)
+		return
+	case a == nil:
+		c.LoadRemoved = append(c.LoadRemoved, key)
+		return
+	}
+	// Results written before the generator's own figures existed
+	// counted its lateness in the open-model latency.
+	if hasGenerator(b.runs) != hasGenerator(a.runs) && a.runs[0].Kind() == loadgen.KindEchoRate {
+		c.Notes = append(c.Notes, fmt.Sprintf("%s %s: one side predates the generator's own figures, and its latency includes the generator's lag (about 0.5 ms here); latency changes between the two are not the server's.", key.Target, key.Workload))
+	}
+	// A regression measured by a generator that fell behind may be
+	// the generator's: say so beside it rather than blame the server.
+	for _, side := range []struct {
+		name string
+		runs *loadRuns
+	}{{"baseline", b}, {"current", a}} {
+		for _, r := range side.runs.runs {
+			if why := GeneratorLimits(r); why != "" {
+				c.Notes = append(c.Notes, fmt.Sprintf("%s %s, %s run: the load generator fell behind (%s); %s.", key.Target, key.Workload, side.name, why, GeneratorLimitedMeaning))
+			}
+		}
+	}
+	for _, f := range headlineFigures {
+		bc, ac := b.cell(f), a.cell(f)
+		if !bc.ok || !ac.ok || bc.value == ac.value {
+			continue
+		}
+		ch := LoadChange{LoadKey: key, Metric: f.nameFor(a.runs[0]), Before: bc.value, After: ac.value,
+			BeforeText: bc.text, AfterText: ac.text, Change: relChange(bc.value, ac.value)}
+		switch {
+		case f == figPrimaryP99 && ch.Change > c.Thresholds.P99:
+			ch.Regression, ch.Limit = true, c.Thresholds.P99
+		case f == figThroughput && ch.Change < -c.Thresholds.Throughput:
+			ch.Regression, ch.Limit = true, -c.Thresholds.Throughput
+		}
+		c.Load = append(c.Load, ch)
+	}
 }
 
 // relChange is (after − before) / before, ±Inf when before is 0.
@@ -382,22 +367,26 @@ const (
 	maxCaseRows        = 200
 )
 
-// CompareMarkdown renders a comparison as Markdown: regressions first,
-// then the conformance changes, then the load figures that moved.
-func CompareMarkdown(c Comparison) []byte {
+// compareMarkdown shows a comparison in Markdown, compare.md.
+var compareMarkdown = ComparisonFormat{File: "compare.md", Write: writeCompareMarkdown}
+
+// compareText shows a comparison in plain text, compare.txt.
+var compareText = ComparisonFormat{File: "compare.txt", Write: writeCompareText}
+
+// writeCompareMarkdown renders a comparison as Markdown: regressions
+// first, then the conformance changes, then the load figures that moved.
+func writeCompareMarkdown(w io.Writer, c Comparison) error {
 	var b bytes.Buffer
 	b.WriteString("## Comparison with the baseline\n\n")
 	regs := c.Regressions()
 	if len(regs) == 0 {
 		fmt.Fprintf(&b, "No regressions (%s).\n", limitsText(c.Thresholds))
 	} else {
-		fmt.Fprintf(&b, "**%s** ❌ (%s):\n\n", plural(len(regs), "regression"), limitsText(c.Thresholds))
-		for i, r := range regs {
-			if i == maxRegressionLines {
-				fmt.Fprintf(&b, "- … and %d more (see below)\n", len(regs)-i)
-				break
-			}
-			fmt.Fprintf(&b, "- %s %s: %s\n", mdText(r.Target), mdText(r.Subject), mdText(r.Detail))
+		fmt.Fprintf(&b, "**%s** ❌ (%s):\n\n", numtext.Plural(len(regs), "regression"), limitsText(c.Thresholds))
+		for _, line := range capped(len(regs), maxRegressionLines, func(i int) string {
+			return fmt.Sprintf("- %s %s: %s", mdText(regs[i].Target), mdText(regs[i].Subject), mdText(regs[i].Detail))
+		}, func(left int) string { return fmt.Sprintf("- … and %d more (see below)", left) }) {
+			b.WriteString(line + "\n")
 		}
 	}
 	for _, n := range c.Notes {
@@ -411,13 +400,12 @@ func CompareMarkdown(c Comparison) []byte {
 			b.WriteString("No verdict changed.\n")
 		} else {
 			b.WriteString("| target | case | baseline | current | |\n|---|---|---|---|---|\n")
-			for i, ch := range rows {
-				if i == maxCaseRows {
-					fmt.Fprintf(&b, "\n… and %d more.\n", len(rows)-i)
-					break
-				}
-				fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", mdText(ch.Target), mdText(ch.ID),
+			for _, line := range capped(len(rows), maxCaseRows, func(i int) string {
+				ch := rows[i]
+				return fmt.Sprintf("| %s | %s | %s | %s | %s |", mdText(ch.Target), mdText(ch.ID),
 					mdText(outcomeText(ch.Before)), mdText(outcomeText(ch.After)), caseMark(ch, true))
+			}, func(left int) string { return fmt.Sprintf("\n… and %d more.", left) }) {
+				b.WriteString(line + "\n")
 			}
 		}
 		if len(sides) > 0 {
@@ -447,24 +435,22 @@ func CompareMarkdown(c Comparison) []byte {
 			fmt.Fprintf(&b, "\n%s\n", mdText(s))
 		}
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
-// CompareText renders a comparison as plain text, in the order of
-// CompareMarkdown.
-func CompareText(c Comparison) []byte {
+// writeCompareText renders a comparison as plain text, in the order of
+// writeCompareMarkdown.
+func writeCompareText(w io.Writer, c Comparison) error {
 	var b bytes.Buffer
 	regs := c.Regressions()
 	if len(regs) == 0 {
 		fmt.Fprintf(&b, "Compared with the baseline: no regressions (%s).\n", limitsText(c.Thresholds))
 	} else {
-		fmt.Fprintf(&b, "Compared with the baseline: %s (%s):\n", plural(len(regs), "regression"), limitsText(c.Thresholds))
-		for i, r := range regs {
-			if i == maxRegressionLines {
-				fmt.Fprintf(&b, "  … and %d more (see below)\n", len(regs)-i)
-				break
-			}
-			fmt.Fprintf(&b, "  %s\n", r)
+		fmt.Fprintf(&b, "Compared with the baseline: %s (%s):\n", numtext.Plural(len(regs), "regression"), limitsText(c.Thresholds))
+		for _, line := range capped(len(regs), maxRegressionLines, func(i int) string { return "  " + regs[i].String() },
+			func(left int) string { return fmt.Sprintf("  … and %d more (see below)", left) }) {
+			b.WriteString(line + "\n")
 		}
 	}
 	for _, n := range c.Notes {
@@ -479,15 +465,14 @@ func CompareText(c Comparison) []byte {
 		} else {
 			tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 			fmt.Fprintln(tw, "  target\tcase\tbaseline\t\tcurrent")
-			for i, ch := range rows {
-				if i == maxCaseRows {
-					fmt.Fprintf(tw, "  … and %d more\n", len(rows)-i)
-					break
-				}
+			for _, line := range capped(len(rows), maxCaseRows, func(i int) string {
+				ch := rows[i]
 				line := fmt.Sprintf("  %s\t%s\t%s\t→\t%s", ch.Target, ch.ID, outcomeText(ch.Before), outcomeText(ch.After))
 				if m := caseMark(ch, false); m != "" {
 					line += "\t" + m
 				}
+				return line
+			}, func(left int) string { return fmt.Sprintf("  … and %d more", left) }) {
 				fmt.Fprintln(tw, line)
 			}
 			_ = tw.Flush()
@@ -517,7 +502,22 @@ func CompareText(c Comparison) []byte {
 			fmt.Fprintf(&b, "  %s\n", s)
 		}
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// capped lists line(i) for the first most of n items and then, when
+// some were left out, more(how many): a failing target must not blow up
+// a CI job summary.
+func capped(n, most int, line func(i int) string, more func(left int) string) []string {
+	out := make([]string, 0, min(n, most)+1)
+	for i := range min(n, most) {
+		out = append(out, line(i))
+	}
+	if n > most {
+		out = append(out, more(n-most))
+	}
+	return out
 }
 
 func limitsText(th Thresholds) string {
@@ -559,16 +559,16 @@ func caseRows(c Comparison) (rows []CaseChange, sides []string) {
 	for _, t := range order {
 		switch {
 		case added[t]:
-			sides = append(sides, fmt.Sprintf("%s: only in the current results (%s)", t, plural(len(onlyCur[t]), "case")))
+			sides = append(sides, fmt.Sprintf("%s: only in the current results (%s)", t, numtext.Plural(len(onlyCur[t]), "case")))
 		case removed[t]:
-			sides = append(sides, fmt.Sprintf("%s: only in the baseline (%s)", t, plural(len(onlyBase[t]), "case")))
+			sides = append(sides, fmt.Sprintf("%s: only in the baseline (%s)", t, numtext.Plural(len(onlyBase[t]), "case")))
 		default:
 			var parts []string
 			if ids := onlyCur[t]; len(ids) > 0 {
-				parts = append(parts, fmt.Sprintf("%s only in the current results (%s)", plural(len(ids), "case"), compactIDs(ids)))
+				parts = append(parts, fmt.Sprintf("%s only in the current results (%s)", numtext.Plural(len(ids), "case"), compactIDs(ids)))
 			}
 			if ids := onlyBase[t]; len(ids) > 0 {
-				parts = append(parts, fmt.Sprintf("%s only in the baseline (%s)", plural(len(ids), "case"), compactIDs(ids)))
+				parts = append(parts, fmt.Sprintf("%s only in the baseline (%s)", numtext.Plural(len(ids), "case"), compactIDs(ids)))
 			}
 			if len(parts) > 0 {
 				sides = append(sides, t+": "+strings.Join(parts, "; "))
@@ -588,7 +588,7 @@ func caseRows(c Comparison) (rows []CaseChange, sides []string) {
 	return rows, sides
 }
 
-func outcomeText(o *Outcome) string {
+func outcomeText(o *CaseStanding) string {
 	if o == nil {
 		return "—"
 	}

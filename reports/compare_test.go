@@ -1,13 +1,13 @@
 package reports
 
 import (
-	"bytes"
 	"math"
 	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -127,9 +127,8 @@ func TestCompareConformance(t *testing.T) {
 		t.Errorf("detail %q", d)
 	}
 
-	md := string(CompareMarkdown(c))
-	mdTableLines(t, md)
-	for _, want := range []string{
+	md := renderComparison(t, compareMarkdown, c)
+	testtext.Contains(t, "markdown", md,
 		"**4 regressions** ❌",
 		"| alpha | 1.1.1 | OK, close OK | FAILED, close OK | ❌ new failure |",
 		"| alpha | 1.1.2 | FAILED, close OK | OK, close OK | ✅ fixed |",
@@ -138,20 +137,12 @@ func TestCompareConformance(t *testing.T) {
 		"- alpha: 2 cases only in the current results (1.1.7 1.1.8); 1 case only in the baseline (1.1.6)",
 		"- beta: only in the baseline (1 case)",
 		"- gamma: only in the current results (2 cases)",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
+	)
 	if strings.Contains(md, "| 1.1.7 |") || strings.Contains(md, "### Load") {
 		t.Errorf("passing added case in the table, or a load section without load:\n%s", md)
 	}
-	txt := string(CompareText(c))
-	for _, want := range []string{"4 regressions", "alpha 1.1.1: OK, close OK → FAILED", "NEW FAILURE", "fixed"} {
-		if !strings.Contains(txt, want) {
-			t.Errorf("text lacks %q:\n%s", want, txt)
-		}
-	}
+	txt := renderComparison(t, compareText, c)
+	testtext.Contains(t, "text", txt, "4 regressions", "alpha 1.1.1: OK, close OK → FAILED", "NEW FAILURE", "fixed")
 }
 
 // rcClone deep-copies an input through its fields that Compare reads.
@@ -163,7 +154,7 @@ func rcClone(t *testing.T, in Input) Input {
 		r2.Targets = nil
 		for _, tg := range r.Targets {
 			tg.Cases = slices.Clone(tg.Cases)
-			sum := map[string]int{}
+			sum := map[results.Verdict]int{}
 			for k, v := range tg.Summary {
 				sum[k] = v
 			}
@@ -287,37 +278,28 @@ func TestCompareLoadDetails(t *testing.T) {
 		t.Errorf("load changes out of order: %+v", c.Load)
 	}
 
-	md := string(CompareMarkdown(c))
-	mdTableLines(t, md)
-	for _, want := range []string{
+	md := renderComparison(t, compareMarkdown, c)
+	testtext.Contains(t, "markdown", md,
 		"No regressions (limits: new unexpected failures, p99 +20.0%, throughput -10.0%).",
 		"| gws | echo 1,000 conns, 4,000 msg/s, 128 B text | latency p99 | 10.0 ms | 11.0 ms | +10.0% |",
 		"| gws | broadcast to 1,000 conns, 10/s from 1 sender | errors | 0 | 4 | up from 0 |",
 		"| gws | broadcast to 1,000 conns, 10/s from 1 sender | delivery ratio | 1.00000 | 0.99000 | -1.0% |",
 		"Only in the current results: gws (echo closed loop 1,000 conns, 128 B text).",
 		"Only in the baseline: gorilla (echo 1,000 conns, 4,000 msg/s, 128 B text).",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
+	)
 	if strings.Contains(md, "### Conformance") {
 		t.Errorf("conformance section without conformance results:\n%s", md)
 	}
 
 	c = Compare(base, Input{Load: []*loadgen.Result{echoRate("gws", 2000, 700, 30000, 30000)}}, DefaultThresholds)
-	md = string(CompareMarkdown(c))
-	for _, want := range []string{
+	md = renderComparison(t, compareMarkdown, c)
+	testtext.Contains(t, "markdown", md,
 		"**2 regressions** ❌",
 		"- gws echo 1,000 conns, 4,000 msg/s, 128 B text: throughput 4,000/s → 2,000/s (-50.0%, limit -10.0%)",
 		"- gws echo 1,000 conns, 4,000 msg/s, 128 B text: latency p99 10.0 ms → 30.0 ms (+200.0%, limit +20.0%)",
 		"| latency p99 | 10.0 ms | 30.0 ms | **+200.0%** ❌ |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, md)
-		}
-	}
-	txt := string(CompareText(c))
+	)
+	txt := renderComparison(t, compareText, c)
 	if !strings.Contains(txt, "2 regressions") || strings.Count(txt, "REGRESSION") != 2 {
 		t.Errorf("text:\n%s", txt)
 	}
@@ -333,11 +315,11 @@ func TestCompareOneSided(t *testing.T) {
 	if len(c.Notes) != 2 {
 		t.Errorf("notes %q", c.Notes)
 	}
-	md := string(CompareMarkdown(c))
+	md := renderComparison(t, compareMarkdown, c)
 	if strings.Contains(md, "###") || !strings.Contains(md, "conformance is not compared") || !strings.Contains(md, "load is not compared") {
 		t.Errorf("markdown:\n%s", md)
 	}
-	if c := Compare(conf, conf, DefaultThresholds); len(c.Cases) != 0 || !strings.Contains(string(CompareText(c)), "no verdict changed") {
+	if c := Compare(conf, conf, DefaultThresholds); len(c.Cases) != 0 || !strings.Contains(renderComparison(t, compareText, c), "no verdict changed") {
 		t.Errorf("identical inputs: %+v", c)
 	}
 }
@@ -354,16 +336,16 @@ func TestCompareLoadGeneratorLimited(t *testing.T) {
 	if len(c.Regressions()) == 0 {
 		t.Fatal("the p99 regression is not listed")
 	}
-	for name, out := range map[string][]byte{"markdown": CompareMarkdown(c), "text": CompareText(c)} {
-		if !bytes.Contains(out, []byte("current run: the load generator fell behind (the generator kept 1.95 of its 2 cores busy)")) {
+	for name, out := range map[string]string{"markdown": renderComparison(t, compareMarkdown, c), "text": renderComparison(t, compareText, c)} {
+		if !strings.Contains(out, "current run: the load generator fell behind (the generator kept 1.95 of its 2 cores busy)") {
 			t.Errorf("%s does not say the current run was generator-limited:\n%s", name, out)
 		}
 	}
-	if !bytes.Contains(CompareText(c), []byte("one side predates the generator's own figures")) {
+	if !strings.Contains(renderComparison(t, compareText, c), "one side predates the generator's own figures") {
 		t.Error("a baseline without generator figures is compared with a current run that has them, without a word")
 	}
 	kept := Compare(Input{Load: []*loadgen.Result{base}}, Input{Load: []*loadgen.Result{echoRate("gws", 4000, 700, 20000, 30000)}}, DefaultThresholds)
-	if bytes.Contains(CompareText(kept), []byte("fell behind")) {
+	if strings.Contains(renderComparison(t, compareText, kept), "fell behind") {
 		t.Error("a run whose generator kept up is called generator-limited")
 	}
 }

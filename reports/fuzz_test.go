@@ -29,24 +29,24 @@ func FuzzReadInput(f *testing.F) {
 		if len(in.Conformance)+len(in.Load) != 1 || len(in.Sources) != 1 {
 			t.Fatalf("one file read as %d conformance runs and %d load results", len(in.Conformance), len(in.Load))
 		}
-		_ = Text(in)
-		_ = Markdown(in)
-		if _, err := HTML(in, HTMLOptions{Title: "fuzz", Generated: time.Unix(0, 0)}); err != nil {
-			t.Fatalf("HTML: %v", err)
+		for _, format := range Formats {
+			if _, err := format.Render(in, Options{Title: "fuzz", Generated: time.Unix(0, 0)}); err != nil {
+				t.Fatal(err)
+			}
 		}
 		for _, run := range in.Conformance {
 			_ = ConformanceSummary(run)
 			_ = UnexpectedFailures(run)
-			if _, err := JUnit(run); err != nil {
-				t.Fatalf("JUnit: %v", err)
-			}
 		}
 		_ = LoadComparison(in.Load)
 		c := Compare(in, in, DefaultThresholds)
 		if regs := c.Regressions(); len(regs) > 0 {
 			t.Fatalf("results compared with themselves regress: %v", regs)
 		}
-		_ = CompareText(c)
-		_ = CompareMarkdown(c)
+		for _, format := range []ComparisonFormat{compareText, compareMarkdown} {
+			if _, err := format.Render(c); err != nil {
+				t.Fatal(err)
+			}
+		}
 	})
 }

@@ -1,11 +1,12 @@
 package reports
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"io"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,19 +14,12 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
 
-// HTMLOptions set what a report says about itself.
-type HTMLOptions struct {
-	// Title heads the page; empty means "wsharness report".
-	Title string
-	// Generated is printed as the report's time. HTML never reads the
-	// clock, so the same input and options give the same bytes.
-	Generated time.Time
-}
+// HTML is the report as one page, index.html.
+var HTML = Format{Name: "html", File: "index.html", Help: "one self-contained page", Write: writeHTML, Comparison: compareMarkdown}
 
 //go:embed assets/report.css assets/report.js assets/report.html.tmpl
 var htmlAssets embed.FS
@@ -38,25 +32,25 @@ var htmlTemplate = sync.OnceValues(func() (*template.Template, error) {
 	return template.New("report").Parse(string(src))
 })
 
-// HTML renders the input as one self-contained page: the conformance
+// writeHTML renders the input as one self-contained page: the conformance
 // matrix of every run with a detail panel per cell (observed text,
 // handshake, wire log), then the load results grouped by workload with a
 // sortable table and SVG charts per group. The page loads nothing: its
 // CSS, script and the case details (a JSON document) are inline. All
 // markup comes from html/template, so every string that comes from a
 // target or a result file is escaped for its context.
-func HTML(in Input, opts HTMLOptions) ([]byte, error) {
+func writeHTML(w io.Writer, in Input, opts Options) error {
 	tmpl, err := htmlTemplate()
 	if err != nil {
-		return nil, fmt.Errorf("html report template: %w", err)
+		return fmt.Errorf("html report template: %w", err)
 	}
 	css, err := htmlAssets.ReadFile("assets/report.css")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	js, err := htmlAssets.ReadFile("assets/report.js")
 	if err != nil {
-		return nil, err
+		return err
 	}
 	page := htmlPage{
 		Title:   opts.Title,
@@ -66,7 +60,7 @@ func HTML(in Input, opts HTMLOptions) ([]byte, error) {
 		Data:    &htmlData{Runs: []htmlJSRun{}},
 	}
 	if page.Title == "" {
-		page.Title = "wsharness report"
+		page.Title = DefaultTitle
 	}
 	if !opts.Generated.IsZero() {
 		page.Generated = opts.Generated.UTC().Format("2006-01-02 15:04:05 UTC")
@@ -88,7 +82,7 @@ func HTML(in Input, opts HTMLOptions) ([]byte, error) {
 	page.WireTrimmed = htmlTrimWire(page.Data, htmlWireBudget)
 	page.Load = htmlLoadGroups(in.Load, colors)
 	for _, v := range results.Verdicts {
-		page.VerdictOptions = append(page.VerdictOptions, htmlOption{Value: v, Label: v})
+		page.VerdictOptions = append(page.VerdictOptions, htmlOption{Value: string(v), Label: string(v)})
 	}
 	page.VerdictOptions = append(page.VerdictOptions,
 		htmlOption{Value: "failing", Label: "failing (FAILED or bad close)"},
@@ -97,11 +91,10 @@ func HTML(in Input, opts HTMLOptions) ([]byte, error) {
 		htmlOption{Value: "close", Label: "close not OK"},
 		htmlOption{Value: "differs", Label: "differs between targets"},
 	)
-	var b bytes.Buffer
-	if err := tmpl.Execute(&b, &page); err != nil {
-		return nil, fmt.Errorf("render html report: %w", err)
+	if err := tmpl.Execute(w, &page); err != nil {
+		return fmt.Errorf("render html report: %w", err)
 	}
-	return b.Bytes(), nil
+	return nil
 }
 
 type htmlPage struct {
@@ -155,7 +148,7 @@ type htmlTarget struct {
 }
 
 type htmlCount struct {
-	Verdict string
+	Verdict results.Verdict
 	Class   string
 	N       int
 }
@@ -182,8 +175,8 @@ type htmlCell struct {
 	Case       string
 	Target     string
 	Family     string
-	Verdict    string
-	Close      string
+	Verdict    results.Verdict
+	Close      results.CloseVerdict
 	Class      string
 	Label      string
 	CloseClass string
@@ -224,24 +217,24 @@ type htmlJSTarget struct {
 }
 
 type htmlJSOutcome struct {
-	Verdict    string   `json:"v"`
-	Close      string   `json:"c"`
-	Code       *int     `json:"code"`
-	Reason     string   `json:"reason"`
-	DurationMS float64  `json:"ms"`
-	Observed   string   `json:"obs"`
-	Events     []string `json:"ev"`
-	Deviation  string   `json:"dev,omitempty"`
-	Request    string   `json:"req"`
-	Response   string   `json:"resp"`
-	Wire       [][]any  `json:"wire"`
+	Verdict    results.Verdict      `json:"v"`
+	Close      results.CloseVerdict `json:"c"`
+	Code       *int                 `json:"code"`
+	Reason     string               `json:"reason"`
+	DurationMS float64              `json:"ms"`
+	Observed   string               `json:"obs"`
+	Events     []string             `json:"ev"`
+	Deviation  string               `json:"dev,omitempty"`
+	Request    string               `json:"req"`
+	Response   string               `json:"resp"`
+	Wire       [][]any              `json:"wire"`
 	// WireOmitted counts wire log entries left out to bound the file size.
 	WireOmitted int         `json:"wire_omitted,omitempty"`
 	Meta        *htmlJSMeta `json:"meta,omitempty"` // only when it differs from the run's
 	Cell        string      `json:"cell"`
 }
 
-var htmlVerdictClass = map[string]string{
+var htmlVerdictClass = map[results.Verdict]string{
 	results.OK:            "v-ok",
 	results.NonStrict:     "v-ns",
 	results.Informational: "v-info",
@@ -249,7 +242,7 @@ var htmlVerdictClass = map[string]string{
 	results.Failed:        "v-failed",
 }
 
-var htmlVerdictLabel = map[string]string{
+var htmlVerdictLabel = map[results.Verdict]string{
 	results.OK:            "OK",
 	results.NonStrict:     "NS",
 	results.Informational: "INFO",
@@ -257,33 +250,33 @@ var htmlVerdictLabel = map[string]string{
 	results.Failed:        "FAIL",
 }
 
-var htmlCloseClass = map[string]string{
+var htmlCloseClass = map[results.CloseVerdict]string{
 	results.CloseWrongCode: "cm-wrong",
 	results.CloseUnclean:   "cm-unclean",
 	results.CloseFailed:    "cm-failed",
 }
 
-var htmlCloseMark = map[string]string{
+var htmlCloseMark = map[results.CloseVerdict]string{
 	results.CloseWrongCode: "W",
 	results.CloseUnclean:   "U",
 	results.CloseFailed:    "F",
 }
 
-func htmlClassOf(verdict string) string {
+func htmlClassOf(verdict results.Verdict) string {
 	if c, ok := htmlVerdictClass[verdict]; ok {
 		return c
 	}
 	return "v-other"
 }
 
-func htmlLabelOf(verdict string) string {
+func htmlLabelOf(verdict results.Verdict) string {
 	if l, ok := htmlVerdictLabel[verdict]; ok {
 		return l
 	}
 	if verdict == "" {
 		return "?"
 	}
-	return verdict
+	return string(verdict)
 }
 
 // htmlColors gives every target of the input a colour, by sorted name, so
@@ -384,7 +377,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 
 	for ti, t := range run.Targets {
 		tv := htmlTarget{Index: ti, Name: t.Name, URL: t.URL, Agent: t.Agent, Library: t.Library, Role: t.Role, Color: colors[t.Name], Cases: len(t.Cases)}
-		counts := map[string]int{}
+		counts := map[results.Verdict]int{}
 		for _, c := range t.Cases {
 			counts[c.Verdict]++
 			if c.CloseVerdict != results.CloseOK {
@@ -443,7 +436,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 			}
 			cell.Tip = tip
 			row.Cells = append(row.Cells, cell)
-			key := c.Verdict + "/" + c.CloseVerdict
+			key := string(c.Verdict) + "/" + string(c.CloseVerdict)
 			if first == "" {
 				first = key
 			} else if key != first {
@@ -460,7 +453,7 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 	for fi := range view.Families {
 		fam := &view.Families[fi]
 		for ti := range run.Targets {
-			counts := map[string]int{}
+			counts := map[results.Verdict]int{}
 			for _, row := range fam.Rows {
 				if c := row.Cells[ti]; c.Present {
 					counts[c.Verdict]++
@@ -474,22 +467,22 @@ func htmlConformance(ri int, run results.Run, nruns int, colors map[string]strin
 
 // htmlCountsOf lists verdict counts in report order, then any unknown
 // verdicts by name; zero counts only when all is set.
-func htmlCountsOf(counts map[string]int, all bool) []htmlCount {
+func htmlCountsOf(counts map[results.Verdict]int, all bool) []htmlCount {
 	var out []htmlCount
-	known := map[string]bool{}
+	known := map[results.Verdict]bool{}
 	for _, v := range results.Verdicts {
 		known[v] = true
 		if n := counts[v]; n > 0 || all {
 			out = append(out, htmlCount{Verdict: v, Class: htmlClassOf(v), N: n})
 		}
 	}
-	var other []string
+	var other []results.Verdict
 	for v := range counts {
 		if !known[v] {
 			other = append(other, v)
 		}
 	}
-	sort.Strings(other)
+	slices.Sort(other)
 	for _, v := range other {
 		out = append(out, htmlCount{Verdict: v, Class: htmlClassOf(v), N: counts[v]})
 	}
@@ -526,17 +519,6 @@ func htmlBit(b bool) int {
 		return 1
 	}
 	return 0
-}
-
-// htmlLoadResults drops nil results.
-func htmlLoadResults(rs []*loadgen.Result) []*loadgen.Result {
-	out := make([]*loadgen.Result, 0, len(rs))
-	for _, r := range rs {
-		if r != nil {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // htmlWireBudget bounds the JSON bytes of all wire logs in a report. Real

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/loadgen"
-	"github.com/wsharness/wsharness/loadgen/metrics"
+	"github.com/wsharness/wsharness/loadgen/metrics/metricstest"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -32,7 +32,7 @@ func htmlUpdateGolden() bool {
 
 var htmlGoldenTime = time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)
 
-func htmlGoldenCase(id, family, title, verdict, closeVerdict string, code int, observed string) results.Case {
+func htmlGoldenCase(id, family, title string, verdict results.Verdict, closeVerdict results.CloseVerdict, code int, observed string) results.Case {
 	c := results.Case{
 		ID: id, Family: family, Title: title, RFC: "RFC 6455 §5.2",
 		Description: "Send " + title + ".", Expectation: "The server MUST echo it, then close cleanly with 1000.",
@@ -77,21 +77,14 @@ func htmlGoldenInput(t *testing.T) Input {
 	run := results.Run{Schema: results.Schema, Started: htmlGoldenTime, DurationMS: 15105, Targets: []results.Target{alpha, beta}}
 
 	hist := func(base, spread int64) string {
-		h := metrics.NewHistogram()
-		for i := range int64(2000) {
-			v := base + (i*i)%spread
+		values := make([]int64, 2000)
+		for i := range int64(len(values)) {
+			values[i] = base + (i*i)%spread
 			if i%500 == 0 {
-				v *= 20 // a few outliers for the tail
-			}
-			if err := h.RecordValue(v); err != nil {
-				t.Fatal(err)
+				values[i] *= 20 // a few outliers for the tail
 			}
 		}
-		s, err := metrics.Encode(h)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
+		return metricstest.Encoded(t, values...)
 	}
 	echo := func(target string, base int64) *loadgen.Result {
 		return &loadgen.Result{
@@ -166,7 +159,7 @@ func htmlGoldenInput(t *testing.T) Input {
 }
 
 func TestHTMLGolden(t *testing.T) {
-	got, err := HTML(htmlGoldenInput(t), HTMLOptions{Title: "wsharness golden report", Generated: htmlGoldenTime})
+	got, err := HTML.Render(htmlGoldenInput(t), Options{Title: "wsharness golden report", Generated: htmlGoldenTime})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,8 @@
 package reports
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -12,6 +10,7 @@ import (
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/loadgen/metrics"
 )
@@ -79,31 +78,38 @@ type htmlLoadEntry struct {
 }
 
 func htmlLoadGroups(all []*loadgen.Result, colors map[string]string) []htmlLoadGroup {
-	rs := htmlLoadResults(all)
-	type group struct {
-		label string
-		rs    []*loadgen.Result
-	}
-	byLabel := map[string]*group{}
-	var groups []*group
-	for _, r := range rs {
-		label := ScenarioLabel(r)
-		g := byLabel[label]
-		if g == nil {
-			g = &group{label: label}
-			byLabel[label] = g
-			groups = append(groups, g)
-		}
-		g.rs = append(g.rs, r)
-	}
-	slices.SortStableFunc(groups, func(a, b *group) int {
-		return cmp.Or(loadgen.Compare(a.rs[0], b.rs[0]), strings.Compare(a.label, b.label))
-	})
 	var out []htmlLoadGroup
-	for gi, g := range groups {
-		out = append(out, htmlLoadGroupOf(gi, g.label, g.rs, colors))
+	for gi, w := range groupLoad(all) { // interrupted runs too, marked
+		out = append(out, htmlLoadGroupOf(gi, w.label, w.runs(), colors))
 	}
 	return out
+}
+
+// htmlLoadFigures are the columns of a workload's table after the
+// target's.
+func htmlLoadFigures(withGenerator bool) []*loadFigure {
+	figs := []*loadFigure{figThroughput, figPrimaryP50, figPrimaryP90, figPrimaryP99, figPrimaryP999, figPrimaryMax,
+		figLost, figErrors, figDelivery, figConnectP99, figEstablished, figClientCPU, figClientRSS}
+	if withGenerator {
+		figs = append(figs, generatorFigures...)
+	}
+	return append(figs, figServerCPU, figServerRSS)
+}
+
+// htmlFigureCell is a run's figure in a table cell.
+func htmlFigureCell(f *loadFigure, r *loadgen.Result) htmlNumCell {
+	v, text, ok := f.textOf(r)
+	if !ok {
+		return htmlNumCell{Text: "—"}
+	}
+	// One run's cell says what its figure is out of.
+	switch f {
+	case figEstablished:
+		text += " / " + numtext.Thousands(r.Connections.Target)
+	case figGeneratorCPU:
+		text += fmt.Sprintf(" of %d cores", r.Generator.Cores)
+	}
+	return htmlNum(v, text)
 }
 
 func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[string]string) htmlLoadGroup {
@@ -133,89 +139,24 @@ func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[stri
 	}
 	kind := rs[0].Kind()
 	g := htmlLoadGroup{ID: fmt.Sprintf("load-%d", gi), Label: label, Kind: kind, Params: htmlParams(rs[0])}
-	primary, _, ok := rs[0].Primary()
-	if !ok { // a kind this build does not know: its cells show "—"
-		primary.Name = "primary"
+	figs := htmlLoadFigures(hasGenerator(rs))
+	g.Columns = []htmlColumn{{Name: "target", Text: true}}
+	for _, f := range figs {
+		col := htmlColumn{Name: f.nameFor(rs[0]), Title: f.about}
+		if f == figThroughput {
+			col.Title = htmlThroughputTitle(kind)
+		}
+		g.Columns = append(g.Columns, col)
 	}
-	// The generator's columns only where some run has its figures, so
-	// that results written before it reported on itself look as they did.
-	withGenerator := slices.ContainsFunc(rs, func(r *loadgen.Result) bool { return r.Generator != nil })
-	g.Columns = []htmlColumn{
-		{Name: "target", Text: true},
-		{Name: "throughput", Title: htmlThroughputTitle(kind)},
-		{Name: primary.Name + " p50"}, {Name: primary.Name + " p90"}, {Name: primary.Name + " p99"},
-		{Name: primary.Name + " p99.9"}, {Name: primary.Name + " max"},
-		{Name: "lost", Title: "messages (broadcast: deliveries) never received"},
-		{Name: "errors", Title: "send/receive errors and malformed replies"},
-		{Name: "delivery ratio", Title: "broadcast: deliveries received / expected"},
-		{Name: "connect p99", Title: "TCP + WebSocket handshake latency, 99th percentile"},
-		{Name: "conns", Title: "connections established / attempted"},
-		{Name: "client CPU", Title: "generator CPU time over the whole run"},
-		{Name: "client peak RSS"},
-	}
-	if withGenerator {
-		g.Columns = append(g.Columns,
-			htmlColumn{Name: loadgen.FigureGeneratorLag.Name + " p50", Title: "how late the generator itself sent (timer wake-up, descheduling), kept out of the latency"},
-			htmlColumn{Name: loadgen.FigureGeneratorLag.Name + " p99", Title: "how late the generator itself sent (timer wake-up, descheduling), kept out of the latency"},
-			htmlColumn{Name: "generator CPU", Title: "generator CPU time in the measured window divided by the window, out of its cores (GOMAXPROCS)"},
-			htmlColumn{Name: "generator late sends", Title: "measured sends the generator started more than its lag limit late by its own fault"})
-	}
-	g.Columns = append(g.Columns,
-		htmlColumn{Name: "server CPU", Title: "server CPU time over the whole run"},
-		htmlColumn{Name: "server peak RSS"})
 	for _, e := range entries {
 		r := e.r
-		_, p, _ := r.Primary()
 		row := htmlLoadRow{Name: e.name, Color: e.color, Interrupted: r.Interrupted, Limited: r.GeneratorLimited()}
 		if why := GeneratorLimits(r); why != "" {
 			g.Limited = append(g.Limited, e.name+": "+why+"; "+GeneratorLimitedMeaning+".")
 		}
 		row.Cells = append(row.Cells, htmlNumCell{Text: e.name, Sort: e.name})
-		if r.Messages != nil {
-			row.Cells = append(row.Cells, htmlNum(r.ThroughputPerS, thousands(int(math.Round(r.ThroughputPerS)))+"/s"))
-		} else {
-			row.Cells = append(row.Cells, htmlNumCell{Text: "—"})
-		}
-		for _, at := range []func(*loadgen.Percentiles) int64{
-			func(p *loadgen.Percentiles) int64 { return p.P50 },
-			func(p *loadgen.Percentiles) int64 { return p.P90 },
-			func(p *loadgen.Percentiles) int64 { return p.P99 },
-			func(p *loadgen.Percentiles) int64 { return p.P999 },
-			func(p *loadgen.Percentiles) int64 { return p.Max },
-		} {
-			row.Cells = append(row.Cells, htmlMicros(p, at))
-		}
-		if m := r.Messages; m != nil {
-			row.Cells = append(row.Cells, htmlNum(float64(m.Lost), thousands(int(m.Lost))),
-				htmlNum(float64(m.Errors), thousands(int(m.Errors))))
-		} else {
-			row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
-		}
-		if r.DeliveryRatio != nil {
-			row.Cells = append(row.Cells, htmlNum(*r.DeliveryRatio, strconv.FormatFloat(*r.DeliveryRatio, 'f', 5, 64)))
-		} else {
-			row.Cells = append(row.Cells, htmlNumCell{Text: "—"})
-		}
-		row.Cells = append(row.Cells, htmlMicros(r.ConnectLatencyUS, func(p *loadgen.Percentiles) int64 { return p.P99 }))
-		c := r.Connections
-		row.Cells = append(row.Cells, htmlNum(float64(c.Established), fmt.Sprintf("%s / %s", thousands(c.Established), thousands(c.Target))))
-		row.Cells = append(row.Cells, htmlNum(r.Client.CPUSeconds, fmt.Sprintf("%.2f s", r.Client.CPUSeconds)))
-		row.Cells = append(row.Cells, htmlBytes(r.Client.RSSBytesMax))
-		if withGenerator {
-			lag := loadgen.FigureGeneratorLag.Of(r)
-			row.Cells = append(row.Cells, htmlMicros(lag, func(p *loadgen.Percentiles) int64 { return p.P50 }),
-				htmlMicros(lag, func(p *loadgen.Percentiles) int64 { return p.P99 }))
-			if gen := r.Generator; gen != nil {
-				row.Cells = append(row.Cells, htmlNum(gen.CPUCores, fmt.Sprintf("%.2f of %d cores", gen.CPUCores, gen.Cores)),
-					htmlNum(float64(gen.Late), thousands(int(gen.Late))))
-			} else {
-				row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
-			}
-		}
-		if r.Server != nil {
-			row.Cells = append(row.Cells, htmlNum(r.Server.CPUSeconds, fmt.Sprintf("%.2f s", r.Server.CPUSeconds)), htmlBytes(r.Server.RSSBytesMax))
-		} else {
-			row.Cells = append(row.Cells, htmlNumCell{Text: "—"}, htmlNumCell{Text: "—"})
+		for _, f := range figs {
+			row.Cells = append(row.Cells, htmlFigureCell(f, r))
 		}
 		g.Rows = append(g.Rows, row)
 
@@ -223,31 +164,25 @@ func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[stri
 		if !r.Started.IsZero() {
 			run.Started = r.Started.UTC().Format("2006-01-02 15:04:05 UTC")
 		}
-		if len(c.Failures) > 0 {
-			var parts []string
-			for k, n := range c.Failures {
-				parts = append(parts, fmt.Sprintf("%s %d", k, n))
-			}
-			sort.Strings(parts)
-			run.Failures = strings.Join(parts, ", ")
-		}
+		run.Failures = countsText(r.Connections.Failures)
 		for _, t := range r.Thresholds {
 			run.Thresholds = append(run.Thresholds, htmlThreshold{Expr: t.Expr, Value: strconv.FormatFloat(t.Value, 'g', -1, 64), Passed: t.Passed})
 		}
 		g.Runs = append(g.Runs, run)
+	}
+	primary, _, ok := rs[0].Primary()
+	if !ok { // a kind this build does not know
+		primary.Name = "primary"
 	}
 	g.Charts, g.Notes = htmlLoadCharts(g.ID, kind, primary, entries)
 	return g
 }
 
 func htmlThroughputTitle(kind loadgen.Kind) string {
-	switch kind {
-	case loadgen.KindBroadcast:
-		return "deliveries per second in the measured window"
-	case loadgen.KindConnect:
-		return "connect runs send no messages"
+	if counts := throughputCounts(kind); counts != "" {
+		return counts + " per second in the measured window"
 	}
-	return "replies per second in the measured window"
+	return "connect runs send no messages"
 }
 
 func htmlParams(r *loadgen.Result) string {
@@ -259,7 +194,7 @@ func htmlParams(r *loadgen.Result) string {
 		parts = append(parts, "warm-up "+(time.Duration(p.WarmupMS)*time.Millisecond).String())
 	}
 	if p.RampPerS > 0 {
-		parts = append(parts, "ramp "+thousands(int(math.Round(p.RampPerS)))+" conns/s")
+		parts = append(parts, "ramp "+numtext.Rounded(p.RampPerS)+" conns/s")
 	} else {
 		parts = append(parts, "ramp unpaced")
 	}
@@ -277,21 +212,6 @@ func htmlParams(r *loadgen.Result) string {
 
 func htmlNum(v float64, text string) htmlNumCell {
 	return htmlNumCell{Text: text, Sort: strconv.FormatFloat(v, 'g', -1, 64)}
-}
-
-func htmlMicros(p *loadgen.Percentiles, at func(*loadgen.Percentiles) int64) htmlNumCell {
-	if p == nil || p.Count == 0 {
-		return htmlNumCell{Text: "—"}
-	}
-	v := float64(at(p))
-	return htmlNum(v, FormatMicros(v))
-}
-
-func htmlBytes(b int64) htmlNumCell {
-	if b <= 0 {
-		return htmlNumCell{Text: "—"}
-	}
-	return htmlNum(float64(b), fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)))
 }
 
 // htmlLoadCharts draws a group's charts: the percentile distribution of

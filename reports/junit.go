@@ -1,10 +1,9 @@
-// Package reports renders results as bytes: JUnit XML and text summaries
-// now, HTML later. Reporters are pure functions of the results.
 package reports
 
 import (
 	"encoding/xml"
 	"fmt"
+	"io"
 
 	"github.com/wsharness/wsharness/results"
 )
@@ -51,13 +50,30 @@ type junitMessage struct {
 	Text    string `xml:",chardata"`
 }
 
-// JUnit renders a conformance run as JUnit XML: one testsuite per target,
-// one testcase per case; the suite's "role" property says whether a
-// server or a client was judged. Unexpected failures are <failure>s carrying the
-// observed-versus-expected text; UNIMPLEMENTED cases are skipped; listed
-// deviations pass with their reason in system-out.
-func JUnit(run results.Run) ([]byte, error) {
-	doc := junitSuites{Name: "wsharness conformance", Time: float64(run.DurationMS) / 1000}
+// JUnit is the conformance cases as JUnit XML, junit.xml.
+var JUnit = Format{Name: "junit", File: "junit.xml", Help: "the conformance cases, for a CI test view", Printed: true, Write: writeJUnit}
+
+// writeJUnit renders the conformance runs as JUnit XML: one testsuite per
+// target of each run, one testcase per case; the suite's "role" property
+// says whether a server or a client was judged. Unexpected failures are
+// <failure>s carrying the observed-versus-expected text; UNIMPLEMENTED
+// cases are skipped; listed deviations pass with their reason in
+// system-out.
+func writeJUnit(w io.Writer, in Input, _ Options) error {
+	doc := junitSuites{Name: "wsharness conformance"}
+	for _, run := range in.Conformance {
+		doc.Time += float64(run.DurationMS) / 1000
+		doc.addRun(run)
+	}
+	b, err := xml.MarshalIndent(doc, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encode JUnit: %w", err)
+	}
+	_, err = fmt.Fprintf(w, "%s%s\n", xml.Header, b)
+	return err
+}
+
+func (doc *junitSuites) addRun(run results.Run) {
 	for _, t := range run.Targets {
 		s := junitSuite{Name: t.Name, Properties: []junitProperty{{Name: "role", Value: t.Role.String()}}}
 		for _, c := range t.Cases {
@@ -71,7 +87,7 @@ func JUnit(run results.Run) ([]byte, error) {
 			case c.Unexpected():
 				jc.Failure = &junitMessage{
 					Message: fmt.Sprintf("%s: %s (%s)", c.ID, verdicts, c.RFC),
-					Type:    c.Verdict,
+					Type:    string(c.Verdict),
 					Text:    fmt.Sprintf("Expected: %s\nObserved: %s\n", c.Expectation, c.Observed),
 				}
 				s.Failures++
@@ -92,9 +108,4 @@ func JUnit(run results.Run) ([]byte, error) {
 		doc.Skipped += s.Skipped
 		doc.Suites = append(doc.Suites, s)
 	}
-	b, err := xml.MarshalIndent(doc, "", "  ")
-	if err != nil {
-		return nil, fmt.Errorf("encode JUnit: %w", err)
-	}
-	return append([]byte(xml.Header), append(b, '\n')...), nil
 }

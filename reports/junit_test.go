@@ -18,12 +18,9 @@ func TestJUnitOneTestcasePerTargetAndCase(t *testing.T) {
 			{ID: "2.3", Family: "pingpong", Verdict: results.Failed, CloseVerdict: results.CloseOK, Deviation: "known"},
 		}},
 	}}
-	b, err := JUnit(run)
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := render(t, JUnit, Input{Conformance: []results.Run{run}})
 	var doc junitSuites
-	if err := xml.Unmarshal(b, &doc); err != nil {
+	if err := xml.Unmarshal([]byte(b), &doc); err != nil {
 		t.Fatalf("not XML: %v\n%s", err, b)
 	}
 	if doc.Tests != 4 || doc.Failures != 1 || len(doc.Suites) != 2 {

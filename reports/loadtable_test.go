@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsharness/wsharness/internal/numtext"
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
 )
 
@@ -32,17 +34,6 @@ func TestMedian(t *testing.T) {
 	}
 	if !math.IsNaN(Median(nil)) {
 		t.Error("Median(nil) is not NaN")
-	}
-}
-
-func TestFormatMicros(t *testing.T) {
-	for us, want := range map[float64]string{
-		0: "0 µs", 749: "749 µs", 1523: "1.52 ms", 12151: "12.2 ms", 121343: "121 ms",
-		2795519: "2.80 s", 60e6: "60.0 s",
-	} {
-		if got := FormatMicros(us); got != want {
-			t.Errorf("FormatMicros(%v) = %q, want %q", us, got, want)
-		}
 	}
 }
 
@@ -94,6 +85,15 @@ func connect(target string, timeline []loadgen.Second) *loadgen.Result {
 	}
 }
 
+// wantRow fails the test unless the row of metric in the workload's
+// section has these cells.
+func wantRow(t *testing.T, table, workload, metric string, cells ...string) {
+	t.Helper()
+	if got := row(t, table, workload, metric); !slices.Equal(got, cells) {
+		t.Errorf("%s, %s: cells %q, want %q\n%s", workload, metric, got, cells, table)
+	}
+}
+
 // row returns the cells of the table row whose metric column is metric,
 // in the section that starts with the given workload label.
 func row(t *testing.T, table, workload, metric string) []string {
@@ -130,24 +130,12 @@ func TestLoadComparisonMediansPerRun(t *testing.T) {
 	}
 	table := string(LoadComparison(results))
 	w := "echo 1,000 conns, 4,000 msg/s, 128 B text"
-	if got := row(t, table, w, "latency p99"); !slices.Equal(got, []string{"20.0 ms", "1.00 ms"}) {
-		t.Errorf("p99 cells %q, want gws 20.0 ms and gorilla 1.00 ms\n%s", got, table)
-	}
-	if got := row(t, table, w, "latency p50"); !slices.Equal(got, []string{"800 µs", "500 µs"}) {
-		t.Errorf("p50 cells %q", got)
-	}
-	if got := row(t, table, w, "latency p99.9"); !slices.Equal(got, []string{"50.0 ms", "4.00 ms"}) {
-		t.Errorf("p99.9 cells %q", got)
-	}
-	if got := row(t, table, w, "throughput (replies)"); !slices.Equal(got, []string{"4,000/s", "4,000/s"}) {
-		t.Errorf("throughput cells %q", got)
-	}
-	if got := row(t, table, w, "server peak RSS"); !slices.Equal(got, []string{"30.0 MiB", "30.0 MiB"}) {
-		t.Errorf("RSS cells %q", got)
-	}
-	if got := row(t, table, w, "client KiB/conn"); !slices.Equal(got, []string{"25.0", "25.0"}) {
-		t.Errorf("KiB/conn cells %q", got)
-	}
+	wantRow(t, table, w, "latency p99", "20.0 ms", "1.00 ms")
+	wantRow(t, table, w, "latency p50", "800 µs", "500 µs")
+	wantRow(t, table, w, "latency p99.9", "50.0 ms", "4.00 ms")
+	wantRow(t, table, w, "throughput (replies)", "4,000/s", "4,000/s")
+	wantRow(t, table, w, "server peak RSS", "30.0 MiB", "30.0 MiB")
+	wantRow(t, table, w, "client KiB/conn", "25.0", "25.0")
 	if !strings.Contains(table, "| workload | metric | gws | gorilla |") {
 		t.Errorf("targets not in first-seen order:\n%s", table)
 	}
@@ -172,24 +160,31 @@ func TestLoadComparisonMissing(t *testing.T) {
 	}
 	table := string(LoadComparison(results))
 	b := "broadcast to 1,000 conns, 10/s from 1 sender"
-	if got := row(t, table, b, "fan-out p99"); !slices.Equal(got, []string{"60.0 ms", "—"}) {
-		t.Errorf("a workload gws has no result for: %q\n%s", got, table)
-	}
-	if got := row(t, table, b, "delivery ratio"); !slices.Equal(got, []string{"1.00000", "—"}) {
-		t.Errorf("delivery ratio cells %q", got)
-	}
+	wantRow(t, table, b, "fan-out p99", "60.0 ms", "—")
+	wantRow(t, table, b, "delivery ratio", "1.00000", "—")
 	w := "echo 1,000 conns, 4,000 msg/s, 128 B text"
-	if got := row(t, table, w, "server CPU"); !slices.Equal(got, []string{"3.00 s", "3.00 s (2 of 3 runs)"}) {
-		t.Errorf("a metric missing from one run: %q\n%s", got, table)
-	}
+	wantRow(t, table, w, "server CPU", "3.00 s", "3.00 s (2 of 3 runs)")
 	if got := row(t, table, w, "latency p99"); got[1] != "10.0 ms" {
 		t.Errorf("interrupted run counted: %q", got)
 	}
-	if !strings.Contains(table, "1 run left out as interrupted") {
-		t.Errorf("interrupted run not mentioned:\n%s", table)
-	}
-	if got := string(LoadComparison(nil)); got != "No load results.\n" {
-		t.Errorf("empty input: %q", got)
+}
+
+// Both load tables leave interrupted runs out and say how many.
+func TestLoadTablesLeaveOutInterrupted(t *testing.T) {
+	interrupted := echoRate("gws", 1, 1, 1e9, 1e9)
+	interrupted.Interrupted = true
+	for name, table := range map[string]func([]*loadgen.Result) []byte{"markdown": LoadComparison, "text": LoadText} {
+		if got := string(table(nil)); got != "No load results.\n" {
+			t.Errorf("%s, empty input: %q", name, got)
+		}
+		if got := string(table([]*loadgen.Result{interrupted})); got != "No load results.\n1 run left out as interrupted.\n" {
+			t.Errorf("%s, only an interrupted run: %q", name, got)
+		}
+		got := string(table([]*loadgen.Result{echoRate("gws", 4000, 700, 10000, 30000), interrupted, nil}))
+		testtext.Contains(t, name, got, "1 run left out as interrupted.", "10.0 ms")
+		if strings.Contains(got, "1000 s") {
+			t.Errorf("%s counts the interrupted run:\n%s", name, got)
+		}
 	}
 }
 
@@ -230,12 +225,8 @@ func TestLoadComparisonLayout(t *testing.T) {
 		t.Errorf("sections\n%q\nwant\n%q", sections, want)
 	}
 	c := "connect 10,000 conns at 2,000/s, hold 5s"
-	if got := row(t, table, c, "connections/s"); !slices.Equal(got, []string{"1,980/s", "≥10,000/s"}) {
-		t.Errorf("connections/s cells %q", got)
-	}
-	if got := row(t, table, c, "connect p99"); !slices.Equal(got, []string{"17.0 ms", "17.0 ms"}) {
-		t.Errorf("connect p99 cells %q", got)
-	}
+	wantRow(t, table, c, "connections/s", "1,980/s", "≥10,000/s")
+	wantRow(t, table, c, "connect p99", "17.0 ms", "17.0 ms")
 	if got := row(t, table, "echo closed loop 1,000 conns, 128 B text", "throughput (replies)"); got[0] != "15,780/s" {
 		t.Errorf("closed-loop throughput %q", got)
 	}
@@ -311,9 +302,7 @@ func TestLoadComparisonGenerator(t *testing.T) {
 	table := string(LoadComparison(results))
 	mdTableLines(t, table)
 	w := "echo 1,000 conns, 4,000 msg/s, 128 B text"
-	if got := row(t, table, w, "⚠ generator-limited"); !slices.Equal(got, []string{"⚠ generator-limited (1 of 2 runs)", "no"}) {
-		t.Errorf("generator-limited cells %q\n%s", got, table)
-	}
+	wantRow(t, table, w, "⚠ generator-limited", "⚠ generator-limited (1 of 2 runs)", "no")
 	if !strings.HasPrefix(section(t, table, w), "| **"+w+"** | ⚠ generator-limited |") {
 		t.Errorf("the marker is not the section's first row:\n%s", table)
 	}
@@ -323,9 +312,7 @@ func TestLoadComparisonGenerator(t *testing.T) {
 		"generator CPU (cores)": {"1.20", "0.80"},
 		"generator late sends":  {"3", "2"},
 	} {
-		if got := row(t, table, w, metric); !slices.Equal(got, want) {
-			t.Errorf("%s cells %q, want %q", metric, got, want)
-		}
+		wantRow(t, table, w, metric, want...)
 	}
 	wantNote := "- " + w + ", gws (run 1 of 2): " + cpuLimit.Detail + ".\n"
 	if !strings.Contains(table, "⚠ generator-limited runs: the load generator fell behind; the figures may describe the generator rather than the server.") ||
@@ -381,8 +368,8 @@ func TestLoadComparisonFollowsLoadgen(t *testing.T) {
 		if !ok {
 			continue
 		}
-		if got := row(t, table, ScenarioLabel(r), f.Name+" p99"); got[0] != FormatMicros(float64(p.P99)) {
-			t.Errorf("%s: %s p99 %q, want %s", ScenarioLabel(r), f.Name, got, FormatMicros(float64(p.P99)))
+		if got := row(t, table, ScenarioLabel(r), f.Name+" p99"); got[0] != numtext.Micros(float64(p.P99)) {
+			t.Errorf("%s: %s p99 %q, want %s", ScenarioLabel(r), f.Name, got, numtext.Micros(float64(p.P99)))
 		}
 	}
 	var got []string

@@ -3,10 +3,12 @@ package reports
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"maps"
 	"slices"
 	"strings"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
@@ -15,13 +17,21 @@ import (
 // badly broken target cannot blow a CI job summary's size limit.
 const mdMaxFailures = 100
 
-// Markdown renders the input as GitHub-flavoured Markdown for a CI job
-// summary: for each conformance run a table of verdict counts per target,
-// then each target's unexpected failures (case, verdicts, RFC clause and
-// the first line of what was observed) and its known deviations; then,
-// per load scenario, the LoadComparison table of its workloads.
-func Markdown(in Input) []byte {
+// Markdown is the report as GitHub-flavoured Markdown, summary.md.
+var Markdown = Format{Name: "markdown", File: "summary.md", Help: "e.g. for a CI job summary", Printed: true, Write: writeMarkdown, Comparison: compareMarkdown}
+
+// writeMarkdown renders the input as GitHub-flavoured Markdown for a CI
+// job summary, under the title if there is one: for each conformance run
+// a table of verdict counts per target, then each target's unexpected
+// failures (case, verdicts, RFC clause and the first line of what was
+// observed) and its known deviations; then, per load scenario, the
+// LoadComparison table of its workloads.
+func writeMarkdown(w io.Writer, in Input, opts Options) error {
 	var b bytes.Buffer
+	if opts.Title != "" {
+		// On one line: a heading ends at the line's end.
+		fmt.Fprintf(&b, "# %s\n\n", strings.Join(strings.Fields(opts.Title), " "))
+	}
 	for i, run := range in.Conformance {
 		if i > 0 {
 			b.WriteString("\n")
@@ -48,7 +58,8 @@ func Markdown(in Input) []byte {
 		}
 		fmt.Fprintf(&b, "\n<sub>Read from %s.</sub>\n", joinMax(quoted, 20))
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
@@ -105,14 +116,14 @@ func mdConformance(b *bytes.Buffer, run results.Run, i, n int) {
 		if len(failing) == 0 {
 			continue
 		}
-		fmt.Fprintf(b, "\n### %s: %s\n\n", mdText(t.Name), plural(len(failing), "unexpected failure"))
+		fmt.Fprintf(b, "\n### %s: %s\n\n", mdText(t.Name), numtext.Plural(len(failing), "unexpected failure"))
 		b.WriteString("| case | verdict | close | RFC | observed |\n|---|---|---|---|---|\n")
 		for k, c := range failing {
 			if k == mdMaxFailures {
 				fmt.Fprintf(b, "\n… and %d more; see results.json.\n", len(failing)-k)
 				break
 			}
-			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", mdText(c.ID), mdText(c.Verdict), mdText(closeText(c)),
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %s |\n", mdText(c.ID), mdText(string(c.Verdict)), mdText(closeText(c)),
 				mdText(c.RFC), mdText(cut(firstLine(c.Observed, c.RFC), 200)))
 		}
 	}
@@ -161,7 +172,7 @@ func closeText(c results.Case) string {
 	if c.RemoteCloseCode != nil {
 		return fmt.Sprintf("%s (%d)", c.CloseVerdict, *c.RemoteCloseCode)
 	}
-	return c.CloseVerdict
+	return string(c.CloseVerdict)
 }
 
 type scenarioResults struct {

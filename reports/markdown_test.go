@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
 
 // rcCase is a case outcome for the Markdown, Text and Compare tests.
-func rcCase(id, verdict, closeVerdict, deviation string) results.Case {
+func rcCase(id string, verdict results.Verdict, closeVerdict results.CloseVerdict, deviation string) results.Case {
 	return results.Case{ID: id, Family: "framing", Title: "case " + id, RFC: "RFC 6455 §5.2",
 		Verdict: verdict, CloseVerdict: closeVerdict, Deviation: deviation,
 		Observed: "RFC 6455 §5.2: expected an echo\nobserved nothing"}
@@ -62,9 +63,8 @@ func TestMarkdownConformance(t *testing.T) {
 		rcCase("1.1.1", results.OK, results.CloseOK, ""),
 	})
 	incomplete.Incomplete = true
-	md := string(Markdown(Input{Conformance: []results.Run{incomplete}, Sources: []string{"out/conformance/results.json"}}))
-	mdTableLines(t, md)
-	for _, want := range []string{
+	md := render(t, Markdown, Input{Conformance: []results.Run{incomplete}, Sources: []string{"out/conformance/results.json"}})
+	testtext.Contains(t, "markdown", md,
 		"## Conformance\n\nstarted 2026-01-02 03:04:05 UTC, took 6.9s, 2 targets. **Incomplete**",
 		"| target | role | cases | OK | NON-STRICT | INFORMATIONAL | UNIMPLEMENTED | FAILED | close not OK | unexpected failures | known deviations |",
 		"| alpha | server | 4 | 1 | 1 | 0 | 0 | 2 | 1 | **1** ❌ | 1 |",
@@ -74,11 +74,7 @@ func TestMarkdownConformance(t *testing.T) {
 		`| 1.1.2 | FAILED | OK (1002) | RFC 6455 §5.2 | server sent \| &lt;b&gt;bold&lt;/b&gt; \*x\* |`,
 		"- alpha: 1 (1.1.3)",
 		"`out/conformance/results.json`",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("missing %q in\n%s", want, md)
-		}
-	}
+	)
 	for _, not := range []string{"### beta", "1.1.4 |", "second line", "<b>"} {
 		if strings.Contains(md, not) {
 			t.Errorf("unexpected %q in\n%s", not, md)
@@ -91,7 +87,7 @@ func TestMarkdownCapsFailures(t *testing.T) {
 	for i := range mdMaxFailures + 7 {
 		cs = append(cs, rcCase(fmt.Sprintf("9.%d", i+1), results.Failed, results.CloseOK, ""))
 	}
-	md := string(Markdown(Input{Conformance: []results.Run{rcRun("broken", cs)}}))
+	md := render(t, Markdown, Input{Conformance: []results.Run{rcRun("broken", cs)}})
 	if !strings.Contains(md, "### broken: 107 unexpected failures") || !strings.Contains(md, "… and 7 more") {
 		t.Errorf("failures not capped:\n%s", md)
 	}
@@ -107,8 +103,7 @@ func TestMarkdownLoadPerScenario(t *testing.T) {
 		echoRate("gorilla", 4000, 500, 1000, 4000),
 		connect("gorilla", nil),
 	}
-	md := string(Markdown(Input{Load: load}))
-	mdTableLines(t, md)
+	md := render(t, Markdown, Input{Load: load})
 	echo := strings.Index(md, "### echo\n")
 	bc := strings.Index(md, "### broadcast\n")
 	conn := strings.Index(md, "### connect\n")
@@ -124,27 +119,22 @@ func TestMarkdownLoadPerScenario(t *testing.T) {
 	if strings.Contains(md, "## Conformance") {
 		t.Error("conformance section without conformance results")
 	}
-	if got := string(Markdown(Input{})); got != "No results.\n" {
+	if got := render(t, Markdown, Input{}); got != "No results.\n" {
 		t.Errorf("empty input: %q", got)
 	}
 }
 
 func TestMarkdownLoadGeneratorLimited(t *testing.T) {
-	md := string(Markdown(Input{Load: []*loadgen.Result{
+	md := render(t, Markdown, Input{Load: []*loadgen.Result{
 		withGenerator(echoRate("gws", 4000, 700, 10000, 30000), 300, 1.2, schedLimit),
 		withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8),
-	}}))
-	mdTableLines(t, md)
-	for _, want := range []string{
+	}})
+	testtext.Contains(t, "markdown", md,
 		"| ⚠ generator-limited | ⚠ generator-limited | no |",
-		"- echo 1,000 conns, 4,000 msg/s, 128 B text, gws: " + schedLimit.Detail + ".\n",
+		"- echo 1,000 conns, 4,000 msg/s, 128 B text, gws: "+schedLimit.Detail+".\n",
 		"| generator lag p99 | 300 µs | 200 µs |",
-	} {
-		if !strings.Contains(md, want) {
-			t.Errorf("missing %q in\n%s", want, md)
-		}
-	}
-	kept := string(Markdown(Input{Load: []*loadgen.Result{withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8)}}))
+	)
+	kept := render(t, Markdown, Input{Load: []*loadgen.Result{withGenerator(echoRate("gorilla", 4000, 500, 1000, 4000), 200, 0.8)}})
 	if strings.Contains(kept, "generator-limited") {
 		t.Errorf("a run that kept up is marked:\n%s", kept)
 	}
@@ -156,9 +146,9 @@ func TestMarkdownScenarioOrder(t *testing.T) {
 	zeta, alpha := echoRate("gws", 1, 1, 1, 1), echoRate("gws", 1, 1, 1, 1)
 	zeta.Scenario, alpha.Scenario = "zeta", "alpha"
 	zeta.Params.Conns = 1 // fewer connections do not move it ahead of alpha
-	md := string(Markdown(Input{Load: []*loadgen.Result{
+	md := render(t, Markdown, Input{Load: []*loadgen.Result{
 		zeta, connect("gws", nil), broadcast("gws", 1000, 10, 60000, 1), alpha, echoClosed("gws", 15000),
-	}}))
+	}})
 	last := -1
 	for _, s := range []string{"echo", "broadcast", "connect", "alpha", "zeta"} {
 		i := strings.Index(md, "### "+s+"\n")

@@ -18,10 +18,7 @@ func TestNotRunCountedApart(t *testing.T) {
 	}}
 	run := results.Run{Targets: []results.Target{target}}
 	line := "mine: 2 cases not run (FAILED): " + why
-	for name, out := range map[string]string{
-		"summary":  string(ConformanceSummary(run)),
-		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
-	} {
+	for name, out := range renderings(t, run, Markdown) {
 		if !strings.Contains(out, strings.TrimPrefix(line, "mine: ")) {
 			t.Errorf("%s lacks %q:\n%s", name, line, out)
 		}

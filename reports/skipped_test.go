@@ -1,10 +1,10 @@
 package reports
 
 import (
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/results"
 )
 
@@ -15,23 +15,11 @@ func TestSkippedTargetsAndFamiliesAreShown(t *testing.T) {
 		Schema: results.Schema, Started: time.Date(2026, 11, 21, 0, 0, 0, 0, time.UTC),
 		SkippedFamilies: map[string]string{"browser": "no Chromium found (install it with `make deps`)"},
 		Targets: []results.Target{
-			{Name: "gorilla", Summary: map[string]int{}},
-			{Name: "node-ws", Unavailable: "skipped: node not installed (apt-get install nodejs node-ws)", Summary: map[string]int{}},
+			{Name: "gorilla", Summary: map[results.Verdict]int{}},
+			{Name: "node-ws", Unavailable: "skipped: node not installed (apt-get install nodejs node-ws)", Summary: map[results.Verdict]int{}},
 		},
 	}
-	html, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]string{
-		"summary":  string(ConformanceSummary(run)),
-		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
-		"html":     string(html),
-	} {
-		for _, want := range []string{"node-ws", "node not installed", "browser", "no Chromium found"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("%s does not mention %q", name, want)
-			}
-		}
+	for name, out := range renderings(t, run, Markdown, HTML) {
+		testtext.Contains(t, name, out, "node-ws", "node not installed", "browser", "no Chromium found")
 	}
 }

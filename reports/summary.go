@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/results"
 )
 
@@ -88,7 +89,7 @@ func notRunLine(t results.Target) string {
 	if n == 0 {
 		return ""
 	}
-	return fmt.Sprintf("%s not run (FAILED): %s", plural(n, "case"), why)
+	return fmt.Sprintf("%s not run (FAILED): %s", numtext.Plural(n, "case"), why)
 }
 
 // firstLine returns the first line of the observed text that is not the
@@ -130,9 +131,9 @@ func unstableNotes(t results.Target) []string {
 	var notes []string
 	for _, c := range t.Cases {
 		if c.Unstable != nil {
-			verdicts := c.Verdict
+			verdicts := string(c.Verdict)
 			if c.CloseVerdict != results.CloseOK {
-				verdicts += ", close " + c.CloseVerdict
+				verdicts += ", close " + string(c.CloseVerdict)
 			}
 			notes = append(notes, fmt.Sprintf("%s %s this run (%s when measured)", c.ID, verdicts, c.Unstable))
 		}

@@ -127,7 +127,7 @@ func TestHTMLBadHistogramIsANote(t *testing.T) {
 	r := &loadgen.Result{Schema: loadgen.Schema, Scenario: loadgen.ScenarioConnect, Target: "x",
 		Params:     loadgen.Params{Conns: 1, RampPerS: 1},
 		Histograms: map[string]string{"connect_latency_us": "not a histogram"}}
-	out, err := HTML(Input{Load: []*loadgen.Result{r}}, HTMLOptions{})
+	out, err := HTML.Render(Input{Load: []*loadgen.Result{r}}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,23 +2,30 @@ package reports
 
 import (
 	"bytes"
-	"cmp"
 	"fmt"
-	"math"
-	"slices"
+	"io"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 )
 
-// Text renders everything in the input as plain text: each conformance
-// run's summary (see ConformanceSummary), then one compact table of the
-// load results, a row per workload and target.
-func Text(in Input) []byte {
+// Text is the report as plain text, summary.txt.
+var Text = Format{Name: "text", File: "summary.txt", Printed: true, Write: writeText, Comparison: compareText}
+
+// writeText renders everything in the input as plain text, under the
+// title if there is one: each conformance run's summary (see
+// ConformanceSummary), then one compact table of the load results, a row
+// per workload and target.
+func writeText(w io.Writer, in Input, opts Options) error {
 	var b bytes.Buffer
+	if opts.Title != "" {
+		fmt.Fprintf(&b, "%s\n%s\n\n", opts.Title, strings.Repeat("=", utf8.RuneCountInString(opts.Title)))
+	}
 	for i, run := range in.Conformance {
 		if i > 0 {
 			b.WriteString("\n")
@@ -39,68 +46,63 @@ func Text(in Input) []byte {
 	if len(in.Sources) > 0 {
 		fmt.Fprintf(&b, "\nRead from: %s\n", joinMax(in.Sources, 20))
 	}
-	return b.Bytes()
+	_, err := w.Write(b.Bytes())
+	return err
 }
 
 // LoadText renders load results as a compact text table: a row per
 // workload and target with the median, over that target's runs of the
-// workload, of throughput, the primary latency's p50, p99 and p99.9,
-// errors, lost messages, the delivery ratio (broadcast) and the
+// workload, of the headline figures (throughput, the primary latency's
+// p50, p99 and p99.9, errors, lost messages, the delivery ratio) and the
 // generator's own figures, and whether the generator fell behind.
 // Interrupted runs are left out, as in LoadComparison.
-func LoadText(rs []*loadgen.Result) []byte {
-	groups, skipped := groupLoad(rs)
-	var b bytes.Buffer
-	if len(groups) == 0 {
-		b.WriteString("No load results.\n")
-		if skipped > 0 {
-			fmt.Fprintf(&b, "%s left out as interrupted.\n", plural(skipped, "run"))
-		}
-		return b.Bytes()
+func LoadText(results []*loadgen.Result) []byte {
+	table := tabulate(results)
+	if len(table.workloads) == 0 {
+		return table.empty()
 	}
-	// The generator's columns only when some run has its figures, so that
-	// results written before it reported on itself look as they did.
-	withGenerator := slices.ContainsFunc(groups, func(g *loadKeyGroup) bool {
-		return slices.ContainsFunc(g.runs, func(r *loadgen.Result) bool { return r.Generator != nil })
-	})
+	var b bytes.Buffer
+	withGenerator := hasGenerator(table.runs)
 	var limited []string
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
-	header := "workload\ttarget\truns\tthroughput\tlatency\tp50\tp99\tp99.9\terrors\tlost\tdelivery"
-	if withGenerator {
-		for _, m := range generatorMetrics {
-			header += "\t" + strings.Replace(m.name, "generator ", "gen ", 1)
+	header := []string{"workload", "target", "runs"}
+	for _, f := range headlineFigures {
+		if f == figPrimaryP50 {
+			header = append(header, "latency")
 		}
-		header += "\tgenerator"
+		header = append(header, f.name)
 	}
-	fmt.Fprintln(tw, header)
-	for _, g := range groups {
-		row := []string{g.label, g.target, strconv.Itoa(len(g.runs))}
-		for _, f := range loadFigures() {
-			if f.id == figLatencyP50 {
-				if primary, _, ok := g.runs[0].Primary(); ok {
-					row = append(row, primary.Name)
-				} else {
-					row = append(row, "-")
+	if withGenerator {
+		for _, f := range generatorFigures {
+			header = append(header, strings.Replace(f.name, "generator ", "gen ", 1))
+		}
+		header = append(header, "generator")
+	}
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, w := range table.workloads {
+		for _, t := range w.targets {
+			row := []string{w.label, t.target, strconv.Itoa(len(t.runs))}
+			for _, f := range headlineFigures {
+				if f == figPrimaryP50 { // the latency the percentiles are of
+					name := "-"
+					if primary, _, ok := w.first.Primary(); ok {
+						name = primary.Name
+					}
+					row = append(row, name)
 				}
+				row = append(row, t.cell(f).or("-"))
 			}
-			row = append(row, g.cell(f.get, f.format))
-		}
-		if withGenerator {
-			for _, m := range generatorMetrics {
-				row = append(row, g.cell(m.get, m.format))
+			if withGenerator {
+				for _, f := range generatorFigures {
+					row = append(row, t.cell(f).or("-"))
+				}
+				row = append(row, limitedCell(t.runs, "-"))
 			}
-			row = append(row, limitedCell(g.runs, "-"))
-		}
-		for _, line := range limitedLines(g.label, g.target, g.runs) {
-			limited = append(limited, "  "+line+"\n")
-		}
-		for i, cell := range row {
-			if i > 0 {
-				tw.Write([]byte("\t"))
+			for _, line := range limitedLines(w.label, t.target, t.runs) {
+				limited = append(limited, "  "+line+"\n")
 			}
-			tw.Write([]byte(cell))
+			fmt.Fprintln(tw, strings.Join(row, "\t"))
 		}
-		tw.Write([]byte("\n"))
 	}
 	_ = tw.Flush()
 	if len(limited) > 0 {
@@ -109,152 +111,17 @@ func LoadText(rs []*loadgen.Result) []byte {
 	}
 	b.WriteString("\nMedians over each target's runs of a workload (percentiles: the median of the runs' own percentiles). " +
 		"The latency columns are the workload's primary figure, named in the latency column.")
-	firsts := make([]*loadgen.Result, len(groups))
-	for i, g := range groups {
-		firsts[i] = g.runs[0]
-	}
-	if note := measuresNote(firsts); note != "" {
+	if note := measuresNote(table.workloads); note != "" {
 		b.WriteString(" " + note)
 	}
 	if withGenerator {
 		b.WriteString(" " + generatorNote)
 	}
-	if skipped > 0 {
-		fmt.Fprintf(&b, " %s left out as interrupted.", plural(skipped, "run"))
+	if note := table.interruptedNote(); note != "" {
+		b.WriteString(" " + note)
 	}
 	b.WriteString("\n")
 	return b.Bytes()
-}
-
-// loadKeyGroup is the runs of one target on one workload.
-type loadKeyGroup struct {
-	target string
-	label  string
-	runs   []*loadgen.Result
-}
-
-func (g *loadKeyGroup) key() string { return g.target + "\x00" + g.label }
-
-// median is the median of a figure over the group's runs that report it.
-func (g *loadKeyGroup) median(get func(*loadgen.Result) (float64, bool)) (float64, bool) {
-	var vs []float64
-	for _, r := range g.runs {
-		if v, ok := get(r); ok {
-			vs = append(vs, v)
-		}
-	}
-	if len(vs) == 0 {
-		return 0, false
-	}
-	return Median(vs), true
-}
-
-// cell is the median of a figure, formatted, or "-".
-func (g *loadKeyGroup) cell(get func(*loadgen.Result) (float64, bool), format func(float64) string) string {
-	if v, ok := g.median(get); ok {
-		return format(v)
-	}
-	return "-"
-}
-
-// groupLoad groups results by workload (ScenarioLabel) and target, in
-// report order: workload as in LoadComparison, then target. Interrupted
-// runs are left out and counted.
-func groupLoad(rs []*loadgen.Result) (groups []*loadKeyGroup, skipped int) {
-	byKey := map[string]*loadKeyGroup{}
-	for _, r := range rs {
-		if r == nil {
-			continue
-		}
-		if r.Interrupted {
-			skipped++
-			continue
-		}
-		g := &loadKeyGroup{target: r.Target, label: ScenarioLabel(r)}
-		if old := byKey[g.key()]; old != nil {
-			g = old
-		} else {
-			byKey[g.key()] = g
-			groups = append(groups, g)
-		}
-		g.runs = append(g.runs, r)
-	}
-	slices.SortStableFunc(groups, compareGroups)
-	return groups, skipped
-}
-
-// compareGroups orders groups as loadgen orders their results, then by
-// workload label and target.
-func compareGroups(a, c *loadKeyGroup) int {
-	return cmp.Or(loadgen.Compare(a.runs[0], c.runs[0]), strings.Compare(a.label, c.label), strings.Compare(a.target, c.target))
-}
-
-// Figures compared and tabulated for every load result.
-const (
-	figThroughput = iota
-	figLatencyP50
-	figLatencyP99
-	figLatencyP999
-	figErrors
-	figLost
-	figDelivery
-)
-
-type loadFigure struct {
-	id     int
-	name   string // with the latency's name filled in by nameFor
-	get    func(*loadgen.Result) (float64, bool)
-	format func(float64) string
-}
-
-// nameFor names the figure for a result, e.g. "fan-out p99".
-func (f loadFigure) nameFor(r *loadgen.Result) string {
-	switch f.id {
-	case figLatencyP50, figLatencyP99, figLatencyP999:
-		primary, _, _ := r.Primary()
-		return primary.Name + " " + f.name
-	}
-	return f.name
-}
-
-func loadFigures() []loadFigure {
-	lat := func(at func(*loadgen.Percentiles) int64) func(*loadgen.Result) (float64, bool) {
-		return func(r *loadgen.Result) (float64, bool) {
-			_, p, ok := r.Primary()
-			if !ok || p == nil || p.Count == 0 {
-				return 0, false
-			}
-			return float64(at(p)), true
-		}
-	}
-	messages := func(of func(*loadgen.Messages) int64) func(*loadgen.Result) (float64, bool) {
-		return func(r *loadgen.Result) (float64, bool) {
-			if r.Messages == nil {
-				return 0, false
-			}
-			return float64(of(r.Messages)), true
-		}
-	}
-	count := func(v float64) string { return thousands(int(math.Round(v))) }
-	return []loadFigure{
-		{figThroughput, "throughput", func(r *loadgen.Result) (float64, bool) {
-			if r.Messages == nil {
-				return 0, false
-			}
-			return r.ThroughputPerS, true
-		}, func(v float64) string { return thousands(int(math.Round(v))) + "/s" }},
-		{figLatencyP50, "p50", lat(p50), FormatMicros},
-		{figLatencyP99, "p99", lat(p99), FormatMicros},
-		{figLatencyP999, "p99.9", lat(p999), FormatMicros},
-		{figErrors, "errors", messages(func(m *loadgen.Messages) int64 { return m.Errors }), count},
-		{figLost, "lost", messages(func(m *loadgen.Messages) int64 { return m.Lost }), count},
-		{figDelivery, "delivery ratio", func(r *loadgen.Result) (float64, bool) {
-			if r.DeliveryRatio == nil {
-				return 0, false
-			}
-			return *r.DeliveryRatio, true
-		}, func(v float64) string { return strconv.FormatFloat(v, 'f', 5, 64) }},
-	}
 }
 
 // runOrdinal is " 2 of 3" when there are several runs, else "".
@@ -274,7 +141,7 @@ func runHeadline(started time.Time, durationMS int64, targets int, seed string) 
 	if durationMS > 0 {
 		parts = append(parts, "took "+(time.Duration(durationMS)*time.Millisecond).Round(100*time.Millisecond).String())
 	}
-	parts = append(parts, plural(targets, "target"))
+	parts = append(parts, numtext.Plural(targets, "target"))
 	if seed != "" {
 		parts = append(parts, "seed "+seed)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/results"
 )
 
@@ -21,39 +22,14 @@ func TestUnstableCasesAndTheSeedAreShown(t *testing.T) {
 		}}},
 	}
 	run.Targets[0].Summarize()
-	html, err := HTML(Input{Conformance: []results.Run{run}}, HTMLOptions{})
-	if err != nil {
-		t.Fatal(err)
+	for name, out := range renderings(t, run, Markdown, HTML, JUnit) {
+		testtext.Contains(t, name, out, "failed in 4 of 5 runs")
 	}
-	junit, err := JUnit(run)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for name, out := range map[string]string{
-		"summary":  string(ConformanceSummary(run)),
-		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
-		"html":     string(html),
-		"junit":    string(junit),
-	} {
-		for _, want := range []string{"failed in 4 of 5 runs"} {
-			if !strings.Contains(out, want) {
-				t.Errorf("%s does not say %q", name, want)
-			}
-		}
-	}
-	for name, out := range map[string]string{
-		"text":     string(Text(Input{Conformance: []results.Run{run}})),
-		"markdown": string(Markdown(Input{Conformance: []results.Run{run}})),
-		"html":     string(html),
-	} {
+	for name, out := range renderings(t, run, Text, Markdown, HTML) {
 		if !strings.Contains(out, "seed 00c0ffee0ddba11a") && !strings.Contains(out, "Seed 00c0ffee0ddba11a") {
 			t.Errorf("%s does not name the run's seed", name)
 		}
 	}
 	summary := string(ConformanceSummary(run))
-	for _, want := range []string{"2.11 FAILED, close UNCLEAN this run (failed in 4 of 5 runs when measured)", "2.10 OK this run", "make conformance SEED=00c0ffee0ddba11a"} {
-		if !strings.Contains(summary, want) {
-			t.Errorf("the summary does not say %q:\n%s", want, summary)
-		}
-	}
+	testtext.Contains(t, "summary", summary, "2.11 FAILED, close UNCLEAN this run (failed in 4 of 5 runs when measured)", "2.10 OK this run", "make conformance SEED=00c0ffee0ddba11a")
 }

@@ -7,7 +7,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/wsharness/wsharness/internal/jsonpos"
@@ -17,25 +19,35 @@ import (
 // Schema identifies the format version of results.json.
 const Schema = "wsharness.conformance/v1"
 
+// Verdict judges what a case's peer did (Autobahn's "behavior").
+type Verdict string
+
 // Behaviour verdicts (Autobahn's vocabulary).
 const (
-	OK            = "OK"
-	NonStrict     = "NON-STRICT"
-	Informational = "INFORMATIONAL"
-	Unimplemented = "UNIMPLEMENTED"
-	Failed        = "FAILED"
-)
-
-// Close verdicts.
-const (
-	CloseOK        = "OK"
-	CloseWrongCode = "WRONG CODE"
-	CloseUnclean   = "UNCLEAN"
-	CloseFailed    = "FAILED"
+	OK            Verdict = "OK"
+	NonStrict     Verdict = "NON-STRICT"
+	Informational Verdict = "INFORMATIONAL"
+	Unimplemented Verdict = "UNIMPLEMENTED"
+	Failed        Verdict = "FAILED"
 )
 
 // Verdicts lists behaviour verdicts in report order.
-var Verdicts = []string{OK, NonStrict, Informational, Unimplemented, Failed}
+var Verdicts = []Verdict{OK, NonStrict, Informational, Unimplemented, Failed}
+
+// CloseVerdict judges how the connection of a case was closed (Autobahn's
+// "behaviorClose").
+type CloseVerdict string
+
+// Close verdicts.
+const (
+	CloseOK        CloseVerdict = "OK"
+	CloseWrongCode CloseVerdict = "WRONG CODE"
+	CloseUnclean   CloseVerdict = "UNCLEAN"
+	CloseFailed    CloseVerdict = "FAILED"
+)
+
+// CloseVerdicts lists the close verdicts, best first.
+var CloseVerdicts = []CloseVerdict{CloseOK, CloseWrongCode, CloseUnclean, CloseFailed}
 
 // Run is one conformance run: every selected case against every target.
 type Run struct {
@@ -68,8 +80,8 @@ type Target struct {
 	// not installed, a command that never served); it then has no cases.
 	Unavailable string `json:"unavailable,omitempty"`
 	// Summary counts cases per behaviour verdict.
-	Summary map[string]int `json:"summary"`
-	Cases   []Case         `json:"cases"`
+	Summary map[Verdict]int `json:"summary"`
+	Cases   []Case          `json:"cases"`
 }
 
 // Case is the outcome of one case against one target.
@@ -81,8 +93,8 @@ type Case struct {
 	Description string `json:"description,omitempty"`
 	Expectation string `json:"expectation"`
 
-	Verdict      string `json:"verdict"`
-	CloseVerdict string `json:"close_verdict"`
+	Verdict      Verdict      `json:"verdict"`
+	CloseVerdict CloseVerdict `json:"close_verdict"`
 	// RemoteCloseCode is the status code of the server's Close frame; null
 	// when it sent none or an empty one.
 	RemoteCloseCode   *int    `json:"remote_close_code"`
@@ -148,7 +160,7 @@ func (c Case) DeviationText() string {
 
 // Summarize recomputes Summary from Cases.
 func (t *Target) Summarize() {
-	t.Summary = map[string]int{}
+	t.Summary = map[Verdict]int{}
 	for _, v := range Verdicts {
 		t.Summary[v] = 0
 	}
@@ -211,11 +223,49 @@ func Unmarshal(b []byte) (Run, error) {
 	}
 	switch r.Schema {
 	case Schema:
+		if err := r.checkVerdicts(); err != nil {
+			return Run{}, fmt.Errorf("decode results: %w", err)
+		}
 		return r, nil
 	case "":
 		return Run{}, fmt.Errorf("decode results: no \"schema\" field: not a wsharness results file (want %q)", Schema)
 	}
 	return Run{}, fmt.Errorf("decode results: schema %q, want %q", r.Schema, Schema)
+}
+
+// checkVerdicts refuses a verdict outside the vocabulary, which no run
+// writes. An empty one is let through: a case the harness could not start
+// at all (a client with no way to be started) has none.
+func (r Run) checkVerdicts() error {
+	for _, t := range r.Targets {
+		for v := range t.Summary {
+			if err := checkWord("summary verdict", v, Verdicts); err != nil {
+				return fmt.Errorf("target %q: %w", t.Name, err)
+			}
+		}
+		for _, c := range t.Cases {
+			err := checkWord("verdict", c.Verdict, Verdicts)
+			if err == nil {
+				err = checkWord("close verdict", c.CloseVerdict, CloseVerdicts)
+			}
+			if err != nil {
+				return fmt.Errorf("target %q, case %s: %w", t.Name, c.ID, err)
+			}
+		}
+	}
+	return nil
+}
+
+// checkWord reports whether v is empty or one of known.
+func checkWord[V ~string](what string, v V, known []V) error {
+	if v == "" || slices.Contains(known, v) {
+		return nil
+	}
+	words := make([]string, len(known))
+	for i, k := range known {
+		words[i] = string(k)
+	}
+	return fmt.Errorf("%s %q is not one of %s", what, v, strings.Join(words, ", "))
 }
 
 // ReadFile reads and checks a results.json file.

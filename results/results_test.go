@@ -2,6 +2,7 @@ package results
 
 import (
 	"sort"
+	"strings"
 	"testing"
 	"time"
 )
@@ -57,5 +58,35 @@ func TestFailing(t *testing.T) {
 		if got := tc.c.Failing(); got != tc.want {
 			t.Errorf("%s/%s: Failing = %v", tc.c.Verdict, tc.c.CloseVerdict, got)
 		}
+	}
+}
+
+func TestVerdictsOutsideTheVocabularyRefused(t *testing.T) {
+	doc := func(verdict, closeVerdict string) []byte {
+		return []byte(`{"schema": "wsharness.conformance/v1", "targets": [{"name": "gorilla", "cases": [` +
+			`{"id": "1.1.1", "verdict": "` + verdict + `", "close_verdict": "` + closeVerdict + `"}]}]}`)
+	}
+	for _, tc := range []struct {
+		verdict, closeVerdict, wantErr string
+	}{
+		{"OK", "WRONG CODE", ""},
+		{"UNIMPLEMENTED", "UNCLEAN", ""},
+		// A case the harness could not start has no verdict.
+		{"", "", ""},
+		{"PASSED", "OK", `target "gorilla", case 1.1.1: verdict "PASSED" is not one of OK, NON-STRICT, INFORMATIONAL, UNIMPLEMENTED, FAILED`},
+		{"OK", "CLEAN", `target "gorilla", case 1.1.1: close verdict "CLEAN" is not one of OK, WRONG CODE, UNCLEAN, FAILED`},
+		{"ok", "OK", `verdict "ok" is not one of`},
+	} {
+		_, err := Unmarshal(doc(tc.verdict, tc.closeVerdict))
+		switch {
+		case tc.wantErr == "" && err != nil:
+			t.Errorf("%q/%q refused: %v", tc.verdict, tc.closeVerdict, err)
+		case tc.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tc.wantErr)):
+			t.Errorf("%q/%q: error %v, want one with %q", tc.verdict, tc.closeVerdict, err, tc.wantErr)
+		}
+	}
+	summary := []byte(`{"schema": "wsharness.conformance/v1", "targets": [{"name": "x", "summary": {"GOOD": 1}, "cases": []}]}`)
+	if _, err := Unmarshal(summary); err == nil || !strings.Contains(err.Error(), `summary verdict "GOOD"`) {
+		t.Errorf("a summary counting an unknown verdict: %v", err)
 	}
 }

@@ -108,7 +108,7 @@ func resolveTargets() ([]engine.Want, error) {
 
 // caseLabels are the labels -wsh.labels filters a case by.
 func caseLabels(c cases.Case, target string) []string {
-	l := []string{"family:" + c.Family, "case:" + c.ID, "target:" + target}
+	l := []string{"family:" + string(c.Family), "case:" + c.ID, "target:" + target}
 	if cases.IsSlow(c.Family) {
 		l = append(l, "profile:full")
 	}
@@ -124,7 +124,7 @@ var run struct {
 	ready    []engine.Target
 	cancel   context.CancelFunc
 	finished chan struct{}
-	outcome  engine.Outcome
+	outcome  engine.Execution
 }
 
 var _ = BeforeSuite(func(ctx SpecContext) {

@@ -43,17 +43,9 @@ func TestMain(m *testing.M) {
 	fakeEchoServer(addr)
 }
 
+// fakeEchoServer serves gorilla's README echo (the gorilla-default
+// target's handler) on addr, as a server in another process.
 func fakeEchoServer(addr string) {
-	up := websocket.Upgrader{CheckOrigin: func(*http.Request) bool { return true }}
-	mux := http.NewServeMux()
-	mux.HandleFunc(EchoPath, func(w http.ResponseWriter, r *http.Request) {
-		c, err := up.Upgrade(w, r, nil)
-		if err != nil {
-			return
-		}
-		defer c.Close()
-		testnet.Echo(c)
-	})
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fake server:", err)
@@ -69,7 +61,7 @@ func fakeEchoServer(addr string) {
 	}
 	fmt.Println("fake server: listening on", ln.Addr())
 	fmt.Fprintln(os.Stderr, "fake server: stderr works too")
-	_ = http.Serve(ln, mux)
+	_ = http.Serve(ln, newGorillaDefaultHandler())
 }
 
 func fakeExternal(t *testing.T, mode string, timeout time.Duration) (External, string) {

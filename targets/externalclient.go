@@ -107,16 +107,5 @@ func LoadExternalClients(path string) ([]ExternalClient, error) {
 // ClientRegistry returns the reference client agents and, when
 // externalFile is not empty, the external clients it declares.
 func ClientRegistry(externalFile string) ([]ClientAgent, error) {
-	all := Clients()
-	if externalFile == "" {
-		return all, nil
-	}
-	ext, err := LoadExternalClients(externalFile)
-	if err != nil {
-		return nil, err
-	}
-	for _, c := range ext {
-		all = append(all, c.Agent())
-	}
-	return all, nil
+	return withExternal(Clients(), externalFile, LoadExternalClients, ExternalClient.Agent)
 }

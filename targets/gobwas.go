@@ -18,6 +18,10 @@ import (
 	"github.com/wsharness/wsharness/internal/utf8stream"
 )
 
+// gobwasLibrary is the module the gobwas targets run, as go.mod requires it
+// (TestLibraryVersionsMatchGoMod).
+const gobwasLibrary = "github.com/gobwas/ws v1.5.0"
+
 // newGobwasHandler serves gobwas/ws configured the way its authors run
 // Autobahn (a wsutil.Reader that answers control frames between fragments),
 // plus what the library leaves to the application: every Close frame the

@@ -12,6 +12,10 @@ import (
 	"github.com/wsharness/wsharness/internal/utf8stream"
 )
 
+// gorillaLibrary is the module the gorilla targets run, as go.mod requires it
+// (TestLibraryVersionsMatchGoMod).
+const gorillaLibrary = "github.com/gorilla/websocket v1.5.3"
+
 // newGorillaHandler serves gorilla/websocket configured the way its authors
 // run Autobahn (examples/autobahn), plus what the library leaves to the
 // application: fail-fast UTF-8 validation of text messages, a 32 MiB read

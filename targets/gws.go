@@ -10,6 +10,10 @@ import (
 	"github.com/lxzan/gws"
 )
 
+// gwsLibrary is the module the gws targets run, as go.mod requires it
+// (TestLibraryVersionsMatchGoMod).
+const gwsLibrary = "github.com/lxzan/gws v1.8.9"
+
 // newGWSHandler serves lxzan/gws configured the way its authors run
 // Autobahn (examples/autobahn): UTF-8 checks on, pongs that echo the ping
 // payload, a recovering message handler, plus a 32 MiB limit, a graceful TCP

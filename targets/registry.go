@@ -5,21 +5,37 @@ import (
 	"strings"
 )
 
-// Library versions the built-in targets run, as go.mod requires them.
-// TestLibraryVersionsMatchGoMod keeps them in step with the build.
+// variant is how a built-in target runs its library.
+type variant int
+
 const (
-	gorillaLibrary = "github.com/gorilla/websocket v1.5.3"
-	gobwasLibrary  = "github.com/gobwas/ws v1.5.0"
-	gwsLibrary     = "github.com/lxzan/gws v1.8.9"
+	// configured: the library configured to conform to RFC 6455, as its
+	// authors run Autobahn, plus what it leaves to the application.
+	configured variant = iota
+	// configuredDeflate: configured, plus permessage-deflate (RFC 7692).
+	configuredDeflate
+	// asREADME: the library exactly as its README example runs it
+	// (Info.Default), deviating from the RFC in known ways.
+	asREADME
 )
 
-// Builtin returns the reference targets: each library configured to conform
-// to RFC 6455, then the same with permessage-deflate (RFC 7692), then each
-// library as its README runs it. Every call returns
-// fresh targets; starting one builds its handler (and broadcast hub) anew.
+// Builtin returns the reference targets: each library configured to
+// conform to RFC 6455, then the same with permessage-deflate (RFC 7692),
+// then each library as its README runs it. Every call returns fresh
+// targets; starting one builds its handler (and broadcast hub) anew.
 func Builtin() []Target {
-	return []Target{
-		handlerTarget{
+	var out []Target
+	for _, t := range builtin() {
+		out = append(out, t)
+	}
+	return out
+}
+
+// builtin is the registry of reference targets, one entry each: a target
+// is a file with its handler (and its library's version) and an entry here.
+func builtin() []handlerTarget {
+	return []handlerTarget{
+		{
 			info: Info{
 				Name:        "gorilla",
 				Library:     gorillaLibrary,
@@ -27,7 +43,7 @@ func Builtin() []Target {
 			},
 			newHandler: newGorillaHandler,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gobwas",
 				Library:     gobwasLibrary,
@@ -35,7 +51,7 @@ func Builtin() []Target {
 			},
 			newHandler: newGobwasHandler,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gws",
 				Library:     gwsLibrary,
@@ -43,71 +59,96 @@ func Builtin() []Target {
 			},
 			newHandler: newGWSHandler,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gorilla-deflate",
 				Library:     gorillaLibrary,
 				Description: "gorilla as configured, plus permessage-deflate (EnableCompression: no context takeover, 32 KiB windows); invalid offers and window limits declined, RSV bits guarded",
 			},
 			newHandler: newGorillaDeflateHandler,
+			variant:    configuredDeflate,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gobwas-deflate",
 				Library:     gobwasLibrary,
 				Description: "gobwas as configured, plus permessage-deflate from wsflate (DefaultParameters: no context takeover), decompressed within 32 MiB",
 			},
 			newHandler: newGobwasDeflateHandler,
+			variant:    configuredDeflate,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gws-deflate",
 				Library:     gwsLibrary,
 				Description: "gws as configured, plus permessage-deflate with context takeover on both sides and the offered server window; one valid offer handed to gws, RSV bits guarded",
 			},
 			newHandler: newGWSDeflateHandler,
+			variant:    configuredDeflate,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gorilla-default",
 				Library:     gorillaLibrary,
 				Description: "gorilla/websocket README echo: default Upgrader (any Origin), ReadMessage/WriteMessage",
-				Default:     true,
 			},
 			newHandler: newGorillaDefaultHandler,
+			variant:    asREADME,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gobwas-default",
 				Library:     gobwasLibrary,
 				Description: "gobwas/ws README echo: ws.UpgradeHTTP, wsutil.ReadClientData/WriteServerMessage",
-				Default:     true,
 			},
 			newHandler: newGobwasDefaultHandler,
+			variant:    asREADME,
 		},
-		handlerTarget{
+		{
 			info: Info{
 				Name:        "gws-default",
 				Library:     gwsLibrary,
 				Description: "lxzan/gws README echo: BuiltinEventHandler defaults, default ServerOption",
-				Default:     true,
 			},
 			newHandler: newGWSDefaultHandler,
+			variant:    asREADME,
 		},
 	}
 }
 
+// Configured returns the built-in targets that run their library
+// configured to conform, without permessage-deflate: one per library, in
+// Builtin's order. They are what a bench compares by default and what
+// docker-compose.yml serves (files_test.go holds the files that cannot
+// call this to it).
+func Configured() []Target {
+	var out []Target
+	for _, t := range builtin() {
+		if t.variant == configured {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Names returns the names of ts, in order.
+func Names(ts []Target) []string {
+	names := make([]string, len(ts))
+	for i, t := range ts {
+		names[i] = t.Info().Name
+	}
+	return names
+}
+
 // Lookup returns the built-in target called name.
 func Lookup(name string) (Target, error) {
-	targets := Builtin()
-	names := make([]string, 0, len(targets))
-	for _, t := range targets {
+	all := Builtin()
+	for _, t := range all {
 		if t.Info().Name == name {
 			return t, nil
 		}
-		names = append(names, t.Info().Name)
 	}
-	return nil, fmt.Errorf("unknown target %q (valid: %s)", name, strings.Join(names, ", "))
+	return nil, fmt.Errorf("unknown target %q (valid: %s)", name, strings.Join(Names(all), ", "))
 }
 
 // DefaultExternalFile is where the repository declares its external
@@ -118,18 +159,24 @@ const DefaultExternalFile = "targets/external.yaml"
 // declared in externalFile (see LoadExternal); an empty externalFile means
 // built-in targets only.
 func Registry(externalFile string) ([]Target, error) {
-	all := Builtin()
+	return withExternal(Builtin(), externalFile, LoadExternal, func(e External) Target { return e })
+}
+
+// withExternal returns own followed by the entries load reads from
+// externalFile, each made one of own's kind by as; own alone when
+// externalFile is empty. It makes Registry and ClientRegistry.
+func withExternal[E, T any](own []T, externalFile string, load func(string) ([]E, error), as func(E) T) ([]T, error) {
 	if externalFile == "" {
-		return all, nil
+		return own, nil
 	}
-	ext, err := LoadExternal(externalFile)
+	ext, err := load(externalFile)
 	if err != nil {
 		return nil, err
 	}
 	for _, e := range ext {
-		all = append(all, e)
+		own = append(own, as(e))
 	}
-	return all, nil
+	return own, nil
 }
 
 // Select picks targets from a registry by a comma-separated list of names
@@ -151,10 +198,7 @@ func Select(registry []Target, list string) ([]Target, error) {
 			}
 		}
 		if !found && name != "external" {
-			names := []string{"all", "builtin", "external"}
-			for _, t := range registry {
-				names = append(names, t.Info().Name)
-			}
+			names := append([]string{"all", "builtin", "external"}, Names(registry)...)
 			return nil, fmt.Errorf("unknown target %q (valid: %s)", name, strings.Join(names, ", "))
 		}
 	}

@@ -24,7 +24,7 @@ func TestRegistryAndSelect(t *testing.T) {
 		}
 		return strings.Join(out, ",")
 	}
-	const builtin = "gorilla,gobwas,gws,gorilla-deflate,gobwas-deflate,gws-deflate,gorilla-default,gobwas-default,gws-default"
+	builtin := names(Builtin())
 	for list, want := range map[string]string{
 		"":                   builtin + ",a,b",
 		"all":                builtin + ",a,b",

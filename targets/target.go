@@ -79,9 +79,14 @@ type Running interface {
 type handlerTarget struct {
 	info       Info
 	newHandler func() http.Handler
+	variant    variant
 }
 
-func (t handlerTarget) Info() Info { return t.info }
+func (t handlerTarget) Info() Info {
+	info := t.info
+	info.Default = t.variant == asREADME
+	return info
+}
 
 func (t handlerTarget) Start(ctx context.Context, addr string) (Running, error) {
 	return t.start(ctx, addr, nil)

@@ -19,7 +19,7 @@ import (
 func parseBenchFlags(args []string, stderr io.Writer) (bench.Options, error) {
 	fs := newFlags("bench", "[--targets NAME,...] [--external FILE] [--runs N] [--out DIR] [--k6 PATH] [--quick]", stderr)
 	targetList := fs.String("targets", "", "comma-separated targets, each started in its own process for every run: built-in ones and those of --external "+
-		"(default: "+strings.Join(bench.BuiltinNames, ",")+" and every target of --external)")
+		"(default: "+strings.Join(bench.DefaultTargets(nil), ",")+" and every target of --external)")
 	external := fs.String("external", "", "external targets file (servers in other languages, started by command; default "+targets.DefaultExternalFile+
 		" when it exists; \"\" for none)")
 	runs := fs.Int("runs", 3, "runs of every workload per target (--quick: 1 unless given)")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/bench"
+	"github.com/wsharness/wsharness/targets"
 )
 
 // These tests parse flags only: none starts a target or sends load.
@@ -66,8 +67,9 @@ func mustParse(t *testing.T, args ...string) bench.Options {
 // The flags become bench.Options; planning and validation are tested in
 // package bench.
 func TestBenchFlags(t *testing.T) {
+	configured := targets.Names(targets.Configured())
 	o := mustParse(t)
-	if !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws"}) || o.Runs != 3 || o.Out != "out/bench" || o.K6 != "" ||
+	if !slices.Equal(o.Targets, configured) || o.Runs != 3 || o.Out != "out/bench" || o.K6 != "" ||
 		o.K6Target != "" || o.K6Conns != 0 || o.Quick || o.Workloads != nil {
 		t.Fatalf("defaults %+v", o)
 	}
@@ -113,9 +115,10 @@ targets:
 }
 
 func TestBenchExternalFlag(t *testing.T) {
+	configured := targets.Names(targets.Configured())
 	path := writeExternal(t, t.TempDir())
 	o := mustParse(t, "--external", path)
-	if !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws", "ext-a", "ext-b"}) || o.ExternalFile != path || len(o.External) != 2 {
+	if !slices.Equal(o.Targets, slices.Concat(configured, []string{"ext-a", "ext-b"})) || o.ExternalFile != path || len(o.External) != 2 {
 		t.Errorf("--external: targets %v, file %q, %d external", o.Targets, o.ExternalFile, len(o.External))
 	}
 	o = mustParse(t, "--external", path, "--targets", "ext-b,gws", "--k6", "k6")
@@ -123,7 +126,7 @@ func TestBenchExternalFlag(t *testing.T) {
 		t.Errorf("--targets ext-b,gws: %+v", o)
 	}
 	o = mustParse(t, "--external", "")
-	if !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws"}) || o.ExternalFile != "" || o.External != nil {
+	if !slices.Equal(o.Targets, configured) || o.ExternalFile != "" || o.External != nil {
 		t.Errorf(`--external "": %+v`, o)
 	}
 
@@ -136,10 +139,10 @@ func TestBenchExternalFlag(t *testing.T) {
 	writeExternal(t, filepath.Join(dir, "targets"))
 	t.Chdir(dir)
 	o = mustParse(t)
-	if !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws", "ext-a", "ext-b"}) || o.ExternalFile != "targets/external.yaml" {
+	if !slices.Equal(o.Targets, slices.Concat(configured, []string{"ext-a", "ext-b"})) || o.ExternalFile != "targets/external.yaml" {
 		t.Errorf("default file: targets %v, file %q", o.Targets, o.ExternalFile)
 	}
-	if o := mustParse(t, "--external", ""); !slices.Equal(o.Targets, []string{"gorilla", "gobwas", "gws"}) {
+	if o := mustParse(t, "--external", ""); !slices.Equal(o.Targets, configured) {
 		t.Errorf(`--external "" with the default file present: %v`, o.Targets)
 	}
 	if _, err := parseBenchFlags([]string{"--targets", "ext-a", "--external", ""}, io.Discard); err == nil {

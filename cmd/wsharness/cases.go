@@ -12,17 +12,30 @@ import (
 )
 
 func runCases(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("cases", "[--json] [--family NAME]", stderr)
-	asJSON := fs.Bool("json", false, "print the catalog as JSON")
-	family := fs.String("family", "", "only this family")
+	fs := newFlags("cases", "[--format text|json|markdown] [--json] [--family NAME]", stderr)
+	format := fs.String("format", "text", "text, json, or markdown: the page docs/cases.md (the whole catalog, both roles; make docs writes it)")
+	asJSON := fs.Bool("json", false, "print the catalog as JSON (--format json)")
+	family := fs.String("family", "", "only this family (text and json)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	switch *format {
+	case "text":
+	case "json":
+		*asJSON = true
+	case "markdown":
+		if *family != "" || *asJSON {
+			return usageError("--format markdown prints the whole catalog: no --family or --json with it")
+		}
+		return cases.WriteMarkdown(stdout)
+	default:
+		return usageError("--format %q: want text, json or markdown", *format)
+	}
 	all := cases.All()
 	if *family != "" {
-		all = cases.ByFamily(*family)
+		all = cases.ByFamily(cases.Family(*family))
 		if len(all) == 0 {
-			return usageError("unknown family %q (families: %v)", *family, cases.Families)
+			return usageError("unknown family %q (families: %v)", *family, cases.Families())
 		}
 	}
 	if *asJSON {

@@ -95,7 +95,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		return caseOpts.selectCases(catalog, spec, profile)
 	}
 	var chosen, chosenForClients []cases.Case
-	served := map[string]bool{} // families the run's catalogs have
+	served := map[cases.Family]bool{} // families the run's catalogs have
 	if len(urls) > 0 || len(targetNames) > 0 {
 		chosen = inProfile(cases.All())
 		for _, c := range cases.All() {
@@ -108,7 +108,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 			served[c.Family] = true
 		}
 	}
-	skipped := map[string]string{}
+	skipped := map[cases.Family]string{}
 	if spec == nil {
 		for f, why := range profile.LeftOut() {
 			if served[f] {
@@ -117,7 +117,7 @@ func runConformance(args []string, stdout, stderr io.Writer) error {
 		}
 	}
 	if len(urls) == 0 && len(targetNames) == 0 { // clients alone
-		for _, f := range cases.Families {
+		for _, f := range cases.Families() {
 			if !served[f] {
 				skipped[f] = noClientFormReason
 			}

@@ -65,7 +65,7 @@ func runFuzzingServer(args []string, stdout, stderr io.Writer) error {
 	if len(list) == 0 {
 		return caseOpts.noMatch()
 	}
-	skipped := map[string]string{}
+	skipped := map[cases.Family]string{}
 	if spec == nil {
 		for f, why := range profile.LeftOut() {
 			skipped[f] = why

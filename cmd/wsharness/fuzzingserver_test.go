@@ -91,7 +91,7 @@ func TestFuzzingServerCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range correct {
-		if c.Behavior != results.OK {
+		if c.Behavior != string(results.OK) {
 			t.Errorf("correct client: %s %s", c.ID, c.Behavior)
 		}
 	}
@@ -100,7 +100,7 @@ func TestFuzzingServerCommand(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range silent {
-		wantBehavior := results.Failed
+		wantBehavior := string(results.Failed)
 		if strings.HasPrefix(c.ID, "2.") {
 			wantBehavior = "NOT RUN" // excluded for the agent: answered by closing
 		}

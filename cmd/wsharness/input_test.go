@@ -53,7 +53,7 @@ func TestBadInputIsOneLineWithExitCode(t *testing.T) {
 		writeFile(t, p, []byte(content))
 		return p
 	}
-	conformance := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK})
+	conformance := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK})
 	load := writeLoad(t, filepath.Join(dir, "load.json"), 1000, 900)
 	missing := filepath.Join(dir, "missing.json")
 	subdir := filepath.Join(dir, "a-directory")
@@ -142,7 +142,7 @@ func TestUnreadableResultsFile(t *testing.T) {
 	if os.Geteuid() == 0 {
 		t.Skip("root reads files whatever their mode")
 	}
-	p := writeRun(t, filepath.Join(t.TempDir(), "results.json"), map[string]string{"1.1.1": results.OK})
+	p := writeRun(t, filepath.Join(t.TempDir(), "results.json"), map[string]results.Verdict{"1.1.1": results.OK})
 	if err := os.Chmod(p, 0); err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestHelpPrintsFlags(t *testing.T) {
 // 130 unless a case failed (1).
 func TestSummaryOfIncompleteRun(t *testing.T) {
 	dir := t.TempDir()
-	write := func(name string, verdict string) string {
+	write := func(name string, verdict results.Verdict) string {
 		tg := results.Target{Name: "x", Cases: []results.Case{{ID: "1.1.1", Verdict: verdict, CloseVerdict: results.CloseOK}}}
 		tg.Summarize()
 		b, err := results.Marshal(results.Run{Schema: results.Schema, Started: time.Now(), Incomplete: true, Targets: []results.Target{tg}})

@@ -12,7 +12,9 @@ import (
 	"runtime/pprof"
 	"strings"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/reports"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -151,7 +153,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
-	_, _ = stdout.Write(loadSummary(res))
+	_, _ = stdout.Write(reports.LoadSummary(res))
 	if *out != "" {
 		fmt.Fprintf(stdout, "result: %s\n", *out)
 	}
@@ -229,7 +231,7 @@ func progressPrinter(w io.Writer) func(loadgen.Progress) {
 	}
 	return func(p loadgen.Progress) {
 		line := fmt.Sprintf("%4ds %-7s conns %d/%d  sent %d/s  recv %d/s  errors %d  p99 %s",
-			p.T, p.Phase, p.Conns, p.Target, p.SentPerS, p.ReceivedPerS, p.Errors, formatUS(p.P99US))
+			p.T, p.Phase, p.Conns, p.Target, p.SentPerS, p.ReceivedPerS, p.Errors, numtext.Micros(float64(p.P99US)))
 		if tty {
 			fmt.Fprintf(w, "\r%-100s", line)
 		} else {

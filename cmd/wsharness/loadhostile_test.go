@@ -11,10 +11,10 @@ import (
 	"github.com/wsharness/wsharness/loadgen"
 )
 
-// wsharness load against hostile servers (issue 8) ends on time, prints
-// the failures and drops by kind, writes its result, and exits 0 when
-// connections were made (errors are figures; a threshold turns them into
-// exit 4) and 3 when none was.
+// wsharness load against the hostile servers of internal/hostile ends on
+// time, prints the failures and drops by kind, writes its result, and exits
+// 0 when connections were made (errors are figures; a threshold turns them
+// into exit 4) and 3 when none was.
 func TestLoadAgainstHostileServers(t *testing.T) {
 	for _, tc := range []struct {
 		behaviour string

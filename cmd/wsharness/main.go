@@ -14,6 +14,8 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"github.com/wsharness/wsharness/reports"
 )
 
 // Exit codes, documented in the README.
@@ -50,12 +52,12 @@ var commands = map[string]command{
 	"serve":         {"start one reference target", runServe},
 	"targets":       {"list the reference targets and the external ones with their availability", runTargets},
 	"cases":         {"list the conformance case catalog", runCases},
-	"conformance":   {"test servers against the conformance catalog (make conformance without a checkout)", runConformance},
+	"conformance":   {"test servers and clients against the conformance catalog (make conformance without a checkout)", runConformance},
 	"fuzzingserver": {"serve the client cases over Autobahn's fuzzing-server protocol, for existing client test drivers", runFuzzingServer},
 	"summary":       {"print a conformance results.json summary; exit 1 on unexpected failures", runSummary},
 	"load":          {"generate load and measure latency, fan-out and connection rate", runLoad},
 	"bench":         {"run the standard load workloads against the reference targets and compare them", runBench},
-	"report":        {"render results as HTML, Markdown or text; compare them with a baseline", runReport},
+	"report":        {"render results as " + reports.FormatList(" or ", func(f reports.Format) string { return f.Name }) + "; compare them with a baseline", runReport},
 	"probe":         {"check that a URL completes a WebSocket handshake (container healthchecks)", runProbe},
 	"merge":         {"merge the load results of workers that split one load into one result", runMerge},
 }
@@ -140,8 +142,12 @@ func commandNames() []string {
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: wsharness <command> [flags]")
 	fmt.Fprintln(w, "\ncommands:")
+	width := 0
+	for n := range commands {
+		width = max(width, len(n))
+	}
 	for _, n := range commandNames() {
-		fmt.Fprintf(w, "  %-8s %s\n", n, commands[n].summary)
+		fmt.Fprintf(w, "  %-*s  %s\n", width, n, commands[n].summary)
 	}
 	fmt.Fprintln(w, "\nRun 'wsharness <command> -h' for a command's flags.")
 }
@@ -161,6 +167,9 @@ func interruptible() (context.Context, context.CancelFunc) {
 // newFlags returns a flag set that reports errors instead of exiting.
 func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	if flagSetMade != nil {
+		flagSetMade(fs)
+	}
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: wsharness %s %s\n\nflags:\n", name, synopsis)
@@ -168,6 +177,12 @@ func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
 	}
 	return fs
 }
+
+// flagSetMade, when set, is given every flag set newFlags makes: a test
+// gets a command's real flags by running it with -h alone, which returns
+// right after parsing, and can then parse a command line with them
+// without running the command (cmd/wsharness/kubernetes_test.go).
+var flagSetMade func(*flag.FlagSet)
 
 // parseFlagsOnly parses the flags of a command that takes no other
 // arguments.

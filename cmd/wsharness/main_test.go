@@ -37,6 +37,8 @@ func TestUsageErrors(t *testing.T) {
 		{"frobnicate"},
 		{"cases", "--bogus"},
 		{"cases", "--family", "nope"},
+		{"cases", "--format", "yaml"},
+		{"cases", "--format", "markdown", "--family", "utf8"},
 		{"serve"},
 		{"serve", "--target", "nope"},
 		{"serve", "--target", "gorilla", "--addr", "no-port"},
@@ -73,6 +75,22 @@ func TestCasesJSON(t *testing.T) {
 	}
 	if len(list) < 265 || list[0].ID == "" || list[0].RFC == "" {
 		t.Fatalf("%d cases, first %+v", len(list), list[0])
+	}
+}
+
+// wsharness cases --format markdown prints the page make docs checks in as
+// docs/cases.md.
+func TestCasesMarkdown(t *testing.T) {
+	code, stdout, _ := runCLI("cases", "--format", "markdown")
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	want, err := os.ReadFile("../../docs/cases.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stdout != string(want) {
+		t.Fatalf("cases --format markdown differs from docs/cases.md (%d and %d bytes): run make docs", len(stdout), len(want))
 	}
 }
 

@@ -12,7 +12,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
+	"github.com/wsharness/wsharness/reports"
 )
 
 func runMerge(args []string, stdout, stderr io.Writer) error {
@@ -63,7 +65,7 @@ func runMerge(args []string, stdout, stderr io.Writer) error {
 		if err := writeResult(*out, merged, "merged result"); err != nil {
 			return err
 		}
-		_, _ = stdout.Write(loadSummary(merged))
+		_, _ = stdout.Write(reports.LoadSummary(merged))
 		_, _ = stdout.Write(partsTable(merged))
 		fmt.Fprintf(stdout, "merged %d results: %s\n", len(files), *out)
 	}
@@ -137,8 +139,8 @@ func partsTable(r *loadgen.Result) []byte {
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "worker\tstarted\tlate\tconns\tthroughput/s\tclient CPU\tpeak RSS\t")
 	for _, p := range r.MergedFrom {
-		fmt.Fprintf(tw, "%d\t+%s\t%s\t%d\t%.0f\t%.2f s\t%.1f MiB\t\n", p.Index, p.Started.Sub(r.Started).Round(time.Millisecond),
-			(time.Duration(p.LateMS) * time.Millisecond).String(), p.Established, p.ThroughputPerS, p.Client.CPUSeconds, float64(p.Client.RSSBytesMax)/(1<<20))
+		fmt.Fprintf(tw, "%d\t+%s\t%s\t%d\t%.0f\t%.2f s\t%s\t\n", p.Index, p.Started.Sub(r.Started).Round(time.Millisecond),
+			(time.Duration(p.LateMS) * time.Millisecond).String(), p.Established, p.ThroughputPerS, p.Client.CPUSeconds, numtext.MiB(float64(p.Client.RSSBytesMax)))
 	}
 	_ = tw.Flush()
 	return []byte(b.String())

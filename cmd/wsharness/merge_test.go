@@ -52,12 +52,12 @@ func TestWorkerFromFlagsAndEnvironment(t *testing.T) {
 	if w, err := resolve(nil, nil); w != nil || err != nil {
 		t.Errorf("no flags, no environment: %+v, %v", w, err)
 	}
-	w, err := resolve(nil, map[string]string{envWorkers: "3", envJobIndex: "2"})
+	w, err := resolve(nil, map[string]string{loadgen.EnvWorkers: "3", loadgen.EnvJobIndex: "2"})
 	if err != nil || w.Index != 2 || w.Count != 3 || w.StartAt != nil {
 		t.Errorf("Kubernetes index: %+v, %v", w, err)
 	}
 	start := time.Now().Add(time.Minute).UTC().Truncate(time.Second)
-	w, err = resolve([]string{"--worker-index", "0"}, map[string]string{envWorkers: "2", envWorkerIndex: "1", envJobIndex: "1", envStartAt: start.Format(time.RFC3339)})
+	w, err = resolve([]string{"--worker-index", "0"}, map[string]string{loadgen.EnvWorkers: "2", loadgen.EnvWorkerIndex: "1", loadgen.EnvJobIndex: "1", loadgen.EnvStartAt: start.Format(time.RFC3339)})
 	if err != nil || w.Index != 0 || w.Count != 2 || w.StartAt == nil || !w.StartAt.Equal(start) {
 		t.Errorf("flag over environment: %+v, %v", w, err)
 	}
@@ -67,9 +67,9 @@ func TestWorkerFromFlagsAndEnvironment(t *testing.T) {
 		want string
 	}{
 		{[]string{"--workers", "2"}, nil, "not which one"},
-		{nil, map[string]string{envWorkers: "two"}, "want a number"},
+		{nil, map[string]string{loadgen.EnvWorkers: "two"}, "want a number"},
 		{[]string{"--workers", "2", "--worker-index", "2"}, nil, "want 0 to 1"},
-		{nil, map[string]string{envWorkers: "2", envWorkerIndex: "x"}, "want a worker index"},
+		{nil, map[string]string{loadgen.EnvWorkers: "2", loadgen.EnvWorkerIndex: "x"}, "want a worker index"},
 		{[]string{"--workers", "0"}, nil, "want 1 to"},
 		{[]string{"--start-at", "tomorrow"}, nil, "RFC 3339"},
 		{[]string{"--start-at", time.Now().Add(3 * time.Hour).Format(time.RFC3339)}, nil, "at most"},

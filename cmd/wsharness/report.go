@@ -10,29 +10,47 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/reports"
 )
 
-const (
-	defaultReportDir   = "out/report"
-	defaultReportTitle = "wsharness report"
-)
+// defaultReportDir is where a format that is never printed (html) is
+// written without --out.
+const defaultReportDir = "out/report"
 
 func runReport(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("report", "[--out DIR] [--format html|markdown|text] [--baseline PATH]... [--fail-on-regression] [flags] PATH...", stderr)
-	out := fs.String("out", "", "write the report into this directory: index.html (html, default directory "+defaultReportDir+"), "+
-		"summary.md (markdown), summary.txt (text); without --out, markdown and text go to stdout")
-	format := fs.String("format", "html", "html, markdown (e.g. for a CI job summary) or text")
+	names := make([]string, len(reports.Formats))
+	for i, f := range reports.Formats {
+		names[i] = f.Name
+	}
+	fs := newFlags("report", "[--out DIR] [--format "+strings.Join(names, "|")+"] [--baseline PATH]... [--fail-on-regression] [flags] PATH...", stderr)
+	out := fs.String("out", "", "write the report into this directory: "+reports.FormatList(", ", func(f reports.Format) string {
+		if f.Printed {
+			return fmt.Sprintf("%s (%s)", f.File, f.Name)
+		}
+		return fmt.Sprintf("%s (%s, default directory %s)", f.File, f.Name, defaultReportDir)
+	})+"; without --out, "+reports.FormatList(" and ", func(f reports.Format) string {
+		if f.Printed {
+			return f.Name
+		}
+		return ""
+	})+" go to stdout")
+	format := fs.String("format", reports.Formats[0].Name, reports.FormatList(" or ", func(f reports.Format) string {
+		if f.Help == "" {
+			return f.Name
+		}
+		return fmt.Sprintf("%s (%s)", f.Name, f.Help)
+	}))
 	var baseline repeated
 	fs.Var(&baseline, "baseline", "compare with the results in this file or directory and print what changed; repeatable")
 	failOnRegression := fs.Bool("fail-on-regression", false, "exit 4 when the comparison with --baseline finds regressions")
 	p99 := fs.Float64("p99-regression", reports.DefaultThresholds.P99, "a p99 latency rise above this fraction is a regression (0.2 = +20%)")
 	throughput := fs.Float64("throughput-regression", reports.DefaultThresholds.Throughput, "a throughput fall above this fraction is a regression (0.1 = -10%)")
-	title := fs.String("title", "", fmt.Sprintf("report title (html default %q)", defaultReportTitle))
+	title := fs.String("title", "", fmt.Sprintf("report title (html default %q)", reports.DefaultTitle))
 	usage := fs.Usage
 	fs.Usage = func() {
 		usage()
-		fmt.Fprint(stderr, `
+		fmt.Fprintf(stderr, `
 PATH is a results file (conformance results.json or a load result) or a
 directory of them (read with its subdirectories one level deep).
 
@@ -42,13 +60,18 @@ load figures that moved per target and workload. Regressions are new
 unexpected failures, the p99 of a workload's primary latency (echo latency,
 closed-loop service time, broadcast fan-out, connect) up by more than
 --p99-regression, and throughput down by more than --throughput-regression. It is printed after a
-markdown or text report; when the report is written to a directory it is
-also written there as compare.md (compare.txt for text).
+%s report; when the report is written to a directory it is
+also written there as %s.
 
 Exit codes: 0 report written; 2 bad flags, or a path that is missing or not
 a results file; 4 regressions against the baseline with --fail-on-regression;
 5 the report could not be written.
-`)
+`, reports.FormatList(" or ", func(f reports.Format) string {
+			if f.Printed && f.Comparison.Write != nil {
+				return f.Name
+			}
+			return ""
+		}), comparisonFiles())
 	}
 
 	paths, err := parseInterleaved(fs, args)
@@ -58,10 +81,9 @@ a results file; 4 regressions against the baseline with --fail-on-regression;
 	if len(paths) == 0 {
 		return usageError("give at least one results file or directory")
 	}
-	switch *format {
-	case "html", "markdown", "text":
-	default:
-		return usageError("--format %q: want html, markdown or text", *format)
+	f, err := reports.FormatNamed(*format)
+	if err != nil {
+		return usageError("--format %q: %v", *format, err)
 	}
 	outSet := flagSet(fs, "out")
 	if outSet && *out == "" {
@@ -79,6 +101,14 @@ a results file; 4 regressions against the baseline with --fail-on-regression;
 	if *failOnRegression && len(baseline) == 0 {
 		return usageError("--fail-on-regression needs --baseline")
 	}
+	if len(baseline) > 0 && f.Comparison.Write == nil {
+		return usageError("--baseline: the %s format shows no comparison; use %s", f.Name, reports.FormatList(" or ", func(f reports.Format) string {
+			if f.Comparison.Write == nil {
+				return ""
+			}
+			return f.Name
+		}))
+	}
 
 	in, err := reports.ReadInput(paths)
 	if err != nil {
@@ -94,51 +124,27 @@ a results file; 4 regressions against the baseline with --fail-on-regression;
 		cmp = &c
 	}
 
-	toDir := *format == "html" || outSet
-	var report, comparison []byte
-	var reportName, compareName string
-	switch *format {
-	case "html":
-		t := *title
-		if t == "" {
-			t = defaultReportTitle
-		}
-		report, err = reports.HTML(in, reports.HTMLOptions{Title: t, Generated: time.Now()})
-		if err != nil {
-			return fmt.Errorf("render HTML: %w", err)
-		}
-		reportName = "index.html"
-		if cmp != nil {
-			comparison, compareName = reports.CompareMarkdown(*cmp), "compare.md"
-		}
-	case "markdown":
-		if *title != "" {
-			report = fmt.Appendf(nil, "# %s\n\n", markdownTitle(*title))
-		}
-		report, reportName = append(report, reports.Markdown(in)...), "summary.md"
-		if cmp != nil {
-			comparison, compareName = reports.CompareMarkdown(*cmp), "compare.md"
-		}
-	case "text":
-		if *title != "" {
-			report = fmt.Appendf(nil, "%s\n%s\n\n", *title, strings.Repeat("=", len([]rune(*title))))
-		}
-		report, reportName = append(report, reports.Text(in)...), "summary.txt"
-		if cmp != nil {
-			comparison, compareName = reports.CompareText(*cmp), "compare.txt"
+	report, err := f.Render(in, reports.Options{Title: *title, Generated: time.Now()})
+	if err != nil {
+		return err
+	}
+	var comparison []byte
+	if cmp != nil {
+		if comparison, err = f.Comparison.Render(*cmp); err != nil {
+			return err
 		}
 	}
 
-	if toDir {
+	if !f.Printed || outSet {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("create %s: %w", dir, err)
 		}
-		written := []string{filepath.Join(dir, reportName)}
+		written := []string{filepath.Join(dir, f.File)}
 		if err := os.WriteFile(written[0], report, 0o644); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
 		if comparison != nil {
-			p := filepath.Join(dir, compareName)
+			p := filepath.Join(dir, f.Comparison.File)
 			if err := os.WriteFile(p, comparison, 0o644); err != nil {
 				return fmt.Errorf("write comparison: %w", err)
 			}
@@ -164,11 +170,7 @@ a results file; 4 regressions against the baseline with --fail-on-regression;
 			for _, r := range regs {
 				fmt.Fprintf(stderr, "regression: %s\n", r)
 			}
-			noun := "regressions"
-			if len(regs) == 1 {
-				noun = "regression"
-			}
-			return &exitError{code: exitThreshold, err: fmt.Errorf("%d %s against the baseline (--fail-on-regression)", len(regs), noun)}
+			return &exitError{code: exitThreshold, err: fmt.Errorf("%s against the baseline (--fail-on-regression)", numtext.Plural(len(regs), "regression"))}
 		}
 	}
 	return nil
@@ -199,7 +201,20 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
-// markdownTitle keeps a title on one line.
-func markdownTitle(s string) string {
-	return strings.Join(strings.Fields(s), " ")
+// comparisonFiles names the comparison files of the formats that have
+// one: "compare.md (html, markdown) or compare.txt (text)".
+func comparisonFiles() string {
+	users := map[string][]string{}
+	for _, f := range reports.Formats {
+		if file := f.Comparison.File; file != "" {
+			users[file] = append(users[file], f.Name)
+		}
+	}
+	return reports.FormatList(" or ", func(f reports.Format) string {
+		names := users[f.Comparison.File]
+		if len(names) == 0 || names[0] != f.Name { // named with its first user
+			return ""
+		}
+		return fmt.Sprintf("%s (%s)", f.Comparison.File, strings.Join(names, ", "))
+	})
 }

@@ -8,13 +8,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/testtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
 )
 
 // writeRun writes a conformance results file with one target "alpha"
 // whose cases have the given verdicts (close verdicts OK).
-func writeRun(t *testing.T, path string, verdicts map[string]string) string {
+func writeRun(t *testing.T, path string, verdicts map[string]results.Verdict) string {
 	t.Helper()
 	tg := results.Target{Name: "alpha"}
 	for id, v := range verdicts {
@@ -52,7 +53,7 @@ func writeLoad(t *testing.T, path string, throughput float64, p99 int64) string 
 func TestReportHTMLToOut(t *testing.T) {
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in")
-	writeRun(t, filepath.Join(in, "conformance", "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.Failed})
+	writeRun(t, filepath.Join(in, "conformance", "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
 	writeLoad(t, filepath.Join(in, "bench", "gws-echo.json"), 1000, 2000)
 	out := filepath.Join(dir, "report")
 	code, stdout, stderr := runCLI("report", "--out", out, "--title", "nightly", in)
@@ -74,7 +75,7 @@ func TestReportHTMLToOut(t *testing.T) {
 
 func TestReportHTMLDefaultDir(t *testing.T) {
 	dir := t.TempDir()
-	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK})
+	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK})
 	t.Chdir(dir)
 	code, stdout, stderr := runCLI("report", path)
 	if code != exitOK {
@@ -91,7 +92,7 @@ func TestReportHTMLDefaultDir(t *testing.T) {
 
 func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	dir := t.TempDir()
-	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.Failed})
+	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
 	load := writeLoad(t, filepath.Join(dir, "load.json"), 1000, 2000)
 	t.Chdir(dir)
 	// Flags may follow the paths.
@@ -99,20 +100,12 @@ func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("markdown: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"# PR 12\n", "## Conformance", "| alpha | server | 2 | 1 |", "| 1.1.2 | FAILED |", "## Load", "### echo"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("markdown lacks %q:\n%s", want, stdout)
-		}
-	}
+	testtext.Contains(t, "stdout", stdout, "# PR 12\n", "## Conformance", "| alpha | server | 2 | 1 |", "| 1.1.2 | FAILED |", "## Load", "### echo")
 	code, stdout, stderr = runCLI("report", "--format", "text", path, load)
 	if code != exitOK {
 		t.Fatalf("text: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"alpha: 1 unexpected failures", "1.1.2", "throughput", "1,000/s"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("text lacks %q:\n%s", want, stdout)
-		}
-	}
+	testtext.Contains(t, "stdout", stdout, "alpha: 1 unexpected failures", "1.1.2", "throughput", "1,000/s")
 	if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
 		t.Errorf("markdown or text without --out wrote files: %v", err)
 	}
@@ -130,9 +123,26 @@ func TestReportMarkdownAndTextToStdout(t *testing.T) {
 	}
 }
 
+// Every format of the table is a --format: junit, too, from any results
+// file, to stdout or into --out.
+func TestReportJUnit(t *testing.T) {
+	dir := t.TempDir()
+	path := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
+	t.Chdir(dir)
+	code, stdout, stderr := runCLI("report", "--format", "junit", path)
+	if code != exitOK || !strings.HasPrefix(stdout, "<?xml") || !strings.Contains(stdout, `<testsuite name="alpha" tests="2" failures="1"`) {
+		t.Errorf("junit: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	out := filepath.Join(dir, "ci")
+	code, stdout, _ = runCLI("report", "--format", "junit", "--out", out, path)
+	if xml := filepath.Join(out, "junit.xml"); code != exitOK || stdout != xml+"\n" {
+		t.Errorf("junit --out: exit %d, stdout %q", code, stdout)
+	}
+}
+
 func TestReportUsageErrors(t *testing.T) {
 	dir := t.TempDir()
-	good := writeRun(t, filepath.Join(dir, "results.json"), map[string]string{"1.1.1": results.OK})
+	good := writeRun(t, filepath.Join(dir, "results.json"), map[string]results.Verdict{"1.1.1": results.OK})
 	corrupt := filepath.Join(dir, "corrupt.json")
 	writeFile(t, corrupt, []byte(`{"schema": "wsharness.conformance/v1", "targets": [`))
 	garbage := filepath.Join(dir, "garbage.txt")
@@ -152,6 +162,7 @@ func TestReportUsageErrors(t *testing.T) {
 	}{
 		{[]string{"report"}, "at least one"},
 		{[]string{"report", "--format", "pdf", good}, "--format"},
+		{[]string{"report", "--format", "junit", "--baseline", good, good}, "--baseline"},
 		{[]string{"report", missing}, missing},
 		{[]string{"report", corrupt}, corrupt},
 		{[]string{"report", garbage}, garbage},
@@ -187,34 +198,26 @@ func TestReportFailOnRegression(t *testing.T) {
 	dir := t.TempDir()
 	base := filepath.Join(dir, "base")
 	cur := filepath.Join(dir, "cur")
-	writeRun(t, filepath.Join(base, "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.Failed})
+	writeRun(t, filepath.Join(base, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.Failed})
 	writeLoad(t, filepath.Join(base, "load.json"), 1000, 2000)
 
 	// Same load, 1.1.2 fixed: no regression.
-	writeRun(t, filepath.Join(cur, "results.json"), map[string]string{"1.1.1": results.OK, "1.1.2": results.OK})
+	writeRun(t, filepath.Join(cur, "results.json"), map[string]results.Verdict{"1.1.1": results.OK, "1.1.2": results.OK})
 	writeLoad(t, filepath.Join(cur, "load.json"), 1000, 2100)
 	code, stdout, stderr := runCLI("report", "--format", "text", "--baseline", base, "--fail-on-regression", cur)
 	if code != exitOK {
 		t.Fatalf("no regression: exit %d, stderr %q", code, stderr)
 	}
-	for _, want := range []string{"no regressions", "fixed", "latency p99"} {
-		if !strings.Contains(stdout, want) {
-			t.Errorf("comparison lacks %q:\n%s", want, stdout)
-		}
-	}
+	testtext.Contains(t, "stdout", stdout, "no regressions", "fixed", "latency p99")
 
 	// 1.1.1 now fails and p99 rises by 50%: exit 4 listing both.
-	writeRun(t, filepath.Join(cur, "results.json"), map[string]string{"1.1.1": results.Failed, "1.1.2": results.Failed})
+	writeRun(t, filepath.Join(cur, "results.json"), map[string]results.Verdict{"1.1.1": results.Failed, "1.1.2": results.Failed})
 	writeLoad(t, filepath.Join(cur, "load.json"), 1000, 3000)
 	code, stdout, stderr = runCLI("report", "--format", "markdown", "--baseline", base, "--fail-on-regression", cur)
 	if code != exitThreshold {
 		t.Fatalf("exit %d, want %d (stderr %q)", code, exitThreshold, stderr)
 	}
-	for _, want := range []string{"regression: alpha 1.1.1: OK, close OK → FAILED", "regression: gws echo", "latency p99 2.00 ms → 3.00 ms (+50.0%, limit +20.0%)", "2 regressions against the baseline"} {
-		if !strings.Contains(stderr, want) {
-			t.Errorf("stderr lacks %q:\n%s", want, stderr)
-		}
-	}
+	testtext.Contains(t, "stderr", stderr, "regression: alpha 1.1.1: OK, close OK → FAILED", "regression: gws echo", "latency p99 2.00 ms → 3.00 ms (+50.0%, limit +20.0%)", "2 regressions against the baseline")
 	if !strings.Contains(stdout, "## Conformance") || !strings.Contains(stdout, "## Comparison with the baseline") || !strings.Contains(stdout, "❌ new failure") {
 		t.Errorf("stdout lacks the report or the comparison:\n%s", stdout)
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/wsharness/wsharness/targets"
@@ -21,7 +22,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *name == "" {
-		return usageError("--target is required (one of: %s)", targetNames())
+		return usageError("--target is required (one of: %s)", strings.Join(targets.Names(targets.Builtin()), ", "))
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments: %v", fs.Args())
@@ -55,17 +56,6 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return r.Stop(stopCtx)
-}
-
-func targetNames() string {
-	s := ""
-	for i, t := range targets.Builtin() {
-		if i > 0 {
-			s += ", "
-		}
-		s += t.Info().Name
-	}
-	return s
 }
 
 func runTargets(args []string, stdout, stderr io.Writer) error {

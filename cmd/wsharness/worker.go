@@ -13,16 +13,6 @@ import (
 	"github.com/wsharness/wsharness/loadgen"
 )
 
-// Environment variables a load worker reads when the flag is not given:
-// containers get them from docker-compose, pods from a Kubernetes Indexed
-// Job (which sets JOB_COMPLETION_INDEX itself).
-const (
-	envWorkers     = "WSH_WORKERS"
-	envWorkerIndex = "WSH_WORKER_INDEX"
-	envJobIndex    = "JOB_COMPLETION_INDEX"
-	envStartAt     = "WSH_START_AT"
-)
-
 // maxStartWait bounds how far in the future --start-at may lie, so that a
 // typo cannot park a worker for days.
 const maxStartWait = time.Hour
@@ -42,9 +32,9 @@ type workerFlags struct {
 
 func addWorkerFlags(fs *flag.FlagSet) *workerFlags {
 	w := &workerFlags{fs: fs}
-	fs.IntVar(&w.count, "workers", 1, "split the load over this many worker processes; --conns and --rate are the totals ($"+envWorkers+")")
-	fs.IntVar(&w.index, "worker-index", 0, "this worker's index, 0 to --workers-1 ($"+envWorkerIndex+", else $"+envJobIndex+")")
-	fs.StringVar(&w.startAt, "start-at", "", "wait until this RFC 3339 time before connecting, so that workers start together ($"+envStartAt+")")
+	fs.IntVar(&w.count, "workers", 1, "split the load over this many worker processes; --conns and --rate are the totals ($"+loadgen.EnvWorkers+")")
+	fs.IntVar(&w.index, "worker-index", 0, "this worker's index, 0 to --workers-1 ($"+loadgen.EnvWorkerIndex+", else $"+loadgen.EnvJobIndex+")")
+	fs.StringVar(&w.startAt, "start-at", "", "wait until this RFC 3339 time before connecting, so that workers start together ($"+loadgen.EnvStartAt+")")
 	return w
 }
 
@@ -53,10 +43,10 @@ func addWorkerFlags(fs *flag.FlagSet) *workerFlags {
 func (w *workerFlags) worker(getenv func(string) string) (*loadgen.Worker, error) {
 	count, index := w.count, w.index
 	if !flagSet(w.fs, "workers") {
-		if v := getenv(envWorkers); v != "" {
+		if v := getenv(loadgen.EnvWorkers); v != "" {
 			n, err := strconv.Atoi(strings.TrimSpace(v))
 			if err != nil {
-				return nil, usageError("$%s=%q: want a number of workers", envWorkers, v)
+				return nil, usageError("$%s=%q: want a number of workers", loadgen.EnvWorkers, v)
 			}
 			count = n
 		}
@@ -65,9 +55,9 @@ func (w *workerFlags) worker(getenv func(string) string) (*loadgen.Worker, error
 		return nil, usageError("--workers %d: want 1 to %d", count, loadgen.MaxWorkers)
 	}
 	if !flagSet(w.fs, "worker-index") {
-		name, v := envWorkerIndex, getenv(envWorkerIndex)
+		name, v := loadgen.EnvWorkerIndex, getenv(loadgen.EnvWorkerIndex)
 		if v == "" {
-			name, v = envJobIndex, getenv(envJobIndex)
+			name, v = loadgen.EnvJobIndex, getenv(loadgen.EnvJobIndex)
 		}
 		switch {
 		case v != "":
@@ -77,7 +67,7 @@ func (w *workerFlags) worker(getenv func(string) string) (*loadgen.Worker, error
 			}
 			index = n
 		case count > 1:
-			return nil, usageError("%d workers, but not which one this is: give --worker-index or set $%s", count, envWorkerIndex)
+			return nil, usageError("%d workers, but not which one this is: give --worker-index or set $%s", count, loadgen.EnvWorkerIndex)
 		}
 	}
 	if index < 0 || index >= count {
@@ -85,7 +75,7 @@ func (w *workerFlags) worker(getenv func(string) string) (*loadgen.Worker, error
 	}
 	raw := w.startAt
 	if !flagSet(w.fs, "start-at") {
-		raw = getenv(envStartAt)
+		raw = getenv(loadgen.EnvStartAt)
 	}
 	var startAt *time.Time
 	if raw = strings.TrimSpace(raw); raw != "" {

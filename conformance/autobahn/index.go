@@ -27,29 +27,29 @@ func IsAutobahnID(id string) bool {
 
 // Entry is one case of index.json.
 type Entry struct {
-	Behavior        string `json:"behavior"`
-	BehaviorClose   string `json:"behaviorClose"`
-	Duration        int64  `json:"duration"` // ms
-	RemoteCloseCode *int   `json:"remoteCloseCode"`
-	ReportFile      string `json:"reportfile"`
+	Behavior        results.Verdict      `json:"behavior"`
+	BehaviorClose   results.CloseVerdict `json:"behaviorClose"`
+	Duration        int64                `json:"duration"` // ms
+	RemoteCloseCode *int                 `json:"remoteCloseCode"`
+	ReportFile      string               `json:"reportfile"`
 }
 
 // CaseReport is the file per case that index.json names: the fields of
 // Autobahn's per-case JSON that wsharness has.
 type CaseReport struct {
-	Agent             string   `json:"agent"`
-	ID                string   `json:"id"`
-	Description       string   `json:"description"`
-	Expectation       string   `json:"expectation"`
-	Behavior          string   `json:"behavior"`
-	BehaviorClose     string   `json:"behaviorClose"`
-	Duration          int64    `json:"duration"`
-	Result            string   `json:"result"`
-	RemoteCloseCode   *int     `json:"remoteCloseCode"`
-	RemoteCloseReason string   `json:"remoteCloseReason"`
-	Received          []string `json:"received"`
-	HTTPRequest       string   `json:"httpRequest"`
-	HTTPResponse      string   `json:"httpResponse"`
+	Agent             string               `json:"agent"`
+	ID                string               `json:"id"`
+	Description       string               `json:"description"`
+	Expectation       string               `json:"expectation"`
+	Behavior          results.Verdict      `json:"behavior"`
+	BehaviorClose     results.CloseVerdict `json:"behaviorClose"`
+	Duration          int64                `json:"duration"`
+	Result            string               `json:"result"`
+	RemoteCloseCode   *int                 `json:"remoteCloseCode"`
+	RemoteCloseReason string               `json:"remoteCloseReason"`
+	Received          []string             `json:"received"`
+	HTTPRequest       string               `json:"httpRequest"`
+	HTTPResponse      string               `json:"httpResponse"`
 }
 
 // Write writes run as Autobahn's report directory: index.json, keyed by

@@ -58,7 +58,7 @@ var echoScript = casekit.Script{
 
 // runClient plays script with the harness as server against one client
 // run of echo.
-func runClient(t *testing.T, script casekit.Script, echo func(ctx context.Context, url string) error) casekit.Outcome {
+func runClient(t *testing.T, script casekit.Script, echo func(ctx context.Context, url string) error) results.Case {
 	t.Helper()
 	env, url := clientEnv(t)
 	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
@@ -157,7 +157,7 @@ func TestLingerJudgesWhoClosesTCPFirst(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		wait    time.Duration
-		verdict string
+		verdict results.Verdict
 		note    string
 	}{
 		{0, results.NonStrict, "without waiting for the server"},

@@ -48,7 +48,7 @@ type opened struct {
 // client it dials env.URL, as the server it answers the connection the
 // client under test opened for the case. A connection that could not be
 // made is returned as the outcome to report instead.
-func (e Env) connect(ctx context.Context, log *wire.Log, op opening) (opened, *Outcome) {
+func (e Env) connect(ctx context.Context, log *wire.Log, op opening) (opened, *results.Case) {
 	if e.Peer == wire.Client {
 		return e.answer(ctx, log, op)
 	}
@@ -73,7 +73,7 @@ func (e Env) connect(ctx context.Context, log *wire.Log, op opening) (opened, *O
 // answer takes the connection the client under test opened for the case
 // and sends a valid 101, selecting no subprotocol and no extension, or
 // what op.respond makes of it.
-func (e Env) answer(ctx context.Context, log *wire.Log, op opening) (opened, *Outcome) {
+func (e Env) answer(ctx context.Context, log *wire.Log, op opening) (opened, *results.Case) {
 	in, err := e.Incoming(ctx, wire.AcceptOptions{
 		Log: log, Timeout: e.Scaled(HandshakeTimeout), Keys: e.Keys, Pacing: e.pacing(op.pacingBudget),
 	})
@@ -125,8 +125,8 @@ func (e Env) pacing(budget time.Duration) wire.Pacing {
 }
 
 // noConnection is the outcome of a case whose connection was never made.
-func noConnection(text results.Handshake, log *wire.Log, err error) *Outcome {
-	return &Outcome{
+func noConnection(text results.Handshake, log *wire.Log, err error) *results.Case {
+	return &results.Case{
 		Verdict: results.Failed, CloseVerdict: results.CloseFailed,
 		Observed: "no WebSocket connection: " + err.Error(), Handshake: text, Wirelog: log.Entries(),
 	}

@@ -78,7 +78,7 @@ func OfferDeflate(offers ...wire.Extension) func(*wire.Request) {
 // declined ends a RequireDeflate script whose server did not accept the
 // offer, or whose client made no offer the case can answer: UNIMPLEMENTED,
 // after a polite close.
-func declined(ctx context.Context, env Env, c opened, log *wire.Log, started time.Time) Outcome {
+func declined(ctx context.Context, env Env, c opened, log *wire.Log, started time.Time) results.Case {
 	_ = c.conn.ClosePolitely(ctx, env.Scaled(CloseTimeout))
 	why := c.declined
 	if why == "" {
@@ -93,7 +93,7 @@ func declined(ctx context.Context, env Env, c opened, log *wire.Log, started tim
 		}
 		why = "the server declined permessage-deflate (" + answer + ")"
 	}
-	return Outcome{
+	return results.Case{
 		Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
 		Observed:  "not run: " + why + "; the case needs it",
 		Handshake: c.handshake, Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),

@@ -59,14 +59,14 @@ func (e Event) String() string {
 	case Marker:
 		return "<" + e.Name + ">"
 	case Pong:
-		return fmt.Sprintf("pong(%d) %s", len(e.Payload), show(e.Payload, true))
+		return fmt.Sprintf("pong(%d) %s", len(e.Payload), payloadText(e.Payload, true))
 	}
-	return fmt.Sprintf("%s(%d) %s", wire.OpName(e.Opcode), len(e.Payload), show(e.Payload, e.Opcode == wire.OpText))
+	return fmt.Sprintf("%s(%d) %s", wire.OpName(e.Opcode), len(e.Payload), payloadText(e.Payload, e.Opcode == wire.OpText))
 }
 
-// show renders a payload prefix as quoted text when it is printable text,
+// payloadText renders a payload prefix as quoted text when it is printable text,
 // else as hex.
-func show(p []byte, text bool) string {
+func payloadText(p []byte, text bool) string {
 	if len(p) == 0 {
 		return `""`
 	}

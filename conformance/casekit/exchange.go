@@ -20,11 +20,11 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
 )
@@ -122,12 +122,12 @@ type Exchange struct {
 	// Refused is the verdict when the server closes with 1009 (message too
 	// big) instead of echoing: RFC 6455 §7.4.1 lets it limit message size.
 	// "" means INFORMATIONAL.
-	Refused string
+	Refused results.Verdict
 	// MaskKeys, when set, judges the masking keys of every frame the
 	// client sent (up to maxMaskKeys), in order: a verdict that can only
 	// make the exchange's worse, and the measurement for the observed
 	// text.
-	MaskKeys func(keys [][4]byte) (verdict, note string)
+	MaskKeys func(keys [][4]byte) (verdict results.Verdict, note string)
 }
 
 // maxMaskKeys bounds the masking keys an exchange keeps (256 KiB).
@@ -159,14 +159,14 @@ const (
 )
 
 // Run dials, negotiates, runs the round trips and closes.
-func (x Exchange) Run(ctx context.Context, env Env) Outcome {
+func (x Exchange) Run(ctx context.Context, env Env) results.Case {
 	log := wire.NewLog()
 	c, failed := env.connect(ctx, log, opening{edit: x.Edit, pacingBudget: ExchangePacingBudget, answer: x.Answer})
 	if failed != nil {
 		return *failed
 	}
 	conn := c.conn
-	out := Outcome{Handshake: c.handshake}
+	out := results.Case{Handshake: c.handshake}
 	timeout := env.Scaled(x.timeout())
 	// The reader outlives the round trips by the closing handshake.
 	sess := newSession(conn, log, timeout+3*env.Scaled(CloseTimeout))
@@ -196,10 +196,10 @@ func (x Exchange) Run(ctx context.Context, env Env) Outcome {
 	if negotiation == nil {
 		r.run(ctx)
 	}
-	closer := Script{Judge: settled, Close: CloseExpect{Codes: []int{1000}, RequireClean: true}}
+	closer := Script{Judge: nothingMoreExpected, Close: CloseExpect{Codes: []int{1000}, RequireClean: true}}
 	switch r.stop {
 	case stopTimeout:
-		log.Note("timer expired after %s with %d of %d echoes: %s starts the closing handshake", human(timeout), r.matched(), x.N, sess.peer.Peer())
+		log.Note("timer expired after %s with %d of %d echoes: %s starts the closing handshake", numtext.Duration(timeout), r.matched(), x.N, sess.peer.Peer())
 		sess.timedOutClosing(ctx)
 	case stopCancelled:
 		log.Note("case cancelled: %v", ctx.Err())
@@ -230,9 +230,10 @@ func (x Exchange) timeout() time.Duration {
 	return x.Timeout
 }
 
-// settled is the judge of the closing phase: the round trips are over, so
-// the client closes at once.
-func settled([]Event) (string, bool) { return results.OK, true }
+// nothingMoreExpected judges the closing phase of an exchange: the round
+// trips are over and judged, so the trace is final at once and the
+// harness closes.
+func nothingMoreExpected([]Event) (results.Verdict, bool) { return results.OK, true }
 
 // roundTrips is the sending side of an exchange.
 type roundTrips struct {
@@ -383,7 +384,7 @@ func (r *roundTrips) pong(ctx context.Context, p []byte) {
 }
 
 // judge fills the verdicts and the observed text.
-func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation error, out *Outcome) {
+func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation error, out *results.Case) {
 	r.e.mu.Lock()
 	matched, wrong := r.e.matched, r.e.wrong
 	r.e.mu.Unlock()
@@ -411,7 +412,7 @@ func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation erro
 		closeVerdict, closeNote = results.CloseOK, ""
 	case r.stop == stopTimeout || r.stop == stopWriteTimeout:
 		verdict = results.Failed
-		notes = append(notes, fmt.Sprintf("timed out: %d of %d echoes in %s (the case allows %s)", matched, r.N, human(r.elapsed), human(r.timeout)))
+		notes = append(notes, fmt.Sprintf("timed out: %d of %d echoes in %s (the case allows %s)", matched, r.N, numtext.Duration(r.elapsed), numtext.Duration(r.timeout)))
 		if r.stop == stopWriteTimeout {
 			notes = append(notes, fmt.Sprintf("the %s stopped reading: message %d was still being written", st.peer, r.sent+1))
 			closeVerdict, closeNote = results.CloseOK, fmt.Sprintf("the %s dropped TCP in the middle of a message, where no Close can be sent; the close is not graded", st.peer.Peer())
@@ -460,29 +461,12 @@ func (r *roundTrips) summary(matched int) string {
 	case r.N == 0:
 		return "no message to send"
 	case matched < r.N:
-		return fmt.Sprintf("%d of %d round trips completed in %s", matched, r.N, human(r.took))
+		return fmt.Sprintf("%d of %d round trips completed in %s", matched, r.N, numtext.Duration(r.took))
 	case r.N == 1:
-		return fmt.Sprintf("1 round trip of %d bytes in %s", r.bytes, human(r.took))
+		return fmt.Sprintf("1 round trip of %d bytes in %s", r.bytes, numtext.Duration(r.took))
 	}
 	each := r.took / time.Duration(r.N)
-	return fmt.Sprintf("%d round trips in %s, %s each (%d payload bytes each way)", r.N, human(r.took), human(each), r.bytes)
-}
-
-// human renders a duration in ms with about three significant digits, or
-// in seconds from 10 s on.
-func human(d time.Duration) string {
-	ms := float64(d) / float64(time.Millisecond)
-	switch {
-	case ms >= 10000:
-		return strconv.FormatFloat(ms/1000, 'f', 1, 64) + " s"
-	case ms >= 100:
-		return strconv.FormatFloat(ms, 'f', 0, 64) + " ms"
-	case ms >= 10:
-		return strconv.FormatFloat(ms, 'f', 1, 64) + " ms"
-	case ms >= 1:
-		return strconv.FormatFloat(ms, 'f', 2, 64) + " ms"
-	}
-	return strconv.FormatFloat(ms, 'f', 3, 64) + " ms"
+	return fmt.Sprintf("%d round trips in %s, %s each (%d payload bytes each way)", r.N, numtext.Duration(r.took), numtext.Duration(each), r.bytes)
 }
 
 // echoes is the receiving side: it reassembles and decodes server

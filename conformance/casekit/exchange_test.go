@@ -42,11 +42,7 @@ func xor(p []byte) []byte {
 // ways: the server echoes the encoded bytes, so only a Decode that undoes
 // Encode gives back what was sent.
 func TestExchangeUsesTheNegotiatedCodec(t *testing.T) {
-	srv, err := brokenpeer.Start(brokenpeer.Defects{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	env := casekit.Env{URL: srv.URL()}
 	msg := func(i int) (byte, []byte) { return wire.OpText, []byte(fmt.Sprintf("message %d", i)) }
 	run := func(negotiate func(*wire.Response) (casekit.Codec, error)) results.Case {

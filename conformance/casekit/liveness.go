@@ -116,9 +116,9 @@ func (l *Liveness) gate(ctx context.Context, env Env) string {
 
 // Gate runs the case unless env's server has stopped answering opening
 // handshakes; then the case is FAILED without running, saying so.
-func Gate(ctx context.Context, env Env, run func(context.Context, Env) Outcome) Outcome {
+func Gate(ctx context.Context, env Env, run func(context.Context, Env) results.Case) results.Case {
 	if why := env.Liveness.gate(ctx, env); why != "" {
-		return Outcome{
+		return results.Case{
 			Verdict: results.Failed, CloseVerdict: results.CloseFailed, NotRun: true,
 			Observed: "not run: " + why,
 		}

@@ -152,7 +152,7 @@ func TestBusyServerIsNotTakenForGone(t *testing.T) {
 	// unscaled) while its pings arrive.
 	long := make(chan results.Case, 1)
 	go func() {
-		s := casekit.Script{Steps: []casekit.Step{casekit.Wait(40*time.Second, "")}, Judge: func([]casekit.Event) (string, bool) { return results.OK, false }}
+		s := casekit.Script{Steps: []casekit.Step{casekit.Wait(40*time.Second, "")}, Judge: func([]casekit.Event) (results.Verdict, bool) { return results.OK, false }}
 		long <- casekit.Gate(context.Background(), env, s.Run)
 	}()
 	time.Sleep(200 * time.Millisecond) // the long case has its connection

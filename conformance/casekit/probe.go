@@ -10,7 +10,7 @@ import (
 
 // ProbeJudge decides a verdict from the server's answer to a handshake
 // request: resp is nil when no HTTP response arrived (err says why).
-type ProbeJudge func(resp *wire.Response, err error) (verdict, observed string)
+type ProbeJudge func(resp *wire.Response, err error) (verdict results.Verdict, observed string)
 
 // Probe is a handshake-level case: one opening handshake request, judged
 // on the HTTP response alone.
@@ -21,7 +21,7 @@ type Probe struct {
 
 // Run sends the request and judges the response. When the server upgraded
 // anyway, the client closes the WebSocket politely.
-func (p Probe) Run(ctx context.Context, env Env) Outcome {
+func (p Probe) Run(ctx context.Context, env Env) results.Case {
 	started := time.Now()
 	log := wire.NewLog()
 	conn, hs, err := wire.Open(ctx, env.URL, env.options(log, p.Edit))
@@ -37,7 +37,7 @@ func (p Probe) Run(ctx context.Context, env Env) Outcome {
 	case conn != nil:
 		_ = conn.Close()
 	}
-	return Outcome{
+	return results.Case{
 		Verdict: verdict, CloseVerdict: results.CloseOK, Observed: observed,
 		Handshake: handshakeText(hs), Wirelog: log.Entries(), DurationMS: ms(time.Since(started)),
 	}

@@ -178,7 +178,7 @@ type CloseExpect struct {
 
 // Judge decides a behaviour verdict from a trace. final reports that no
 // further event can change the outcome, so the client may stop waiting.
-type Judge func(trace []Event) (verdict string, final bool)
+type Judge func(trace []Event) (verdict results.Verdict, final bool)
 
 // Script is a frame-level case.
 type Script struct {
@@ -218,11 +218,8 @@ type Script struct {
 	Timeout time.Duration
 }
 
-// Outcome is a case result before the catalog adds the case's metadata.
-type Outcome = results.Case
-
 // Run executes the script on a connection to the peer under test.
-func (s Script) Run(ctx context.Context, env Env) Outcome {
+func (s Script) Run(ctx context.Context, env Env) results.Case {
 	started := time.Now()
 	log := wire.NewLog()
 	if env.Keys == nil {
@@ -234,7 +231,7 @@ func (s Script) Run(ctx context.Context, env Env) Outcome {
 		return *failed
 	}
 	conn := c.conn
-	out := Outcome{Handshake: c.handshake}
+	out := results.Case{Handshake: c.handshake}
 	if (s.RequireDeflate && c.deflate == nil) || c.declined != "" {
 		return declined(ctx, env, c, log, started)
 	}
@@ -313,7 +310,7 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 	}
 	timer := time.NewTimer(env.Scaled(timeout))
 	defer timer.Stop()
-	phase := "waiting" // then "closing" (our Close sent), then "draining" (both sent)
+	phase := phaseWaiting
 	// A case that sends its Close among its steps (7.1.x) gives the server
 	// its own timer, not just CloseTimeout, to work through what came
 	// before the Close: 7.1.6 has 256 KiB to echo first, which a loaded
@@ -340,13 +337,13 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 			sess.drop()
 			return
 		case st.closeSent && st.peerClose != nil:
-			if phase != "draining" {
-				phase = "draining"
+			if phase != phaseDraining {
+				phase = phaseDraining
 				resetTimer(timer, env.Scaled(CloseTimeout))
 			}
 		case st.closeSent:
-			if phase == "waiting" {
-				phase = "closing"
+			if phase == phaseWaiting {
+				phase = phaseClosing
 				resetTimer(timer, closeWait)
 			}
 		case st.peerClose != nil:
@@ -372,14 +369,14 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 		case <-sess.changed:
 		case <-timer.C:
 			switch phase {
-			case "waiting":
+			case phaseWaiting:
 				sess.log.Note("timer expired after %v: %s starts the closing handshake", env.Scaled(timeout), sess.peer.Peer())
 				sess.timedOutClosing(ctx)
-			case "closing":
+			case phaseClosing:
 				sess.log.Note("no Close from the %s within %v: %s drops TCP", sess.peer, closeWait, sess.peer.Peer())
 				sess.giveUpWaiting()
 				return
-			default:
+			default: // phaseDraining
 				sess.log.Note("server did not close TCP within %v after the closing handshake: client drops TCP", env.Scaled(CloseTimeout))
 				sess.dropAfterClose()
 				return
@@ -388,13 +385,26 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 	}
 }
 
+// finishPhase is how far finish has got in ending the connection; each
+// phase has its own timer.
+type finishPhase int
+
+const (
+	// phaseWaiting: the case's timer runs while the expected events arrive.
+	phaseWaiting finishPhase = iota
+	// phaseClosing: the harness's Close is sent; the peer's is awaited.
+	phaseClosing
+	// phaseDraining: both Close frames are sent; the server drops TCP.
+	phaseDraining
+)
+
 func resetTimer(t *time.Timer, d time.Duration) {
 	t.Stop()
 	t.Reset(d)
 }
 
 // judgeTrace applies Judge or the OK/NonStrict lists.
-func (s Script) judgeTrace(trace []Event) (string, bool) {
+func (s Script) judgeTrace(trace []Event) (results.Verdict, bool) {
 	if s.Judge != nil {
 		return s.Judge(trace)
 	}
@@ -410,7 +420,7 @@ func (s Script) passes(trace []Event) bool {
 // trace is OK, to a NonStrict one NON-STRICT, anything else FAILED. The
 // outcome is final once no longer trace could earn a better verdict.
 func ListJudge(ok, nonStrict [][]Event) Judge {
-	return func(trace []Event) (string, bool) {
+	return func(trace []Event) (results.Verdict, bool) {
 		extendsTo := func(lists [][]Event) (equal, prefix bool) {
 			for _, l := range lists {
 				if equalTrace(trace, l) {
@@ -434,7 +444,7 @@ func ListJudge(ok, nonStrict [][]Event) Judge {
 }
 
 // judge fills the verdicts and the observed text.
-func (s Script) judge(env Env, st snapshot, out *Outcome) {
+func (s Script) judge(env Env, st snapshot, out *results.Case) {
 	var notes []string
 	verdict, _ := s.judgeTrace(st.trace)
 	if verdict == results.Failed {
@@ -499,7 +509,7 @@ func (s Script) expectedText() string {
 
 // judgeClose applies Autobahn's close rules in order: wrong endpoint,
 // unclean, wrong code.
-func (s Script) judgeClose(env Env, st snapshot) (string, string) {
+func (s Script) judgeClose(env Env, st snapshot) (results.CloseVerdict, string) {
 	e := s.Close
 	switch {
 	case e.AnyEndpoint:
@@ -533,7 +543,7 @@ func (s Script) judgeClose(env Env, st snapshot) (string, string) {
 // provoke it, is NON-STRICT (§5.5.1, §7.1.1: the client SHOULD wait for
 // the server); keeping it open after the server's FIN is INFORMATIONAL
 // (the RFC sets no time).
-func (s Script) judgeLinger(env Env, st snapshot, verdict string, notes []string) (string, []string) {
+func (s Script) judgeLinger(env Env, st snapshot, verdict results.Verdict, notes []string) (results.Verdict, []string) {
 	if s.Close.Linger <= 0 || verdict != results.OK {
 		return verdict, notes
 	}

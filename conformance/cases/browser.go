@@ -16,7 +16,7 @@ import (
 
 // FamilyBrowser is the real-browser interop family: the client is headless
 // Chromium's own WebSocket, not the harness's wire client.
-const FamilyBrowser = "browser"
+const FamilyBrowser Family = "browser"
 
 // browserSizes are the message sizes in bytes: around the 7-bit/16-bit
 // and 16-bit/64-bit length encodings a server must switch between.
@@ -40,15 +40,15 @@ const browserFixed = 30*time.Second + 2*3*time.Second
 func Browser() []Case {
 	var out []Case
 	for i, size := range browserSizes {
-		out = append(out, browserEcho(fmt.Sprintf("200.1.%d", i+1), fmt.Sprintf("Browser text, %d bytes ASCII", size),
+		out = append(out, browserEcho(Case{ID: fmt.Sprintf("200.1.%d", i+1), Title: fmt.Sprintf("Browser text, %d bytes ASCII", size)},
 			browser.Scenario{Kind: browser.KindEcho, Text: asciiText(size)}))
 	}
 	for i, size := range browserSizes[1:] {
-		out = append(out, browserEcho(fmt.Sprintf("200.2.%d", i+1), fmt.Sprintf("Browser text, %d bytes multi-byte UTF-8", size),
+		out = append(out, browserEcho(Case{ID: fmt.Sprintf("200.2.%d", i+1), Title: fmt.Sprintf("Browser text, %d bytes multi-byte UTF-8", size)},
 			browser.Scenario{Kind: browser.KindEcho, Text: multibyteText(size)}))
 	}
 	for i, size := range browserSizes {
-		out = append(out, browserEcho(fmt.Sprintf("200.3.%d", i+1), fmt.Sprintf("Browser binary, %d bytes", size),
+		out = append(out, browserEcho(Case{ID: fmt.Sprintf("200.3.%d", i+1), Title: fmt.Sprintf("Browser binary, %d bytes", size)},
 			browser.Scenario{Kind: browser.KindEcho, Binary: true, Size: size}))
 	}
 	out = append(out,
@@ -68,7 +68,7 @@ func Browser() []Case {
 			run: runBrowserClose, timeout: browserTimer, fixed: browserFixed},
 	)
 	for i := range out {
-		out[i].run = withTLSNote(out[i].run)
+		out[i] = regraded(out[i], addTLSNote)
 	}
 	return out
 }
@@ -94,51 +94,50 @@ func browserTLSNote(tr browser.Trace, env casekit.Env) string {
 	return tlsNotePrefix + tr.TLSNote + "; " + client
 }
 
-// withTLSNote adds a browser case's TLS note from its wire log to what it
+// addTLSNote adds a browser case's TLS note from its wire log to what it
 // observed, whatever the verdict.
-func withTLSNote(run func(context.Context, casekit.Env) casekit.Outcome) func(context.Context, casekit.Env) casekit.Outcome {
-	return func(ctx context.Context, env casekit.Env) casekit.Outcome {
-		out := run(ctx, env)
-		for _, e := range out.Wirelog {
-			if e.Dir == wire.HarnessEvent && strings.HasPrefix(e.Note, tlsNotePrefix) {
-				if out.Observed != "" {
-					out.Observed += "\n"
-				}
-				out.Observed += e.Note
-				break
+func addTLSNote(_ casekit.Env, out *results.Case) {
+	for _, e := range out.Wirelog {
+		if e.Dir == wire.HarnessEvent && strings.HasPrefix(e.Note, tlsNotePrefix) {
+			if out.Observed != "" {
+				out.Observed += "\n"
 			}
+			out.Observed += e.Note
+			return
 		}
-		return out
 	}
 }
 
-func browserEcho(id, title string, sc browser.Scenario) Case {
+// browserEcho is the case c (its ID and title) played by the echo
+// scenario sc.
+func browserEcho(c Case, sc browser.Scenario) Case {
 	kind, size := "text", len(sc.Text)
 	if sc.Binary {
 		kind, size = "binary", sc.Size
 	}
-	return Case{ID: id, Family: FamilyBrowser, Title: title, RFC: "RFC 6455 §5.2, §5.6", timeout: browserTimer, fixed: browserFixed,
-		Description: fmt.Sprintf("Chromium opens the echo endpoint with new WebSocket(url), sends a %d-byte %s message, "+
-			"waits for the echo and closes with 1000.", size, kind),
-		Expectation: "The echo arrives with the same type and content and Chromium never has to fail the connection " +
-			"(§5.2 framing, §5.6 data); the close is clean. A server that refuses the browser's handshake " +
-			"(for example by Origin, §10.2) is INFORMATIONAL.",
-		run: func(ctx context.Context, env casekit.Env) casekit.Outcome {
-			sc := sc
-			sc.URL = env.URL
-			tr, out, ok := playInBrowser(ctx, env, sc)
-			if !ok {
-				return out
-			}
-			gradeEcho(&out, tr, sc)
-			gradeBrowserClose(&out, tr, false)
+	c.Family, c.RFC, c.timeout, c.fixed = FamilyBrowser, "RFC 6455 §5.2, §5.6", browserTimer, browserFixed
+	c.Description = fmt.Sprintf("Chromium opens the echo endpoint with new WebSocket(url), sends a %d-byte %s message, "+
+		"waits for the echo and closes with 1000.", size, kind)
+	c.Expectation = "The echo arrives with the same type and content and Chromium never has to fail the connection " +
+		"(§5.2 framing, §5.6 data); the close is clean. A server that refuses the browser's handshake " +
+		"(for example by Origin, §10.2) is INFORMATIONAL."
+	c.run = func(ctx context.Context, env casekit.Env) results.Case {
+		sc := sc
+		sc.URL = env.URL
+		tr, out, ok := playInBrowser(ctx, env, sc)
+		if !ok {
 			return out
-		}}
+		}
+		gradeEcho(&out, tr, sc)
+		gradeBrowserClose(&out, tr, false)
+		return out
+	}
+	return c
 }
 
-func runBrowserBroadcast(ctx context.Context, env casekit.Env) casekit.Outcome {
+func runBrowserBroadcast(ctx context.Context, env casekit.Env) results.Case {
 	if env.BroadcastURL == "" {
-		return casekit.Outcome{Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
+		return results.Case{Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
 			Observed: "the target declares no broadcast endpoint"}
 	}
 	sc := browser.Scenario{Kind: browser.KindBroadcast, URL: env.BroadcastURL,
@@ -171,7 +170,7 @@ func runBrowserBroadcast(ctx context.Context, env casekit.Env) casekit.Outcome {
 	return out
 }
 
-func runBrowserClose(ctx context.Context, env casekit.Env) casekit.Outcome {
+func runBrowserClose(ctx context.Context, env casekit.Env) results.Case {
 	sc := browser.Scenario{Kind: browser.KindClose, URL: env.URL, CloseCode: 1000, CloseReason: "bye"}
 	tr, out, ok := playInBrowser(ctx, env, sc)
 	if !ok {
@@ -189,9 +188,9 @@ func runBrowserClose(ctx context.Context, env casekit.Env) casekit.Outcome {
 // playInBrowser runs the scenario and grades what every browser case
 // shares: no browser (a harness error), and a handshake that did not
 // open. ok is false when the outcome is already final.
-func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (browser.Trace, casekit.Outcome, bool) {
+func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (browser.Trace, results.Case, bool) {
 	started := time.Now()
-	out := casekit.Outcome{CloseVerdict: results.CloseOK}
+	out := results.Case{CloseVerdict: results.CloseOK}
 	if env.Browser == nil {
 		out.Verdict, out.HarnessError = results.Unimplemented, "no browser to run the browser family"
 		out.Observed = out.HarnessError
@@ -238,7 +237,7 @@ func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (b
 }
 
 // gradeEcho sets the verdict of an echo scenario.
-func gradeEcho(out *casekit.Outcome, tr browser.Trace, sc browser.Scenario) {
+func gradeEcho(out *results.Case, tr browser.Trace, sc browser.Scenario) {
 	want := fmt.Sprintf("a %d-byte text message", len(sc.Text))
 	if sc.Binary {
 		want = fmt.Sprintf("a %d-byte binary message", sc.Size)
@@ -275,7 +274,7 @@ func gradeEcho(out *casekit.Outcome, tr browser.Trace, sc browser.Scenario) {
 
 // gradeBrowserClose sets the close verdict from the page's close event;
 // closeCase makes a non-1000 code the case's behaviour verdict too.
-func gradeBrowserClose(out *casekit.Outcome, tr browser.Trace, closeCase bool) {
+func gradeBrowserClose(out *results.Case, tr browser.Trace, closeCase bool) {
 	c := tr.Close
 	note := func(s string) {
 		if out.Observed != "" {

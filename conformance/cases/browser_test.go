@@ -78,7 +78,7 @@ func TestBrowserFamilyAgainstCorrectServers(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	srv := startServer(t, brokenpeer.Defects{})
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	for id, r := range runBrowserFamily(ctx, casekit.Env{URL: srv.URL(), Browser: b}) {
 		want := results.OK
 		if id == "200.4.1" {
@@ -136,7 +136,7 @@ func TestBrowserFamilyCatchesDefects(t *testing.T) {
 			[]string{"200.1.1", "200.1.2", "200.1.3", "200.1.4", "200.2.1", "200.2.2", "200.2.3", "200.3.4", "200.5.1"}},
 	} {
 		t.Run(row.name, func(t *testing.T) {
-			srv := startServer(t, row.defects)
+			srv := brokenpeer.StartForTest(t, row.defects)
 			got := runBrowserFamily(ctx, casekit.Env{URL: srv.URL(), Browser: b})
 			for _, id := range row.mustFail {
 				if r := got[id]; !r.Failing() || r.HarnessError != "" {
@@ -181,7 +181,8 @@ func TestBrowserGrading(t *testing.T) {
 	for _, tc := range []struct {
 		name, id        string
 		browser         browser.Runner
-		verdict, close  string
+		verdict         results.Verdict
+		close           results.CloseVerdict
 		harness, failed bool
 		observed        string
 	}{

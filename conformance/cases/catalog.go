@@ -1,13 +1,12 @@
 // Package cases is wsharness's conformance catalog: every case with its
 // stable ID, family, RFC clause, MUST-worded expectation and the script
-// that runs it. One file per family; All lists them in report order.
+// that runs it. One file per family, each registered in families.
 package cases
 
 import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -20,7 +19,7 @@ import (
 // Case is one conformance case.
 type Case struct {
 	ID     string `json:"id"`
-	Family string `json:"family"`
+	Family Family `json:"family"`
 	Title  string `json:"title"`
 	// RFC is the clause the case checks, e.g. "RFC 6455 §5.5.2".
 	RFC         string `json:"rfc"`
@@ -30,10 +29,10 @@ type Case struct {
 	// client, when set, words the case's client form where swapping the
 	// ends is not enough (masking: a server's frames must not be masked, a
 	// client's must), and puts the case in the client form although its
-	// family is not one of ClientFamilies.
+	// family does not swap roles (family.swapsRoles).
 	client *clientText
 
-	run func(ctx context.Context, env casekit.Env) casekit.Outcome
+	run func(ctx context.Context, env casekit.Env) results.Case
 	// timeout is how long the case's own timer may run (unscaled), when
 	// longer than the default timers.
 	timeout time.Duration
@@ -53,43 +52,117 @@ func (c Case) Bound(env casekit.Env) time.Duration {
 	return casekit.Bound(env, max(c.timeout, casekit.DefaultTimeout)) + c.fixed
 }
 
-// Family names, in report order.
+// Family names a group of cases, such as the framing cases (1.x) or the
+// UTF-8 ones (6.x); results.json writes it as a string.
+type Family string
+
+// Family names; families gives their report order.
 const (
-	FamilyHandshake     = "handshake"
-	FamilyFraming       = "framing"
-	FamilyPingPong      = "pingpong"
-	FamilyReservedBits  = "reserved-bits"
-	FamilyOpcodes       = "opcodes"
-	FamilyFragmentation = "fragmentation"
-	FamilyUTF8          = "utf8"
-	FamilyClose         = "close"
-	FamilyMisc          = "misc"
-	FamilyMasking       = "masking"
+	FamilyHandshake     Family = "handshake"
+	FamilyFraming       Family = "framing"
+	FamilyPingPong      Family = "pingpong"
+	FamilyReservedBits  Family = "reserved-bits"
+	FamilyOpcodes       Family = "opcodes"
+	FamilyFragmentation Family = "fragmentation"
+	FamilyUTF8          Family = "utf8"
+	FamilyClose         Family = "close"
+	FamilyMisc          Family = "misc"
+	FamilyMasking       Family = "masking"
 	// FamilyHandshakeResponse is declared in handshake_response.go,
 	// FamilyServerClose in server_close.go.
 	// FamilyBrowser is declared in browser.go, FamilyLimits in limits.go,
 	// the deflate families in deflate_negotiation.go and deflate_data.go.
 )
 
-// Families lists family names in report order.
-var Families = []string{
-	FamilyHandshake, FamilyHandshakeResponse, FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes,
-	FamilyFragmentation, FamilyUTF8, FamilyClose, FamilyServerClose, FamilyLimits, FamilyMisc, FamilyDeflateNegotiation,
-	FamilyDeflatePayloads, FamilyDeflateParams, FamilyDeflateResponse, FamilyMasking, FamilyBrowser,
+// family is one family of the catalog and what the engines need to know
+// of it. A family is a file (its name and its cases) and an entry in
+// families.
+type family struct {
+	name Family
+	// cases are the family's cases in server form; nil for a family that
+	// judges only clients.
+	cases func() []Case
+	// clientOnly are cases of the family that judge only clients.
+	clientOnly func() []Case
+	// swapsRoles gives every case of cases a client form: the harness
+	// plays the server and does what the client does in the server form,
+	// and the client under test must do what the server must (Autobahn's
+	// 1.x-7.x, 9.x and 10.x judge clients the same way). Families without
+	// it test what only a server does: answer an opening handshake,
+	// unmask, negotiate an extension, serve a browser; their cases may
+	// still word a client form of their own (Case.client).
+	swapsRoles bool
+	// slow families move megabytes or thousands of messages per case; the
+	// default profile leaves them out, and the suite labels their specs
+	// "profile:full".
+	slow bool
+	// cpuBound families keep the CPU busy rather than wait: each of their
+	// cases compresses and decompresses megabytes in both ends, so the
+	// engine runs only a few at once.
+	cpuBound bool
+	// inBrowser families run their cases in a real browser (Env.Browser).
+	inBrowser bool
 }
 
-// SlowFamilies move megabytes or thousands of messages per case; the
+// families is the registry of the catalog's families, in report order.
+var families = []family{
+	{name: FamilyHandshake, cases: Handshake},
+	{name: FamilyHandshakeResponse, clientOnly: HandshakeResponse},
+	{name: FamilyFraming, cases: Framing, swapsRoles: true},
+	{name: FamilyPingPong, cases: PingPong, swapsRoles: true},
+	{name: FamilyReservedBits, cases: ReservedBits, swapsRoles: true},
+	{name: FamilyOpcodes, cases: Opcodes, swapsRoles: true},
+	{name: FamilyFragmentation, cases: Fragmentation, swapsRoles: true},
+	{name: FamilyUTF8, cases: UTF8, swapsRoles: true},
+	{name: FamilyClose, cases: Close, swapsRoles: true},
+	{name: FamilyServerClose, clientOnly: ServerClose},
+	{name: FamilyLimits, cases: Limits, swapsRoles: true, slow: true},
+	{name: FamilyMisc, cases: Misc, swapsRoles: true},
+	{name: FamilyDeflateNegotiation, cases: DeflateNegotiation},
+	{name: FamilyDeflatePayloads, cases: DeflatePayloads, slow: true, cpuBound: true},
+	{name: FamilyDeflateParams, cases: DeflateParams, slow: true, cpuBound: true},
+	{name: FamilyDeflateResponse, clientOnly: DeflateResponse},
+	{name: FamilyMasking, cases: Masking, clientOnly: MaskKeys},
+	{name: FamilyBrowser, cases: Browser, inBrowser: true},
+}
+
+// familyNamed returns the family called name; the zero family (no cases,
+// no property) for a name that is none.
+func familyNamed(name Family) family {
+	for _, f := range families {
+		if f.name == name {
+			return f
+		}
+	}
+	return family{}
+}
+
+// familiesWhere returns the names of the families that keep says yes to,
+// in report order.
+func familiesWhere(keep func(family) bool) []Family {
+	var names []Family
+	for _, f := range families {
+		if keep(f) {
+			names = append(names, f.name)
+		}
+	}
+	return names
+}
+
+// Families lists family names in report order.
+func Families() []Family { return familiesWhere(func(family) bool { return true }) }
+
+// SlowFamilies lists the slow families (family.slow) in report order: the
 // default profile of make conformance leaves them out (PROFILE=full runs
-// them). The suite labels their specs "profile:full".
-var SlowFamilies = []string{FamilyLimits, FamilyDeflatePayloads, FamilyDeflateParams}
+// them).
+func SlowFamilies() []Family { return familiesWhere(func(f family) bool { return f.slow }) }
 
-// CPUBoundFamilies keep the CPU busy rather than wait: each of their cases
-// compresses and decompresses megabytes in both ends. The engine runs
-// only a few at once.
-var CPUBoundFamilies = []string{FamilyDeflatePayloads, FamilyDeflateParams}
+// IsCPUBound reports whether family is CPU-bound (family.cpuBound): the
+// engine runs only a few of its cases at once.
+func IsCPUBound(family Family) bool { return familyNamed(family).cpuBound }
 
-// IsCPUBound reports whether family is one of CPUBoundFamilies.
-func IsCPUBound(family string) bool { return slices.Contains(CPUBoundFamilies, family) }
+// InBrowser reports whether family runs its cases in a real browser.
+func InBrowser(family Family) bool { return familyNamed(family).inBrowser }
 
 // SlowFamilyReason is the skipped_families reason of a slow family the
 // default profile left out.
@@ -116,13 +189,13 @@ func ParseProfile(s string) (Profile, error) {
 }
 
 // Includes reports whether the profile runs the family.
-func (p Profile) Includes(family string) bool { return p == ProfileFull || !IsSlow(family) }
+func (p Profile) Includes(family Family) bool { return p == ProfileFull || !IsSlow(family) }
 
 // LeftOut maps the families the profile does not run to why, as
 // results.json lists them in skipped_families.
-func (p Profile) LeftOut() map[string]string {
-	out := map[string]string{}
-	for _, f := range SlowFamilies {
+func (p Profile) LeftOut() map[Family]string {
+	out := map[Family]string{}
+	for _, f := range SlowFamilies() {
 		if !p.Includes(f) {
 			out[f] = SlowFamilyReason
 		}
@@ -131,31 +204,19 @@ func (p Profile) LeftOut() map[string]string {
 }
 
 // IsSlow reports whether family is one of SlowFamilies.
-func IsSlow(family string) bool { return slices.Contains(SlowFamilies, family) }
+func IsSlow(family Family) bool { return familyNamed(family).slow }
 
 // All returns the whole catalog, sorted by ID. IDs are unique (a test
 // checks it).
 func All() []Case {
 	var all []Case
-	for _, fam := range [][]Case{
-		Handshake(), Framing(), PingPong(), ReservedBits(), Opcodes(),
-		Fragmentation(), UTF8(), Close(), Limits(), Misc(), DeflateNegotiation(),
-		DeflatePayloads(), DeflateParams(), Masking(), Browser(),
-	} {
-		all = append(all, fam...)
+	for _, f := range families {
+		if f.cases != nil {
+			all = append(all, f.cases()...)
+		}
 	}
 	sort.SliceStable(all, func(i, j int) bool { return results.LessID(all[i].ID, all[j].ID) })
 	return all
-}
-
-// ClientFamilies have a client form: the harness plays the server and
-// does what the client does in the server form, and the client under test
-// must do what the server must (Autobahn's 1.x-7.x, 9.x and 10.x judge
-// clients the same way). The rest test what only a server does: answer an
-// opening handshake, unmask, negotiate an extension, serve a browser.
-var ClientFamilies = []string{
-	FamilyFraming, FamilyPingPong, FamilyReservedBits, FamilyOpcodes, FamilyFragmentation,
-	FamilyUTF8, FamilyClose, FamilyLimits, FamilyMisc,
 }
 
 // clientText is a case's wording in client form.
@@ -167,7 +228,7 @@ func (c Case) inClientForm() (Case, bool) {
 	case c.client != nil:
 		c.Title, c.Description, c.Expectation = c.client.title, c.client.description, c.client.expectation
 		return c, true
-	case slices.Contains(ClientFamilies, c.Family):
+	case familyNamed(c.Family).swapsRoles:
 		c.Title, c.Description, c.Expectation = swapRoles(c.Title), swapRoles(c.Description), swapRoles(c.Expectation)
 		return c, true
 	}
@@ -175,8 +236,8 @@ func (c Case) inClientForm() (Case, bool) {
 }
 
 // ForPeer returns the catalog that judges peers of the role: All for
-// servers; for clients, the cases that have a client form (those of
-// ClientFamilies, and cases worded for clients of their own), with the
+// servers; for clients, the cases that have a client form (those of the
+// families that swap roles, and cases worded for clients of their own), with the
 // same IDs and RFC clauses and their texts worded for a client, and the
 // client-only families, sorted by ID.
 func ForPeer(peer wire.Role) []Case {
@@ -196,14 +257,20 @@ func ForPeer(peer wire.Role) []Case {
 // clientOnly returns the cases that judge only clients: the client-only
 // families, and client-only cases of families that judge both (100.12).
 func clientOnly() []Case {
-	return slices.Concat(HandshakeResponse(), ServerClose(), MaskKeys(), DeflateResponse())
+	var out []Case
+	for _, f := range families {
+		if f.clientOnly != nil {
+			out = append(out, f.clientOnly()...)
+		}
+	}
+	return out
 }
 
 // ClientOnly reports whether family judges only clients: it has cases in
 // the client form and none in the server form.
-func ClientOnly(family string) bool {
-	inFamily := func(c Case) bool { return c.Family == family }
-	return slices.ContainsFunc(clientOnly(), inFamily) && !slices.ContainsFunc(All(), inFamily)
+func ClientOnly(family Family) bool {
+	f := familyNamed(family)
+	return f.clientOnly != nil && f.cases == nil
 }
 
 // roleWords matches the words that name an end of the connection.
@@ -219,7 +286,7 @@ func swapRoles(s string) string {
 }
 
 // ByFamily returns the cases of one family.
-func ByFamily(family string) []Case {
+func ByFamily(family Family) []Case {
 	var out []Case
 	for _, c := range All() {
 		if c.Family == family {
@@ -233,8 +300,7 @@ func ByFamily(family string) []Case {
 // starts with the RFC clause the case checks.
 func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 	out := casekit.Gate(ctx, env, c.run)
-	out.ID, out.Family, out.Title, out.RFC = c.ID, c.Family, c.Title, c.RFC
-	out.Description, out.Expectation = c.Description, c.Expectation
+	c.Describe(&out)
 	if out.Failing() && !out.NotRun && !strings.HasPrefix(out.Observed, c.RFC) {
 		out.Observed = fmt.Sprintf("%s: %s\n%s", c.RFC, c.Expectation, out.Observed)
 	}
@@ -247,16 +313,24 @@ func (c Case) Run(ctx context.Context, env casekit.Env) results.Case {
 	return out
 }
 
-// scripted wraps a Script as a case.
-func scripted(id, family, title, rfc, description, expectation string, s casekit.Script) Case {
-	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
-		run: s.Run, timeout: s.Timeout}
+// Describe writes the case's text into a result: its ID, family, title,
+// RFC clause, description and expectation.
+func (c Case) Describe(out *results.Case) {
+	out.ID, out.Family, out.Title, out.RFC = c.ID, string(c.Family), c.Title, c.RFC
+	out.Description, out.Expectation = c.Description, c.Expectation
 }
 
-// exchanged wraps a round-trip Exchange as a case.
-func exchanged(id, family, title, rfc, description, expectation string, x casekit.Exchange) Case {
-	return Case{ID: id, Family: family, Title: title, RFC: rfc, Description: description, Expectation: expectation,
-		run: x.Run, timeout: x.Timeout}
+// scripted is the case c (its text: ID, family, title, RFC clause,
+// description and expectation) played by the Script s.
+func scripted(c Case, s casekit.Script) Case {
+	c.run, c.timeout = s.Run, s.Timeout
+	return c
+}
+
+// exchanged is the case c played by the round-trip Exchange x.
+func exchanged(c Case, x casekit.Exchange) Case {
+	c.run, c.timeout = x.Run, x.Timeout
+	return c
 }
 
 // Common close expectations (Autobahn's expectedClose).
@@ -272,26 +346,33 @@ var (
 	failInvalidUTF8 = casekit.CloseExpect{ByPeer: true, Codes: []int{1007}, WrongEndpointFatal: true}
 )
 
-// nothing is the empty trace.
-var nothing = []casekit.Event{}
+// onlyTrace is the list of passing traces (casekit.Script's OK or
+// NonStrict) that holds one trace: events in this order and no other.
+func onlyTrace(events ...casekit.Event) [][]casekit.Event { return [][]casekit.Event{events} }
 
-// one returns a single-trace list.
-func one(events ...casekit.Event) [][]casekit.Event { return [][]casekit.Event{events} }
-
-// lenient downgrades a case where the only problem is that the server did
-// not fail the connection to NON-STRICT: for inputs the RFC forbids a peer
-// to send without saying the receiver MUST fail.
-func lenient(c Case, why string) Case {
+// regraded is c with fix applied to every result it gives, for the
+// verdicts the case's judge does not give by itself. fix runs inside the
+// liveness gate (Case.Run): a case not run is not regraded.
+func regraded(c Case, fix func(env casekit.Env, out *results.Case)) Case {
 	run := c.run
-	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
+	c.run = func(ctx context.Context, env casekit.Env) results.Case {
 		out := run(ctx, env)
+		fix(env, &out)
+		return out
+	}
+	return c
+}
+
+// nonStrictWhenNotFailed makes NON-STRICT a case whose only fault is that
+// the peer did not fail the connection, for inputs the RFC forbids a peer
+// to send without saying the receiver MUST fail: why says so.
+func nonStrictWhenNotFailed(c Case, why string) Case {
+	return regraded(c, func(env casekit.Env, out *results.Case) {
 		if out.Verdict != results.Failed && out.CloseVerdict == results.CloseFailed {
 			out.Verdict, out.CloseVerdict = results.NonStrict, results.CloseOK
 			out.Observed = fmt.Sprintf("NON-STRICT: the %s did not fail the connection, but %s.\n%s", env.Peer, why, out.Observed)
 		}
-		return out
-	}
-	return c
+	})
 }
 
 // duplicateIDs returns IDs that occur more than once.

@@ -20,9 +20,11 @@ func TestDuplicateIDsAreDetected(t *testing.T) {
 	}
 }
 
-// Autobahn's counts per category (autobahn-cases.md §1); wsharness adds
-// the handshake (0.x), deflate negotiation (11.x), masking (100.x) and
-// length (101.x) ranges.
+// Autobahn|Testsuite's counts per category, as its case list has them
+// (autobahntestsuite/case/__init__.py in crossbario/autobahn-testsuite), so
+// that results compare with Autobahn's ID by ID; wsharness adds the
+// handshake (0.x), deflate negotiation (11.x), masking (100.x) and length
+// (101.x) ranges.
 func TestCatalogCoversAutobahn(t *testing.T) {
 	want := map[string]int{"1": 16, "2": 11, "3": 7, "4": 10, "5": 20, "6": 145, "7": 37, "9": 54, "10": 1, "12": 90, "13": 126}
 	got := map[string]int{}
@@ -39,9 +41,35 @@ func TestCatalogCoversAutobahn(t *testing.T) {
 	}
 }
 
+// The family registry is the one list of families: each is registered
+// once, has cases, and every case it returns carries its name.
+func TestFamilyRegistry(t *testing.T) {
+	seen := map[Family]bool{}
+	for _, f := range families {
+		if seen[f.name] {
+			t.Errorf("family %s registered twice", f.name)
+		}
+		seen[f.name] = true
+		var cs []Case
+		for _, of := range []func() []Case{f.cases, f.clientOnly} {
+			if of != nil {
+				cs = append(cs, of()...)
+			}
+		}
+		if len(cs) == 0 {
+			t.Errorf("family %s has no cases", f.name)
+		}
+		for _, c := range cs {
+			if c.Family != f.name {
+				t.Errorf("%s: registered with family %s, but its Family is %q", c.ID, f.name, c.Family)
+			}
+		}
+	}
+}
+
 func TestEveryCaseIsDocumented(t *testing.T) {
-	families := map[string]bool{}
-	for _, f := range Families {
+	families := map[Family]bool{}
+	for _, f := range Families() {
 		families[f] = true
 	}
 	for _, c := range append(All(), clientOnly()...) {
@@ -62,13 +90,13 @@ func TestEveryCaseIsDocumented(t *testing.T) {
 // reason, in results.json; the full profile leaves none out.
 func TestProfileLeftOut(t *testing.T) {
 	def := ProfileDefault.LeftOut()
-	for _, f := range SlowFamilies {
+	for _, f := range SlowFamilies() {
 		if def[f] != SlowFamilyReason {
 			t.Errorf("default profile: family %s left out with %q, want %q", f, def[f], SlowFamilyReason)
 		}
 	}
-	if len(def) != len(SlowFamilies) {
-		t.Errorf("default profile leaves out %v, want only %v", def, SlowFamilies)
+	if len(def) != len(SlowFamilies()) {
+		t.Errorf("default profile leaves out %v, want only %v", def, SlowFamilies())
 	}
 	if full := ProfileFull.LeftOut(); len(full) != 0 {
 		t.Errorf("full profile leaves out %v", full)
@@ -137,7 +165,7 @@ func TestClientFormSwapsTheEnds(t *testing.T) {
 // A family is client-only when none of its cases has a server form: the
 // server-close family is, masking (with its client-only 100.12) is not.
 func TestClientOnlyFamilies(t *testing.T) {
-	for family, want := range map[string]bool{FamilyHandshakeResponse: true, FamilyServerClose: true, FamilyMasking: false, FamilyClose: false} {
+	for family, want := range map[Family]bool{FamilyHandshakeResponse: true, FamilyServerClose: true, FamilyMasking: false, FamilyClose: false} {
 		if got := ClientOnly(family); got != want {
 			t.Errorf("ClientOnly(%s) = %v, want %v", family, got, want)
 		}

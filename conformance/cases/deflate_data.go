@@ -11,8 +11,8 @@ import (
 
 // Families of the compression data cases (Autobahn 12.x and 13.x).
 const (
-	FamilyDeflatePayloads = "deflate-payloads"
-	FamilyDeflateParams   = "deflate-params"
+	FamilyDeflatePayloads Family = "deflate-payloads"
+	FamilyDeflateParams   Family = "deflate-params"
 )
 
 // deflateSize is one of Autobahn's 18 message series of 12.y and 13.y:
@@ -36,7 +36,7 @@ var deflateSizes = []deflateSize{
 // deflateMessages is how many round trips every series makes: 1000, as
 // in Autobahn. Measured on the 2-core machine, a 128 KiB series takes 2–3 s
 // against the in-process targets, and a whole family well under the
-// profile's budget (see the README's run times), so nothing is cut.
+// profile's budget (docs/run-time.md), so nothing is cut.
 const deflateMessages = 1000
 
 // The offer of Autobahn's 12.x and 13.1: the client accepts to forgo
@@ -122,7 +122,7 @@ const deflateDataRule = "Each message MUST be echoed with its type and content (
 // each in the 18 series, with Autobahn's default offer.
 func DeflatePayloads() []Case {
 	var out []Case
-	for g, corpus := range []Corpus{CorpusJSON, CorpusImage, CorpusVerse, CorpusHTML, CorpusPDF} {
+	for g, corpus := range Corpora {
 		for i, s := range deflateSizes {
 			id := fmt.Sprintf("12.%d.%d", g+1, i+1)
 			out = append(out, deflateSeries(id, FamilyDeflatePayloads, corpus, s, []wire.Extension{defaultDeflateOffer}, plainAnswer))
@@ -161,7 +161,7 @@ func DeflateParams() []Case {
 // deflateSeries is one compressed round-trip series: message i is a slice
 // of the corpus at an offset that varies with i, so no echo can be a
 // cached copy of the previous one, yet context takeover finds matches.
-func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wire.Extension, answer clientAnswer) Case {
+func deflateSeries(id string, family Family, corpus Corpus, s deflateSize, offers []wire.Extension, answer clientAnswer) Case {
 	n := deflateMessages
 	op := wire.OpText
 	kind := "text"
@@ -180,7 +180,11 @@ func deflateSeries(id, family string, corpus Corpus, s deflateSize, offers []wir
 	sending := fmt.Sprintf("send %d %s messages of %d bytes of the %s corpus, one at a time, each compressed (%s) after the echo of the previous one was checked.",
 		n, kind, s.size, corpus.Name, frames)
 	desc := fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s. Then %s", offer, sending)
-	c := exchanged(id, family, title, "RFC 7692 §6, §7.2", desc, deflateDataRule, casekit.Exchange{
+	c := exchanged(Case{
+		ID: id, Family: family, Title: title, RFC: "RFC 7692 §6, §7.2",
+		Description: desc,
+		Expectation: deflateDataRule,
+	}, casekit.Exchange{
 		Edit:      casekit.OfferDeflate(offers...),
 		Negotiate: casekit.NegotiateDeflate(offers...),
 		Answer:    answer.answer,

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -14,7 +13,7 @@ import (
 // FamilyDeflateNegotiation is 11.x, a project range (Autobahn has no 11):
 // how a server answers permessage-deflate offers (RFC 7692 §5, §7) and
 // which frames it accepts once the extension is in use (§6).
-const FamilyDeflateNegotiation = "deflate-negotiation"
+const FamilyDeflateNegotiation Family = "deflate-negotiation"
 
 const (
 	acceptRule = "The server MAY decline (UNIMPLEMENTED). If it accepts, its response MUST accept exactly one offer with parameters RFC 7692 allows for it (§7: no parameter not defined for a response, no duplicate, values 8–15; client_max_window_bits only if offered, §7.1.2.2; server_no_context_takeover and server_max_window_bits honoured, §7.1.1.1, §7.1.2.1), " +
@@ -68,59 +67,83 @@ func repeatedEcho(edit func(*wire.Request), msg []byte, times int) casekit.Scrip
 		steps = append(steps, casekit.SendMessage(wire.OneWrite, wire.OpText, msg, 0))
 		want = append(want, casekit.TextBytes(msg))
 	}
-	return casekit.Script{Edit: edit, RequireDeflate: true, Steps: steps, OK: one(want...), Close: closeNormal}
+	return casekit.Script{Edit: edit, RequireDeflate: true, Steps: steps, OK: onlyTrace(want...), Close: closeNormal}
 }
 
 // deflateAccepts is 11.1: valid offers, each answered within what it allows.
 func deflateAccepts() []Case {
 	hello := []byte("Hello, permessage-deflate! Hello, permessage-deflate!")
-	accept := func(id, offer, title, extra string, s casekit.Script) Case {
-		return scripted(id, FamilyDeflateNegotiation, title, "RFC 7692 §7", fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s, then %s.", offer, extra), acceptRule, s)
+	accept := func(c Case, s casekit.Script) Case {
+		c.Family, c.RFC, c.Expectation = FamilyDeflateNegotiation, "RFC 7692 §7", acceptRule
+		return scripted(c, s)
 	}
-	simple := func(offer string) casekit.Script { return repeatedEcho(offerRaw(offer), hello, 1) }
+	echoOnce := func(offer string) casekit.Script { return repeatedEcho(offerRaw(offer), hello, 1) }
 	four := noise(11, 4<<10)
 	return []Case{
-		accept("11.1.1", "permessage-deflate", "plain offer: no client_max_window_bits in the answer", "send one compressed text message", simple("permessage-deflate")),
-		accept("11.1.2", "permessage-deflate; client_max_window_bits", "client_max_window_bits offered: the answer may limit the client's window",
-			"send the same 4 KiB text three times, compressed within the window the answer allows", repeatedEcho(offerRaw("permessage-deflate; client_max_window_bits"), four, 3)),
-		accept("11.1.3", "permessage-deflate; server_no_context_takeover", "server_no_context_takeover: each echo stands alone",
-			"send the same 4 KiB text three times; each compressed echo must decompress with an empty window", repeatedEcho(offerRaw("permessage-deflate; server_no_context_takeover"), four, 3)),
-		accept("11.1.4", "permessage-deflate; client_no_context_takeover", "client_no_context_takeover offered", "send one compressed text message", simple("permessage-deflate; client_no_context_takeover")),
-		accept("11.1.5", "permessage-deflate; server_max_window_bits=10", "server_max_window_bits=10: echoes refer back at most 1 KiB",
-			"send the same 4 KiB text three times; the client keeps only 1 KiB of the server's history", repeatedEcho(offerRaw("permessage-deflate; server_max_window_bits=10"), four, 3)),
-		accept("11.1.6", "permessage-deflate; client_max_window_bits=10", "client_max_window_bits=10 offered", "send the same 4 KiB text three times, compressed within a 1 KiB window",
-			repeatedEcho(offerRaw("permessage-deflate; client_max_window_bits=10"), four, 3)),
-		accept("11.1.7", "permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12", "every parameter",
-			"send the same 2 KiB text three times (4 KiB windows: a copy of the last message is within reach)",
-			repeatedEcho(offerRaw("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12"), four[:2<<10], 3)),
-		accept("11.1.8", `permessage-deflate; server_max_window_bits="10"`, "value as a quoted-string (RFC 6455 §9.1)",
-			"send the same 4 KiB text three times; the quoted value means 10, so the answer MUST limit the server's window to 10 or less", repeatedEcho(offerRaw(`permessage-deflate; server_max_window_bits="10"`), four, 3)),
+		accept(Case{
+			ID: "11.1.1", Title: "plain offer: no client_max_window_bits in the answer",
+			Description: offerThen("permessage-deflate", "send one compressed text message"),
+		}, echoOnce("permessage-deflate")),
+		accept(Case{
+			ID: "11.1.2", Title: "client_max_window_bits offered: the answer may limit the client's window",
+			Description: offerThen("permessage-deflate; client_max_window_bits", "send the same 4 KiB text three times, compressed within the window the answer allows"),
+		}, repeatedEcho(offerRaw("permessage-deflate; client_max_window_bits"), four, 3)),
+		accept(Case{
+			ID: "11.1.3", Title: "server_no_context_takeover: each echo stands alone",
+			Description: offerThen("permessage-deflate; server_no_context_takeover", "send the same 4 KiB text three times; each compressed echo must decompress with an empty window"),
+		}, repeatedEcho(offerRaw("permessage-deflate; server_no_context_takeover"), four, 3)),
+		accept(Case{
+			ID: "11.1.4", Title: "client_no_context_takeover offered",
+			Description: offerThen("permessage-deflate; client_no_context_takeover", "send one compressed text message"),
+		}, echoOnce("permessage-deflate; client_no_context_takeover")),
+		accept(Case{
+			ID: "11.1.5", Title: "server_max_window_bits=10: echoes refer back at most 1 KiB",
+			Description: offerThen("permessage-deflate; server_max_window_bits=10", "send the same 4 KiB text three times; the client keeps only 1 KiB of the server's history"),
+		}, repeatedEcho(offerRaw("permessage-deflate; server_max_window_bits=10"), four, 3)),
+		accept(Case{
+			ID: "11.1.6", Title: "client_max_window_bits=10 offered",
+			Description: offerThen("permessage-deflate; client_max_window_bits=10", "send the same 4 KiB text three times, compressed within a 1 KiB window"),
+		}, repeatedEcho(offerRaw("permessage-deflate; client_max_window_bits=10"), four, 3)),
+		accept(Case{
+			ID: "11.1.7", Title: "every parameter",
+			Description: offerThen("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12", "send the same 2 KiB text three times (4 KiB windows: a copy of the last message is within reach)"),
+		}, repeatedEcho(offerRaw("permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=12; client_max_window_bits=12"), four[:2<<10], 3)),
+		accept(Case{
+			ID: "11.1.8", Title: "value as a quoted-string (RFC 6455 §9.1)",
+			Description: offerThen(`permessage-deflate; server_max_window_bits="10"`, "send the same 4 KiB text three times; the quoted value means 10, so the answer MUST limit the server's window to 10 or less"),
+		}, repeatedEcho(offerRaw(`permessage-deflate; server_max_window_bits="10"`), four, 3)),
 	}
 }
 
 // deflateDeclines is 11.2: offers a server MUST decline.
+// offerThen is the description of a case that offers the extension
+// offer, then does what then says.
+func offerThen(offer, then string) string {
+	return fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s, then %s.", offer, then)
+}
+
 func deflateDeclines() []Case {
-	decline := func(id, offer, title string) Case {
-		return Case{ID: id, Family: FamilyDeflateNegotiation, Title: title, RFC: "RFC 7692 §7",
-			Description: fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s and nothing else.", offer),
-			Expectation: declineRule,
-			run:         casekit.Probe{Edit: offerRaw(offer), Judge: mustDecline}.Run}
+	decline := func(c Case, offer string) Case {
+		c.Family, c.RFC, c.Expectation = FamilyDeflateNegotiation, "RFC 7692 §7", declineRule
+		c.Description = fmt.Sprintf("Offer Sec-WebSocket-Extensions: %s and nothing else.", offer)
+		c.run = casekit.Probe{Edit: offerRaw(offer), Judge: mustDecline}.Run
+		return c
 	}
 	return []Case{
-		decline("11.2.1", "permessage-deflate; x_wsharness_unknown", "unknown parameter"),
-		decline("11.2.2", "permessage-deflate; server_no_context_takeover; server_no_context_takeover", "duplicate server_no_context_takeover"),
-		decline("11.2.3", "permessage-deflate; client_max_window_bits=10; client_max_window_bits=12", "duplicate client_max_window_bits"),
-		decline("11.2.4", "permessage-deflate; client_max_window_bits=7", "client_max_window_bits=7, below the range"),
-		decline("11.2.5", "permessage-deflate; client_max_window_bits=16", "client_max_window_bits=16, above the range"),
-		decline("11.2.6", "permessage-deflate; client_max_window_bits=09", "client_max_window_bits with a leading zero"),
-		decline("11.2.7", "permessage-deflate; server_max_window_bits", "server_max_window_bits without a value"),
-		decline("11.2.8", "permessage-deflate; server_max_window_bits=abc", "server_max_window_bits that is not a number"),
-		decline("11.2.9", "permessage-deflate; client_no_context_takeover=1", "client_no_context_takeover with a value"),
+		decline(Case{ID: "11.2.1", Title: "unknown parameter"}, "permessage-deflate; x_wsharness_unknown"),
+		decline(Case{ID: "11.2.2", Title: "duplicate server_no_context_takeover"}, "permessage-deflate; server_no_context_takeover; server_no_context_takeover"),
+		decline(Case{ID: "11.2.3", Title: "duplicate client_max_window_bits"}, "permessage-deflate; client_max_window_bits=10; client_max_window_bits=12"),
+		decline(Case{ID: "11.2.4", Title: "client_max_window_bits=7, below the range"}, "permessage-deflate; client_max_window_bits=7"),
+		decline(Case{ID: "11.2.5", Title: "client_max_window_bits=16, above the range"}, "permessage-deflate; client_max_window_bits=16"),
+		decline(Case{ID: "11.2.6", Title: "client_max_window_bits with a leading zero"}, "permessage-deflate; client_max_window_bits=09"),
+		decline(Case{ID: "11.2.7", Title: "server_max_window_bits without a value"}, "permessage-deflate; server_max_window_bits"),
+		decline(Case{ID: "11.2.8", Title: "server_max_window_bits that is not a number"}, "permessage-deflate; server_max_window_bits=abc"),
+		decline(Case{ID: "11.2.9", Title: "client_no_context_takeover with a value"}, "permessage-deflate; client_no_context_takeover=1"),
 	}
 }
 
 // mustDecline judges the answer to an offer the server MUST decline.
-func mustDecline(resp *wire.Response, err error) (string, string) {
+func mustDecline(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -144,24 +167,28 @@ func mustDecline(resp *wire.Response, err error) (string, string) {
 // deflateOfferLists is 11.3: several offers in order of preference.
 func deflateOfferLists() []Case {
 	four := noise(13, 4<<10)
-	list := func(id, title, desc string, edit func(*wire.Request)) Case {
-		return scripted(id, FamilyDeflateNegotiation, title, "RFC 7692 §5, §7", desc,
-			"The server MUST accept at most one offer, one it may accept (§5: one element; §7: never an invalid offer), with parameters that offer allows; declining is UNIMPLEMENTED. Then the echoes and a clean close.",
-			repeatedEcho(edit, four, 3))
+	list := func(c Case, edit func(*wire.Request)) Case {
+		c.Family, c.RFC = FamilyDeflateNegotiation, "RFC 7692 §5, §7"
+		c.Expectation = "The server MUST accept at most one offer, one it may accept (§5: one element; §7: never an invalid offer), with parameters that offer allows; declining is UNIMPLEMENTED. Then the echoes and a clean close."
+		return scripted(c, repeatedEcho(edit, four, 3))
 	}
 	return []Case{
-		refusedNonStrict(list("11.3.1", "invalid offer first, valid offer second",
-			"Offer Sec-WebSocket-Extensions: permessage-deflate; x_wsharness_unknown, permessage-deflate; then send the same 4 KiB text three times.",
-			offerRaw("permessage-deflate; x_wsharness_unknown, permessage-deflate"))),
-		list("11.3.2", "preference order: window limit first, then plain",
-			"Offer Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate; then send the same 4 KiB text three times.",
-			offerRaw("permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate")),
-		list("11.3.3", "two offers on two header lines",
-			"Offer permessage-deflate; server_no_context_takeover and permessage-deflate in two Sec-WebSocket-Extensions header lines (RFC 6455 §9.1 allows repeating it); then send the same 4 KiB text three times.",
-			offerRaw("permessage-deflate; server_no_context_takeover", "permessage-deflate")),
-		list("11.3.4", "unknown extension before permessage-deflate",
-			"Offer Sec-WebSocket-Extensions: x-wsharness-unknown; level=3, permessage-deflate; client_max_window_bits; then send the same 4 KiB text three times.",
-			offerRaw("x-wsharness-unknown; level=3, permessage-deflate; client_max_window_bits")),
+		refusedNonStrict(list(Case{
+			ID: "11.3.1", Title: "invalid offer first, valid offer second",
+			Description: "Offer Sec-WebSocket-Extensions: permessage-deflate; x_wsharness_unknown, permessage-deflate; then send the same 4 KiB text three times.",
+		}, offerRaw("permessage-deflate; x_wsharness_unknown, permessage-deflate"))),
+		list(Case{
+			ID: "11.3.2", Title: "preference order: window limit first, then plain",
+			Description: "Offer Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate; then send the same 4 KiB text three times.",
+		}, offerRaw("permessage-deflate; server_max_window_bits=10; client_max_window_bits, permessage-deflate")),
+		list(Case{
+			ID: "11.3.3", Title: "two offers on two header lines",
+			Description: "Offer permessage-deflate; server_no_context_takeover and permessage-deflate in two Sec-WebSocket-Extensions header lines (RFC 6455 §9.1 allows repeating it); then send the same 4 KiB text three times.",
+		}, offerRaw("permessage-deflate; server_no_context_takeover", "permessage-deflate")),
+		list(Case{
+			ID: "11.3.4", Title: "unknown extension before permessage-deflate",
+			Description: "Offer Sec-WebSocket-Extensions: x-wsharness-unknown; level=3, permessage-deflate; client_max_window_bits; then send the same 4 KiB text three times.",
+		}, offerRaw("x-wsharness-unknown; level=3, permessage-deflate; client_max_window_bits")),
 	}
 }
 
@@ -171,13 +198,18 @@ func deflateFrames() []Case {
 	const offer = "permessage-deflate"
 	hello := []byte("Hello, compressed world! Hello, compressed world!")
 	withRSV := func(f wire.Frame, rsv byte) wire.Frame { f.RSV = rsv; return f }
-	script := func(s casekit.Script) casekit.Script {
+	// offered is s after an offer of plain permessage-deflate, which it
+	// needs accepted (the harness, as the server, accepts it as it is).
+	offered := func(s casekit.Script) casekit.Script {
 		s.Edit, s.RequireDeflate, s.Answer = offerRaw(offer), true, plainAnswer.answer
 		return s
 	}
-	frame := func(id, title, desc, rfc, expect string, s casekit.Script) Case {
-		c := scripted(id, FamilyDeflateNegotiation, title, rfc, "Offer permessage-deflate; once accepted, "+desc, expect, script(s))
-		return inBothForms(c, desc)
+	// frame is the case c whose Description says what is sent once the
+	// offer is accepted; it gets the offer in front.
+	frame := func(c Case, s casekit.Script) Case {
+		steps := c.Description
+		c.Family, c.Description = FamilyDeflateNegotiation, "Offer permessage-deflate; once accepted, "+steps
+		return inBothForms(scripted(c, offered(s)), steps)
 	}
 	compose := func(f func(casekit.Codec) []wire.Frame) casekit.Step {
 		return casekit.Step{Split: wire.FrameWise, Compose: f}
@@ -200,54 +232,85 @@ func deflateFrames() []Case {
 	}
 	invalidUTF8 := []byte("κόσμε\xed\xa0\x80edited")
 	return []Case{
-		frame("11.4.1", "ping with RSV1", `send a Ping "Hello" with RSV1 set.`, "RFC 7692 §6", rsv1Rule,
-			casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Ping([]byte("Hello")), wire.RSV1))}, OK: one(), Close: failProtocol}),
-		frame("11.4.2", "pong with RSV1", `send an unsolicited Pong "Hello" with RSV1 set.`, "RFC 7692 §6", rsv1Rule,
-			casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Pong([]byte("Hello")), wire.RSV1))}, OK: one(), Close: failProtocol}),
-		frame("11.4.3", "close with RSV1", "send Close 1000 with RSV1 set.", "RFC 7692 §6", rsv1Rule+" Answering 1000, as to a normal Close, shows RSV1 was ignored: FAILED.",
-			casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Close(1000, ""), wire.RSV1))}, OK: one(),
-				Close: casekit.CloseExpect{ByPeer: true, Codes: []int{1002}, WrongCodeFatal: true}}),
-		frame("11.4.4", "compressed message with RSV1 on every fragment", "send a compressed text message in three frames, each with RSV1.", "RFC 7692 §6", rsv1Rule,
-			casekit.Script{Steps: []casekit.Step{fragmented(true)}, OK: one(), Close: failProtocol}),
-		frame("11.4.5", "uncompressed fragment, continuation with RSV1", "send a text fragment without RSV1, then its final continuation with RSV1.", "RFC 7692 §6", rsv1Rule,
-			casekit.Script{Steps: []casekit.Step{casekit.Send(wire.FrameWise, wire.Fragment(wire.Text("Hello, ")), withRSV(wire.Continuation([]byte("world"), true), wire.RSV1))}, OK: one(), Close: failProtocol}),
-		frame("11.4.6", "compressed message in three fragments", "send a compressed text message in three frames, RSV1 on the first only.", "RFC 7692 §6, §7.2.1",
-			"The server MUST reassemble, decompress and echo the message; then a clean close.",
-			casekit.Script{Steps: []casekit.Step{fragmented(false)}, OK: one(casekit.TextBytes(hello)), Close: closeNormal}),
-		frame("11.4.7", "uncompressed message", "send a text message without RSV1.", "RFC 7692 §6",
-			"A message without RSV1 is not compressed (§6); the server MUST echo it; then a clean close.",
-			casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(string(hello)))}, OK: one(casekit.TextBytes(hello)), Close: closeNormal}),
-		frame("11.4.8", "ping between the fragments of a compressed message", "send a compressed text in two frames with a Ping between them.", "RFC 7692 §6, RFC 6455 §5.4",
-			"The Ping (no RSV1) MUST be answered, then the message echoed; then a clean close.",
-			casekit.Script{Steps: []casekit.Step{compose(func(c casekit.Codec) []wire.Frame {
-				p := c.Encode(wire.OpText, hello, 0)[0].Payload
-				half := max(1, (len(p)+1)/2) // two frames, whatever the parity
-				f := casekit.Fragments(wire.OpText, p, half, wire.RSV1)
-				return []wire.Frame{f[0], wire.Ping([]byte("between")), f[1]}
-			})}, OK: one(casekit.PongOf([]byte("between")), casekit.TextBytes(hello)), Close: closeNormal}),
-		frame("11.4.9", "compressed message with RSV2 as well", "send a compressed text message with RSV1 and RSV2.", "RFC 6455 §5.2, RFC 7692 §6",
-			"permessage-deflate defines RSV1 only; RSV2 MUST still fail the connection (§5.2), with 1002 or a TCP drop.",
-			casekit.Script{Steps: []casekit.Step{compose(func(c casekit.Codec) []wire.Frame {
-				f := c.Encode(wire.OpText, hello, 0)
-				f[0].RSV |= wire.RSV2
-				return f
-			})}, OK: one(), Close: failProtocol}),
-		frame("11.4.10", "empty compressed message", "send an empty text message compressed (RFC 7692 §7.2.3.6).", "RFC 7692 §7.2.3.6",
-			"The server MUST echo an empty text message; then a clean close.",
-			casekit.Script{Steps: []casekit.Step{casekit.SendMessage(wire.OneWrite, wire.OpText, nil, 0)}, OK: one(casekit.Text("")), Close: closeNormal}),
-		lenient(frame("11.4.11", "RSV1 on data that is not DEFLATE", "send a binary frame with RSV1 whose payload ff ff ff ff is not DEFLATE data (block type 3 is reserved).", "RFC 7692 §7.2.2, RFC 1951 §3.2.3",
-			"The message cannot be decompressed, so the server cannot echo it; it should fail the connection (any code). Not failing is NON-STRICT; echoing anything is FAILED.",
-			casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Binary([]byte{0xff, 0xff, 0xff, 0xff}), wire.RSV1))}, OK: one(), Close: casekit.CloseExpect{ByPeer: true}}),
+		frame(Case{
+			ID: "11.4.1", Title: "ping with RSV1", RFC: "RFC 7692 §6",
+			Description: `send a Ping "Hello" with RSV1 set.`,
+			Expectation: rsv1Rule,
+		}, casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Ping([]byte("Hello")), wire.RSV1))}, OK: onlyTrace(), Close: failProtocol}),
+		frame(Case{
+			ID: "11.4.2", Title: "pong with RSV1", RFC: "RFC 7692 §6",
+			Description: `send an unsolicited Pong "Hello" with RSV1 set.`,
+			Expectation: rsv1Rule,
+		}, casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Pong([]byte("Hello")), wire.RSV1))}, OK: onlyTrace(), Close: failProtocol}),
+		frame(Case{
+			ID: "11.4.3", Title: "close with RSV1", RFC: "RFC 7692 §6",
+			Description: "send Close 1000 with RSV1 set.",
+			Expectation: rsv1Rule + " Answering 1000, as to a normal Close, shows RSV1 was ignored: FAILED.",
+		}, casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Close(1000, ""), wire.RSV1))}, OK: onlyTrace(),
+			Close: casekit.CloseExpect{ByPeer: true, Codes: []int{1002}, WrongCodeFatal: true}}),
+		frame(Case{
+			ID: "11.4.4", Title: "compressed message with RSV1 on every fragment", RFC: "RFC 7692 §6",
+			Description: "send a compressed text message in three frames, each with RSV1.",
+			Expectation: rsv1Rule,
+		}, casekit.Script{Steps: []casekit.Step{fragmented(true)}, OK: onlyTrace(), Close: failProtocol}),
+		frame(Case{
+			ID: "11.4.5", Title: "uncompressed fragment, continuation with RSV1", RFC: "RFC 7692 §6",
+			Description: "send a text fragment without RSV1, then its final continuation with RSV1.",
+			Expectation: rsv1Rule,
+		}, casekit.Script{Steps: []casekit.Step{casekit.Send(wire.FrameWise, wire.Fragment(wire.Text("Hello, ")), withRSV(wire.Continuation([]byte("world"), true), wire.RSV1))}, OK: onlyTrace(), Close: failProtocol}),
+		frame(Case{
+			ID: "11.4.6", Title: "compressed message in three fragments", RFC: "RFC 7692 §6, §7.2.1",
+			Description: "send a compressed text message in three frames, RSV1 on the first only.",
+			Expectation: "The server MUST reassemble, decompress and echo the message; then a clean close.",
+		}, casekit.Script{Steps: []casekit.Step{fragmented(false)}, OK: onlyTrace(casekit.TextBytes(hello)), Close: closeNormal}),
+		frame(Case{
+			ID: "11.4.7", Title: "uncompressed message", RFC: "RFC 7692 §6",
+			Description: "send a text message without RSV1.",
+			Expectation: "A message without RSV1 is not compressed (§6); the server MUST echo it; then a clean close.",
+		}, casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(string(hello)))}, OK: onlyTrace(casekit.TextBytes(hello)), Close: closeNormal}),
+		frame(Case{
+			ID: "11.4.8", Title: "ping between the fragments of a compressed message", RFC: "RFC 7692 §6, RFC 6455 §5.4",
+			Description: "send a compressed text in two frames with a Ping between them.",
+			Expectation: "The Ping (no RSV1) MUST be answered, then the message echoed; then a clean close.",
+		}, casekit.Script{Steps: []casekit.Step{compose(func(c casekit.Codec) []wire.Frame {
+			p := c.Encode(wire.OpText, hello, 0)[0].Payload
+			half := max(1, (len(p)+1)/2) // two frames, whatever the parity
+			f := casekit.Fragments(wire.OpText, p, half, wire.RSV1)
+			return []wire.Frame{f[0], wire.Ping([]byte("between")), f[1]}
+		})}, OK: onlyTrace(casekit.PongOf([]byte("between")), casekit.TextBytes(hello)), Close: closeNormal}),
+		frame(Case{
+			ID: "11.4.9", Title: "compressed message with RSV2 as well", RFC: "RFC 6455 §5.2, RFC 7692 §6",
+			Description: "send a compressed text message with RSV1 and RSV2.",
+			Expectation: "permessage-deflate defines RSV1 only; RSV2 MUST still fail the connection (§5.2), with 1002 or a TCP drop.",
+		}, casekit.Script{Steps: []casekit.Step{compose(func(c casekit.Codec) []wire.Frame {
+			f := c.Encode(wire.OpText, hello, 0)
+			f[0].RSV |= wire.RSV2
+			return f
+		})}, OK: onlyTrace(), Close: failProtocol}),
+		frame(Case{
+			ID: "11.4.10", Title: "empty compressed message", RFC: "RFC 7692 §7.2.3.6",
+			Description: "send an empty text message compressed (RFC 7692 §7.2.3.6).",
+			Expectation: "The server MUST echo an empty text message; then a clean close.",
+		}, casekit.Script{Steps: []casekit.Step{casekit.SendMessage(wire.OneWrite, wire.OpText, nil, 0)}, OK: onlyTrace(casekit.Text("")), Close: closeNormal}),
+		nonStrictWhenNotFailed(frame(Case{
+			ID: "11.4.11", Title: "RSV1 on data that is not DEFLATE", RFC: "RFC 7692 §7.2.2, RFC 1951 §3.2.3",
+			Description: "send a binary frame with RSV1 whose payload ff ff ff ff is not DEFLATE data (block type 3 is reserved).",
+			Expectation: "The message cannot be decompressed, so the server cannot echo it; it should fail the connection (any code). Not failing is NON-STRICT; echoing anything is FAILED.",
+		}, casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, withRSV(wire.Binary([]byte{0xff, 0xff, 0xff, 0xff}), wire.RSV1))}, OK: onlyTrace(), Close: casekit.CloseExpect{ByPeer: true}}),
 			"RFC 7692 does not say what a receiver does with data it cannot decompress"),
-		frame("11.4.12", "compressed text that is not UTF-8", "send a compressed text message whose decompressed payload holds the surrogate ED A0 80.", "RFC 6455 §8.1, RFC 7692 §6",
-			"UTF-8 is checked on the decompressed message: the server MUST fail the connection with 1007 (or a TCP drop).",
-			casekit.Script{Steps: []casekit.Step{casekit.SendMessage(wire.OneWrite, wire.OpText, invalidUTF8, 0)}, OK: one(), Close: failInvalidUTF8}),
-		frame("11.4.13", "compressed binary message", "send a compressed binary message of all 256 byte values, twice.", "RFC 7692 §6",
-			"The server MUST echo both binary messages; then a clean close.",
-			casekit.Script{Steps: []casekit.Step{
-				casekit.SendMessage(wire.OneWrite, wire.OpBinary, allBytes(), 0),
-				casekit.SendMessage(wire.OneWrite, wire.OpBinary, allBytes(), 0),
-			}, OK: one(casekit.Binary(allBytes()), casekit.Binary(allBytes())), Close: closeNormal}),
+		frame(Case{
+			ID: "11.4.12", Title: "compressed text that is not UTF-8", RFC: "RFC 6455 §8.1, RFC 7692 §6",
+			Description: "send a compressed text message whose decompressed payload holds the surrogate ED A0 80.",
+			Expectation: "UTF-8 is checked on the decompressed message: the server MUST fail the connection with 1007 (or a TCP drop).",
+		}, casekit.Script{Steps: []casekit.Step{casekit.SendMessage(wire.OneWrite, wire.OpText, invalidUTF8, 0)}, OK: onlyTrace(), Close: failInvalidUTF8}),
+		frame(Case{
+			ID: "11.4.13", Title: "compressed binary message", RFC: "RFC 7692 §6",
+			Description: "send a compressed binary message of all 256 byte values, twice.",
+			Expectation: "The server MUST echo both binary messages; then a clean close.",
+		}, casekit.Script{Steps: []casekit.Step{
+			casekit.SendMessage(wire.OneWrite, wire.OpBinary, allBytes(), 0),
+			casekit.SendMessage(wire.OneWrite, wire.OpBinary, allBytes(), 0),
+		}, OK: onlyTrace(casekit.Binary(allBytes()), casekit.Binary(allBytes())), Close: closeNormal}),
 	}
 }
 
@@ -266,25 +329,27 @@ func deflateContexts() []Case {
 	a, b := noise(17, 2<<10), noise(19, 3<<10)
 	takeover := repeatedEcho(offerRaw("permessage-deflate"), a, 3)
 	takeover.Answer = plainAnswer.answer
-	serverTakeover := inBothForms(scripted("11.5.1", FamilyDeflateNegotiation, "client context takeover", "RFC 7692 §7.1.1.2, §7.2.1",
-		"Offer plain permessage-deflate (no client_no_context_takeover hint), then send the same 2 KiB text three times: unless the answer has client_no_context_takeover, the client keeps its window, so the second and third messages are back-references into the first.",
-		"Without client_no_context_takeover in its answer the server MUST keep the client's LZ77 window between messages and echo all three; then a clean close.",
-		takeover), "send the same 2 KiB text three times, compressed with context takeover: the second and third messages are back-references into the first.")
+	serverTakeover := inBothForms(scripted(Case{
+		ID: "11.5.1", Family: FamilyDeflateNegotiation, Title: "client context takeover", RFC: "RFC 7692 §7.1.1.2, §7.2.1",
+		Description: "Offer plain permessage-deflate (no client_no_context_takeover hint), then send the same 2 KiB text three times: unless the answer has client_no_context_takeover, the client keeps its window, so the second and third messages are back-references into the first.",
+		Expectation: "Without client_no_context_takeover in its answer the server MUST keep the client's LZ77 window between messages and echo all three; then a clean close.",
+	}, takeover), "send the same 2 KiB text three times, compressed with context takeover: the second and third messages are back-references into the first.")
 	serverTakeover.client.expectation = "Without server_no_context_takeover in the answer the client MUST keep the server's LZ77 window between messages (RFC 7692 §7.1.1.1, §7.2.2) and echo all three; then a clean close."
 	return []Case{
 		serverTakeover,
-		inBothForms(scripted("11.5.2", FamilyDeflateNegotiation, "uncompressed message between compressed ones", "RFC 7692 §6, §7.2.1",
-			"Offer plain permessage-deflate, then send text A (2 KiB) compressed, text B (3 KiB) without RSV1, and A compressed again: the third refers back to the first, 2 KiB behind it in the client's window, which B never entered.",
-			"An uncompressed message is not part of the LZ77 window; the server MUST echo A, B, A; then a clean close.",
-			casekit.Script{
-				Edit: offerRaw("permessage-deflate"), RequireDeflate: true, Answer: plainAnswer.answer,
-				Steps: []casekit.Step{
-					casekit.SendMessage(wire.OneWrite, wire.OpText, a, 0),
-					casekit.Send(wire.OneWrite, wire.Text(string(b))),
-					casekit.SendMessage(wire.OneWrite, wire.OpText, a, 0),
-				},
-				OK: one(casekit.TextBytes(a), casekit.TextBytes(b), casekit.TextBytes(a)), Close: closeNormal,
-			}), "send text A (2 KiB) compressed, text B (3 KiB) without RSV1, and A compressed again: the third refers back to the first, 2 KiB behind it in the server's window, which B never entered."),
+		inBothForms(scripted(Case{
+			ID: "11.5.2", Family: FamilyDeflateNegotiation, Title: "uncompressed message between compressed ones", RFC: "RFC 7692 §6, §7.2.1",
+			Description: "Offer plain permessage-deflate, then send text A (2 KiB) compressed, text B (3 KiB) without RSV1, and A compressed again: the third refers back to the first, 2 KiB behind it in the client's window, which B never entered.",
+			Expectation: "An uncompressed message is not part of the LZ77 window; the server MUST echo A, B, A; then a clean close.",
+		}, casekit.Script{
+			Edit: offerRaw("permessage-deflate"), RequireDeflate: true, Answer: plainAnswer.answer,
+			Steps: []casekit.Step{
+				casekit.SendMessage(wire.OneWrite, wire.OpText, a, 0),
+				casekit.Send(wire.OneWrite, wire.Text(string(b))),
+				casekit.SendMessage(wire.OneWrite, wire.OpText, a, 0),
+			},
+			OK: onlyTrace(casekit.TextBytes(a), casekit.TextBytes(b), casekit.TextBytes(a)), Close: closeNormal,
+		}), "send text A (2 KiB) compressed, text B (3 KiB) without RSV1, and A compressed again: the third refers back to the first, 2 KiB behind it in the server's window, which B never entered."),
 	}
 }
 
@@ -308,16 +373,12 @@ func inBothForms(c Case, clientSteps string) Case {
 // the next, but refusing is what 11.2 tolerates for an invalid offer alone.
 // A 101 that accepts the invalid offer stays FAILED.
 func refusedNonStrict(c Case) Case {
-	run := c.run
-	c.run = func(ctx context.Context, env casekit.Env) casekit.Outcome {
-		out := run(ctx, env)
+	return regraded(c, func(_ casekit.Env, out *results.Case) {
 		if status := responseStatus(out.Handshake.Response); out.Verdict == results.Failed && status != http.StatusSwitchingProtocols {
 			out.Verdict, out.CloseVerdict = results.NonStrict, results.CloseOK
 			out.Observed = "NON-STRICT: the handshake was refused; the server should have declined the invalid offer and accepted or declined the valid one (RFC 7692 §7).\n" + out.Observed
 		}
-		return out
-	}
-	return c
+	})
 }
 
 // responseStatus reads the status code of a raw response head; 0 if none.

@@ -12,7 +12,7 @@ import (
 // window and context rules an answer sets, and answers it MUST refuse.
 // Autobahn's client mode asks a client only for window 9 or 15 and never
 // answers wrongly.
-const FamilyDeflateResponse = "deflate-response"
+const FamilyDeflateResponse Family = "deflate-response"
 
 // Rules of the deflate-response family.
 const (
@@ -52,10 +52,11 @@ func repeatSteps(times int, msgs ...[]byte) ([]casekit.Step, []casekit.Event) {
 }
 
 // answerCase is a 112.x case whose client must take the answer and echo.
-func answerCase(id, title, rfc, desc, rule string, answer casekit.DeflateAnswer, steps []casekit.Step, want []casekit.Event) Case {
-	return scripted(id, FamilyDeflateResponse, title, rfc, desc, rule, casekit.Script{
+func answerCase(c Case, answer casekit.DeflateAnswer, steps []casekit.Step, want []casekit.Event) Case {
+	c.Family = FamilyDeflateResponse
+	return scripted(c, casekit.Script{
 		Answer: answer, RequireDeflate: true, Refusable: deflateRefusable,
-		Steps: steps, OK: one(want...), Close: closeNormal,
+		Steps: steps, OK: onlyTrace(want...), Close: closeNormal,
 	})
 }
 
@@ -71,11 +72,12 @@ func serverWindows() []Case {
 		if bits == 8 {
 			note = " zlib cannot compress with 8 bits, but the harness does, and the client only decompresses with the server's window."
 		}
-		out = append(out, answerCase(fmt.Sprintf("112.1.%d", bits-7), fmt.Sprintf("server_max_window_bits=%d in the answer", bits),
-			"RFC 7692 §7.1.2.1, §7.2.2",
-			fmt.Sprintf("Accept the client's first valid permessage-deflate offer with server_max_window_bits=%d added to the answer (§7.1.2.1 lets a server add it unasked; an offer's lower limit stays), and compress with a %d-byte window and context takeover: "+
+		out = append(out, answerCase(Case{
+			ID: fmt.Sprintf("112.1.%d", bits-7), Title: fmt.Sprintf("server_max_window_bits=%d in the answer", bits), RFC: "RFC 7692 §7.1.2.1, §7.2.2",
+			Description: fmt.Sprintf("Accept the client's first valid permessage-deflate offer with server_max_window_bits=%d added to the answer (§7.1.2.1 lets a server add it unasked; an offer's lower limit stays), and compress with a %d-byte window and context takeover: "+
 				"send a 200-byte text three times, then a 3 KiB text twice; each copy refers back into the one before, as far as the window reaches.%s", bits, 1<<bits, note),
-			serverWindowRule, casekit.AcceptDeflate(nil, wire.WindowBitsParam(wire.ServerMaxWindowBits, bits)), steps, want))
+			Expectation: serverWindowRule,
+		}, casekit.AcceptDeflate(nil, wire.WindowBitsParam(wire.ServerMaxWindowBits, bits)), steps, want))
 	}
 	return out
 }
@@ -84,50 +86,54 @@ func serverWindows() []Case {
 func clientWindow() Case {
 	steps, want := repeatSteps(3, noise(31, 300))
 	more, moreWant := repeatSteps(2, noise(37, 1<<10))
-	return answerCase("112.2.1", "client_max_window_bits=8 in the answer", "RFC 7692 §7.1.2.2, §7.2.1",
-		"Accept the client's first valid permessage-deflate offer that has client_max_window_bits, answering client_max_window_bits=8. "+
+	return answerCase(Case{
+		ID: "112.2.1", Title: "client_max_window_bits=8 in the answer", RFC: "RFC 7692 §7.1.2.2, §7.2.1",
+		Description: "Accept the client's first valid permessage-deflate offer that has client_max_window_bits, answering client_max_window_bits=8. " +
 			"Then send a 300-byte text three times and a 1 KiB text twice: a client that compresses with any window over 256 bytes (9 bits, as zlib does when asked for 8, reaches 512) refers back into the previous copy, 300 or 1024 bytes back, which the harness, keeping 256 bytes of the client's history and reading every distance, refuses.",
-		clientWindowRule, casekit.AcceptDeflate([]string{wire.ClientMaxWindowBits}, wire.WindowBitsParam(wire.ClientMaxWindowBits, 8)),
+		Expectation: clientWindowRule,
+	}, casekit.AcceptDeflate([]string{wire.ClientMaxWindowBits}, wire.WindowBitsParam(wire.ClientMaxWindowBits, 8)),
 		append(steps, more...), append(want, moreWant...))
 }
 
 // clientNoContext is 112.3.1: client_no_context_takeover in the answer.
 func clientNoContext() Case {
 	steps, want := repeatSteps(3, noise(41, 2<<10))
-	return answerCase("112.3.1", "client_no_context_takeover in the answer", "RFC 7692 §7.1.1.2",
-		"Accept the client's first valid permessage-deflate offer with client_no_context_takeover in the answer (§7.1.1.2 lets a server add it whether offered or not), then send a 2 KiB text three times: "+
+	return answerCase(Case{
+		ID: "112.3.1", Title: "client_no_context_takeover in the answer", RFC: "RFC 7692 §7.1.1.2",
+		Description: "Accept the client's first valid permessage-deflate offer with client_no_context_takeover in the answer (§7.1.1.2 lets a server add it whether offered or not), then send a 2 KiB text three times: " +
 			"a client that keeps its context compresses the second and third echoes as references into the first, which do not decompress on their own.",
-		clientContextRule, casekit.AcceptDeflate(nil, wire.ExtParam{Name: wire.ClientNoContextTakeover}), steps, want)
+		Expectation: clientContextRule,
+	}, casekit.AcceptDeflate(nil, wire.ExtParam{Name: wire.ClientNoContextTakeover}), steps, want)
 }
 
 // invalidAnswers is 112.4.x: answers the client MUST refuse.
 func invalidAnswers() []Case {
 	const hello = "Hello"
-	invalid := func(id, title, rfc, answer string, pick casekit.DeflateAnswer) Case {
-		return scripted(id, FamilyDeflateResponse, title, rfc,
-			fmt.Sprintf("Answer the client's permessage-deflate offer with Sec-WebSocket-Extensions: %s, then send %q uncompressed.", answer, hello),
-			invalidAnswerRule, casekit.Script{
-				Answer: pick, Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(hello))},
-				OK: one(), Close: casekit.CloseExpect{ByPeer: true},
-			})
+	invalid := func(c Case, answer string, pick casekit.DeflateAnswer) Case {
+		c.Family, c.Expectation = FamilyDeflateResponse, invalidAnswerRule
+		c.Description = fmt.Sprintf("Answer the client's permessage-deflate offer with Sec-WebSocket-Extensions: %s, then send %q uncompressed.", answer, hello)
+		return scripted(c, casekit.Script{
+			Answer: pick, Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(hello))},
+			OK: onlyTrace(), Close: casekit.CloseExpect{ByPeer: true},
+		})
 	}
 	with := func(params ...wire.ExtParam) casekit.DeflateAnswer { return answerWith(nil, params...) }
 	flag := func(name string) wire.ExtParam { return wire.ExtParam{Name: name} }
 	return []Case{
-		invalid("112.4.1", "client_max_window_bits in the answer, not in any offer", "RFC 7692 §7.1.2.2, §7",
+		invalid(Case{ID: "112.4.1", Title: "client_max_window_bits in the answer, not in any offer", RFC: "RFC 7692 §7.1.2.2, §7"},
 			"permessage-deflate; client_max_window_bits=10 (to offers without client_max_window_bits)",
 			answerWith(func(o wire.Extension) bool { _, has := o.Param(wire.ClientMaxWindowBits); return !has },
 				wire.WindowBitsParam(wire.ClientMaxWindowBits, 10))),
-		invalid("112.4.2", "unknown parameter in the answer", "RFC 7692 §7",
+		invalid(Case{ID: "112.4.2", Title: "unknown parameter in the answer", RFC: "RFC 7692 §7"},
 			"permessage-deflate; x_wsharness_unknown", with(flag("x_wsharness_unknown"))),
-		invalid("112.4.3", "duplicate parameter in the answer", "RFC 7692 §7",
+		invalid(Case{ID: "112.4.3", Title: "duplicate parameter in the answer", RFC: "RFC 7692 §7"},
 			"permessage-deflate; server_no_context_takeover; server_no_context_takeover",
 			with(flag(wire.ServerNoContextTakeover), flag(wire.ServerNoContextTakeover))),
-		invalid("112.4.4", "server_max_window_bits=7 in the answer", "RFC 7692 §7, §7.1.2.1",
+		invalid(Case{ID: "112.4.4", Title: "server_max_window_bits=7 in the answer", RFC: "RFC 7692 §7, §7.1.2.1"},
 			"permessage-deflate; server_max_window_bits=7", with(wire.WindowBitsParam(wire.ServerMaxWindowBits, 7))),
-		invalid("112.4.5", "client_max_window_bits without a value in the answer", "RFC 7692 §7, §7.1.2.2",
+		invalid(Case{ID: "112.4.5", Title: "client_max_window_bits without a value in the answer", RFC: "RFC 7692 §7, §7.1.2.2"},
 			"permessage-deflate; client_max_window_bits (a response needs a value)", with(flag(wire.ClientMaxWindowBits))),
-		invalid("112.4.6", "permessage-deflate accepted twice", "RFC 7692 §5, §7",
+		invalid(Case{ID: "112.4.6", Title: "permessage-deflate accepted twice", RFC: "RFC 7692 §5, §7"},
 			"permessage-deflate, permessage-deflate",
 			func(offers []wire.Extension) ([]wire.Extension, string) {
 				if len(offers) == 0 {

@@ -21,75 +21,6 @@ import (
 var deflateSample = ids("12.1.1", "12.2.4", "12.3.2", "12.4.3", "12.5.11",
 	"13.1.4", "13.2.3", "13.3.4", "13.4.1", "13.5.2", "13.6.3", "13.7.4")
 
-// The deflate defects join the table of defects_test.go, so that they run
-// in TestEachDefectIsCaught with the others.
-func init() { defectRows = append(defectRows, deflateDefectRows...) }
-
-// deflateDefectRows: one row per permessage-deflate defect of the
-// brokenpeer server, with the cases whose rule it breaks.
-var deflateDefectRows = []defectRow{
-	{
-		name: "DeflateAcceptInvalidOffers", defects: brokenpeer.Defects{DeflateAcceptInvalidOffers: true},
-		run:      ids("11.2"),
-		mustFail: seq("11.2", 1, 9),
-		observed: "accepting the offer it MUST decline",
-	},
-	{
-		// The other 11.1 and 11.3 cases offer client_max_window_bits in
-		// the offer the server accepts.
-		name: "DeflateUnofferedClientWindowBits", defects: brokenpeer.Defects{DeflateUnofferedClientWindowBits: true},
-		run:      ids("11.1", "11.3", "11.4.7"),
-		mustFail: ids("11.1.1", "11.1.3", "11.1.4", "11.1.5", "11.1.8", "11.3.1", "11.3.3", "11.4.7"),
-		observed: "the response has client_max_window_bits, which the offer did not have",
-	},
-	{
-		name: "DeflateAcceptRSV1Control", defects: brokenpeer.Defects{DeflateAcceptRSV1Control: true},
-		run:      ids("11.4"),
-		mustFail: ids("11.4.1", "11.4.2", "11.4.3"),
-	},
-	{
-		name: "DeflateAcceptRSV1Continuation", defects: brokenpeer.Defects{DeflateAcceptRSV1Continuation: true},
-		run:      ids("11.4"),
-		mustFail: ids("11.4.4", "11.4.5"),
-	},
-	{
-		name: "DeflateRSV1OnContinuation", defects: brokenpeer.Defects{DeflateRSV1OnContinuation: true},
-		run:      ids("11.1.1", "11.4.13", "12.2.2", "13.1.2"),
-		mustFail: ids("11.1.1", "11.4.13", "12.2.2", "13.1.2"),
-		observed: "RFC 7692 §6: permessage-deflate never sets RSV1",
-	},
-	{
-		// The stream breaks at the second echo, under context takeover
-		// only: with server_no_context_takeover (13.2.x) nothing refers
-		// back, and the defect does no harm.
-		name: "DeflateUncompressedFirstKeepsContext", defects: brokenpeer.Defects{DeflateUncompressedFirstKeepsContext: true},
-		run:      ids("11.1.2", "11.5.1", "12.1.5", "13.1.5", "13.2.2"),
-		mustFail: ids("11.1.2", "11.5.1", "12.1.5", "13.1.5"),
-		observed: "does not decompress",
-	},
-	{
-		// In client form, 13.2.5, 13.5.5, 13.6.5 and 112.3.1 answer
-		// client_no_context_takeover.
-		name: "DeflateKeepsContextAfterNoContext", defects: brokenpeer.Defects{DeflateKeepsContextAfterNoContext: true},
-		run:      ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5", "112.3.1"),
-		mustFail: ids("11.1.3", "11.1.7", "13.2.5", "13.5.5", "13.6.5", "112.3.1"),
-		observed: "does not decompress",
-	},
-	{
-		// Within one message the client cannot see the distances; across
-		// messages it keeps only the window the server promised.
-		name: "DeflateIgnoresServerWindow", defects: brokenpeer.Defects{DeflateIgnoresServerWindow: true},
-		run:      ids("11.1.5", "11.1.8", "11.3.2", "13.3.5"),
-		mustFail: ids("11.1.5", "11.1.8", "11.3.2", "13.3.5"),
-		observed: "does not decompress",
-	},
-	{
-		name: "DeflateForgetsClientContext", defects: brokenpeer.Defects{DeflateForgetsClientContext: true},
-		run:      ids("11.5"),
-		mustFail: ids("11.5.1", "11.5.2"),
-	},
-}
-
 // TestCorrectServerPassesDeflateData runs the sample of 12.x and 13.x (all
 // of them with WSH_DEFLATE_ALL=1) against the correct server, which
 // negotiates every offer: all OK. 11.x runs in
@@ -98,9 +29,9 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 	t.Parallel()
 	selectors := deflateSample
 	if os.Getenv("WSH_DEFLATE_ALL") != "" {
-		selectors = []string{cases.FamilyDeflatePayloads, cases.FamilyDeflateParams}
+		selectors = []string{string(cases.FamilyDeflatePayloads), string(cases.FamilyDeflateParams)}
 	}
-	srv := startServer(t, brokenpeer.Defects{})
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	selected := selectCases(wireCases(), selectors)
@@ -121,10 +52,10 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 // in the 11.2 cases, where declining is the point.
 func TestServerWithoutDeflate(t *testing.T) {
 	t.Parallel()
-	srv := startServer(t, brokenpeer.Defects{NoDeflate: true})
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{NoDeflate: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	selected := selectCases(wireCases(), append([]string{cases.FamilyDeflateNegotiation}, deflateSample...))
+	selected := selectCases(wireCases(), append([]string{string(cases.FamilyDeflateNegotiation)}, deflateSample...))
 	for _, r := range runAll(ctx, srv.URL(), selected, make(chan struct{}, 8)) {
 		want := results.Unimplemented
 		if strings.HasPrefix(r.ID, "11.2.") {
@@ -165,7 +96,7 @@ func TestDeflateCatalogMatchesAutobahn(t *testing.T) {
 			t.Errorf("%s missing", id)
 		}
 	}
-	for _, f := range []string{cases.FamilyDeflatePayloads, cases.FamilyDeflateParams} {
+	for _, f := range []cases.Family{cases.FamilyDeflatePayloads, cases.FamilyDeflateParams} {
 		if !cases.IsSlow(f) {
 			t.Errorf("%s is not in SlowFamilies", f)
 		}

@@ -37,18 +37,17 @@ func Framing() []Case {
 			if n >= 65535 {
 				timeout = largeEchoTimeout
 			}
-			out = append(out, scripted(
-				fmt.Sprintf("1.%d.%d", kind.sub, j+1), FamilyFraming,
-				fmt.Sprintf("%s message, %d-byte payload%s", kind.name, n, how),
-				"RFC 6455 §5.2, §5.6",
-				fmt.Sprintf("Send one %s frame with a %d-byte payload%s.", kind.name, n, how),
-				"The server MUST read the payload length in its 7-, 16- or 64-bit form and echo the message with the same type and bytes; then a clean close with 1000.",
-				casekit.Script{
-					Steps:   []casekit.Step{casekit.Send(split, wire.NewFrame(kind.op, payload))},
-					OK:      one(casekit.Event{Kind: casekit.Message, Opcode: kind.op, Payload: payload}),
-					Close:   closeNormal,
-					Timeout: timeout,
-				}))
+			out = append(out, scripted(Case{
+				ID: fmt.Sprintf("1.%d.%d", kind.sub, j+1), Family: FamilyFraming, RFC: "RFC 6455 §5.2, §5.6",
+				Title:       fmt.Sprintf("%s message, %d-byte payload%s", kind.name, n, how),
+				Description: fmt.Sprintf("Send one %s frame with a %d-byte payload%s.", kind.name, n, how),
+				Expectation: "The server MUST read the payload length in its 7-, 16- or 64-bit form and echo the message with the same type and bytes; then a clean close with 1000.",
+			}, casekit.Script{
+				Steps:   []casekit.Step{casekit.Send(split, wire.NewFrame(kind.op, payload))},
+				OK:      onlyTrace(casekit.Event{Kind: casekit.Message, Opcode: kind.op, Payload: payload}),
+				Close:   closeNormal,
+				Timeout: timeout,
+			}))
 		}
 	}
 	return append(out, lengthEncodings()...)
@@ -62,8 +61,8 @@ func lengthEncodings() []Case {
 		f.LengthForm = form
 		return casekit.Script{
 			Steps:         []casekit.Step{casekit.Send(wire.OneWrite, f)},
-			OK:            one(casekit.TextBytes(hello)),
-			NonStrict:     one(),
+			OK:            onlyTrace(casekit.TextBytes(hello)),
+			NonStrict:     onlyTrace(),
 			Informational: true,
 			Close:         casekit.CloseExpect{AnyEndpoint: true, Codes: []int{1000, 1002}},
 		}
@@ -72,21 +71,24 @@ func lengthEncodings() []Case {
 	lying := wire.Text(string(hello))
 	lying.DeclaredLength = &msb
 	return []Case{
-		scripted("101.1", FamilyFraming, "5-byte text frame with a 16-bit length field", "RFC 6455 §5.2",
-			"Send a 5-byte text frame whose length is written in the 16-bit extended field instead of the 7-bit one.",
-			"§5.2 says a sender MUST use the minimal length encoding but says nothing of the receiver: echoing and failing the connection are both recorded (INFORMATIONAL).",
-			nonMinimal(wire.Length16)),
-		scripted("101.2", FamilyFraming, "5-byte text frame with a 64-bit length field", "RFC 6455 §5.2",
-			"Send a 5-byte text frame whose length is written in the 64-bit extended field.",
-			"§5.2 says a sender MUST use the minimal length encoding but says nothing of the receiver: echoing and failing the connection are both recorded (INFORMATIONAL).",
-			nonMinimal(wire.Length64)),
-		lenient(scripted("101.3", FamilyFraming, "64-bit length with the most significant bit set", "RFC 6455 §5.2",
-			"Send a text frame whose 64-bit length has its most significant bit set (2^63+5), followed by 5 payload bytes.",
-			"The most significant bit of a 64-bit length MUST be 0 (§5.2): the server should fail the connection (1002, or 1009 as too big) and MUST NOT echo anything. Waiting for 2^63 bytes is NON-STRICT.",
-			casekit.Script{
-				Steps: []casekit.Step{casekit.Send(wire.OneWrite, lying)},
-				OK:    one(),
-				Close: casekit.CloseExpect{ByPeer: true, Codes: []int{1002, 1009}},
-			}), "the RFC forbids sending this length but does not require the receiver to fail on it"),
+		scripted(Case{
+			ID: "101.1", Family: FamilyFraming, Title: "5-byte text frame with a 16-bit length field", RFC: "RFC 6455 §5.2",
+			Description: "Send a 5-byte text frame whose length is written in the 16-bit extended field instead of the 7-bit one.",
+			Expectation: "§5.2 says a sender MUST use the minimal length encoding but says nothing of the receiver: echoing and failing the connection are both recorded (INFORMATIONAL).",
+		}, nonMinimal(wire.Length16)),
+		scripted(Case{
+			ID: "101.2", Family: FamilyFraming, Title: "5-byte text frame with a 64-bit length field", RFC: "RFC 6455 §5.2",
+			Description: "Send a 5-byte text frame whose length is written in the 64-bit extended field.",
+			Expectation: "§5.2 says a sender MUST use the minimal length encoding but says nothing of the receiver: echoing and failing the connection are both recorded (INFORMATIONAL).",
+		}, nonMinimal(wire.Length64)),
+		nonStrictWhenNotFailed(scripted(Case{
+			ID: "101.3", Family: FamilyFraming, Title: "64-bit length with the most significant bit set", RFC: "RFC 6455 §5.2",
+			Description: "Send a text frame whose 64-bit length has its most significant bit set (2^63+5), followed by 5 payload bytes.",
+			Expectation: "The most significant bit of a 64-bit length MUST be 0 (§5.2): the server should fail the connection (1002, or 1009 as too big) and MUST NOT echo anything. Waiting for 2^63 bytes is NON-STRICT.",
+		}, casekit.Script{
+			Steps: []casekit.Step{casekit.Send(wire.OneWrite, lying)},
+			OK:    onlyTrace(),
+			Close: casekit.CloseExpect{ByPeer: true, Codes: []int{1002, 1009}},
+		}), "the RFC forbids sending this length but does not require the receiver to fail on it"),
 	}
 }

@@ -1,7 +1,6 @@
 package cases
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -16,17 +15,19 @@ const rejectRule = "If the client's handshake does not meet §4.2.1, the server 
 // Handshake returns project cases 0.x: Autobahn has no handshake tests.
 func Handshake() []Case {
 	hello := "Hello, handshake!"
-	upgrade := func(id, title, rfc, desc, expect string, edit func(*wire.Request)) Case {
-		return scripted(id, FamilyHandshake, title, rfc, desc, expect, casekit.Script{
+	upgrade := func(c Case, edit func(*wire.Request)) Case {
+		c.Family = FamilyHandshake
+		return scripted(c, casekit.Script{
 			Edit:  edit,
 			Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(hello))},
-			OK:    one(casekit.Text(hello)),
+			OK:    onlyTrace(casekit.Text(hello)),
 			Close: closeNormal,
 		})
 	}
-	reject := func(id, title, desc string, edit func(*wire.Request)) Case {
-		return Case{ID: id, Family: FamilyHandshake, Title: title, RFC: "RFC 6455 §4.2.1", Description: desc, Expectation: rejectRule,
-			run: casekit.Probe{Edit: edit, Judge: mustReject}.Run}
+	reject := func(c Case, edit func(*wire.Request)) Case {
+		c.Family, c.RFC, c.Expectation = FamilyHandshake, "RFC 6455 §4.2.1", rejectRule
+		c.run = casekit.Probe{Edit: edit, Judge: mustReject}.Run
+		return c
 	}
 	set := func(name, value string) func(*wire.Request) {
 		return func(r *wire.Request) { r.Headers.Set(name, value) }
@@ -35,59 +36,94 @@ func Handshake() []Case {
 	const acceptRule = "The server MUST answer 101 with Upgrade: websocket, Connection: Upgrade and Sec-WebSocket-Accept = base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)) (§4.2.2), then echo the message; then a clean close with 1000."
 
 	return []Case{
-		upgrade("0.1", "valid opening handshake", "RFC 6455 §4.2.2",
-			"Send a valid opening handshake, then a text message.", acceptRule, nil),
-		upgrade("0.2", "Connection: keep-alive, Upgrade", "RFC 6455 §4.2.1",
-			"Send the handshake with the header Connection: keep-alive, Upgrade (a token list, as Firefox sends).",
-			"Connection is a token list that MUST include \"Upgrade\" (§4.2.1 item 4); the server MUST accept it: 101 and an echo.",
-			set("Connection", "keep-alive, Upgrade")),
-		upgrade("0.3", "mixed-case header values", "RFC 6455 §4.2.1",
-			"Send Upgrade: WebSocket and Connection: UPGRADE.",
-			"The Upgrade and Connection values are compared case-insensitively (§4.2.1 items 3 and 4); the server MUST accept: 101 and an echo.",
-			func(r *wire.Request) { r.Headers.Set("Upgrade", "WebSocket"); r.Headers.Set("Connection", "UPGRADE") }),
-		upgrade("0.4", "mixed-case header names", "RFC 6455 §4.2.1, RFC 9110 §5.1",
-			"Send the handshake headers with unusual name casing (upgrade, CONNECTION, sec-websocket-key, SEC-WEBSOCKET-VERSION).",
-			"HTTP header names are case-insensitive; the server MUST accept: 101 and an echo.",
-			func(r *wire.Request) {
-				for i, h := range r.Headers {
-					switch strings.ToLower(h.Name) {
-					case "upgrade", "sec-websocket-key":
-						r.Headers[i].Name = strings.ToLower(h.Name)
-					case "connection", "sec-websocket-version":
-						r.Headers[i].Name = strings.ToUpper(h.Name)
-					}
+		upgrade(Case{
+			ID: "0.1", Title: "valid opening handshake", RFC: "RFC 6455 §4.2.2",
+			Description: "Send a valid opening handshake, then a text message.",
+			Expectation: acceptRule,
+		}, nil),
+		upgrade(Case{
+			ID: "0.2", Title: "Connection: keep-alive, Upgrade", RFC: "RFC 6455 §4.2.1",
+			Description: "Send the handshake with the header Connection: keep-alive, Upgrade (a token list, as Firefox sends).",
+			Expectation: "Connection is a token list that MUST include \"Upgrade\" (§4.2.1 item 4); the server MUST accept it: 101 and an echo.",
+		}, set("Connection", "keep-alive, Upgrade")),
+		upgrade(Case{
+			ID: "0.3", Title: "mixed-case header values", RFC: "RFC 6455 §4.2.1",
+			Description: "Send Upgrade: WebSocket and Connection: UPGRADE.",
+			Expectation: "The Upgrade and Connection values are compared case-insensitively (§4.2.1 items 3 and 4); the server MUST accept: 101 and an echo.",
+		}, func(r *wire.Request) { r.Headers.Set("Upgrade", "WebSocket"); r.Headers.Set("Connection", "UPGRADE") }),
+		upgrade(Case{
+			ID: "0.4", Title: "mixed-case header names", RFC: "RFC 6455 §4.2.1, RFC 9110 §5.1",
+			Description: "Send the handshake headers with unusual name casing (upgrade, CONNECTION, sec-websocket-key, SEC-WEBSOCKET-VERSION).",
+			Expectation: "HTTP header names are case-insensitive; the server MUST accept: 101 and an echo.",
+		}, func(r *wire.Request) {
+			for i, h := range r.Headers {
+				switch strings.ToLower(h.Name) {
+				case "upgrade", "sec-websocket-key":
+					r.Headers[i].Name = strings.ToLower(h.Name)
+				case "connection", "sec-websocket-version":
+					r.Headers[i].Name = strings.ToUpper(h.Name)
 				}
-			}),
-		reject("0.5", "missing Sec-WebSocket-Key", "Send the handshake without Sec-WebSocket-Key.", del("Sec-WebSocket-Key")),
-		reject("0.6", "Sec-WebSocket-Key of 8 bytes", "Send Sec-WebSocket-Key: AAAAAAAAAAA= (base64 of 8 bytes, not 16).", set("Sec-WebSocket-Key", "AAAAAAAAAAA=")),
-		reject("0.7", "Sec-WebSocket-Key not base64", "Send Sec-WebSocket-Key: not*base64*at*all!!! (24 characters that are not base64).", set("Sec-WebSocket-Key", "not*base64*at*all!!!!!!!")),
+			}
+		}),
+		reject(Case{
+			ID: "0.5", Title: "missing Sec-WebSocket-Key",
+			Description: "Send the handshake without Sec-WebSocket-Key.",
+		}, del("Sec-WebSocket-Key")),
+		reject(Case{
+			ID: "0.6", Title: "Sec-WebSocket-Key of 8 bytes",
+			Description: "Send Sec-WebSocket-Key: AAAAAAAAAAA= (base64 of 8 bytes, not 16).",
+		}, set("Sec-WebSocket-Key", "AAAAAAAAAAA=")),
+		reject(Case{
+			ID: "0.7", Title: "Sec-WebSocket-Key not base64",
+			Description: "Send Sec-WebSocket-Key: not*base64*at*all!!! (24 characters that are not base64).",
+		}, set("Sec-WebSocket-Key", "not*base64*at*all!!!!!!!")),
 		{ID: "0.8", Family: FamilyHandshake, Title: "unknown Sec-WebSocket-Version 99", RFC: "RFC 6455 §4.2.2, §4.4",
 			Description: "Send the handshake with Sec-WebSocket-Version: 99.",
 			Expectation: "The server MUST NOT upgrade, and MUST list the versions it supports in Sec-WebSocket-Version (§4.4). 426 Upgrade Required with Sec-WebSocket-Version: 13 is OK; another error status with the header is NON-STRICT.",
 			run:         casekit.Probe{Edit: set("Sec-WebSocket-Version", "99"), Judge: unknownVersion}.Run},
-		reject("0.9", "missing Sec-WebSocket-Version", "Send the handshake without Sec-WebSocket-Version.", del("Sec-WebSocket-Version")),
-		reject("0.10", "POST instead of GET", "Send the handshake with method POST.", func(r *wire.Request) { r.Method = "POST"; r.Headers.Set("Content-Length", "0") }),
-		reject("0.11", "missing Upgrade header", "Send the handshake without the Upgrade header.", del("Upgrade")),
-		reject("0.12", "missing Connection header", "Send the handshake without the Connection header.", del("Connection")),
-		reject("0.13", "Upgrade names another protocol", "Send the handshake with Upgrade: h2c.", set("Upgrade", "h2c")),
-		upgrade("0.14", "two subprotocols offered", "RFC 6455 §4.2.2",
-			"Offer Sec-WebSocket-Protocol: wsharness.a, wsharness.b.",
-			"The server MUST select at most one of the offered subprotocols, or send no Sec-WebSocket-Protocol (§4.2.2 item 5.5); then echo.",
-			set("Sec-WebSocket-Protocol", "wsharness.a, wsharness.b")),
-		upgrade("0.15", "subprotocols offered on two header lines", "RFC 6455 §4.2.2, §11.3.4",
-			"Offer wsharness.a and chat in two separate Sec-WebSocket-Protocol header lines.",
-			"The header MAY appear more than once (§11.3.4); the server MUST select at most one of the offered values, or none; then echo.",
-			func(r *wire.Request) {
-				r.Headers = append(r.Headers, wire.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "wsharness.a"},
-					wire.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "chat"})
-			}),
-		upgrade("0.16", "no subprotocol offered", "RFC 6455 §4.2.2",
-			"Send the handshake without Sec-WebSocket-Protocol.",
-			"With no subprotocol offered the server MUST NOT send Sec-WebSocket-Protocol (§4.2.2 item 5.5); then echo.", nil),
-		upgrade("0.17", "unknown extension offered", "RFC 6455 §4.2.2, §9.1",
-			"Offer Sec-WebSocket-Extensions: x-wsharness-unknown; level=3.",
-			"The server MUST NOT accept an extension it does not support nor one that was not offered (§4.2.2 item 5.6, §9.1); then echo.",
-			set("Sec-WebSocket-Extensions", "x-wsharness-unknown; level=3")),
+		reject(Case{
+			ID: "0.9", Title: "missing Sec-WebSocket-Version",
+			Description: "Send the handshake without Sec-WebSocket-Version.",
+		}, del("Sec-WebSocket-Version")),
+		reject(Case{
+			ID: "0.10", Title: "POST instead of GET",
+			Description: "Send the handshake with method POST.",
+		}, func(r *wire.Request) { r.Method = "POST"; r.Headers.Set("Content-Length", "0") }),
+		reject(Case{
+			ID: "0.11", Title: "missing Upgrade header",
+			Description: "Send the handshake without the Upgrade header.",
+		}, del("Upgrade")),
+		reject(Case{
+			ID: "0.12", Title: "missing Connection header",
+			Description: "Send the handshake without the Connection header.",
+		}, del("Connection")),
+		reject(Case{
+			ID: "0.13", Title: "Upgrade names another protocol",
+			Description: "Send the handshake with Upgrade: h2c.",
+		}, set("Upgrade", "h2c")),
+		upgrade(Case{
+			ID: "0.14", Title: "two subprotocols offered", RFC: "RFC 6455 §4.2.2",
+			Description: "Offer Sec-WebSocket-Protocol: wsharness.a, wsharness.b.",
+			Expectation: "The server MUST select at most one of the offered subprotocols, or send no Sec-WebSocket-Protocol (§4.2.2 item 5.5); then echo.",
+		}, set("Sec-WebSocket-Protocol", "wsharness.a, wsharness.b")),
+		upgrade(Case{
+			ID: "0.15", Title: "subprotocols offered on two header lines", RFC: "RFC 6455 §4.2.2, §11.3.4",
+			Description: "Offer wsharness.a and chat in two separate Sec-WebSocket-Protocol header lines.",
+			Expectation: "The header MAY appear more than once (§11.3.4); the server MUST select at most one of the offered values, or none; then echo.",
+		}, func(r *wire.Request) {
+			r.Headers = append(r.Headers, wire.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "wsharness.a"},
+				wire.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "chat"})
+		}),
+		upgrade(Case{
+			ID: "0.16", Title: "no subprotocol offered", RFC: "RFC 6455 §4.2.2",
+			Description: "Send the handshake without Sec-WebSocket-Protocol.",
+			Expectation: "With no subprotocol offered the server MUST NOT send Sec-WebSocket-Protocol (§4.2.2 item 5.5); then echo.",
+		}, nil),
+		upgrade(Case{
+			ID: "0.17", Title: "unknown extension offered", RFC: "RFC 6455 §4.2.2, §9.1",
+			Description: "Offer Sec-WebSocket-Extensions: x-wsharness-unknown; level=3.",
+			Expectation: "The server MUST NOT accept an extension it does not support nor one that was not offered (§4.2.2 item 5.6, §9.1); then echo.",
+		}, set("Sec-WebSocket-Extensions", "x-wsharness-unknown; level=3")),
 		pipelined(),
 		{ID: "0.19", Family: FamilyHandshake, Title: "HTTP/1.0 request", RFC: "RFC 6455 §4.1, §4.2.1",
 			Description: "Send the handshake as an HTTP/1.0 request.",
@@ -101,22 +137,20 @@ func Handshake() []Case {
 // only must not hang or crash.
 func pipelined() Case {
 	msg := "sent with the request"
-	s := casekit.Script{
-		Trailing: []wire.Frame{wire.Text(msg)},
-		OK:       one(casekit.Text(msg)),
-		Close:    closeNormal,
-	}
-	return Case{ID: "0.18", Family: FamilyHandshake, Title: "frame in the same TCP write as the request", RFC: "RFC 6455 §4.1",
+	return regraded(scripted(Case{
+		ID: "0.18", Family: FamilyHandshake, Title: "frame in the same TCP write as the request", RFC: "RFC 6455 §4.1",
 		Description: "Send the opening handshake and a masked text frame in a single TCP write.",
 		Expectation: "The client is supposed to wait for the response (§4.1), so refusing is allowed: an echo is OK, anything else is INFORMATIONAL.",
-		run: func(ctx context.Context, env casekit.Env) casekit.Outcome {
-			out := s.Run(ctx, env)
-			if out.Verdict != results.OK {
-				out.Observed = "INFORMATIONAL: the frame sent with the request was not echoed.\n" + out.Observed
-				out.Verdict, out.CloseVerdict = results.Informational, results.CloseOK
-			}
-			return out
-		}}
+	}, casekit.Script{
+		Trailing: []wire.Frame{wire.Text(msg)},
+		OK:       onlyTrace(casekit.Text(msg)),
+		Close:    closeNormal,
+	}), func(_ casekit.Env, out *results.Case) {
+		if out.Verdict != results.OK {
+			out.Observed = "INFORMATIONAL: the frame sent with the request was not echoed.\n" + out.Observed
+			out.Verdict, out.CloseVerdict = results.Informational, results.CloseOK
+		}
+	})
 }
 
 func describeResponse(resp *wire.Response, err error) string {
@@ -126,7 +160,7 @@ func describeResponse(resp *wire.Response, err error) string {
 	return fmt.Sprintf("HTTP %d %s", resp.Status, http.StatusText(resp.Status))
 }
 
-func mustReject(resp *wire.Response, err error) (string, string) {
+func mustReject(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -139,7 +173,7 @@ func mustReject(resp *wire.Response, err error) (string, string) {
 	return results.NonStrict, got + "; a 4xx client error is expected"
 }
 
-func unknownVersion(resp *wire.Response, err error) (string, string) {
+func unknownVersion(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -158,7 +192,7 @@ func unknownVersion(resp *wire.Response, err error) (string, string) {
 	return results.NonStrict, got + "; 426 Upgrade Required is the canonical status"
 }
 
-func http10(resp *wire.Response, err error) (string, string) {
+func http10(resp *wire.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:

@@ -11,10 +11,11 @@ import (
 
 // FamilyLimits is Autobahn's 9.x: large messages, fragment and TCP-chop
 // ramps, and series of round trips.
-const FamilyLimits = "limits"
+const FamilyLimits Family = "limits"
 
-// Sizes, frame sizes, chops and timers of Autobahn 9.x
-// (autobahn-cases.md §2; case9_*.py).
+// Sizes, frame sizes, chops and timers of Autobahn|Testsuite's 9.x, as its
+// autobahntestsuite/case/case9_*.py set them, so that 9.x verdicts compare
+// with Autobahn's.
 var (
 	limitSizes = []struct {
 		n              int
@@ -61,35 +62,39 @@ func Limits() []Case {
 				timeout = s.binary
 			}
 			id := fmt.Sprintf("9.%d.%d", sub(1), j+1)
-			out = append(out, exchanged(id, FamilyLimits,
-				fmt.Sprintf("%s message of %s in one frame", kind.name, s.title), "RFC 6455 §5.2, §5.6",
-				fmt.Sprintf("Send one %s frame with a %s-byte payload (%s) and wait for its echo. %s", kind.name, s.caption, s.title, limitsCheck),
-				limitExpectation(timeout),
-				casekit.Exchange{N: 1, Message: single(kind.op, s.n, id), Timeout: timeout}))
+			out = append(out, exchanged(Case{
+				ID: id, Family: FamilyLimits, RFC: "RFC 6455 §5.2, §5.6",
+				Title:       fmt.Sprintf("%s message of %s in one frame", kind.name, s.title),
+				Description: fmt.Sprintf("Send one %s frame with a %s-byte payload (%s) and wait for its echo. %s", kind.name, s.caption, s.title, limitsCheck),
+				Expectation: limitExpectation(timeout),
+			}, casekit.Exchange{N: 1, Message: single(kind.op, s.n, id), Timeout: timeout}))
 		}
 		for j, fs := range limitFrameSizes {
 			id := fmt.Sprintf("9.%d.%d", sub(3), j+1)
-			out = append(out, exchanged(id, FamilyLimits,
-				fmt.Sprintf("4 MiB %s message in %s frames", kind.name, sizeName(fs)), "RFC 6455 §5.4, §5.6",
-				fmt.Sprintf("Send a 4194304-byte %s message fragmented into frames of %d bytes (%s) and wait for its echo. %s", kind.name, fs, plural(fragmentedSize/fs, "frame"), limitsCheck),
-				limitExpectation(fragmentedTimeout)+" The server may fragment the echo as it likes.",
-				casekit.Exchange{N: 1, Message: single(kind.op, fragmentedSize, id), FrameSize: fs, Timeout: fragmentedTimeout}))
+			out = append(out, exchanged(Case{
+				ID: id, Family: FamilyLimits, RFC: "RFC 6455 §5.4, §5.6",
+				Title:       fmt.Sprintf("4 MiB %s message in %s frames", kind.name, sizeName(fs)),
+				Description: fmt.Sprintf("Send a 4194304-byte %s message fragmented into frames of %d bytes (%s) and wait for its echo. %s", kind.name, fs, plural(fragmentedSize/fs, "frame"), limitsCheck),
+				Expectation: limitExpectation(fragmentedTimeout) + " The server may fragment the echo as it likes.",
+			}, casekit.Exchange{N: 1, Message: single(kind.op, fragmentedSize, id), FrameSize: fs, Timeout: fragmentedTimeout}))
 		}
 		for j, chop := range limitChops {
 			id := fmt.Sprintf("9.%d.%d", sub(5), j+1)
-			out = append(out, exchanged(id, FamilyLimits,
-				fmt.Sprintf("1 MiB %s message written in %d-byte TCP chops", kind.name, chop), "RFC 6455 §5.2, §5.6",
-				fmt.Sprintf("Send one %s frame with a 1048576-byte payload, written in TCP writes of %d bytes (%d writes), and wait for its echo. %s", kind.name, chop, choppedSize/chop+1, limitsCheck),
-				limitExpectation(choppedTimeout),
-				casekit.Exchange{N: 1, Message: single(kind.op, choppedSize, id), Chop: chop, Timeout: choppedTimeout}))
+			out = append(out, exchanged(Case{
+				ID: id, Family: FamilyLimits, RFC: "RFC 6455 §5.2, §5.6",
+				Title:       fmt.Sprintf("1 MiB %s message written in %d-byte TCP chops", kind.name, chop),
+				Description: fmt.Sprintf("Send one %s frame with a 1048576-byte payload, written in TCP writes of %d bytes (%d writes), and wait for its echo. %s", kind.name, chop, choppedSize/chop+1, limitsCheck),
+				Expectation: limitExpectation(choppedTimeout),
+			}, casekit.Exchange{N: 1, Message: single(kind.op, choppedSize, id), Chop: chop, Timeout: choppedTimeout}))
 		}
 		for j, s := range limitSeries {
 			id := fmt.Sprintf("9.%d.%d", sub(7), j+1)
-			out = append(out, exchanged(id, FamilyLimits,
-				fmt.Sprintf("%d sequential %s round trips of %d bytes", seriesCount, kind.name, s.n), "RFC 6455 §5.6",
-				fmt.Sprintf("Send %d %s messages of %d bytes one at a time, each after the echo of the previous one, to measure the round-trip time. Each message has different content, so an echo of a stale message is caught.", seriesCount, kind.name, s.n),
-				fmt.Sprintf("The server MUST echo every message with the same type and bytes (§5.6), all %d within %s; then a clean close with 1000. The total and per-message round-trip times are recorded.", seriesCount, seconds(s.timeout)),
-				casekit.Exchange{N: seriesCount, Message: series(kind.op, s.n, id), Timeout: s.timeout}))
+			out = append(out, exchanged(Case{
+				ID: id, Family: FamilyLimits, RFC: "RFC 6455 §5.6",
+				Title:       fmt.Sprintf("%d sequential %s round trips of %d bytes", seriesCount, kind.name, s.n),
+				Description: fmt.Sprintf("Send %d %s messages of %d bytes one at a time, each after the echo of the previous one, to measure the round-trip time. Each message has different content, so an echo of a stale message is caught.", seriesCount, kind.name, s.n),
+				Expectation: fmt.Sprintf("The server MUST echo every message with the same type and bytes (§5.6), all %d within %s; then a clean close with 1000. The total and per-message round-trip times are recorded.", seriesCount, seconds(s.timeout)),
+			}, casekit.Exchange{N: seriesCount, Message: series(kind.op, s.n, id), Timeout: s.timeout}))
 		}
 	}
 	return out

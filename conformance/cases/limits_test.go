@@ -37,7 +37,7 @@ var limitsSample = []string{"9.1.1", "9.1.6", "9.2.6", "9.3.1", "9.4.9", "9.5.1"
 // runs alone, before the package's parallel tests, so its megabytes do not
 // starve their 2 s timers of CPU.
 func TestCorrectServerPassesLimits(t *testing.T) {
-	srv := startServer(t, brokenpeer.Defects{})
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 	env := casekit.Env{URL: srv.URL(), TimeScale: limitsTimeScale}

@@ -30,16 +30,17 @@ const (
 // messages and every masking key it uses is judged. Autobahn's client
 // mode never looks at the keys.
 func MaskKeys() []Case {
-	c := exchanged("100.12", FamilyMasking, "masking keys over a thousand frames", "RFC 6455 §5.3, §10.3",
-		fmt.Sprintf("Have the client echo %d small text messages, one after another, and record the masking key of every frame it sends, its Close included.", maskKeyMessages),
-		"The client MUST pick a fresh masking key for every frame, derived from a strong source of entropy, and the key of one frame MUST NOT make it simple to predict the next (§5.3): "+
+	c := exchanged(Case{
+		ID: "100.12", Family: FamilyMasking, Title: "masking keys over a thousand frames", RFC: "RFC 6455 §5.3, §10.3",
+		Description: fmt.Sprintf("Have the client echo %d small text messages, one after another, and record the masking key of every frame it sends, its Close included.", maskKeyMessages),
+		Expectation: "The client MUST pick a fresh masking key for every frame, derived from a strong source of entropy, and the key of one frame MUST NOT make it simple to predict the next (§5.3): " +
 			"the same key on consecutive frames, or a step (sum or XOR) that predicts at least half of the keys, is FAILED; a step that repeats, repeated keys, zero keys or a key byte that takes few values is NON-STRICT (low entropy the RFC forbids only in words a finite sample cannot prove).",
-		casekit.Exchange{
-			N:        maskKeyMessages,
-			Message:  func(i int) (byte, []byte) { return wire.OpText, fmt.Appendf(nil, "key %d", i) },
-			Timeout:  20 * time.Second,
-			MaskKeys: judgeMaskKeys,
-		})
+	}, casekit.Exchange{
+		N:        maskKeyMessages,
+		Message:  func(i int) (byte, []byte) { return wire.OpText, fmt.Appendf(nil, "key %d", i) },
+		Timeout:  20 * time.Second,
+		MaskKeys: judgeMaskKeys,
+	})
 	return []Case{c}
 }
 
@@ -121,7 +122,7 @@ func measureMaskKeys(keys [][4]byte) maskKeyStats {
 //
 // So a correct client is flagged NON-STRICT about once in 3·10¹⁰ runs and
 // FAILED about once in 3·10¹³.
-func judgeMaskKeys(keys [][4]byte) (string, string) {
+func judgeMaskKeys(keys [][4]byte) (results.Verdict, string) {
 	keys = keys[:min(len(keys), maskKeySample)]
 	st := measureMaskKeys(keys)
 	if st.n < 2 {

@@ -42,7 +42,7 @@ func TestJudgeMaskKeys(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		keys    [][4]byte
-		verdict string
+		verdict results.Verdict
 		reason  string
 	}{
 		{"one repeat by chance", oneRepeat, results.OK, "1 equal to the previous frame's"},

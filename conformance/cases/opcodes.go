@@ -32,24 +32,29 @@ func Opcodes() []Case {
 				f.Payload, what = []byte(hello), "a payload"
 			}
 			if i < 2 {
-				out = append(out, scripted(id, FamilyOpcodes, fmt.Sprintf("reserved %s opcode %d, %s", kind, op, what), "RFC 6455 §5.2",
-					fmt.Sprintf("Send a frame with reserved %s opcode %d and %s.", kind, op, what), opcodeRule,
-					casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, f)}, OK: one(), Close: failProtocol}))
+				out = append(out, scripted(Case{
+					ID: id, Family: FamilyOpcodes, RFC: "RFC 6455 §5.2",
+					Title:       fmt.Sprintf("reserved %s opcode %d, %s", kind, op, what),
+					Description: fmt.Sprintf("Send a frame with reserved %s opcode %d and %s.", kind, op, what),
+					Expectation: opcodeRule,
+				}, casekit.Script{Steps: []casekit.Step{casekit.Send(wire.OneWrite, f)}, OK: onlyTrace(), Close: failProtocol}))
 				continue
 			}
 			split, how := wire.OneWrite, ""
 			if i == 4 {
 				split, how = wire.OctetWise, ", octet-wise writes"
 			}
-			out = append(out, scripted(id, FamilyOpcodes, fmt.Sprintf("text, then reserved %s opcode %d, then ping%s", kind, op, how), "RFC 6455 §5.2",
-				fmt.Sprintf("Send a text message, a frame with reserved opcode %d and %s, then a Ping%s.", op, what, how),
-				opcodeRule+" The text MUST be echoed first (missing echo is NON-STRICT) and no Pong may follow.",
-				casekit.Script{
-					Steps:     []casekit.Step{casekit.Send(split, wire.Text(hello), f, wire.Ping(nil))},
-					OK:        one(casekit.Text(hello)),
-					NonStrict: one(),
-					Close:     failProtocol,
-				}))
+			out = append(out, scripted(Case{
+				ID: id, Family: FamilyOpcodes, RFC: "RFC 6455 §5.2",
+				Title:       fmt.Sprintf("text, then reserved %s opcode %d, then ping%s", kind, op, how),
+				Description: fmt.Sprintf("Send a text message, a frame with reserved opcode %d and %s, then a Ping%s.", op, what, how),
+				Expectation: opcodeRule + " The text MUST be echoed first (missing echo is NON-STRICT) and no Pong may follow.",
+			}, casekit.Script{
+				Steps:     []casekit.Step{casekit.Send(split, wire.Text(hello), f, wire.Ping(nil))},
+				OK:        onlyTrace(casekit.Text(hello)),
+				NonStrict: onlyTrace(),
+				Close:     failProtocol,
+			}))
 		}
 	}
 	return out

@@ -39,6 +39,9 @@ var (
 	CorpusPDF   = Corpus{Name: "PDF-like mix of text and random binary streams", Binary: true, data: sync.OnceValue(func() []byte { return pdfLike(5) })}
 )
 
+// Corpora lists the corpora in that order: 12.N sends Corpora[N-1].
+var Corpora = []Corpus{CorpusJSON, CorpusImage, CorpusVerse, CorpusHTML, CorpusPDF}
+
 func newRand(seed uint64) *rand.Rand { return rand.New(rand.NewPCG(seed, 0x77736861726e6573)) }
 
 var words = strings.Fields(`alpha bravo charlie delta echo foxtrot golf hotel india juliet kilo lima

@@ -37,7 +37,7 @@ func TestCasesOverTLS(t *testing.T) {
 	plain, secure, cert, _ := startGorillaTLS(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cs := selectCases(cases.All(), []string{cases.FamilyHandshake, cases.FamilyFraming, cases.FamilyPingPong, cases.FamilyClose, "5.11", "5.14", "5.3", "5.4"})
+	cs := selectCases(cases.All(), []string{string(cases.FamilyHandshake), string(cases.FamilyFraming), string(cases.FamilyPingPong), string(cases.FamilyClose), "5.11", "5.14", "5.3", "5.4"})
 	if len(cs) < 19+16 {
 		t.Fatalf("selected %d cases", len(cs))
 	}

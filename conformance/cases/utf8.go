@@ -307,20 +307,22 @@ func utf8Fragments(payload string, size int) []wire.Frame {
 
 // utf8Echo is a case whose frames carry one valid text message the server
 // must echo.
-func utf8Echo(id, title, rfc, description, expectation, message string, frames ...wire.Frame) Case {
-	return scripted(id, FamilyUTF8, title, rfc, description, expectation, casekit.Script{
+func utf8Echo(c Case, message string, frames ...wire.Frame) Case {
+	c.Family = FamilyUTF8
+	return scripted(c, casekit.Script{
 		Steps: []casekit.Step{casekit.Send(wire.OneWrite, frames...)},
-		OK:    one(casekit.Text(message)),
+		OK:    onlyTrace(casekit.Text(message)),
 		Close: closeNormal,
 	})
 }
 
 // utf8Reject is a case whose frames carry an invalid text message the
 // server must fail the connection on.
-func utf8Reject(id, title, description string, frames ...wire.Frame) Case {
-	return scripted(id, FamilyUTF8, title, "RFC 6455 §8.1", description, utf8FailRule, casekit.Script{
+func utf8Reject(c Case, frames ...wire.Frame) Case {
+	c.Family, c.RFC, c.Expectation = FamilyUTF8, "RFC 6455 §8.1", utf8FailRule
+	return scripted(c, casekit.Script{
 		Steps: []casekit.Step{casekit.Send(wire.OneWrite, frames...)},
-		OK:    one(),
+		OK:    onlyTrace(),
 		Close: failInvalidUTF8,
 	})
 }
@@ -331,45 +333,56 @@ func utf8Basics() []Case {
 	const fragmentedEcho = "The server MUST reassemble the fragments (§5.4) and echo one text message with the same bytes (§5.6); then a clean close with 1000."
 	hello1, hello2 := "Hello-µ@ßöä", "üàá-UTF-8!!"
 	return []Case{
-		utf8Echo("6.1.1", "empty text message", "RFC 6455 §8.1, §5.6",
-			"Send one text frame with an empty payload.",
-			"An empty payload is valid UTF-8: the server MUST echo an empty text message (§5.6, §8.1); then a clean close with 1000.",
-			"", wire.Text("")),
-		utf8Echo("6.1.2", "text message of 3 empty fragments", "RFC 6455 §5.4, §8.1, §5.6",
-			"Send a text message as 3 frames (text, continuation, final continuation), each with an empty payload.",
-			"The server MUST reassemble the fragments (§5.4) and echo one empty text message (§5.6); then a clean close with 1000.",
-			"", wire.Fragment(wire.Text("")), wire.Continuation(nil, false), wire.Continuation(nil, true)),
-		utf8Echo("6.1.3", "text message of empty, non-empty, empty fragments", "RFC 6455 §5.4, §8.1, §5.6",
-			fmt.Sprintf("Send a text message as 3 frames: an empty text frame, a continuation frame carrying %q, an empty final continuation frame.", middle),
-			fmt.Sprintf("The server MUST reassemble the fragments (§5.4) and echo one text message %q (§5.6); then a clean close with 1000.", middle),
-			middle, wire.Fragment(wire.Text("")), wire.Continuation([]byte(middle), false), wire.Continuation(nil, true)),
+		utf8Echo(Case{
+			ID: "6.1.1", Title: "empty text message", RFC: "RFC 6455 §8.1, §5.6",
+			Description: "Send one text frame with an empty payload.",
+			Expectation: "An empty payload is valid UTF-8: the server MUST echo an empty text message (§5.6, §8.1); then a clean close with 1000.",
+		}, "", wire.Text("")),
+		utf8Echo(Case{
+			ID: "6.1.2", Title: "text message of 3 empty fragments", RFC: "RFC 6455 §5.4, §8.1, §5.6",
+			Description: "Send a text message as 3 frames (text, continuation, final continuation), each with an empty payload.",
+			Expectation: "The server MUST reassemble the fragments (§5.4) and echo one empty text message (§5.6); then a clean close with 1000.",
+		}, "", wire.Fragment(wire.Text("")), wire.Continuation(nil, false), wire.Continuation(nil, true)),
+		utf8Echo(Case{
+			ID: "6.1.3", Title: "text message of empty, non-empty, empty fragments", RFC: "RFC 6455 §5.4, §8.1, §5.6",
+			Description: fmt.Sprintf("Send a text message as 3 frames: an empty text frame, a continuation frame carrying %q, an empty final continuation frame.", middle),
+			Expectation: fmt.Sprintf("The server MUST reassemble the fragments (§5.4) and echo one text message %q (§5.6); then a clean close with 1000.", middle),
+		}, middle, wire.Fragment(wire.Text("")), wire.Continuation([]byte(middle), false), wire.Continuation(nil, true)),
 
-		utf8Echo("6.2.1", "valid UTF-8 text in one frame", "RFC 6455 §8.1, §5.6",
-			fmt.Sprintf("Send one text frame with the valid UTF-8 payload %q (hex %s).", utf8Hello, utf8HexOctets(utf8Hello)),
-			utf8EchoRule, utf8Hello, wire.Text(utf8Hello)),
-		utf8Echo("6.2.2", "valid UTF-8 text in 2 fragments split on a code point boundary", "RFC 6455 §5.4, §8.1, §5.6",
-			fmt.Sprintf("Send the valid UTF-8 text %q as 2 frames split between code points: %q (hex %s), then %q (hex %s).",
+		utf8Echo(Case{
+			ID: "6.2.1", Title: "valid UTF-8 text in one frame", RFC: "RFC 6455 §8.1, §5.6",
+			Description: fmt.Sprintf("Send one text frame with the valid UTF-8 payload %q (hex %s).", utf8Hello, utf8HexOctets(utf8Hello)),
+			Expectation: utf8EchoRule,
+		}, utf8Hello, wire.Text(utf8Hello)),
+		utf8Echo(Case{
+			ID: "6.2.2", Title: "valid UTF-8 text in 2 fragments split on a code point boundary", RFC: "RFC 6455 §5.4, §8.1, §5.6",
+			Description: fmt.Sprintf("Send the valid UTF-8 text %q as 2 frames split between code points: %q (hex %s), then %q (hex %s).",
 				utf8Hello, hello1, utf8HexOctets(hello1), hello2, utf8HexOctets(hello2)),
-			fragmentedEcho, utf8Hello, wire.Fragment(wire.Text(hello1)), wire.Continuation([]byte(hello2), true)),
-		utf8Echo("6.2.3", "valid UTF-8 text in 1-octet fragments", "RFC 6455 §5.4, §8.1, §5.6",
-			fmt.Sprintf("Send the valid UTF-8 text %q (hex %s) as %d frames of 1 octet each, so frames end inside code points.",
+			Expectation: fragmentedEcho,
+		}, utf8Hello, wire.Fragment(wire.Text(hello1)), wire.Continuation([]byte(hello2), true)),
+		utf8Echo(Case{
+			ID: "6.2.3", Title: "valid UTF-8 text in 1-octet fragments", RFC: "RFC 6455 §5.4, §8.1, §5.6",
+			Description: fmt.Sprintf("Send the valid UTF-8 text %q (hex %s) as %d frames of 1 octet each, so frames end inside code points.",
 				utf8Hello, utf8HexOctets(utf8Hello), len(utf8Hello)),
-			"A text frame may end inside a code point; only the whole message MUST be valid UTF-8 (§5.6). "+fragmentedEcho,
-			utf8Hello, utf8Fragments(utf8Hello, 1)...),
-		utf8Echo("6.2.4", "'κόσμε' in 1-octet fragments", "RFC 6455 §5.4, §8.1, §5.6",
-			fmt.Sprintf("Send the valid UTF-8 text \"κόσμε\" (hex %s) as %d frames of 1 octet each, so frames end inside code points.",
+			Expectation: "A text frame may end inside a code point; only the whole message MUST be valid UTF-8 (§5.6). " + fragmentedEcho,
+		}, utf8Hello, utf8Fragments(utf8Hello, 1)...),
+		utf8Echo(Case{
+			ID: "6.2.4", Title: "'κόσμε' in 1-octet fragments", RFC: "RFC 6455 §5.4, §8.1, §5.6",
+			Description: fmt.Sprintf("Send the valid UTF-8 text \"κόσμε\" (hex %s) as %d frames of 1 octet each, so frames end inside code points.",
 				utf8HexOctets(utf8Kosme), len(utf8Kosme)),
-			"A text frame may end inside a code point; only the whole message MUST be valid UTF-8 (§5.6). "+fragmentedEcho,
-			utf8Kosme, utf8Fragments(utf8Kosme, 1)...),
+			Expectation: "A text frame may end inside a code point; only the whole message MUST be valid UTF-8 (§5.6). " + fragmentedEcho,
+		}, utf8Kosme, utf8Fragments(utf8Kosme, 1)...),
 
-		utf8Reject("6.3.1", "invalid UTF-8 (surrogate ED A0 80) in one frame",
-			fmt.Sprintf("Send one text frame whose payload is \"κόσμε\", the UTF-8 form of the surrogate U+D800 (ED A0 80) and \"edited\": hex %s. Octet 13 (A0) makes it invalid.",
+		utf8Reject(Case{
+			ID: "6.3.1", Title: "invalid UTF-8 (surrogate ED A0 80) in one frame",
+			Description: fmt.Sprintf("Send one text frame whose payload is \"κόσμε\", the UTF-8 form of the surrogate U+D800 (ED A0 80) and \"edited\": hex %s. Octet 13 (A0) makes it invalid.",
 				utf8HexOctets(utf8Surrogate)),
-			wire.Text(utf8Surrogate)),
-		utf8Reject("6.3.2", "invalid UTF-8 (surrogate ED A0 80) in 1-octet fragments",
-			fmt.Sprintf("Send the text message of 6.3.1 (hex %s) as %d frames of 1 octet each.",
+		}, wire.Text(utf8Surrogate)),
+		utf8Reject(Case{
+			ID: "6.3.2", Title: "invalid UTF-8 (surrogate ED A0 80) in 1-octet fragments",
+			Description: fmt.Sprintf("Send the text message of 6.3.1 (hex %s) as %d frames of 1 octet each.",
 				utf8HexOctets(utf8Surrogate), len(utf8Surrogate)),
-			utf8Fragments(utf8Surrogate, 1)...),
+		}, utf8Fragments(utf8Surrogate, 1)...),
 	}
 }
 
@@ -383,9 +396,10 @@ func utf8FailFast() []Case {
 	const expectation = "Part 1 is valid UTF-8 so far and the connection MUST stay open during the first pause. " +
 		"The server SHOULD fail the connection as soon as part 2 makes the payload invalid (OK); failing only once the message is complete is NON-STRICT. " +
 		"It MUST _Fail the WebSocket Connection_ by then at the latest (§8.1), with status 1007 (§7.4.1; another code is WRONG CODE) or by dropping TCP, and MUST NOT echo anything; if the client has to close instead, the case is FAILED."
-	verdicts := func(s casekit.Script) casekit.Script {
-		s.OK = one(casekit.Mark("A"))
-		s.NonStrict = one(casekit.Mark("A"), casekit.Mark("B"))
+	// judgedFailFast is s judged as the expectation says.
+	judgedFailFast := func(s casekit.Script) casekit.Script {
+		s.OK = onlyTrace(casekit.Mark("A"))
+		s.NonStrict = onlyTrace(casekit.Mark("A"), casekit.Mark("B"))
 		s.Close = failInvalidUTF8
 		return s
 	}
@@ -394,31 +408,31 @@ func utf8FailFast() []Case {
 	}
 	var out []Case
 	for i, p := range utf8FailFastSplits {
-		out = append(out, scripted(fmt.Sprintf("6.4.%d", i+1), FamilyUTF8,
-			fmt.Sprintf("fail fast on invalid UTF-8: 3 frames, part 2 is %s", utf8FailFastSecondShort[i]),
-			"RFC 6455 §8.1",
-			fmt.Sprintf("Send the text message %s (\"κόσμε\", U+110000 encoded as F4 90 80 80, \"edited\") as 3 frames with 1 s pauses after the first and second frames; the second frame carries %s: %s.",
+		out = append(out, scripted(Case{
+			ID: fmt.Sprintf("6.4.%d", i+1), Family: FamilyUTF8, RFC: "RFC 6455 §8.1",
+			Title: fmt.Sprintf("fail fast on invalid UTF-8: 3 frames, part 2 is %s", utf8FailFastSecondShort[i]),
+			Description: fmt.Sprintf("Send the text message %s (\"κόσμε\", U+110000 encoded as F4 90 80 80, \"edited\") as 3 frames with 1 s pauses after the first and second frames; the second frame carries %s: %s.",
 				utf8HexOctets(utf8FailFastPayload), utf8FailFastSecond[i], partsText(p)),
-			expectation,
-			verdicts(casekit.Script{Steps: []casekit.Step{
-				casekit.Send(wire.OneWrite, wire.Fragment(wire.Text(p[0]))),
-				casekit.Wait(pause, "A"),
-				casekit.Send(wire.OneWrite, wire.Continuation([]byte(p[1]), false)),
-				casekit.Wait(pause, "B"),
-				casekit.Send(wire.OneWrite, wire.Continuation([]byte(p[2]), true)),
-			}})))
+			Expectation: expectation,
+		}, judgedFailFast(casekit.Script{Steps: []casekit.Step{
+			casekit.Send(wire.OneWrite, wire.Fragment(wire.Text(p[0]))),
+			casekit.Wait(pause, "A"),
+			casekit.Send(wire.OneWrite, wire.Continuation([]byte(p[1]), false)),
+			casekit.Wait(pause, "B"),
+			casekit.Send(wire.OneWrite, wire.Continuation([]byte(p[2]), true)),
+		}})))
 	}
 	for i, p := range utf8FailFastSplits {
 		frames, cuts := utf8FailFastChops(p)
-		out = append(out, scripted(fmt.Sprintf("6.4.%d", i+3), FamilyUTF8,
-			fmt.Sprintf("fail fast on invalid UTF-8: 3 TCP chops of one frame, chop 2 is %s", utf8FailFastSecondShort[i]),
-			"RFC 6455 §8.1",
-			fmt.Sprintf("Send the text message %s (\"κόσμε\", U+110000 encoded as F4 90 80 80, \"edited\") as ONE non-final text frame whose header declares all %d payload octets, written in 3 TCP chops with 1 s pauses after the first and second; the second chop carries %s: %s. As in Autobahn's streaming API, an empty final continuation frame ends the message in the third write.",
+		out = append(out, scripted(Case{
+			ID: fmt.Sprintf("6.4.%d", i+3), Family: FamilyUTF8, RFC: "RFC 6455 §8.1",
+			Title: fmt.Sprintf("fail fast on invalid UTF-8: 3 TCP chops of one frame, chop 2 is %s", utf8FailFastSecondShort[i]),
+			Description: fmt.Sprintf("Send the text message %s (\"κόσμε\", U+110000 encoded as F4 90 80 80, \"edited\") as ONE non-final text frame whose header declares all %d payload octets, written in 3 TCP chops with 1 s pauses after the first and second; the second chop carries %s: %s. As in Autobahn's streaming API, an empty final continuation frame ends the message in the third write.",
 				utf8HexOctets(utf8FailFastPayload), len(utf8FailFastPayload), utf8FailFastSecond[i], partsText(p)),
-			expectation,
-			verdicts(casekit.Script{Steps: []casekit.Step{
-				casekit.SendCut(frames, casekit.Cut{At: cuts[0], Pause: pause, Marker: "A"}, casekit.Cut{At: cuts[1], Pause: pause, Marker: "B"}),
-			}})))
+			Expectation: expectation,
+		}, judgedFailFast(casekit.Script{Steps: []casekit.Step{
+			casekit.SendCut(frames, casekit.Cut{At: cuts[0], Pause: pause, Marker: "A"}, casekit.Cut{At: cuts[1], Pause: pause, Marker: "B"}),
+		}})))
 	}
 	return out
 }
@@ -449,11 +463,15 @@ func utf8KuhnCase(id, group string, v utf8Vector) Case {
 		group, len(v.payload), verdict, utf8HexOctets(v.payload))
 	s := casekit.Script{
 		Steps: []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(v.payload))},
-		OK:    one(),
+		OK:    onlyTrace(),
 		Close: failInvalidUTF8,
 	}
 	if v.valid {
-		s.OK, s.Close = one(casekit.Text(v.payload)), closeNormal
+		s.OK, s.Close = onlyTrace(casekit.Text(v.payload)), closeNormal
 	}
-	return scripted(id, FamilyUTF8, title, rfc, description, rule, s)
+	return scripted(Case{
+		ID: id, Family: FamilyUTF8, Title: title, RFC: rfc,
+		Description: description,
+		Expectation: rule,
+	}, s)
 }

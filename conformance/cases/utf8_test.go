@@ -111,7 +111,8 @@ func TestUTF8KuhnTableAgainstGo(t *testing.T) {
 			}
 		}
 	}
-	// Autobahn's split (autobahn-cases.md §2): 5+5+4+4+4+34+7 valid.
+	// Autobahn's split, as createUtf8TestSequences in Autobahn|Testsuite's
+	// case6_x_x.py builds it: 5+5+4+4+4+34+7 valid.
 	if valid != 63 || invalid != 69 {
 		t.Errorf("%d valid and %d invalid vectors, want 63 and 69", valid, invalid)
 	}

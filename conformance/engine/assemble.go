@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -38,7 +39,7 @@ type Run struct {
 	// Targets are the targets selected, in report order.
 	Targets []targets.Info
 	// SkippedFamilies maps families that did not run at all to why.
-	SkippedFamilies map[string]string
+	SkippedFamilies map[cases.Family]string
 }
 
 // Assemble builds the results document from the records. A record that
@@ -52,7 +53,7 @@ func Assemble(info Run, records []Record) (results.Run, error) {
 	if len(info.SkippedFamilies) > 0 {
 		run.SkippedFamilies = map[string]string{}
 		for f, why := range info.SkippedFamilies {
-			run.SkippedFamilies[f] = why
+			run.SkippedFamilies[string(f)] = why
 		}
 	}
 	byName := map[string]int{}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
@@ -11,7 +12,7 @@ import (
 
 func TestAssemble(t *testing.T) {
 	info := Run{Targets: []targets.Info{{Name: "a", Library: "lib/a"}, {Name: "b", Library: "lib/b"}, {Name: "c"}},
-		Seed: "0123456789abcdef", SkippedFamilies: map[string]string{"browser": "no Chromium"}}
+		Seed: "0123456789abcdef", SkippedFamilies: map[cases.Family]string{cases.FamilyBrowser: "no Chromium"}}
 	resp := "HTTP/1.1 101 Switching Protocols\r\nserver:  gws/1.8\r\nUpgrade: websocket\r\n\r\n"
 	records := []Record{
 		{Target: "a", URL: "ws://a/echo", Case: results.Case{ID: "1.1.10", Verdict: results.OK, Handshake: results.Handshake{Response: resp}}},

@@ -74,11 +74,12 @@ type Plan struct {
 	Concurrency int
 }
 
-// Outcome is what Execute ran.
-type Outcome struct {
+// Execution is what Execute ran: a record per case and target, the
+// families that could not run, and how many cases an interrupt cut short.
+type Execution struct {
 	Records []Record
 	// SkippedFamilies maps families that could not run to why.
-	SkippedFamilies map[string]string
+	SkippedFamilies map[cases.Family]string
 	// Cut counts cases an interrupt cut short: they have no record.
 	Cut int
 }
@@ -86,13 +87,13 @@ type Outcome struct {
 // Execute runs the plan's cases against its servers, and its client cases
 // against its clients with the harness as the server, and applies the
 // expectations: Concurrency cases at a time, and beside them at most two
-// per core of the CPU-bound families (cases.CPUBoundFamilies); at most
+// per core of the CPU-bound families (cases.IsCPUBound); at most
 // SlowPerTarget slow cases against one target. Cases against one server
 // share a casekit.Liveness, so a server that stops answering ends fast.
 // When ctx ends, cases in flight are cut short and left out, and no more
 // start.
-func Execute(ctx context.Context, p Plan) Outcome {
-	out := Outcome{SkippedFamilies: map[string]string{}}
+func Execute(ctx context.Context, p Plan) Execution {
+	out := Execution{SkippedFamilies: map[cases.Family]string{}}
 	var mu sync.Mutex // guards out
 	add := func(rec Record) {
 		mu.Lock()
@@ -351,7 +352,7 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case, opened net.Con
 	record := func(res results.Case) caseOutcome {
 		return caseOutcome{Record: Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res}}
 	}
-	if c.Family == cases.FamilyBrowser {
+	if cases.InBrowser(c.Family) {
 		br, skip, err := r.browser.runner(ctx)
 		switch {
 		case skip != "":
@@ -408,7 +409,7 @@ func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env case
 		play, err = r.clientPlayer(ctx, t)
 	}
 	if err != nil {
-		return results.Case{ID: c.ID, Family: c.Family, Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
+		return results.Case{ID: c.ID, Family: string(c.Family), Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
 	}
 	env.Incoming = board.expect(t.Info.Name, c.ID)
 	cctx, stop := context.WithCancel(ctx)
@@ -501,7 +502,7 @@ func costRank(c cases.Case) int {
 	switch {
 	case cases.IsSlow(c.Family):
 		return 0
-	case c.Family == cases.FamilyBrowser:
+	case cases.InBrowser(c.Family):
 		return 1
 	}
 	return 2

@@ -47,16 +47,8 @@ func TestSelect(t *testing.T) {
 // is applied, an unavailable target is recorded once, and the browser
 // family without a browser is a skipped family.
 func TestExecute(t *testing.T) {
-	good, err := brokenpeer.Start(brokenpeer.Defects{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer good.Close()
-	bad, err := brokenpeer.Start(brokenpeer.Defects{NoPong: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bad.Close()
+	good := brokenpeer.StartForTest(t, brokenpeer.Defects{})
+	bad := brokenpeer.StartForTest(t, brokenpeer.Defects{NoPong: true})
 	browserCases := cases.ByFamily(cases.FamilyBrowser)
 	plan := Plan{
 		Targets: []Target{
@@ -106,7 +98,7 @@ func TestExecute(t *testing.T) {
 	if gone.Unavailable != "php not installed" || len(gone.Cases) != 0 {
 		t.Errorf("unavailable target: %+v", gone)
 	}
-	if run.SkippedFamilies[cases.FamilyBrowser] != "no Chromium here" {
+	if run.SkippedFamilies[string(cases.FamilyBrowser)] != "no Chromium here" {
 		t.Errorf("skipped families %v", run.SkippedFamilies)
 	}
 }
@@ -114,11 +106,7 @@ func TestExecute(t *testing.T) {
 // An interrupted run ends promptly, keeps what finished and leaves out
 // what it cut short.
 func TestExecuteInterrupted(t *testing.T) {
-	srv, err := brokenpeer.Start(brokenpeer.Defects{NoPong: true}) // 2.2 waits out its timer
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{NoPong: true}) // 2.2 waits out its timer
 	one := pick(t, "2.2")
 	var cs []cases.Case
 	for range 20 {
@@ -161,16 +149,16 @@ func TestExecuteClients(t *testing.T) {
 	if want := len(plan.ClientCases) * len(plan.Targets); len(out.Records) != want || out.Cut != 0 {
 		t.Fatalf("%d records, %d cut; want %d", len(out.Records), out.Cut, want)
 	}
-	failed := map[string]map[string]bool{} // target -> failing families
+	failed := map[string]map[cases.Family]bool{} // target -> failing families
 	for _, r := range out.Records {
 		if r.Case.HarnessError != "" {
 			t.Errorf("%s %s: harness error %s", r.Target, r.Case.ID, r.Case.HarnessError)
 		}
 		if r.Case.Failing() {
 			if failed[r.Target] == nil {
-				failed[r.Target] = map[string]bool{}
+				failed[r.Target] = map[cases.Family]bool{}
 			}
-			failed[r.Target][r.Case.Family] = true
+			failed[r.Target][cases.Family(r.Case.Family)] = true
 		}
 	}
 	// gorilla's and gws' clients take a subprotocol and an extension they
@@ -246,11 +234,7 @@ func startCountingProxy(t *testing.T, addr string) *countingProxy {
 // At most SlowPerTarget slow-family cases run against one target at once,
 // however many workers the run has.
 func TestSlowCasesPerTarget(t *testing.T) {
-	srv, err := brokenpeer.Start(brokenpeer.Defects{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	u, _ := url.Parse(srv.URL())
 	proxy := startCountingProxy(t, u.Host)
 	slow := Select(cases.All(), []string{"9.1.*", "9.2.*"}, nil)
@@ -269,11 +253,7 @@ func TestSlowCasesPerTarget(t *testing.T) {
 // One run may judge servers and clients: each target gets the cases in
 // the form for its role.
 func TestExecuteMixedRoles(t *testing.T) {
-	srv, err := brokenpeer.Start(brokenpeer.Defects{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	plan := Plan{
 		Targets: []Target{
 			{Info: targets.Info{Name: "server"}, EchoURL: srv.URL()},

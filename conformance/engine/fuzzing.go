@@ -334,7 +334,7 @@ func (f *FuzzingServer) status(agent, caseID string) caseStatus {
 	if !run.ok {
 		return caseStatus{Behavior: notRunStatus}
 	}
-	return caseStatus{Behavior: run.rec.Case.Verdict, BehaviorClose: run.rec.Case.CloseVerdict}
+	return caseStatus{Behavior: string(run.rec.Case.Verdict), BehaviorClose: string(run.rec.Case.CloseVerdict)}
 }
 
 // reply accepts a control connection's opening handshake, then sends
@@ -372,9 +372,10 @@ func (f *FuzzingServer) reply(nc net.Conn, answer func() any) {
 // NotRunRecord is the record of a case a client driver never ran: FAILED,
 // marked not run, with why, so every case of the run is accounted for.
 func NotRunRecord(t Target, c cases.Case, why string) Record {
-	return Record{Target: t.Info.Name, Library: t.Info.Library, Case: results.Case{
-		ID: c.ID, Family: c.Family, Title: c.Title, RFC: c.RFC, Description: c.Description, Expectation: c.Expectation,
+	res := results.Case{
 		Verdict: results.Failed, CloseVerdict: results.CloseFailed, NotRun: true,
 		Observed: "the client never ran this case: " + why,
-	}}
+	}
+	c.Describe(&res)
+	return Record{Target: t.Info.Name, Library: t.Info.Library, Case: res}
 }

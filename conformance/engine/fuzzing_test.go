@@ -64,12 +64,12 @@ func TestFuzzingServer(t *testing.T) {
 		return got
 	}
 	for _, c := range drive("correct", brokenpeer.Defects{}) {
-		if c.Behavior != results.OK && c.Behavior != results.Informational {
+		if c.Behavior != string(results.OK) && c.Behavior != string(results.Informational) {
 			t.Errorf("correct client: %s is %s", c.ID, c.Behavior)
 		}
 	}
 	for _, c := range drive("nopong", brokenpeer.Defects{NoPong: true}) {
-		if strings.HasPrefix(c.ID, "2.1") && c.Behavior != results.Failed { // 2.1: one Ping, its Pong expected
+		if strings.HasPrefix(c.ID, "2.1") && c.Behavior != string(results.Failed) { // 2.1: one Ping, its Pong expected
 			t.Errorf("client that never answers a Ping: %s is %s, want FAILED", c.ID, c.Behavior)
 		}
 	}

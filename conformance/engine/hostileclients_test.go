@@ -32,7 +32,7 @@ func TestHostileClients(t *testing.T) {
 	if testing.Short() {
 		t.Skip("plays a sample of the client catalog against every hostile client (about a minute)")
 	}
-	perFamily := map[string]int{}
+	perFamily := map[cases.Family]int{}
 	// Cases the first three of their family miss whose engine path is
 	// their own: masking keys kept over a thousand round trips (100.12),
 	// TCP held open after the closing handshake or a FIN (111.18, 111.19).

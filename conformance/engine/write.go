@@ -10,11 +10,15 @@ import (
 	"github.com/wsharness/wsharness/results"
 )
 
-// Files are the names of what WriteFiles writes.
-const (
-	ResultsFile = "results.json"
-	JUnitFile   = "junit.xml"
-	ReportFile  = "index.html"
+// ResultsFile is the name of a run's results; the reports beside it are
+// named by their formats.
+const ResultsFile = "results.json"
+
+// The reports WriteFiles writes beside the results, and their names.
+var (
+	runReports = []reports.Format{reports.JUnit, reports.HTML}
+	JUnitFile  = reports.JUnit.File
+	ReportFile = reports.HTML.File
 )
 
 // WriteFiles writes a run's results.json, junit.xml and index.html into
@@ -27,20 +31,14 @@ func WriteFiles(dir string, run results.Run) error {
 	if err != nil {
 		return err
 	}
-	j, err := reports.JUnit(run)
-	if err != nil {
-		return err
+	if err := os.WriteFile(filepath.Join(dir, ResultsFile), b, 0o644); err != nil {
+		return fmt.Errorf("write %s: %w", ResultsFile, err)
 	}
-	h, err := reports.HTML(reports.Input{Conformance: []results.Run{run}}, reports.HTMLOptions{Title: "wsharness conformance", Generated: time.Now()})
-	if err != nil {
-		return err
-	}
-	for _, f := range []struct {
-		name string
-		data []byte
-	}{{ResultsFile, b}, {JUnitFile, j}, {ReportFile, h}} {
-		if err := os.WriteFile(filepath.Join(dir, f.name), f.data, 0o644); err != nil {
-			return fmt.Errorf("write %s: %w", f.name, err)
+	in := reports.Input{Conformance: []results.Run{run}}
+	opts := reports.Options{Title: "wsharness conformance", Generated: time.Now()}
+	for _, f := range runReports {
+		if _, err := f.WriteFile(dir, in, opts); err != nil {
+			return err
 		}
 	}
 	return nil

@@ -35,7 +35,8 @@ type Behaviour struct {
 	smallReceiveBuffer bool
 }
 
-// Behaviours lists every hostile server, in the order of issue 8.
+// Behaviours lists every hostile server, in a fixed order: the robustness
+// and load tests report in it, and docs/robustness.md's table follows it.
 func Behaviours() []Behaviour {
 	return []Behaviour{
 		{Name: "silent", Description: "accepts TCP, reads everything and never answers", serve: silent},

@@ -121,7 +121,7 @@ func TestReportInRealBrowser(t *testing.T) {
 	// The load view needs the echo server to behave: the hostile server
 	// closes after each echo, so give the load its own plain echo.
 	in.Load = []*loadgen.Result{loadResult(t, plainEcho(t))}
-	html, err := reports.HTML(in, reports.HTMLOptions{Title: "browser test " + scriptProbe, Generated: time.Now()})
+	html, err := reports.HTML.Render(in, reports.Options{Title: "browser test " + scriptProbe, Generated: time.Now()})
 	if err != nil {
 		t.Fatal(err)
 	}

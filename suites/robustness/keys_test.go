@@ -85,7 +85,7 @@ func checkFreshKeys(t *testing.T, tg results.Target) {
 	seen := map[string]string{} // key -> first case using it
 	frames, repeats := 0, 0
 	for _, c := range tg.Cases {
-		if c.Family == cases.FamilyMasking {
+		if c.Family == string(cases.FamilyMasking) {
 			continue
 		}
 		for _, f := range txFrames(c) {

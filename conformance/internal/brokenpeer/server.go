@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/wsharness/wsharness/wire"
@@ -290,6 +291,18 @@ func Start(d Defects) (*Server, error) {
 	s.wg.Add(1)
 	go s.acceptLoop()
 	return s, nil
+}
+
+// StartForTest starts a server for the test t, which fails at once if it
+// cannot listen, and closes it when t ends.
+func StartForTest(t testing.TB, d Defects) *Server {
+	t.Helper()
+	s, err := Start(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
 
 // URL returns the echo endpoint, ws://127.0.0.1:port/echo.
