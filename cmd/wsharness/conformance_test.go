@@ -22,11 +22,7 @@ import (
 // server passes (exit 0), a broken one fails (exit 1, its failures named
 // in the summary), and the files are written either way.
 func TestConformanceCommand(t *testing.T) {
-	bad, err := hostile.StartNamed("malformed-101")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer bad.Close()
+	bad := hostile.StartForTest(t, "malformed-101")
 	dir := t.TempDir()
 	for i, tc := range []struct {
 		target   []string

@@ -30,15 +30,7 @@ func TestLoadAgainstHostileServers(t *testing.T) {
 		{"malformed-101", nil, exitUnreachable, "5 failed (bad_handshake 5)", map[string]int{loadgen.FailBadHandshake: 5}, false},
 	} {
 		t.Run(tc.behaviour+strings.Join(tc.extra, ""), func(t *testing.T) {
-			b, err := hostile.Lookup(tc.behaviour)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv, err := hostile.Start(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer srv.Close()
+			srv := hostile.StartForTest(t, tc.behaviour)
 			out := filepath.Join(t.TempDir(), "load.json")
 			args := append([]string{"load", "--url", srv.URL(), "--conns", "5", "--rate", "50", "--duration", "1s",
 				"--warmup", "0s", "--ramp", "0", "--drain", "500ms", "--dial-timeout", "1s", "--quiet", "--out", out}, tc.extra...)

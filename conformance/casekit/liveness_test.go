@@ -38,11 +38,7 @@ func runCases(url string, n int, edit func(i int) func(*wire.Request)) ([]result
 // A server that accepts TCP and never answers costs two handshake timers
 // and one probe, then every later case ends at once, FAILED and saying so.
 func TestSilentServerEndsAfterThreeUnansweredHandshakes(t *testing.T) {
-	srv, err := hostile.StartNamed("silent")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := hostile.StartForTest(t, "silent")
 	out, took := runCases(srv.URL(), 20, nil)
 	for i, c := range out {
 		if c.Verdict != results.Failed {
@@ -75,11 +71,7 @@ func TestRefusingServerEnds(t *testing.T) {
 // A server that answers, however slowly, is tested in full: one byte of
 // its 101 every 300 ms misses every handshake timer, but it answers.
 func TestSlowServerIsTestedInFull(t *testing.T) {
-	srv, err := hostile.StartNamed("slow-handshake")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := hostile.StartForTest(t, "slow-handshake")
 	out, _ := runCases(srv.URL(), 5, nil)
 	for i, c := range out {
 		if c.NotRun {

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"testing"
 	"time"
 
 	"github.com/wsharness/wsharness/internal/sockopt"
@@ -54,13 +55,21 @@ func Behaviours() []Behaviour {
 	}
 }
 
-// StartNamed starts the server of the behaviour called name.
-func StartNamed(name string) (*Server, error) {
+// StartForTest starts the server of the behaviour called name for a
+// test, which stops at once when it cannot; the server closes when the
+// test ends.
+func StartForTest(t testing.TB, name string) *Server {
+	t.Helper()
 	b, err := Lookup(name)
 	if err != nil {
-		return nil, err
+		t.Fatal(err)
 	}
-	return Start(b)
+	s, err := Start(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
 }
 
 // Lookup returns the behaviour called name.

@@ -109,11 +109,7 @@ func TestHostileServers(t *testing.T) {
 	echoes := make([]chan results.Case, len(behaviours))
 	c111 := caseByID(t, "1.1.1")
 	for i, b := range behaviours {
-		srv, err := hostile.Start(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
+		srv := hostile.StartForTest(t, b.Name)
 		runs[i] = startSuite(maxrss, ginkgo, suite, filepath.Join(dir, b.Name), labelFilter, "hostile-"+b.Name, srv.URL(), wallBound)
 		// What the observed text says is checked on a run at full time
 		// scale: in the loaded, shortened runs a quick server's answer
@@ -423,15 +419,7 @@ func TestHostileServersBrowser(t *testing.T) {
 	names := []string{"silent", "garbage", "never-reads", "random-reset", "huge-header"}
 	runs := make([]<-chan suiteRun, len(names))
 	for i, name := range names {
-		b, err := hostile.Lookup(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv, err := hostile.Start(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(srv.Close)
+		srv := hostile.StartForTest(t, name)
 		runs[i] = startSuiteConcurrency(browserConcurrency, maxrss, ginkgo, suite, filepath.Join(dir, name), "family:browser", "hostile-"+name, srv.URL(), wallBound)
 	}
 	for i, name := range names {
