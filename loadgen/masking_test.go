@@ -12,6 +12,7 @@ import (
 
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // keyRecorder is a raw echo server that records the masking key of every
@@ -51,7 +52,7 @@ func (k *keyRecorder) serve(nc net.Conn) {
 	if err != nil {
 		return
 	}
-	fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wire.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
+	fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", handshake.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
 	for {
 		head := make([]byte, 2, 14)
 		if _, err := io.ReadFull(br, head); err != nil {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // What the "-deflate" targets add to a library's permessage-deflate
@@ -37,32 +39,32 @@ import (
 // (RFC 7692 §7) that honour accepts, at most max of them (0: all). It
 // returns the offers kept; none means the header is gone and the library
 // declines. Other extensions are dropped: no library here supports one.
-func filterDeflateOffers(h http.Header, honour func(wire.Extension) bool, max int) []wire.Extension {
-	exts, err := wire.ParseExtensions(h.Values("Sec-WebSocket-Extensions"))
+func filterDeflateOffers(h http.Header, honour func(handshake.Extension) bool, max int) []handshake.Extension {
+	exts, err := handshake.ParseExtensions(h.Values("Sec-WebSocket-Extensions"))
 	h.Del("Sec-WebSocket-Extensions")
 	if err != nil {
 		return nil
 	}
-	var kept []wire.Extension
-	for _, e := range wire.DeflateElements(exts) {
-		if len(wire.OfferProblems(e)) == 0 && (honour == nil || honour(e)) && (max == 0 || len(kept) < max) {
+	var kept []handshake.Extension
+	for _, e := range deflate.Elements(exts) {
+		if len(deflate.OfferProblems(e)) == 0 && (honour == nil || honour(e)) && (max == 0 || len(kept) < max) {
 			kept = append(kept, e)
 		}
 	}
 	if len(kept) > 0 {
-		h.Set("Sec-WebSocket-Extensions", wire.FormatExtensions(kept...))
+		h.Set("Sec-WebSocket-Extensions", handshake.FormatExtensions(kept...))
 	}
 	return kept
 }
 
 // fullWindowOnly accepts offers that let the server use a 32 KiB window:
 // no server_max_window_bits below 15.
-func fullWindowOnly(e wire.Extension) bool { return serverWindowBits(e) == 15 }
+func fullWindowOnly(e handshake.Extension) bool { return serverWindowBits(e) == 15 }
 
 // serverWindowBits is the server window an offer allows (15 if unlimited).
-func serverWindowBits(e wire.Extension) int {
+func serverWindowBits(e handshake.Extension) int {
 	bits := 15
-	if p, ok := e.Param(wire.ServerMaxWindowBits); ok {
+	if p, ok := e.Param(deflate.ServerMaxWindowBits); ok {
 		_, _ = fmt.Sscan(p.Value, &bits)
 	}
 	return bits

@@ -12,12 +12,14 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 func TestFilterDeflateOffers(t *testing.T) {
 	for _, tc := range []struct {
 		name, in string
-		honour   func(wire.Extension) bool
+		honour   func(handshake.Extension) bool
 		max      int
 		want     string // the header left; "" = removed
 	}{
@@ -120,9 +122,9 @@ func TestDeflateTargetsEchoCompressed(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = run.Stop(context.Background()) }()
-			offer := wire.MustParseExtension("permessage-deflate; client_max_window_bits")
+			offer := handshake.MustParseExtension("permessage-deflate; client_max_window_bits")
 			conn, hs, err := wire.Dial(context.Background(), run.URL(EchoPath), wire.Options{
-				Edit: func(r *wire.Request) { r.Headers.Set("Sec-WebSocket-Extensions", offer.String()) },
+				Edit: func(r *handshake.Request) { r.Headers.Set("Sec-WebSocket-Extensions", offer.String()) },
 			})
 			if err != nil {
 				t.Fatal(err)
@@ -131,7 +133,7 @@ func TestDeflateTargetsEchoCompressed(t *testing.T) {
 			if hs.Deflate == nil {
 				t.Fatalf("permessage-deflate not negotiated: %s", hs.RawResponse)
 			}
-			codec := wire.NewDeflateCodec(*hs.Deflate, wire.Client, 0)
+			codec := deflate.NewClientCodec(*hs.Deflate, 0)
 			for i, msg := range [][]byte{[]byte(strings.Repeat("compress me ", 100)), []byte(strings.Repeat("compress me ", 100)), {}} {
 				f := wire.NewFrame(wire.OpBinary, codec.Compress(msg))
 				f.RSV = wire.RSV1

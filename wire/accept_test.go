@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/wsharness/wsharness/wire/handshake"
+
 	"github.com/gorilla/websocket"
 )
 
@@ -86,8 +88,8 @@ func TestAcceptPlaysTheServer(t *testing.T) {
 // makes the harness's own client report §5.1.
 func TestAcceptSendsDefects(t *testing.T) {
 	t.Run("wrong accept key", func(t *testing.T) {
-		url, done := serveOnce(t, AcceptOptions{Respond: func(_ *ClientRequest, r *ResponseHead) {
-			r.Headers.Set("Sec-WebSocket-Accept", AcceptKey("not the client's key"))
+		url, done := serveOnce(t, AcceptOptions{Respond: func(_ *handshake.ClientRequest, r *handshake.ResponseHead) {
+			r.Headers.Set("Sec-WebSocket-Accept", handshake.AcceptKey("not the client's key"))
 		}})
 		_, _, err := websocket.DefaultDialer.Dial(url, nil)
 		if !errors.Is(err, websocket.ErrBadHandshake) {
@@ -98,7 +100,7 @@ func TestAcceptSendsDefects(t *testing.T) {
 		}
 	})
 	t.Run("403 for one path", func(t *testing.T) {
-		url, done := serveOnce(t, AcceptOptions{Respond: func(req *ClientRequest, r *ResponseHead) {
+		url, done := serveOnce(t, AcceptOptions{Respond: func(req *handshake.ClientRequest, r *handshake.ResponseHead) {
 			if req.Target == "/case" {
 				// With no length, a client reads the body until the
 				// connection ends.
@@ -139,7 +141,7 @@ func TestAcceptSendsDefects(t *testing.T) {
 // against §4.1, and frames it forgot to mask.
 func TestAcceptJudgesTheClient(t *testing.T) {
 	url, done := serveOnce(t, AcceptOptions{})
-	c, _, err := Open(t.Context(), url, Options{Edit: func(r *Request) {
+	c, _, err := Open(t.Context(), url, Options{Edit: func(r *handshake.Request) {
 		r.Method = "POST"
 		r.Headers.Del("Sec-WebSocket-Key")
 		r.Headers.Set("Sec-WebSocket-Version", "8")

@@ -9,10 +9,14 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // DefaultIOTimeout bounds every write and the opening handshake, so a server
@@ -42,7 +46,7 @@ type Options struct {
 	// Timeout bounds the TCP connect and the handshake; 0 = DefaultIOTimeout.
 	Timeout time.Duration
 	// Edit changes the upgrade request before it is sent.
-	Edit func(*Request)
+	Edit func(*handshake.Request)
 	// Trailing bytes go out in the same TCP write as the request.
 	Trailing []byte
 	// MaxPayload bounds received frames; 0 = DefaultMaxPayload.
@@ -65,12 +69,12 @@ type Options struct {
 type Handshake struct {
 	Key      string
 	Request  []byte
-	Response *Response
+	Response *handshake.Response
 	// RawResponse is what was read, even when it did not parse.
 	RawResponse []byte
 	// Deflate is the permessage-deflate configuration Dial found the
 	// server to accept; nil when none was offered or the server declined.
-	Deflate *Deflate
+	Deflate *deflate.Params
 }
 
 // HandshakeError is an opening handshake the server got wrong.
@@ -99,7 +103,7 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	}
 	c := newConn(Client, nc, sent, log, o.Keys, o.MaxPayload, o.Pacing)
 	hs := &Handshake{Key: c.keys.HandshakeKey()}
-	req := UpgradeRequest(u, hs.Key)
+	req := handshake.UpgradeRequest(u, hs.Key)
 	if o.Edit != nil {
 		o.Edit(req)
 	}
@@ -110,12 +114,12 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 		return c, hs, fmt.Errorf("send handshake: %w", err)
 	}
 	log.Octets(Outbound, "opening handshake request (%d octets, %d more octets in the same write)", len(hs.Request), len(o.Trailing))
-	raw, err := ReadHead(c.br)
+	raw, err := handshake.ReadHead(c.br)
 	hs.RawResponse = raw
 	if err != nil {
 		return c, hs, fmt.Errorf("read handshake response: %w", describeIOError(err))
 	}
-	resp, err := ParseResponse(raw)
+	resp, err := handshake.ParseResponse(raw)
 	if err != nil {
 		return c, hs, err
 	}
@@ -170,7 +174,7 @@ func parseURL(rawURL string) (*url.URL, string, error) {
 // the scheme's default when it names none.
 func HostPort(u *url.URL) string {
 	if u.Port() == "" {
-		return net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
+		return net.JoinHostPort(u.Hostname(), handshake.DefaultPort(u.Scheme))
 	}
 	return u.Host
 }
@@ -217,7 +221,7 @@ func (c *countingConn) CloseWrite() error { return CloseWrite(c.Conn) }
 func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, error) {
 	var protocols, extensions, offerValues []string
 	edit := o.Edit
-	o.Edit = func(r *Request) {
+	o.Edit = func(r *handshake.Request) {
 		if edit != nil {
 			edit(r)
 		}
@@ -228,7 +232,7 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 					protocols = append(protocols, strings.TrimSpace(t))
 				}
 			case strings.EqualFold(h.Name, "Sec-WebSocket-Extensions"):
-				extensions = append(extensions, ExtensionNames(h.Value)...)
+				extensions = append(extensions, handshake.ExtensionNames(h.Value)...)
 				offerValues = append(offerValues, h.Value)
 			}
 		}
@@ -240,8 +244,8 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 		}
 		return nil, hs, err
 	}
-	problems := CheckUpgrade(hs.Response, hs.Key, protocols, extensions)
-	if len(problems) == 0 && containsToken(extensions, DeflateName) {
+	problems := handshake.CheckUpgrade(hs.Response, hs.Key, protocols, extensions)
+	if len(problems) == 0 && slices.ContainsFunc(extensions, func(e string) bool { return strings.EqualFold(e, deflate.ExtensionName) }) {
 		hs.Deflate, problems = checkDeflate(offerValues, hs.Response)
 	}
 	if len(problems) > 0 {
@@ -257,16 +261,16 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 // checkDeflate negotiates permessage-deflate from the offers as sent and
 // the response. An offer header that does not parse offers nothing valid,
 // so any acceptance of it is reported.
-func checkDeflate(offerValues []string, resp *Response) (*Deflate, []string) {
-	offers, err := ParseExtensions(offerValues)
+func checkDeflate(offerValues []string, resp *handshake.Response) (*deflate.Params, []string) {
+	offers, err := handshake.ParseExtensions(offerValues)
 	if err != nil {
-		offers = []Extension{{Name: DeflateName, Params: []ExtParam{{Name: "unparsable-offer"}}}}
+		offers = []handshake.Extension{{Name: deflate.ExtensionName, Params: []handshake.ExtParam{{Name: "unparsable-offer"}}}}
 	}
-	answer, err := ParseExtensions(resp.Header.Values("Sec-WebSocket-Extensions"))
+	answer, err := handshake.ParseExtensions(resp.Header.Values("Sec-WebSocket-Extensions"))
 	if err != nil {
 		return nil, []string{fmt.Sprintf("the response's extension header does not parse (RFC 6455 §9.1): %v", err)}
 	}
-	return NegotiateDeflate(DeflateElements(offers), answer)
+	return deflate.Negotiate(deflate.Elements(offers), answer)
 }
 
 // Role returns the end of the connection the harness plays.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/wsharness/wsharness/internal/testhog"
 	"github.com/wsharness/wsharness/internal/testnet"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // readCounter answers the opening handshake and then records the size of
@@ -44,7 +45,7 @@ func startReadCounter(t *testing.T, network, addr string, want int) *readCounter
 		if err != nil {
 			return
 		}
-		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
+		fmt.Fprintf(nc, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", handshake.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
 		if br.Buffered() > 0 {
 			t.Errorf("the client wrote %d bytes with its request", br.Buffered())
 		}

@@ -9,15 +9,6 @@ import (
 	"github.com/wsharness/wsharness/internal/tlsconfig"
 )
 
-// defaultPort is the port a ws:// or wss:// URL without one means
-// (RFC 6455 §3).
-func defaultPort(scheme string) string {
-	if scheme == "wss" {
-		return "443"
-	}
-	return "80"
-}
-
 // clientTLS runs the client side of a TLS handshake on nc, bounded by ctx.
 // The server name defaults to serverName (the URL's host); HTTP/1.1 is the
 // only protocol offered by ALPN unless cfg says otherwise, since the

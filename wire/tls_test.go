@@ -15,6 +15,7 @@ import (
 
 	"github.com/wsharness/wsharness/internal/selfsigned"
 	"github.com/wsharness/wsharness/internal/testnet"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // tlsUpgrade serves wss:// on loopback with a fresh self-signed
@@ -50,7 +51,7 @@ func startTLSUpgrade(t *testing.T) *tlsUpgrade {
 		if err != nil {
 			return // includes handshakes the client refused
 		}
-		head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
+		head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + handshake.AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n\r\n"
 		_, _ = nc.Write(append([]byte(head), 0x81, 0x02, 'h', 'i')) // 101, then an unmasked "hi"
 		_, err = io.Copy(io.Discard, nc)
 		if err == nil {
@@ -175,7 +176,7 @@ func TestHostHeader(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := HostHeader(u); got != want {
+		if got := handshake.HostHeader(u); got != want {
 			t.Errorf("HostHeader(%s) = %q, want %q", raw, got, want)
 		}
 	}

@@ -6,12 +6,14 @@ import (
 
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // opening is what a case asks of its connection's opening handshake.
 type opening struct {
 	// edit changes the harness's request when it is the client.
-	edit func(*wire.Request)
+	edit func(*handshake.Request)
 	// trailing frames go out in the same TCP write as the harness's
 	// request (as the client) or its response (as the server).
 	trailing []wire.Frame
@@ -20,7 +22,7 @@ type opening struct {
 	// respond edits the harness's answer when it is the server (a valid
 	// 101 selecting nothing, unless respond changes it), and split says
 	// how the answer and trailing go out.
-	respond func(*wire.ClientRequest, *wire.ResponseHead)
+	respond func(*handshake.ClientRequest, *handshake.ResponseHead)
 	split   wire.Split
 	// answer, when set, answers the client's permessage-deflate offers
 	// when the harness is the server.
@@ -32,10 +34,10 @@ type opened struct {
 	conn      *wire.Conn
 	handshake results.Handshake
 	// response is the server's answer when the harness is the client.
-	response *wire.Response
+	response *handshake.Response
 	// deflate is the permessage-deflate configuration negotiated; nil when
 	// none.
-	deflate *wire.Deflate
+	deflate *deflate.Params
 	// declined says why the harness, as the server, answered no offer of
 	// the client's although the case asked it to ("" otherwise).
 	declined string
@@ -89,8 +91,8 @@ func (e Env) answer(ctx context.Context, log *wire.Log, op opening) (opened, *re
 	for _, b := range trailing {
 		after = append(after, b...)
 	}
-	resp := wire.UpgradeResponse(in.Handshake.Key())
-	var dfl *wire.Deflate
+	resp := handshake.UpgradeResponse(in.Handshake.Key())
+	var dfl *deflate.Params
 	var declined string
 	if op.answer != nil {
 		dfl, declined = answerDeflate(op.answer, in.Handshake.Request, resp, log)

@@ -8,18 +8,23 @@ import (
 
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // deflateCodec is the Codec of a connection with permessage-deflate: every
 // message the harness sends is compressed, RSV1 on its first frame only;
 // the peer's messages with RSV1 on their first frame are decompressed,
 // within MaxMessage bytes. RSV1 anywhere else is a violation (RFC 7692 §6).
-type deflateCodec struct{ c *wire.DeflateCodec }
+type deflateCodec struct{ c *deflate.Codec }
 
 // NewDeflateCodec returns the Codec of the harness, playing role, in a
 // negotiated configuration.
-func NewDeflateCodec(d wire.Deflate, role wire.Role) Codec {
-	return deflateCodec{wire.NewDeflateCodec(d, role, MaxMessage)}
+func NewDeflateCodec(d deflate.Params, role wire.Role) Codec {
+	if role == wire.Server {
+		return deflateCodec{deflate.NewServerCodec(d, MaxMessage)}
+	}
+	return deflateCodec{deflate.NewClientCodec(d, MaxMessage)}
 }
 
 // Encode compresses the message and cuts the compressed bytes into frames.
@@ -52,18 +57,18 @@ func (deflateCodec) AllowedRSV(_ wire.Header, first bool) byte {
 // offered offers: the Codec of the configuration the server accepted, or
 // ErrNotNegotiated when it declined (the case is then UNIMPLEMENTED).
 // wire.Dial has already failed the handshake for an invalid acceptance.
-func NegotiateDeflate(offers ...wire.Extension) func(*wire.Response) (Codec, error) {
-	return func(resp *wire.Response) (Codec, error) {
-		answer, err := wire.ParseExtensions(resp.Header.Values("Sec-WebSocket-Extensions"))
+func NegotiateDeflate(offers ...handshake.Extension) func(*handshake.Response) (Codec, error) {
+	return func(resp *handshake.Response) (Codec, error) {
+		answer, err := handshake.ParseExtensions(resp.Header.Values("Sec-WebSocket-Extensions"))
 		if err != nil {
 			return nil, fmt.Errorf("extension header: %w", err)
 		}
-		d, problems := wire.NegotiateDeflate(offers, answer)
+		d, problems := deflate.Negotiate(offers, answer)
 		switch {
 		case len(problems) > 0:
 			return nil, fmt.Errorf("%s", strings.Join(problems, "; "))
 		case d == nil:
-			return nil, fmt.Errorf("%w: the server declined %q", ErrNotNegotiated, wire.FormatExtensions(offers...))
+			return nil, fmt.Errorf("%w: the server declined %q", ErrNotNegotiated, handshake.FormatExtensions(offers...))
 		}
 		return NewDeflateCodec(*d, wire.Client), nil
 	}
@@ -71,8 +76,10 @@ func NegotiateDeflate(offers ...wire.Extension) func(*wire.Response) (Codec, err
 
 // OfferDeflate returns an Edit that offers the given elements, in order of
 // preference, in one Sec-WebSocket-Extensions header.
-func OfferDeflate(offers ...wire.Extension) func(*wire.Request) {
-	return func(r *wire.Request) { r.Headers.Set("Sec-WebSocket-Extensions", wire.FormatExtensions(offers...)) }
+func OfferDeflate(offers ...handshake.Extension) func(*handshake.Request) {
+	return func(r *handshake.Request) {
+		r.Headers.Set("Sec-WebSocket-Extensions", handshake.FormatExtensions(offers...))
+	}
 }
 
 // declined ends a RequireDeflate script whose server did not accept the
@@ -104,25 +111,25 @@ func declined(ctx context.Context, env Env, c opened, log *wire.Log, started tim
 // permessage-deflate offers (the request's elements, in order): the
 // elements of its Sec-WebSocket-Extensions, or nil to decline and why
 // (the case needs an offer the client did not make: UNIMPLEMENTED).
-type DeflateAnswer func(offers []wire.Extension) (answer []wire.Extension, declined string)
+type DeflateAnswer func(offers []handshake.Extension) (answer []handshake.Extension, declined string)
 
 // AcceptDeflate answers the first valid offer that carries every parameter
 // of needs (Autobahn's 13.x ask only what the offer allows), as
-// wire.AnswerDeflate does with add.
-func AcceptDeflate(needs []string, add ...wire.ExtParam) DeflateAnswer {
-	return func(offers []wire.Extension) ([]wire.Extension, string) {
+// deflate.Answer does with add.
+func AcceptDeflate(needs []string, add ...handshake.ExtParam) DeflateAnswer {
+	return func(offers []handshake.Extension) ([]handshake.Extension, string) {
 		for _, offer := range offers {
-			if len(wire.OfferProblems(offer)) > 0 || !hasParams(offer, needs) {
+			if len(deflate.OfferProblems(offer)) > 0 || !hasParams(offer, needs) {
 				continue
 			}
-			return []wire.Extension{wire.AnswerDeflate(offer, add...)}, ""
+			return []handshake.Extension{deflate.Answer(offer, add...)}, ""
 		}
 		return nil, noOffer(offers, needs)
 	}
 }
 
 // noOffer says why no offer could be answered.
-func noOffer(offers []wire.Extension, needs []string) string {
+func noOffer(offers []handshake.Extension, needs []string) string {
 	if len(offers) == 0 {
 		return "the client offered no permessage-deflate"
 	}
@@ -130,11 +137,11 @@ func noOffer(offers []wire.Extension, needs []string) string {
 	if len(needs) > 0 {
 		want += " with " + strings.Join(needs, " and ")
 	}
-	return fmt.Sprintf("the client offered %q, and the case needs %s", wire.FormatExtensions(offers...), want)
+	return fmt.Sprintf("the client offered %q, and the case needs %s", handshake.FormatExtensions(offers...), want)
 }
 
 // hasParams reports whether the offer carries every named parameter.
-func hasParams(offer wire.Extension, names []string) bool {
+func hasParams(offer handshake.Extension, names []string) bool {
 	for _, n := range names {
 		if _, ok := offer.Param(n); !ok {
 			return false
@@ -147,21 +154,21 @@ func hasParams(offer wire.Extension, names []string) bool {
 // response's Sec-WebSocket-Extensions and returns the configuration in
 // use, nil when the answer is invalid on purpose (the harness then
 // compresses nothing), or why it declined.
-func answerDeflate(answer DeflateAnswer, req *wire.ClientRequest, resp *wire.ResponseHead, log *wire.Log) (*wire.Deflate, string) {
-	var offers []wire.Extension
+func answerDeflate(answer DeflateAnswer, req *handshake.ClientRequest, resp *handshake.ResponseHead, log *wire.Log) (*deflate.Params, string) {
+	var offers []handshake.Extension
 	if req != nil {
-		exts, err := wire.ParseExtensions(req.Header.Values("Sec-WebSocket-Extensions"))
+		exts, err := handshake.ParseExtensions(req.Header.Values("Sec-WebSocket-Extensions"))
 		if err != nil {
 			return nil, fmt.Sprintf("the client's Sec-WebSocket-Extensions does not parse: %v", err)
 		}
-		offers = wire.DeflateElements(exts)
+		offers = deflate.Elements(exts)
 	}
 	elems, why := answer(offers)
 	if len(elems) == 0 {
 		return nil, why
 	}
-	resp.Headers.Set("Sec-WebSocket-Extensions", wire.FormatExtensions(elems...))
-	d, problems := wire.NegotiateDeflate(offers, elems)
+	resp.Headers.Set("Sec-WebSocket-Extensions", handshake.FormatExtensions(elems...))
+	d, problems := deflate.Negotiate(offers, elems)
 	if len(problems) > 0 {
 		log.Note("the harness's answer is invalid on purpose: %s", strings.Join(problems, "; "))
 		return nil, ""

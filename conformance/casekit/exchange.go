@@ -27,6 +27,7 @@ import (
 	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // Codec turns messages into frames and server messages back into data.
@@ -98,10 +99,10 @@ const ExchangeTimeout = 60 * time.Second
 // Exchange is a round-trip case.
 type Exchange struct {
 	// Edit changes the opening handshake request (an extension offer).
-	Edit func(*wire.Request)
+	Edit func(*handshake.Request)
 	// Negotiate returns the Codec for the server's 101 response; nil means
 	// Identity.
-	Negotiate func(resp *wire.Response) (Codec, error)
+	Negotiate func(resp *handshake.Response) (Codec, error)
 	// Answer answers the client's permessage-deflate offers when the
 	// harness is the server; nil answers none. A client without an offer
 	// it can answer gets UNIMPLEMENTED.

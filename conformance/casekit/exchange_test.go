@@ -11,6 +11,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/internal/brokenpeer"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // xorCodec stands in for an extension: it changes every byte on the way
@@ -45,20 +46,20 @@ func TestExchangeUsesTheNegotiatedCodec(t *testing.T) {
 	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	env := casekit.Env{URL: srv.URL()}
 	msg := func(i int) (byte, []byte) { return wire.OpText, []byte(fmt.Sprintf("message %d", i)) }
-	run := func(negotiate func(*wire.Response) (casekit.Codec, error)) results.Case {
+	run := func(negotiate func(*handshake.Response) (casekit.Codec, error)) results.Case {
 		return casekit.Exchange{N: 5, Message: msg, FrameSize: 4, Negotiate: negotiate}.Run(context.Background(), env)
 	}
 
-	ok := run(func(*wire.Response) (casekit.Codec, error) { return xorCodec{undo: true}, nil })
+	ok := run(func(*handshake.Response) (casekit.Codec, error) { return xorCodec{undo: true}, nil })
 	if ok.Verdict != results.OK || ok.CloseVerdict != results.CloseOK || !strings.HasPrefix(ok.Observed, "5 round trips in ") {
 		t.Errorf("codec that round-trips: verdict %s, close %s\n%s", ok.Verdict, ok.CloseVerdict, ok.Observed)
 	}
 	t.Logf("round-tripping codec: %s", ok.Observed)
-	bad := run(func(*wire.Response) (casekit.Codec, error) { return xorCodec{}, nil })
+	bad := run(func(*handshake.Response) (casekit.Codec, error) { return xorCodec{}, nil })
 	if bad.Verdict != results.Failed || !strings.Contains(bad.Observed, "echo 1 has the type and length sent (text, 9 bytes) but different content: first difference at byte 0") {
 		t.Errorf("codec whose Decode is not applied: verdict %s\n%s", bad.Verdict, bad.Observed)
 	}
-	declined := run(func(*wire.Response) (casekit.Codec, error) {
+	declined := run(func(*handshake.Response) (casekit.Codec, error) {
 		return nil, fmt.Errorf("%w: no Sec-WebSocket-Extensions in the response", casekit.ErrNotNegotiated)
 	})
 	if declined.Verdict != results.Unimplemented || declined.CloseVerdict != results.CloseOK {

@@ -16,11 +16,12 @@ import (
 	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // runCases runs n one-message exchanges against url in a row, sharing one
 // Liveness, at a tenth of the timers (0.5 s handshake timeout).
-func runCases(url string, n int, edit func(i int) func(*wire.Request)) ([]results.Case, time.Duration) {
+func runCases(url string, n int, edit func(i int) func(*handshake.Request)) ([]results.Case, time.Duration) {
 	env := casekit.Env{URL: url, TimeScale: 0.1, Liveness: &casekit.Liveness{}}
 	msg := func(int) (byte, []byte) { return wire.OpText, []byte("hello") }
 	started := time.Now()
@@ -91,14 +92,16 @@ func TestUnansweredOddRequestsDoNotEndTheRun(t *testing.T) {
 			_, _ = c.Read(make([]byte, 1)) // never answers an odd request
 			return
 		}
-		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", wire.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
+		fmt.Fprintf(c, "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n", handshake.AcceptKey(req.Header.Get("Sec-WebSocket-Key")))
 		_, _ = c.Read(make([]byte, 1<<10))
 	})
-	odd := func(i int) func(*wire.Request) {
+	odd := func(i int) func(*handshake.Request) {
 		if i >= 3 {
 			return nil
 		}
-		return func(r *wire.Request) { r.Headers = append(r.Headers, wire.HeaderField{Name: "X-Odd", Value: "1"}) }
+		return func(r *handshake.Request) {
+			r.Headers = append(r.Headers, handshake.HeaderField{Name: "X-Odd", Value: "1"})
+		}
 	}
 	out, _ := runCases("ws://"+addr+"/echo", 5, odd)
 	for i, c := range out {

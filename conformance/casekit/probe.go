@@ -6,16 +6,17 @@ import (
 
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // ProbeJudge decides a verdict from the server's answer to a handshake
 // request: resp is nil when no HTTP response arrived (err says why).
-type ProbeJudge func(resp *wire.Response, err error) (verdict results.Verdict, observed string)
+type ProbeJudge func(resp *handshake.Response, err error) (verdict results.Verdict, observed string)
 
 // Probe is a handshake-level case: one opening handshake request, judged
 // on the HTTP response alone.
 type Probe struct {
-	Edit  func(*wire.Request)
+	Edit  func(*handshake.Request)
 	Judge ProbeJudge
 }
 
@@ -26,7 +27,7 @@ func (p Probe) Run(ctx context.Context, env Env) results.Case {
 	log := wire.NewLog()
 	conn, hs, err := wire.Open(ctx, env.URL, env.options(log, p.Edit))
 	env.Liveness.record(hs, err)
-	var resp *wire.Response
+	var resp *handshake.Response
 	if hs != nil {
 		resp = hs.Response
 	}

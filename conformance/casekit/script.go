@@ -10,6 +10,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/browser"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // Env is where and how a case runs.
@@ -49,7 +50,7 @@ type Env struct {
 }
 
 // options returns the wire options of a case connection in env.
-func (e Env) options(log *wire.Log, edit func(*wire.Request)) wire.Options {
+func (e Env) options(log *wire.Log, edit func(*handshake.Request)) wire.Options {
 	return wire.Options{
 		Log: log, Timeout: e.Scaled(HandshakeTimeout), Edit: edit, TLS: e.TLS, Keys: e.Keys, Pacing: e.pacing(0),
 	}
@@ -185,11 +186,11 @@ type Script struct {
 	// Edit changes the opening handshake request; Trailing frames are sent
 	// in the same TCP write as the request (as the client) or the
 	// response (as the server).
-	Edit     func(*wire.Request)
+	Edit     func(*handshake.Request)
 	Trailing []wire.Frame
 	// Respond changes the harness's answer to a client's opening
 	// handshake, and ResponseSplit cuts it (and Trailing) into writes.
-	Respond       func(*wire.ClientRequest, *wire.ResponseHead)
+	Respond       func(*handshake.ClientRequest, *handshake.ResponseHead)
 	ResponseSplit wire.Split
 	Steps         []Step
 	// AfterClose frames are sent, on purpose against §5.5.1, once the

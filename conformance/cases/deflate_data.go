@@ -7,6 +7,8 @@ import (
 
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // Families of the compression data cases (Autobahn 12.x and 13.x).
@@ -41,17 +43,17 @@ const deflateMessages = 1000
 
 // The offer of Autobahn's 12.x and 13.1: the client accepts to forgo
 // context takeover and a window limit; the server keeps its defaults.
-var defaultDeflateOffer = wire.MustParseExtension("permessage-deflate; client_no_context_takeover; client_max_window_bits")
+var defaultDeflateOffer = handshake.MustParseExtension("permessage-deflate; client_no_context_takeover; client_max_window_bits")
 
 // withServerParams adds 13.x's server parameters to the default offer.
-func withServerParams(noContext bool, bits int) wire.Extension {
+func withServerParams(noContext bool, bits int) handshake.Extension {
 	e := defaultDeflateOffer
-	e.Params = append([]wire.ExtParam(nil), e.Params...)
+	e.Params = append([]handshake.ExtParam(nil), e.Params...)
 	if noContext {
-		e.Params = append(e.Params, wire.ExtParam{Name: wire.ServerNoContextTakeover})
+		e.Params = append(e.Params, handshake.ExtParam{Name: deflate.ServerNoContextTakeover})
 	}
 	if bits > 0 {
-		e.Params = append(e.Params, wire.ExtParam{Name: wire.ServerMaxWindowBits, Value: fmt.Sprint(bits), HasValue: true})
+		e.Params = append(e.Params, handshake.ExtParam{Name: deflate.ServerMaxWindowBits, Value: fmt.Sprint(bits), HasValue: true})
 	}
 	return e
 }
@@ -74,18 +76,18 @@ var plainAnswer = clientAnswer{casekit.AcceptDeflate(nil), "accept the first val
 // client_max_window_bits in the offer), answered with the request.
 func askClient(noContext bool, bits int) clientAnswer {
 	var needs []string
-	asked := wire.Extension{Name: wire.DeflateName}
+	asked := handshake.Extension{Name: deflate.ExtensionName}
 	if noContext {
-		needs = append(needs, wire.ClientNoContextTakeover)
-		asked.Params = append(asked.Params, wire.ExtParam{Name: wire.ClientNoContextTakeover})
+		needs = append(needs, deflate.ClientNoContextTakeover)
+		asked.Params = append(asked.Params, handshake.ExtParam{Name: deflate.ClientNoContextTakeover})
 	}
 	if bits > 0 {
-		needs = append(needs, wire.ClientMaxWindowBits)
-		asked.Params = append(asked.Params, wire.WindowBitsParam(wire.ClientMaxWindowBits, bits))
+		needs = append(needs, deflate.ClientMaxWindowBits)
+		asked.Params = append(asked.Params, deflate.WindowBitsParam(deflate.ClientMaxWindowBits, bits))
 	}
 	return clientAnswer{casekit.AcceptDeflate(needs, asked.Params...),
 		fmt.Sprintf("accept the first valid offer that has %s, answering %s and the server parameters the offer asks for", strings.Join(needs, " and "), asked),
-		"answer " + strings.TrimPrefix(asked.String(), wire.DeflateName+"; ")}
+		"answer " + strings.TrimPrefix(asked.String(), deflate.ExtensionName+"; ")}
 }
 
 // firstAnswer is Autobahn's accept7: the first of answers that accepts.
@@ -95,10 +97,10 @@ func firstAnswer(answers ...clientAnswer) clientAnswer {
 		texts[i], shorts[i] = a.text, a.short
 	}
 	return clientAnswer{
-		answer: func(offers []wire.Extension) ([]wire.Extension, string) {
+		answer: func(offers []handshake.Extension) ([]handshake.Extension, string) {
 			var why string
 			for _, a := range answers {
-				var ans []wire.Extension
+				var ans []handshake.Extension
 				if ans, why = a.answer(offers); ans != nil {
 					return ans, ""
 				}
@@ -125,7 +127,7 @@ func DeflatePayloads() []Case {
 	for g, corpus := range Corpora {
 		for i, s := range deflateSizes {
 			id := fmt.Sprintf("12.%d.%d", g+1, i+1)
-			out = append(out, deflateSeries(id, FamilyDeflatePayloads, corpus, s, []wire.Extension{defaultDeflateOffer}, plainAnswer))
+			out = append(out, deflateSeries(id, FamilyDeflatePayloads, corpus, s, []handshake.Extension{defaultDeflateOffer}, plainAnswer))
 		}
 	}
 	return out
@@ -136,16 +138,16 @@ func DeflatePayloads() []Case {
 // asks a client for 9 where it offers the server 9).
 func DeflateParams() []Case {
 	groups := []struct {
-		offer  []wire.Extension
+		offer  []handshake.Extension
 		answer clientAnswer
 	}{
-		{[]wire.Extension{defaultDeflateOffer}, plainAnswer},
-		{[]wire.Extension{withServerParams(true, 0)}, askClient(true, 0)},
-		{[]wire.Extension{withServerParams(false, 9)}, askClient(false, 9)},
-		{[]wire.Extension{withServerParams(false, 15)}, askClient(false, 15)},
-		{[]wire.Extension{withServerParams(true, 9)}, askClient(true, 9)},
-		{[]wire.Extension{withServerParams(true, 15)}, askClient(true, 15)},
-		{[]wire.Extension{withServerParams(true, 9), withServerParams(true, 0), defaultDeflateOffer},
+		{[]handshake.Extension{defaultDeflateOffer}, plainAnswer},
+		{[]handshake.Extension{withServerParams(true, 0)}, askClient(true, 0)},
+		{[]handshake.Extension{withServerParams(false, 9)}, askClient(false, 9)},
+		{[]handshake.Extension{withServerParams(false, 15)}, askClient(false, 15)},
+		{[]handshake.Extension{withServerParams(true, 9)}, askClient(true, 9)},
+		{[]handshake.Extension{withServerParams(true, 15)}, askClient(true, 15)},
+		{[]handshake.Extension{withServerParams(true, 9), withServerParams(true, 0), defaultDeflateOffer},
 			firstAnswer(askClient(true, 9), askClient(true, 0), plainAnswer)},
 	}
 	var out []Case
@@ -161,7 +163,7 @@ func DeflateParams() []Case {
 // deflateSeries is one compressed round-trip series: message i is a slice
 // of the corpus at an offset that varies with i, so no echo can be a
 // cached copy of the previous one, yet context takeover finds matches.
-func deflateSeries(id string, family Family, corpus Corpus, s deflateSize, offers []wire.Extension, answer clientAnswer) Case {
+func deflateSeries(id string, family Family, corpus Corpus, s deflateSize, offers []handshake.Extension, answer clientAnswer) Case {
 	n := deflateMessages
 	op := wire.OpText
 	kind := "text"
@@ -172,7 +174,7 @@ func deflateSeries(id string, family Family, corpus Corpus, s deflateSize, offer
 	if s.frame > 0 {
 		frames = fmt.Sprintf("compressed payload in frames of %d bytes", s.frame)
 	}
-	offer := wire.FormatExtensions(offers...)
+	offer := handshake.FormatExtensions(offers...)
 	title := fmt.Sprintf("%d %s messages of %s, %s", n, kind, byteSize(s.size), frames)
 	if family == FamilyDeflateParams {
 		title = fmt.Sprintf("%s; offer %s", title, offer)

@@ -8,6 +8,8 @@ import (
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // FamilyDeflateNegotiation is 11.x, a project range (Autobahn has no 11):
@@ -36,11 +38,11 @@ func DeflateNegotiation() []Case {
 
 // offerRaw is an Edit that sends Sec-WebSocket-Extensions exactly as given,
 // one header line per value.
-func offerRaw(values ...string) func(*wire.Request) {
-	return func(r *wire.Request) {
+func offerRaw(values ...string) func(*handshake.Request) {
+	return func(r *handshake.Request) {
 		r.Headers.Del("Sec-WebSocket-Extensions")
 		for _, v := range values {
-			r.Headers = append(r.Headers, wire.HeaderField{Name: "Sec-WebSocket-Extensions", Value: v})
+			r.Headers = append(r.Headers, handshake.HeaderField{Name: "Sec-WebSocket-Extensions", Value: v})
 		}
 	}
 }
@@ -60,7 +62,7 @@ func noise(seed uint64, n int) []byte {
 // awaited in order: later copies are pure back-references under context
 // takeover, and a server that must not use context takeover or that
 // limits its window shows it in its echoes.
-func repeatedEcho(edit func(*wire.Request), msg []byte, times int) casekit.Script {
+func repeatedEcho(edit func(*handshake.Request), msg []byte, times int) casekit.Script {
 	var steps []casekit.Step
 	var want []casekit.Event
 	for range times {
@@ -143,7 +145,7 @@ func deflateDeclines() []Case {
 }
 
 // mustDecline judges the answer to an offer the server MUST decline.
-func mustDecline(resp *wire.Response, err error) (results.Verdict, string) {
+func mustDecline(resp *handshake.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -154,11 +156,11 @@ func mustDecline(resp *wire.Response, err error) (results.Verdict, string) {
 		return results.NonStrict, got + "; declining the offer or a 4xx is expected"
 	}
 	values := resp.Header.Values("Sec-WebSocket-Extensions")
-	exts, perr := wire.ParseExtensions(values)
+	exts, perr := handshake.ParseExtensions(values)
 	switch {
 	case perr != nil:
 		return results.Failed, fmt.Sprintf("%s with a Sec-WebSocket-Extensions header that does not parse (RFC 6455 §9.1): %v", got, perr)
-	case len(wire.DeflateElements(exts)) > 0:
+	case len(deflate.Elements(exts)) > 0:
 		return results.Failed, fmt.Sprintf("%s accepting the offer it MUST decline: Sec-WebSocket-Extensions: %s", got, strings.Join(values, ", "))
 	}
 	return results.OK, got + " without permessage-deflate: the offer was declined"
@@ -167,7 +169,7 @@ func mustDecline(resp *wire.Response, err error) (results.Verdict, string) {
 // deflateOfferLists is 11.3: several offers in order of preference.
 func deflateOfferLists() []Case {
 	four := noise(13, 4<<10)
-	list := func(c Case, edit func(*wire.Request)) Case {
+	list := func(c Case, edit func(*handshake.Request)) Case {
 		c.Family, c.RFC = FamilyDeflateNegotiation, "RFC 7692 §5, §7"
 		c.Expectation = "The server MUST accept at most one offer, one it may accept (§5: one element; §7: never an invalid offer), with parameters that offer allows; declining is UNIMPLEMENTED. Then the echoes and a clean close."
 		return scripted(c, repeatedEcho(edit, four, 3))

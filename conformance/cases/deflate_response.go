@@ -5,6 +5,8 @@ import (
 
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // FamilyDeflateResponse is 112.x, client only: how a client takes the
@@ -77,7 +79,7 @@ func serverWindows() []Case {
 			Description: fmt.Sprintf("Accept the client's first valid permessage-deflate offer with server_max_window_bits=%d added to the answer (§7.1.2.1 lets a server add it unasked; an offer's lower limit stays), and compress with a %d-byte window and context takeover: "+
 				"send a 200-byte text three times, then a 3 KiB text twice; each copy refers back into the one before, as far as the window reaches.%s", bits, 1<<bits, note),
 			Expectation: serverWindowRule,
-		}, casekit.AcceptDeflate(nil, wire.WindowBitsParam(wire.ServerMaxWindowBits, bits)), steps, want))
+		}, casekit.AcceptDeflate(nil, deflate.WindowBitsParam(deflate.ServerMaxWindowBits, bits)), steps, want))
 	}
 	return out
 }
@@ -91,7 +93,7 @@ func clientWindow() Case {
 		Description: "Accept the client's first valid permessage-deflate offer that has client_max_window_bits, answering client_max_window_bits=8. " +
 			"Then send a 300-byte text three times and a 1 KiB text twice: a client that compresses with any window over 256 bytes (9 bits, as zlib does when asked for 8, reaches 512) refers back into the previous copy, 300 or 1024 bytes back, which the harness, keeping 256 bytes of the client's history and reading every distance, refuses.",
 		Expectation: clientWindowRule,
-	}, casekit.AcceptDeflate([]string{wire.ClientMaxWindowBits}, wire.WindowBitsParam(wire.ClientMaxWindowBits, 8)),
+	}, casekit.AcceptDeflate([]string{deflate.ClientMaxWindowBits}, deflate.WindowBitsParam(deflate.ClientMaxWindowBits, 8)),
 		append(steps, more...), append(want, moreWant...))
 }
 
@@ -103,7 +105,7 @@ func clientNoContext() Case {
 		Description: "Accept the client's first valid permessage-deflate offer with client_no_context_takeover in the answer (§7.1.1.2 lets a server add it whether offered or not), then send a 2 KiB text three times: " +
 			"a client that keeps its context compresses the second and third echoes as references into the first, which do not decompress on their own.",
 		Expectation: clientContextRule,
-	}, casekit.AcceptDeflate(nil, wire.ExtParam{Name: wire.ClientNoContextTakeover}), steps, want)
+	}, casekit.AcceptDeflate(nil, handshake.ExtParam{Name: deflate.ClientNoContextTakeover}), steps, want)
 }
 
 // invalidAnswers is 112.4.x: answers the client MUST refuse.
@@ -117,46 +119,46 @@ func invalidAnswers() []Case {
 			OK: onlyTrace(), Close: casekit.CloseExpect{ByPeer: true},
 		})
 	}
-	with := func(params ...wire.ExtParam) casekit.DeflateAnswer { return answerWith(nil, params...) }
-	flag := func(name string) wire.ExtParam { return wire.ExtParam{Name: name} }
+	with := func(params ...handshake.ExtParam) casekit.DeflateAnswer { return answerWith(nil, params...) }
+	flag := func(name string) handshake.ExtParam { return handshake.ExtParam{Name: name} }
 	return []Case{
 		invalid(Case{ID: "112.4.1", Title: "client_max_window_bits in the answer, not in any offer", RFC: "RFC 7692 §7.1.2.2, §7"},
 			"permessage-deflate; client_max_window_bits=10 (to offers without client_max_window_bits)",
-			answerWith(func(o wire.Extension) bool { _, has := o.Param(wire.ClientMaxWindowBits); return !has },
-				wire.WindowBitsParam(wire.ClientMaxWindowBits, 10))),
+			answerWith(func(o handshake.Extension) bool { _, has := o.Param(deflate.ClientMaxWindowBits); return !has },
+				deflate.WindowBitsParam(deflate.ClientMaxWindowBits, 10))),
 		invalid(Case{ID: "112.4.2", Title: "unknown parameter in the answer", RFC: "RFC 7692 §7"},
 			"permessage-deflate; x_wsharness_unknown", with(flag("x_wsharness_unknown"))),
 		invalid(Case{ID: "112.4.3", Title: "duplicate parameter in the answer", RFC: "RFC 7692 §7"},
 			"permessage-deflate; server_no_context_takeover; server_no_context_takeover",
-			with(flag(wire.ServerNoContextTakeover), flag(wire.ServerNoContextTakeover))),
+			with(flag(deflate.ServerNoContextTakeover), flag(deflate.ServerNoContextTakeover))),
 		invalid(Case{ID: "112.4.4", Title: "server_max_window_bits=7 in the answer", RFC: "RFC 7692 §7, §7.1.2.1"},
-			"permessage-deflate; server_max_window_bits=7", with(wire.WindowBitsParam(wire.ServerMaxWindowBits, 7))),
+			"permessage-deflate; server_max_window_bits=7", with(deflate.WindowBitsParam(deflate.ServerMaxWindowBits, 7))),
 		invalid(Case{ID: "112.4.5", Title: "client_max_window_bits without a value in the answer", RFC: "RFC 7692 §7, §7.1.2.2"},
-			"permessage-deflate; client_max_window_bits (a response needs a value)", with(flag(wire.ClientMaxWindowBits))),
+			"permessage-deflate; client_max_window_bits (a response needs a value)", with(flag(deflate.ClientMaxWindowBits))),
 		invalid(Case{ID: "112.4.6", Title: "permessage-deflate accepted twice", RFC: "RFC 7692 §5, §7"},
 			"permessage-deflate, permessage-deflate",
-			func(offers []wire.Extension) ([]wire.Extension, string) {
+			func(offers []handshake.Extension) ([]handshake.Extension, string) {
 				if len(offers) == 0 {
 					return nil, "the client offered no permessage-deflate"
 				}
-				plain := wire.Extension{Name: wire.DeflateName}
-				return []wire.Extension{plain, plain}, ""
+				plain := handshake.Extension{Name: deflate.ExtensionName}
+				return []handshake.Extension{plain, plain}, ""
 			}),
 	}
 }
 
 // answerWith answers the client's first offer that fits (any, when fits is
 // nil) with permessage-deflate and exactly params, valid or not.
-func answerWith(fits func(wire.Extension) bool, params ...wire.ExtParam) casekit.DeflateAnswer {
-	return func(offers []wire.Extension) ([]wire.Extension, string) {
+func answerWith(fits func(handshake.Extension) bool, params ...handshake.ExtParam) casekit.DeflateAnswer {
+	return func(offers []handshake.Extension) ([]handshake.Extension, string) {
 		for _, o := range offers {
 			if fits == nil || fits(o) {
-				return []wire.Extension{{Name: wire.DeflateName, Params: params}}, ""
+				return []handshake.Extension{{Name: deflate.ExtensionName, Params: params}}, ""
 			}
 		}
 		if len(offers) == 0 {
 			return nil, "the client offered no permessage-deflate"
 		}
-		return nil, fmt.Sprintf("the client offered %q, and the case needs an offer without client_max_window_bits", wire.FormatExtensions(offers...))
+		return nil, fmt.Sprintf("the client offered %q, and the case needs an offer without client_max_window_bits", handshake.FormatExtensions(offers...))
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 const rejectRule = "If the client's handshake does not meet §4.2.1, the server MUST stop processing it and return an HTTP error (such as 400 Bad Request): it MUST NOT answer 101. Any 4xx is OK; another non-101 status or closing without a response is NON-STRICT."
@@ -15,7 +16,7 @@ const rejectRule = "If the client's handshake does not meet §4.2.1, the server 
 // Handshake returns project cases 0.x: Autobahn has no handshake tests.
 func Handshake() []Case {
 	hello := "Hello, handshake!"
-	upgrade := func(c Case, edit func(*wire.Request)) Case {
+	upgrade := func(c Case, edit func(*handshake.Request)) Case {
 		c.Family = FamilyHandshake
 		return scripted(c, casekit.Script{
 			Edit:  edit,
@@ -24,15 +25,15 @@ func Handshake() []Case {
 			Close: closeNormal,
 		})
 	}
-	reject := func(c Case, edit func(*wire.Request)) Case {
+	reject := func(c Case, edit func(*handshake.Request)) Case {
 		c.Family, c.RFC, c.Expectation = FamilyHandshake, "RFC 6455 §4.2.1", rejectRule
 		c.run = casekit.Probe{Edit: edit, Judge: mustReject}.Run
 		return c
 	}
-	set := func(name, value string) func(*wire.Request) {
-		return func(r *wire.Request) { r.Headers.Set(name, value) }
+	set := func(name, value string) func(*handshake.Request) {
+		return func(r *handshake.Request) { r.Headers.Set(name, value) }
 	}
-	del := func(name string) func(*wire.Request) { return func(r *wire.Request) { r.Headers.Del(name) } }
+	del := func(name string) func(*handshake.Request) { return func(r *handshake.Request) { r.Headers.Del(name) } }
 	const acceptRule = "The server MUST answer 101 with Upgrade: websocket, Connection: Upgrade and Sec-WebSocket-Accept = base64(SHA-1(key + 258EAFA5-E914-47DA-95CA-C5AB0DC85B11)) (§4.2.2), then echo the message; then a clean close with 1000."
 
 	return []Case{
@@ -50,12 +51,15 @@ func Handshake() []Case {
 			ID: "0.3", Title: "mixed-case header values", RFC: "RFC 6455 §4.2.1",
 			Description: "Send Upgrade: WebSocket and Connection: UPGRADE.",
 			Expectation: "The Upgrade and Connection values are compared case-insensitively (§4.2.1 items 3 and 4); the server MUST accept: 101 and an echo.",
-		}, func(r *wire.Request) { r.Headers.Set("Upgrade", "WebSocket"); r.Headers.Set("Connection", "UPGRADE") }),
+		}, func(r *handshake.Request) {
+			r.Headers.Set("Upgrade", "WebSocket")
+			r.Headers.Set("Connection", "UPGRADE")
+		}),
 		upgrade(Case{
 			ID: "0.4", Title: "mixed-case header names", RFC: "RFC 6455 §4.2.1, RFC 9110 §5.1",
 			Description: "Send the handshake headers with unusual name casing (upgrade, CONNECTION, sec-websocket-key, SEC-WEBSOCKET-VERSION).",
 			Expectation: "HTTP header names are case-insensitive; the server MUST accept: 101 and an echo.",
-		}, func(r *wire.Request) {
+		}, func(r *handshake.Request) {
 			for i, h := range r.Headers {
 				switch strings.ToLower(h.Name) {
 				case "upgrade", "sec-websocket-key":
@@ -88,7 +92,7 @@ func Handshake() []Case {
 		reject(Case{
 			ID: "0.10", Title: "POST instead of GET",
 			Description: "Send the handshake with method POST.",
-		}, func(r *wire.Request) { r.Method = "POST"; r.Headers.Set("Content-Length", "0") }),
+		}, func(r *handshake.Request) { r.Method = "POST"; r.Headers.Set("Content-Length", "0") }),
 		reject(Case{
 			ID: "0.11", Title: "missing Upgrade header",
 			Description: "Send the handshake without the Upgrade header.",
@@ -110,9 +114,9 @@ func Handshake() []Case {
 			ID: "0.15", Title: "subprotocols offered on two header lines", RFC: "RFC 6455 §4.2.2, §11.3.4",
 			Description: "Offer wsharness.a and chat in two separate Sec-WebSocket-Protocol header lines.",
 			Expectation: "The header MAY appear more than once (§11.3.4); the server MUST select at most one of the offered values, or none; then echo.",
-		}, func(r *wire.Request) {
-			r.Headers = append(r.Headers, wire.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "wsharness.a"},
-				wire.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "chat"})
+		}, func(r *handshake.Request) {
+			r.Headers = append(r.Headers, handshake.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "wsharness.a"},
+				handshake.HeaderField{Name: "Sec-WebSocket-Protocol", Value: "chat"})
 		}),
 		upgrade(Case{
 			ID: "0.16", Title: "no subprotocol offered", RFC: "RFC 6455 §4.2.2",
@@ -128,7 +132,7 @@ func Handshake() []Case {
 		{ID: "0.19", Family: FamilyHandshake, Title: "HTTP/1.0 request", RFC: "RFC 6455 §4.1, §4.2.1",
 			Description: "Send the handshake as an HTTP/1.0 request.",
 			Expectation: "The handshake MUST be HTTP/1.1 or higher (§4.1). Rejecting is OK; upgrading anyway is NON-STRICT.",
-			run:         casekit.Probe{Edit: func(r *wire.Request) { r.Proto = "HTTP/1.0" }, Judge: http10}.Run},
+			run:         casekit.Probe{Edit: func(r *handshake.Request) { r.Proto = "HTTP/1.0" }, Judge: http10}.Run},
 	}
 }
 
@@ -153,14 +157,14 @@ func pipelined() Case {
 	})
 }
 
-func describeResponse(resp *wire.Response, err error) string {
+func describeResponse(resp *handshake.Response, err error) string {
 	if resp == nil {
 		return fmt.Sprintf("no HTTP response: %v", err)
 	}
 	return fmt.Sprintf("HTTP %d %s", resp.Status, http.StatusText(resp.Status))
 }
 
-func mustReject(resp *wire.Response, err error) (results.Verdict, string) {
+func mustReject(resp *handshake.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -173,7 +177,7 @@ func mustReject(resp *wire.Response, err error) (results.Verdict, string) {
 	return results.NonStrict, got + "; a 4xx client error is expected"
 }
 
-func unknownVersion(resp *wire.Response, err error) (results.Verdict, string) {
+func unknownVersion(resp *handshake.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:
@@ -181,7 +185,7 @@ func unknownVersion(resp *wire.Response, err error) (results.Verdict, string) {
 	case resp.Status == http.StatusSwitchingProtocols:
 		return results.Failed, got + ": the server upgraded an unknown protocol version (§4.2.2 MUST abort)"
 	}
-	versions := wire.HeaderTokens(resp.Header, "Sec-WebSocket-Version")
+	versions := handshake.HeaderTokens(resp.Header, "Sec-WebSocket-Version")
 	if len(versions) == 0 {
 		return results.Failed, got + " without a Sec-WebSocket-Version header: a server that does not support the requested version MUST list the versions it supports (§4.4)"
 	}
@@ -192,7 +196,7 @@ func unknownVersion(resp *wire.Response, err error) (results.Verdict, string) {
 	return results.NonStrict, got + "; 426 Upgrade Required is the canonical status"
 }
 
-func http10(resp *wire.Response, err error) (results.Verdict, string) {
+func http10(resp *handshake.Response, err error) (results.Verdict, string) {
 	got := describeResponse(resp, err)
 	switch {
 	case resp == nil:

@@ -3,6 +3,7 @@ package cases
 import (
 	"github.com/wsharness/wsharness/conformance/casekit"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // FamilyHandshakeResponse judges how a client takes the server's answer
@@ -22,7 +23,7 @@ const (
 func HandshakeResponse() []Case {
 	const hello = "Hello"
 	send := []casekit.Step{casekit.Send(wire.OneWrite, wire.Text(hello))}
-	mustFail := func(c Case, respond func(*wire.ClientRequest, *wire.ResponseHead)) Case {
+	mustFail := func(c Case, respond func(*handshake.ClientRequest, *handshake.ResponseHead)) Case {
 		c.Family, c.Expectation = FamilyHandshakeResponse, responseFailRule
 		return scripted(c, casekit.Script{
 			Respond: respond, Steps: send, OK: onlyTrace(), Close: casekit.CloseExpect{ByPeer: true},
@@ -36,14 +37,14 @@ func HandshakeResponse() []Case {
 		}
 		return scripted(c, s)
 	}
-	set := func(name, value string) func(*wire.ClientRequest, *wire.ResponseHead) {
-		return func(_ *wire.ClientRequest, r *wire.ResponseHead) { r.Headers.Set(name, value) }
+	set := func(name, value string) func(*handshake.ClientRequest, *handshake.ResponseHead) {
+		return func(_ *handshake.ClientRequest, r *handshake.ResponseHead) { r.Headers.Set(name, value) }
 	}
-	del := func(name string) func(*wire.ClientRequest, *wire.ResponseHead) {
-		return func(_ *wire.ClientRequest, r *wire.ResponseHead) { r.Headers.Del(name) }
+	del := func(name string) func(*handshake.ClientRequest, *handshake.ResponseHead) {
+		return func(_ *handshake.ClientRequest, r *handshake.ResponseHead) { r.Headers.Del(name) }
 	}
-	status := func(code int, reason string) func(*wire.ClientRequest, *wire.ResponseHead) {
-		return func(_ *wire.ClientRequest, r *wire.ResponseHead) {
+	status := func(code int, reason string) func(*handshake.ClientRequest, *handshake.ResponseHead) {
+		return func(_ *handshake.ClientRequest, r *handshake.ResponseHead) {
 			r.Status, r.Reason = code, reason
 			r.Headers.Set("Content-Length", "0") // else the client reads a body until TCP ends
 		}
@@ -52,7 +53,7 @@ func HandshakeResponse() []Case {
 		mustFail(Case{
 			ID: "110.1", Title: "wrong Sec-WebSocket-Accept", RFC: "RFC 6455 §4.1",
 			Description: `Answer 101 with a Sec-WebSocket-Accept computed for another key, then send "Hello".`,
-		}, set("Sec-WebSocket-Accept", wire.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))),
+		}, set("Sec-WebSocket-Accept", handshake.AcceptKey("dGhlIHNhbXBsZSBub25jZQ=="))),
 		mustFail(Case{
 			ID: "110.2", Title: "no Sec-WebSocket-Accept", RFC: "RFC 6455 §4.1",
 			Description: `Answer 101 without Sec-WebSocket-Accept, then send "Hello".`,
@@ -92,8 +93,8 @@ func HandshakeResponse() []Case {
 		mustAccept(Case{
 			ID: "110.11", Title: "header names and tokens in odd case",
 			Description: `Answer 101 with "uPGRADE: WebSocket", "CONNECTION: UPGRADE" and "sec-websocket-accept", then send "Hello".`,
-		}, casekit.Script{Respond: func(req *wire.ClientRequest, r *wire.ResponseHead) {
-			r.Headers = wire.Fields{{Name: "uPGRADE", Value: "WebSocket"}, {Name: "CONNECTION", Value: "UPGRADE"},
+		}, casekit.Script{Respond: func(req *handshake.ClientRequest, r *handshake.ResponseHead) {
+			r.Headers = handshake.Fields{{Name: "uPGRADE", Value: "WebSocket"}, {Name: "CONNECTION", Value: "UPGRADE"},
 				{Name: "sec-websocket-accept", Value: r.Headers.Get("Sec-WebSocket-Accept")}}
 		}}),
 		scripted(Case{
@@ -108,9 +109,9 @@ func HandshakeResponse() []Case {
 		mustAccept(Case{
 			ID: "110.13", Title: "extra headers",
 			Description: `Answer 101 with Server, Date, Cache-Control and X-Wsharness headers besides the required ones, then send "Hello".`,
-		}, casekit.Script{Respond: func(_ *wire.ClientRequest, r *wire.ResponseHead) {
-			r.Headers = append(wire.Fields{{Name: "Server", Value: "wsharness"}, {Name: "Date", Value: "Sun, 06 Dec 2026 06:00:00 GMT"}},
-				append(r.Headers, wire.HeaderField{Name: "Cache-Control", Value: "no-store"}, wire.HeaderField{Name: "X-Wsharness", Value: "1"})...)
+		}, casekit.Script{Respond: func(_ *handshake.ClientRequest, r *handshake.ResponseHead) {
+			r.Headers = append(handshake.Fields{{Name: "Server", Value: "wsharness"}, {Name: "Date", Value: "Sun, 06 Dec 2026 06:00:00 GMT"}},
+				append(r.Headers, handshake.HeaderField{Name: "Cache-Control", Value: "no-store"}, handshake.HeaderField{Name: "X-Wsharness", Value: "1"})...)
 		}}),
 		mustAccept(Case{
 			ID: "110.14", Title: "answer written one octet at a time",

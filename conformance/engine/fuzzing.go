@@ -15,6 +15,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // FuzzingOptions configure a FuzzingServer.
@@ -171,7 +172,7 @@ const controlCloseWait = 2 * time.Second
 
 // serve takes a connection no harness-driven case waits for: a control
 // call, or a case the client starts.
-func (f *FuzzingServer) serve(nc net.Conn, req *wire.ClientRequest) {
+func (f *FuzzingServer) serve(nc net.Conn, req *handshake.ClientRequest) {
 	f.mu.Lock()
 	if f.closed {
 		f.mu.Unlock()

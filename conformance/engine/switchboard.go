@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // switchboard is the harness's listener when it plays the server: every
@@ -27,7 +28,7 @@ type switchboard struct {
 	ln net.Listener
 	// unclaimed takes a connection no case waits for, with its request
 	// head still to be read, and the request parsed; nil means 404.
-	unclaimed func(nc net.Conn, req *wire.ClientRequest)
+	unclaimed func(nc net.Conn, req *handshake.ClientRequest)
 
 	mu      sync.Mutex
 	waiting map[caseKey]chan net.Conn
@@ -41,7 +42,7 @@ const headTimeout = 10 * time.Second
 
 // newSwitchboard listens on addr, which must be a loopback address
 // ("127.0.0.1:0" for any port).
-func newSwitchboard(addr string, unclaimed func(net.Conn, *wire.ClientRequest)) (*switchboard, error) {
+func newSwitchboard(addr string, unclaimed func(net.Conn, *handshake.ClientRequest)) (*switchboard, error) {
 	if err := CheckLoopback(addr); err != nil {
 		return nil, err
 	}
@@ -85,11 +86,11 @@ func (s *switchboard) serve() {
 func (s *switchboard) route(nc net.Conn) {
 	br := bufio.NewReader(nc)
 	_ = nc.SetReadDeadline(time.Now().Add(headTimeout))
-	head, err := wire.ReadHead(br)
+	head, err := handshake.ReadHead(br)
 	_ = nc.SetReadDeadline(time.Time{})
-	var req *wire.ClientRequest
+	var req *handshake.ClientRequest
 	if err == nil {
-		req, err = wire.ParseRequest(head)
+		req, err = handshake.ParseRequest(head)
 	}
 	var wait chan net.Conn
 	if key, ok := waitingKey(req); err == nil && ok {
@@ -118,7 +119,7 @@ func refuse(nc net.Conn, status string) {
 
 // waitingKey reads the agent and case a harness-driven /runCase request
 // names (casetuple=ID); ok is false for any other request.
-func waitingKey(req *wire.ClientRequest) (key caseKey, ok bool) {
+func waitingKey(req *handshake.ClientRequest) (key caseKey, ok bool) {
 	if req == nil {
 		return caseKey{}, false
 	}

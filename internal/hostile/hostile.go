@@ -23,7 +23,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/internal/sockopt"
-	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // Behaviour is one way of misbehaving.
@@ -205,7 +205,7 @@ func readRequest(c net.Conn) (*bufio.Reader, string, error) {
 // upgradeResponse is a valid 101 for key.
 func upgradeResponse(key string) []byte {
 	return []byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " +
-		wire.AcceptKey(key) + "\r\n\r\n")
+		handshake.AcceptKey(key) + "\r\n\r\n")
 }
 
 // upgrade answers the request with a valid 101; false when the client
@@ -367,7 +367,7 @@ func malformed101(_ *Server, c net.Conn) {
 		return
 	}
 	_, _ = c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade websocket\r\nConnection: Upgrade\r\n" +
-		"Sec-WebSocket-Accept: " + wire.AcceptKey(key) + "\r\n\x00Bad\x01: \xff\r\n: empty name\r\n\r\n"))
+		"Sec-WebSocket-Accept: " + handshake.AcceptKey(key) + "\r\n\x00Bad\x01: \xff\r\n: empty name\r\n\r\n"))
 	_, _ = io.Copy(io.Discard, c)
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // Echo plays a client under test for one case, the way Autobahn's fuzzing
@@ -35,7 +36,7 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 
 	key := wire.RandomKeyStream().HandshakeKey()
 	_ = nc.SetDeadline(time.Now().Add(handshakeTimeout))
-	req := wire.UpgradeRequest(u, key)
+	req := handshake.UpgradeRequest(u, key)
 	if offer := d.clientOffer(); offer != "" {
 		req.Headers.Set("Sec-WebSocket-Extensions", offer)
 	}
@@ -43,11 +44,11 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 		return fmt.Errorf("brokenpeer: send the handshake: %w", err)
 	}
 	br := bufio.NewReaderSize(nc, 16<<10)
-	head, err := wire.ReadHead(br)
+	head, err := handshake.ReadHead(br)
 	if err != nil {
 		return fmt.Errorf("brokenpeer: read the handshake response: %w", err)
 	}
-	resp, err := wire.ParseResponse(head)
+	resp, err := handshake.ParseResponse(head)
 	if err != nil {
 		return fmt.Errorf("brokenpeer: %w", err)
 	}
@@ -68,17 +69,17 @@ func Echo(ctx context.Context, rawURL string, d Defects) error {
 // checkAnswer is the client's check of the server's answer (§4.1), with
 // the knobs that break it. The client offers no subprotocol; its
 // extensions are takeExtensions' to check.
-func (d Defects) checkAnswer(resp *wire.Response, key string) error {
+func (d Defects) checkAnswer(resp *handshake.Response, key string) error {
 	h := resp.Header
 	exact := func(name, want string) bool { return len(h.Values(name)) == 1 && h.Get(name) == want }
 	switch {
 	case resp.Status != http.StatusSwitchingProtocols && !d.ClientAcceptsNon101:
 		return fmt.Errorf("status %d", resp.Status)
-	case h.Get("Sec-WebSocket-Accept") != wire.AcceptKey(key) && !d.ClientAcceptsWrongAccept:
+	case h.Get("Sec-WebSocket-Accept") != handshake.AcceptKey(key) && !d.ClientAcceptsWrongAccept:
 		return errors.New("wrong Sec-WebSocket-Accept")
 	case d.ClientRequiresExactHeaders && (!exact("Upgrade", "websocket") || !exact("Connection", "Upgrade")):
 		return errors.New("Upgrade or Connection not exactly as expected")
-	case (!wire.HeaderHasToken(h, "Upgrade", "websocket") || !wire.HeaderHasToken(h, "Connection", "upgrade")) && !d.ClientAcceptsNoUpgrade:
+	case (!handshake.HeaderHasToken(h, "Upgrade", "websocket") || !handshake.HeaderHasToken(h, "Connection", "upgrade")) && !d.ClientAcceptsNoUpgrade:
 		return errors.New("no Upgrade: websocket or Connection: Upgrade")
 	case h.Get("Sec-WebSocket-Protocol") != "" && !d.ClientAcceptsUnoffered:
 		return errors.New("a subprotocol that was not offered")

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // permessage-deflate (RFC 7692) on the client side. The correct client
@@ -21,7 +23,7 @@ func (d Defects) clientOffer() string {
 	case d.ClientNoDeflate:
 		return ""
 	case d.ClientPlainDeflateOffer:
-		return wire.DeflateName
+		return deflate.ExtensionName
 	}
 	return "permessage-deflate; client_max_window_bits, permessage-deflate; client_no_context_takeover; client_max_window_bits"
 }
@@ -30,12 +32,12 @@ func (d Defects) clientOffer() string {
 // against the client's offer and returns the compression in use (nil:
 // none), or why the client fails the connection.
 func (d Defects) takeExtensions(values []string) (*deflateState, error) {
-	answer, err := wire.ParseExtensions(values)
+	answer, err := handshake.ParseExtensions(values)
 	if err != nil {
 		return nil, fmt.Errorf("Sec-WebSocket-Extensions: %w", err)
 	}
-	accepted := wire.DeflateElements(answer)
-	offered, _ := wire.ParseExtensions([]string{d.clientOffer()})
+	accepted := deflate.Elements(answer)
+	offered, _ := handshake.ParseExtensions([]string{d.clientOffer()})
 	switch {
 	case len(accepted) < len(answer) || (len(accepted) > 0 && len(offered) == 0):
 		if !d.ClientAcceptsUnoffered {
@@ -45,13 +47,13 @@ func (d Defects) takeExtensions(values []string) (*deflateState, error) {
 	case len(accepted) == 0:
 		return nil, nil
 	}
-	cfg, problems := wire.NegotiateDeflate(offered, accepted)
+	cfg, problems := deflate.Negotiate(offered, accepted)
 	if len(problems) > 0 {
 		// Each knob takes one kind of wrong answer: a client window nobody
 		// offered, or anything else that is wrong.
 		lenient := d.ClientDeflateAcceptsInvalidAnswer
-		if _, ok := accepted[0].Param(wire.ClientMaxWindowBits); ok && !slices.ContainsFunc(offered, func(o wire.Extension) bool {
-			_, has := o.Param(wire.ClientMaxWindowBits)
+		if _, ok := accepted[0].Param(deflate.ClientMaxWindowBits); ok && !slices.ContainsFunc(offered, func(o handshake.Extension) bool {
+			_, has := o.Param(deflate.ClientMaxWindowBits)
 			return has
 		}) {
 			lenient = d.ClientDeflateAcceptsUnofferedWindow
@@ -59,7 +61,7 @@ func (d Defects) takeExtensions(values []string) (*deflateState, error) {
 		if !lenient {
 			return nil, fmt.Errorf("permessage-deflate answer: %v", problems)
 		}
-		cfg = &wire.Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15} // as if plain
+		cfg = &deflate.Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15} // as if plain
 	}
 	return d.newDeflateState(wire.Client, cfg.ClientMaxWindowBits, cfg.ClientNoContextTakeover, cfg.ServerMaxWindowBits, cfg.ServerNoContextTakeover), nil
 }

@@ -7,6 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // permessage-deflate (RFC 7692) on the server side. The correct server
@@ -23,8 +25,8 @@ const clientWindowAnswer = 12
 // deflateState is one connection's negotiated compression.
 type deflateState struct {
 	d  Defects
-	tx *wire.Compressor   // what the server sends
-	rx *wire.Decompressor // what the client sends
+	tx *deflate.Compressor   // what the server sends
+	rx *deflate.Decompressor // what the client sends
 	// echoes counts compressed-capable echoes, for the knob that sends
 	// the first one uncompressed.
 	echoes int
@@ -33,16 +35,16 @@ type deflateState struct {
 // negotiateDeflate answers the request's offers: the response element and
 // the connection state, or "" and nil to decline.
 func (s *Server) negotiateDeflate(values []string) (string, *deflateState) {
-	exts, err := wire.ParseExtensions(values)
+	exts, err := handshake.ParseExtensions(values)
 	if err != nil || s.d.NoDeflate {
 		return "", nil
 	}
-	for _, offer := range wire.DeflateElements(exts) {
-		if len(wire.OfferProblems(offer)) > 0 {
+	for _, offer := range deflate.Elements(exts) {
+		if len(deflate.OfferProblems(offer)) > 0 {
 			if !s.d.DeflateAcceptInvalidOffers {
 				continue // RFC 7692 §7: MUST decline
 			}
-			offer = wire.Extension{Name: wire.DeflateName} // accepted as if it had no parameters
+			offer = handshake.Extension{Name: deflate.ExtensionName} // accepted as if it had no parameters
 		}
 		return s.acceptDeflate(offer)
 	}
@@ -50,29 +52,29 @@ func (s *Server) negotiateDeflate(values []string) (string, *deflateState) {
 }
 
 // acceptDeflate builds the answer to a valid offer and the state it implies.
-func (s *Server) acceptDeflate(offer wire.Extension) (string, *deflateState) {
-	resp := []string{wire.DeflateName}
+func (s *Server) acceptDeflate(offer handshake.Extension) (string, *deflateState) {
+	resp := []string{deflate.ExtensionName}
 	serverBits, clientBits := 15, 15
-	_, serverNCT := offer.Param(wire.ServerNoContextTakeover)
-	_, clientNCT := offer.Param(wire.ClientNoContextTakeover)
+	_, serverNCT := offer.Param(deflate.ServerNoContextTakeover)
+	_, clientNCT := offer.Param(deflate.ClientNoContextTakeover)
 	if serverNCT {
-		resp = append(resp, wire.ServerNoContextTakeover)
+		resp = append(resp, deflate.ServerNoContextTakeover)
 	}
 	if clientNCT {
-		resp = append(resp, wire.ClientNoContextTakeover)
+		resp = append(resp, deflate.ClientNoContextTakeover)
 	}
-	if p, ok := offer.Param(wire.ServerMaxWindowBits); ok {
+	if p, ok := offer.Param(deflate.ServerMaxWindowBits); ok {
 		_, _ = fmt.Sscan(p.Value, &serverBits) // OfferProblems checked it
-		resp = append(resp, fmt.Sprintf("%s=%d", wire.ServerMaxWindowBits, serverBits))
+		resp = append(resp, fmt.Sprintf("%s=%d", deflate.ServerMaxWindowBits, serverBits))
 	}
-	if p, ok := offer.Param(wire.ClientMaxWindowBits); ok {
+	if p, ok := offer.Param(deflate.ClientMaxWindowBits); ok {
 		clientBits = clientWindowAnswer
 		if p.HasValue {
 			_, _ = fmt.Sscan(p.Value, &clientBits)
 		}
-		resp = append(resp, fmt.Sprintf("%s=%d", wire.ClientMaxWindowBits, clientBits))
+		resp = append(resp, fmt.Sprintf("%s=%d", deflate.ClientMaxWindowBits, clientBits))
 	} else if s.d.DeflateUnofferedClientWindowBits {
-		resp = append(resp, wire.ClientMaxWindowBits+"=15")
+		resp = append(resp, deflate.ClientMaxWindowBits+"=15")
 	}
 	return strings.Join(resp, "; "), s.d.newDeflateState(wire.Server, serverBits, serverNCT, clientBits, clientNCT)
 }
@@ -95,7 +97,7 @@ func (d Defects) newDeflateState(role wire.Role, txBits int, txNCT bool, rxBits 
 	if forgetsPeer {
 		rxNCT = true
 	}
-	return &deflateState{d: d, tx: wire.NewCompressor(txBits, txNCT), rx: wire.NewDecompressor(rxBits, rxNCT, maxMessage)}
+	return &deflateState{d: d, tx: deflate.NewCompressor(txBits, txNCT), rx: deflate.NewDecompressor(rxBits, rxNCT, maxMessage)}
 }
 
 // rsvAllowed reports whether a client frame header may carry its RSV bits.
@@ -120,7 +122,7 @@ func (c *conn) rsvAllowed(h wire.Header) bool {
 func (c *conn) inflate(op byte, msg []byte) ([]byte, *failure) {
 	out, err := c.deflate.rx.Decompress(msg)
 	switch {
-	case errors.Is(err, wire.ErrInflateLimit):
+	case errors.Is(err, deflate.ErrInflateLimit):
 		return nil, fail(codeTooBig, "decompressed message over %d bytes", maxMessage)
 	case err != nil:
 		return nil, fail(codeInvalidData, "compressed message does not decompress")

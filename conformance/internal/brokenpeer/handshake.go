@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
 // rejection is an HTTP error answer to an opening handshake.
@@ -25,7 +25,7 @@ type rejection struct {
 // writes the answer. It reports whether the connection was upgraded, and
 // with what compression; bytes the client sent after the request stay in br.
 func (s *Server) handshake(nc net.Conn, br *bufio.Reader) (*deflateState, bool) {
-	raw, err := wire.ReadHead(br)
+	raw, err := handshake.ReadHead(br)
 	if err != nil {
 		return nil, false
 	}
@@ -39,9 +39,9 @@ func (s *Server) handshake(nc net.Conn, br *bufio.Reader) (*deflateState, bool) 
 		s.writeHead(nc, rejectText(*rej))
 		return nil, false
 	}
-	accept := wire.AcceptKey(key)
+	accept := handshake.AcceptKey(key)
 	if s.d.WrongAcceptKey {
-		accept = wire.AcceptKey(key + " ") // the wrong input, a well-formed answer
+		accept = handshake.AcceptKey(key + " ") // the wrong input, a well-formed answer
 	}
 	var b strings.Builder
 	b.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
@@ -105,7 +105,7 @@ func (s *Server) upgradeOK(h http.Header) bool {
 	if s.d.CaseSensitiveUpgrade {
 		return hasExactToken(h, "Upgrade", "websocket")
 	}
-	return wire.HeaderHasToken(h, "Upgrade", "websocket")
+	return handshake.HeaderHasToken(h, "Upgrade", "websocket")
 }
 
 func (s *Server) connectionOK(h http.Header) bool {
@@ -116,13 +116,13 @@ func (s *Server) connectionOK(h http.Header) bool {
 	case s.d.CaseSensitiveUpgrade:
 		return hasExactToken(h, "Connection", "Upgrade")
 	}
-	return wire.HeaderHasToken(h, "Connection", "upgrade")
+	return handshake.HeaderHasToken(h, "Connection", "upgrade")
 }
 
 // hasExactToken is HeaderHasToken with a case-sensitive comparison: the
 // CaseSensitiveUpgrade defect.
 func hasExactToken(h http.Header, name, token string) bool {
-	for _, t := range wire.HeaderTokens(h, name) {
+	for _, t := range handshake.HeaderTokens(h, name) {
 		if t == token {
 			return true
 		}

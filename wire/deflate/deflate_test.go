@@ -1,49 +1,16 @@
-package wire
+package deflate
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
-	"io"
 	"math/rand/v2"
-	"net"
-	"net/http"
 	"reflect"
 	"runtime"
 	"strings"
 	"testing"
-)
 
-func TestParseExtensions(t *testing.T) {
-	got, err := ParseExtensions([]string{
-		`permessage-deflate; client_max_window_bits; server_max_window_bits="10", x-foo`,
-		` , permessage-deflate;server_no_context_takeover `,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := []string{
-		`permessage-deflate; client_max_window_bits; server_max_window_bits="10"`,
-		`x-foo`,
-		`permessage-deflate; server_no_context_takeover`,
-	}
-	if len(got) != len(want) {
-		t.Fatalf("got %d elements %q, want %d", len(got), FormatExtensions(got...), len(want))
-	}
-	for i := range want {
-		if got[i].String() != want[i] {
-			t.Errorf("element %d: %q, want %q", i, got[i].String(), want[i])
-		}
-	}
-	if p, _ := got[0].Param(ServerMaxWindowBits); p.Value != "10" || !p.Quoted {
-		t.Errorf("quoted value parsed as %+v", p)
-	}
-	for _, bad := range []string{`permessage-deflate; a="unterminated`, `permessage-deflate; =1`, `per message`, `permessage-deflate; a=b c`} {
-		if _, err := ParseExtensions([]string{bad}); !errors.Is(err, ErrExtensionSyntax) {
-			t.Errorf("%q: err %v, want ErrExtensionSyntax", bad, err)
-		}
-	}
-}
+	"github.com/wsharness/wsharness/wire/handshake"
+)
 
 func TestOfferProblems(t *testing.T) {
 	for _, ok := range []string{
@@ -51,7 +18,7 @@ func TestOfferProblems(t *testing.T) {
 		"permessage-deflate; client_max_window_bits",
 		"permessage-deflate; server_no_context_takeover; client_no_context_takeover; server_max_window_bits=8; client_max_window_bits=15",
 	} {
-		if p := OfferProblems(MustParseExtension(ok)); len(p) > 0 {
+		if p := OfferProblems(handshake.MustParseExtension(ok)); len(p) > 0 {
 			t.Errorf("%q: problems %q", ok, p)
 		}
 	}
@@ -66,42 +33,42 @@ func TestOfferProblems(t *testing.T) {
 		"permessage-deflate; server_max_window_bits=abc",
 		"permessage-deflate; server_no_context_takeover=1",
 	} {
-		if p := OfferProblems(MustParseExtension(bad)); len(p) == 0 {
+		if p := OfferProblems(handshake.MustParseExtension(bad)); len(p) == 0 {
 			t.Errorf("%q: no problem found", bad)
 		}
 	}
 }
 
-func TestNegotiateDeflate(t *testing.T) {
+func TestNegotiate(t *testing.T) {
 	const plain = "permessage-deflate"
 	for _, tc := range []struct {
 		name     string
 		offers   []string
 		response string // "" = declined
 		problem  string // substring of the first problem; "" = accepted
-		want     Deflate
+		want     Params
 	}{
 		{name: "declined", offers: []string{plain}},
 		{name: "plain", offers: []string{plain}, response: plain,
-			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+			want: Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
 		{name: "both no context takeover", offers: []string{plain}, response: "permessage-deflate; server_no_context_takeover; client_no_context_takeover",
-			want: Deflate{ServerNoContextTakeover: true, ClientNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+			want: Params{ServerNoContextTakeover: true, ClientNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
 		{name: "hint in the offer binds the client", offers: []string{"permessage-deflate; client_no_context_takeover"}, response: plain,
-			want: Deflate{ClientNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+			want: Params{ClientNoContextTakeover: true, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
 		{name: "client window answered", offers: []string{"permessage-deflate; client_max_window_bits"}, response: "permessage-deflate; client_max_window_bits=10",
-			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 10}},
+			want: Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 10}},
 		{name: "client window offered with a value", offers: []string{"permessage-deflate; client_max_window_bits=9"}, response: plain,
-			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 9}},
+			want: Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 9}},
 		{name: "client window not offered", offers: []string{plain}, response: "permessage-deflate; client_max_window_bits=10",
 			problem: "client_max_window_bits, which the offer did not have"},
 		{name: "server window honoured", offers: []string{"permessage-deflate; server_max_window_bits=10"}, response: "permessage-deflate; server_max_window_bits=9",
-			want: Deflate{ServerMaxWindowBits: 9, ClientMaxWindowBits: 15}},
+			want: Params{ServerMaxWindowBits: 9, ClientMaxWindowBits: 15}},
 		{name: "server window omitted", offers: []string{"permessage-deflate; server_max_window_bits=10"}, response: plain,
 			problem: "limits server_max_window_bits to 10 and the response allows 15"},
 		{name: "server window raised", offers: []string{"permessage-deflate; server_max_window_bits=10"}, response: "permessage-deflate; server_max_window_bits=12",
 			problem: "allows 12"},
 		{name: "server window 15 may be omitted", offers: []string{"permessage-deflate; server_max_window_bits=15"}, response: plain,
-			want: Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+			want: Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
 		{name: "server no context takeover omitted", offers: []string{"permessage-deflate; server_no_context_takeover"}, response: plain,
 			problem: "omits it"},
 		{name: "unknown response parameter", offers: []string{plain}, response: "permessage-deflate; foo",
@@ -115,23 +82,23 @@ func TestNegotiateDeflate(t *testing.T) {
 		{name: "invalid offer accepted", offers: []string{"permessage-deflate; x"}, response: plain,
 			problem: "MUST be declined"},
 		{name: "second offer accepted", offers: []string{"permessage-deflate; x", "permessage-deflate; server_max_window_bits=10", plain}, response: plain,
-			want: Deflate{Offer: 2, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
+			want: Params{Offer: 2, ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}},
 		{name: "first valid offer accepted", offers: []string{"permessage-deflate; server_max_window_bits=10", plain}, response: "permessage-deflate; server_max_window_bits=10",
-			want: Deflate{ServerMaxWindowBits: 10, ClientMaxWindowBits: 15}},
+			want: Params{ServerMaxWindowBits: 10, ClientMaxWindowBits: 15}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var offers []Extension
+			var offers []handshake.Extension
 			for _, o := range tc.offers {
-				offers = append(offers, MustParseExtension(o))
+				offers = append(offers, handshake.MustParseExtension(o))
 			}
-			var resp []Extension
+			var resp []handshake.Extension
 			if tc.response != "" {
 				var err error
-				if resp, err = ParseExtensions([]string{tc.response}); err != nil {
+				if resp, err = handshake.ParseExtensions([]string{tc.response}); err != nil {
 					t.Fatal(err)
 				}
 			}
-			d, problems := NegotiateDeflate(offers, resp)
+			d, problems := Negotiate(offers, resp)
 			switch {
 			case tc.problem != "":
 				if len(problems) == 0 || !strings.Contains(problems[0], tc.problem) {
@@ -145,7 +112,7 @@ func TestNegotiateDeflate(t *testing.T) {
 				}
 			default:
 				got := *d
-				got.Response = Extension{}
+				got.Response = handshake.Extension{}
 				if !reflect.DeepEqual(got, tc.want) {
 					t.Fatalf("got %+v, want %+v", got, tc.want)
 				}
@@ -288,87 +255,24 @@ func TestDecompressRejectsGarbage(t *testing.T) {
 	}
 }
 
-// Dial negotiates permessage-deflate from the offer it sent and the
-// answer: a valid acceptance gives Handshake.Deflate, an invalid one fails
-// the handshake, a decline gives nil.
-func TestDialChecksDeflateAnswer(t *testing.T) {
-	for _, tc := range []struct {
-		offer, answer string
-		accepted      bool
-		problem       string
-	}{
-		{"permessage-deflate; client_max_window_bits", "permessage-deflate; client_max_window_bits=10", true, ""},
-		{"permessage-deflate", "", false, ""},
-		{"permessage-deflate", "permessage-deflate; client_max_window_bits=10", false, "which the offer did not have"},
-		{"permessage-deflate; x", "permessage-deflate", false, "MUST be declined"},
-	} {
-		url := fakeUpgrade(t, tc.answer)
-		conn, hs, err := Dial(t.Context(), url, Options{Edit: func(r *Request) { r.Headers.Set("Sec-WebSocket-Extensions", tc.offer) }})
-		switch {
-		case tc.problem != "":
-			if err == nil || !strings.Contains(err.Error(), tc.problem) {
-				t.Errorf("offer %q, answer %q: err %v, want one containing %q", tc.offer, tc.answer, err, tc.problem)
-			}
-		case err != nil:
-			t.Errorf("offer %q, answer %q: %v", tc.offer, tc.answer, err)
-		case (hs.Deflate != nil) != tc.accepted:
-			t.Errorf("offer %q, answer %q: Deflate = %v", tc.offer, tc.answer, hs.Deflate)
-		case tc.accepted && hs.Deflate.ClientMaxWindowBits != 10:
-			t.Errorf("client window %d, want 10", hs.Deflate.ClientMaxWindowBits)
-		}
-		if conn != nil {
-			conn.Close()
-		}
-	}
-}
-
-// fakeUpgrade serves one connection: it reads the request and answers 101
-// with the right accept key and the given Sec-WebSocket-Extensions.
-func fakeUpgrade(t *testing.T, extensions string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		nc, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		defer nc.Close()
-		req, err := http.ReadRequest(bufio.NewReader(nc))
-		if err != nil {
-			return
-		}
-		head := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: " + AcceptKey(req.Header.Get("Sec-WebSocket-Key")) + "\r\n"
-		if extensions != "" {
-			head += "Sec-WebSocket-Extensions: " + extensions + "\r\n"
-		}
-		_, _ = nc.Write([]byte(head + "\r\n"))
-		_, _ = io.Copy(io.Discard, nc)
-	}()
-	return "ws://" + ln.Addr().String() + "/"
-}
-
-// FuzzNegotiateDeflate feeds server-controlled extension headers to the
+// FuzzNegotiate feeds server-controlled extension headers to the
 // parser and the negotiation: no panic, and what parses renders to a value
 // that parses to the same elements.
-func FuzzNegotiateDeflate(f *testing.F) {
+func FuzzNegotiate(f *testing.F) {
 	f.Add("permessage-deflate; client_max_window_bits=10")
 	f.Add(`permessage-deflate; server_max_window_bits="9", x-foo; a=b`)
 	f.Add("permessage-deflate;;, ,permessage-deflate; server_no_context_takeover")
-	offers := []Extension{MustParseExtension("permessage-deflate; client_max_window_bits; server_max_window_bits=12")}
+	offers := []handshake.Extension{handshake.MustParseExtension("permessage-deflate; client_max_window_bits; server_max_window_bits=12")}
 	f.Fuzz(func(t *testing.T, header string) {
-		exts, err := ParseExtensions([]string{header})
+		exts, err := handshake.ParseExtensions([]string{header})
 		if err != nil {
 			return
 		}
-		again, err := ParseExtensions([]string{FormatExtensions(exts...)})
-		if err != nil || FormatExtensions(again...) != FormatExtensions(exts...) {
-			t.Fatalf("%q renders as %q, which parses to %q (%v)", header, FormatExtensions(exts...), FormatExtensions(again...), err)
+		again, err := handshake.ParseExtensions([]string{handshake.FormatExtensions(exts...)})
+		if err != nil || handshake.FormatExtensions(again...) != handshake.FormatExtensions(exts...) {
+			t.Fatalf("%q renders as %q, which parses to %q (%v)", header, handshake.FormatExtensions(exts...), handshake.FormatExtensions(again...), err)
 		}
-		_, _ = NegotiateDeflate(offers, exts)
+		_, _ = Negotiate(offers, exts)
 	})
 }
 
@@ -376,21 +280,21 @@ func FuzzNegotiateDeflate(f *testing.F) {
 // the server's codec compresses, with the server's window and context
 // rule, the client's decompresses, and the other way round; and the
 // server holds the client to the answer only (ClientBound).
-func TestDeflateCodecEitherRole(t *testing.T) {
-	offers := []Extension{MustParseExtension("permessage-deflate; client_no_context_takeover; client_max_window_bits")}
+func TestCodecEitherRole(t *testing.T) {
+	offers := []handshake.Extension{handshake.MustParseExtension("permessage-deflate; client_no_context_takeover; client_max_window_bits")}
 	msg := bytes.Repeat([]byte("the quick brown fox jumps over the lazy dog; "), 40)
-	for _, add := range [][]ExtParam{
+	for _, add := range [][]handshake.ExtParam{
 		nil,
 		{WindowBitsParam(ServerMaxWindowBits, 8)},
 		{WindowBitsParam(ClientMaxWindowBits, 8), {Name: ServerNoContextTakeover}},
 		{{Name: ClientNoContextTakeover}, WindowBitsParam(ClientMaxWindowBits, 9)},
 	} {
-		answer := AnswerDeflate(offers[0], add...)
-		d, problems := NegotiateDeflate(offers, []Extension{answer})
+		answer := Answer(offers[0], add...)
+		d, problems := Negotiate(offers, []handshake.Extension{answer})
 		if len(problems) > 0 {
 			t.Fatalf("%s: %v", answer, problems)
 		}
-		client, server := NewDeflateCodec(*d, Client, 0), NewDeflateCodec(*d, Server, 0)
+		client, server := NewClientCodec(*d, 0), NewServerCodec(*d, 0)
 		for i := range 3 {
 			if got, err := client.Decompress(server.Compress(msg)); err != nil || !bytes.Equal(got, msg) {
 				t.Fatalf("%s: server message %d: %v", answer, i, err)
@@ -405,15 +309,15 @@ func TestDeflateCodecEitherRole(t *testing.T) {
 	// still decompresses when the answer lacks the parameter, and does not
 	// when the answer has it.
 	for _, strict := range []bool{false, true} {
-		var add []ExtParam
+		var add []handshake.ExtParam
 		if strict {
-			add = append(add, ExtParam{Name: ClientNoContextTakeover})
+			add = append(add, handshake.ExtParam{Name: ClientNoContextTakeover})
 		}
-		d, _ := NegotiateDeflate(offers, []Extension{AnswerDeflate(offers[0], add...)})
+		d, _ := Negotiate(offers, []handshake.Extension{Answer(offers[0], add...)})
 		if bits, noContext := d.ClientBound(); bits != 15 || noContext != strict {
 			t.Errorf("answer with client_no_context_takeover %v: ClientBound %d, %v", strict, bits, noContext)
 		}
-		server, keeping := NewDeflateCodec(*d, Server, 0), NewCompressor(15, false)
+		server, keeping := NewServerCodec(*d, 0), NewCompressor(15, false)
 		_, _ = server.Decompress(keeping.Compress(msg))
 		_, err := server.Decompress(keeping.Compress(msg))
 		if (err != nil) != strict {
@@ -422,22 +326,22 @@ func TestDeflateCodecEitherRole(t *testing.T) {
 	}
 }
 
-// AnswerDeflate answers the offer's server parameters and keeps a
+// Answer answers the offer's server parameters and keeps a
 // server_max_window_bits within the offer's limit.
-func TestAnswerDeflate(t *testing.T) {
+func TestAnswer(t *testing.T) {
 	for _, tc := range []struct {
 		offer string
-		add   []ExtParam
+		add   []handshake.ExtParam
 		want  string
 	}{
 		{"permessage-deflate", nil, "permessage-deflate"},
 		{"permessage-deflate; server_no_context_takeover; server_max_window_bits=10", nil, "permessage-deflate; server_no_context_takeover; server_max_window_bits=10"},
-		{"permessage-deflate; server_max_window_bits=10", []ExtParam{WindowBitsParam(ServerMaxWindowBits, 12)}, "permessage-deflate; server_max_window_bits=10"},
-		{"permessage-deflate; server_max_window_bits=10", []ExtParam{WindowBitsParam(ServerMaxWindowBits, 8)}, "permessage-deflate; server_max_window_bits=8"},
-		{"permessage-deflate; client_max_window_bits", []ExtParam{WindowBitsParam(ClientMaxWindowBits, 8)}, "permessage-deflate; client_max_window_bits=8"},
+		{"permessage-deflate; server_max_window_bits=10", []handshake.ExtParam{WindowBitsParam(ServerMaxWindowBits, 12)}, "permessage-deflate; server_max_window_bits=10"},
+		{"permessage-deflate; server_max_window_bits=10", []handshake.ExtParam{WindowBitsParam(ServerMaxWindowBits, 8)}, "permessage-deflate; server_max_window_bits=8"},
+		{"permessage-deflate; client_max_window_bits", []handshake.ExtParam{WindowBitsParam(ClientMaxWindowBits, 8)}, "permessage-deflate; client_max_window_bits=8"},
 	} {
-		if got := AnswerDeflate(MustParseExtension(tc.offer), tc.add...).String(); got != tc.want {
-			t.Errorf("AnswerDeflate(%q, %v) = %q, want %q", tc.offer, tc.add, got, tc.want)
+		if got := Answer(handshake.MustParseExtension(tc.offer), tc.add...).String(); got != tc.want {
+			t.Errorf("Answer(%q, %v) = %q, want %q", tc.offer, tc.add, got, tc.want)
 		}
 	}
 }
@@ -497,9 +401,9 @@ func TestLongestReference(t *testing.T) {
 // A server's decompressor holds the client to its window inside one
 // message too; a client's does not look.
 func TestServerChecksDistancesInsideAMessage(t *testing.T) {
-	offer := MustParseExtension("permessage-deflate; client_max_window_bits")
-	answer := AnswerDeflate(offer, WindowBitsParam(ClientMaxWindowBits, 8))
-	d, _ := NegotiateDeflate([]Extension{offer}, []Extension{answer})
+	offer := handshake.MustParseExtension("permessage-deflate; client_max_window_bits")
+	answer := Answer(offer, WindowBitsParam(ClientMaxWindowBits, 8))
+	d, _ := Negotiate([]handshake.Extension{offer}, []handshake.Extension{answer})
 	r := rand.New(rand.NewPCG(3, 4))
 	block := make([]byte, 360)
 	for i := range block {
@@ -507,10 +411,10 @@ func TestServerChecksDistancesInsideAMessage(t *testing.T) {
 	}
 	msg := append(append([]byte{}, block...), block...)
 	wide := NewCompressor(15, true).Compress(msg) // refers 360 bytes back
-	if _, err := NewDeflateCodec(*d, Server, 0).Decompress(wide); err == nil || !strings.Contains(err.Error(), "reaches 360 bytes back") {
+	if _, err := NewServerCodec(*d, 0).Decompress(wide); err == nil || !strings.Contains(err.Error(), "reaches 360 bytes back") {
 		t.Errorf("server: %v, want the reference beyond the window", err)
 	}
-	if got, err := NewDeflateCodec(*d, Server, 0).Decompress(NewCompressor(8, true).Compress(msg)); err != nil || !bytes.Equal(got, msg) {
+	if got, err := NewServerCodec(*d, 0).Decompress(NewCompressor(8, true).Compress(msg)); err != nil || !bytes.Equal(got, msg) {
 		t.Errorf("server, 8-bit compressor: %v", err)
 	}
 }

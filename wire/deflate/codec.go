@@ -1,4 +1,4 @@
-package wire
+package deflate
 
 import (
 	"bytes"
@@ -89,7 +89,7 @@ func (c *Compressor) Compress(p []byte) []byte {
 // much history, so a sender that claims a small window and refers further
 // back across messages fails to decompress. Within one message the
 // inflater accepts any distance up to 32 KiB; a decompressor that checks
-// distances (a server's, of what the client sends: NewDeflateCodec) reads
+// distances (a server's, of what the client sends: NewCodec) reads
 // every back-reference of a message under a small window as well.
 type Decompressor struct {
 	fr        io.ReadCloser
@@ -179,36 +179,38 @@ func readBounded(r io.Reader, limit int) ([]byte, error) {
 	}
 }
 
-// DeflateCodec is one end's permessage-deflate state: it compresses what
+// Codec is one end's permessage-deflate state: it compresses what
 // that end sends and decompresses what its peer sends, each with the
 // window and context rule the handshake agreed on. Compress and
 // Decompress may run on different goroutines, each on its own.
-type DeflateCodec struct {
-	Params Deflate
+type Codec struct {
+	Params Params
 	tx     *Compressor
 	rx     *Decompressor
 }
 
-// NewDeflateCodec returns the codec of the end that plays role in a
-// negotiated configuration; limit bounds each decompressed message (0 =
-// DefaultMaxInflated). The client compresses within what it offered and
-// was answered (its own hints bind it); the server holds the client only
-// to the answer (ClientBound), since an offer's client_no_context_takeover
-// is a hint, not a promise (RFC 7692 §7.1.1.2), and checks the distances
-// inside each message against the client's window too. (The client's
-// side does not: the server form's verdicts stay those of an inflater.)
-func NewDeflateCodec(d Deflate, role Role, limit int) *DeflateCodec {
-	if role == Server {
-		bits, noContext := d.ClientBound()
-		rx := NewDecompressor(bits, noContext, limit)
-		rx.distances = &referenceScanner{}
-		return &DeflateCodec{
-			Params: d,
-			tx:     NewCompressor(d.ServerMaxWindowBits, d.ServerNoContextTakeover),
-			rx:     rx,
-		}
+// NewServerCodec returns the server's codec in a negotiated configuration;
+// limit bounds each decompressed message (0 = DefaultMaxInflated). The
+// server holds the client only to the answer (ClientBound), since an
+// offer's client_no_context_takeover is a hint, not a promise (RFC 7692
+// §7.1.1.2), and checks the distances inside each message against the
+// client's window too.
+func NewServerCodec(d Params, limit int) *Codec {
+	bits, noContext := d.ClientBound()
+	rx := NewDecompressor(bits, noContext, limit)
+	rx.distances = &referenceScanner{}
+	return &Codec{
+		Params: d,
+		tx:     NewCompressor(d.ServerMaxWindowBits, d.ServerNoContextTakeover),
+		rx:     rx,
 	}
-	return &DeflateCodec{
+}
+
+// NewClientCodec returns the client's codec: it compresses within what it
+// offered and was answered (its own hints bind it). It does not check
+// distances, so the server form's verdicts stay those of an inflater.
+func NewClientCodec(d Params, limit int) *Codec {
+	return &Codec{
 		Params: d,
 		tx:     NewCompressor(d.ClientMaxWindowBits, d.ClientNoContextTakeover),
 		rx:     NewDecompressor(d.ServerMaxWindowBits, d.ServerNoContextTakeover, limit),
@@ -216,7 +218,7 @@ func NewDeflateCodec(d Deflate, role Role, limit int) *DeflateCodec {
 }
 
 // Compress compresses the next message this end sends.
-func (c *DeflateCodec) Compress(p []byte) []byte { return c.tx.Compress(p) }
+func (c *Codec) Compress(p []byte) []byte { return c.tx.Compress(p) }
 
 // Decompress decompresses the next compressed message the peer sent.
-func (c *DeflateCodec) Decompress(p []byte) ([]byte, error) { return c.rx.Decompress(p) }
+func (c *Codec) Decompress(p []byte) ([]byte, error) { return c.rx.Decompress(p) }

@@ -1,18 +1,20 @@
-package wire
+// Package deflate is permessage-deflate (RFC 7692): which offers and
+// answers are valid, what a negotiation agreed on, and a codec for either
+// end that respects the agreed windows, bounds what it inflates and checks
+// the peer's back-references against its window.
+package deflate
 
 import (
 	"fmt"
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/wsharness/wsharness/wire/handshake"
 )
 
-// permessage-deflate (RFC 7692) for the raw client: which offers a server
-// must decline, and whether the server's answer accepts one of the offers
-// with parameters it may send. The codec is in deflate_codec.go.
-
-// DeflateName is the extension token of RFC 7692.
-const DeflateName = "permessage-deflate"
+// ExtensionName is the extension token of RFC 7692.
+const ExtensionName = "permessage-deflate"
 
 // The four parameters of RFC 7692 §7.1.
 const (
@@ -22,8 +24,8 @@ const (
 	ClientMaxWindowBits     = "client_max_window_bits"
 )
 
-// Deflate is a negotiated permessage-deflate configuration.
-type Deflate struct {
+// Params is a negotiated permessage-deflate configuration.
+type Params struct {
 	// ServerNoContextTakeover: the server starts each message with an
 	// empty LZ77 window (§7.1.1.1), so the client may forget it too.
 	ServerNoContextTakeover bool
@@ -40,11 +42,11 @@ type Deflate struct {
 	// of the one the response accepts.
 	Offer int
 	// Response is the accepted element as the server sent it.
-	Response Extension
+	Response handshake.Extension
 }
 
 // String summarises the configuration for logs and reports.
-func (d Deflate) String() string {
+func (d Params) String() string {
 	side := func(name string, noContext bool, bits int) string {
 		ct := "context takeover"
 		if noContext {
@@ -57,11 +59,11 @@ func (d Deflate) String() string {
 		side("client", d.ClientNoContextTakeover, d.ClientMaxWindowBits))
 }
 
-// DeflateElements returns the permessage-deflate elements of exts, in order.
-func DeflateElements(exts []Extension) []Extension {
-	var out []Extension
+// Elements returns the permessage-deflate elements of exts, in order.
+func Elements(exts []handshake.Extension) []handshake.Extension {
+	var out []handshake.Extension
 	for _, e := range exts {
-		if strings.EqualFold(e.Name, DeflateName) {
+		if strings.EqualFold(e.Name, ExtensionName) {
 			out = append(out, e)
 		}
 	}
@@ -81,13 +83,13 @@ func windowBits(v string) (int, bool) {
 // OfferProblems lists why an offer is one a server MUST decline (RFC 7692
 // §7): a parameter not defined for an offer, an invalid value, or a
 // parameter given twice. An empty list is a valid offer.
-func OfferProblems(e Extension) []string { return paramProblems(e, false) }
+func OfferProblems(e handshake.Extension) []string { return paramProblems(e, false) }
 
 // responseProblems lists why an accepting element is one the client MUST
 // fail the connection for (RFC 7692 §7), whatever was offered.
-func responseProblems(e Extension) []string { return paramProblems(e, true) }
+func responseProblems(e handshake.Extension) []string { return paramProblems(e, true) }
 
-func paramProblems(e Extension, response bool) []string {
+func paramProblems(e handshake.Extension, response bool) []string {
 	var v []string
 	seen := map[string]bool{}
 	for _, p := range e.Params {
@@ -119,27 +121,27 @@ func paramProblems(e Extension, response bool) []string {
 	return v
 }
 
-func describeValue(p ExtParam) string {
+func describeValue(p handshake.ExtParam) string {
 	if !p.HasValue {
 		return "none"
 	}
 	return strconv.Quote(p.Value)
 }
 
-// NegotiateDeflate checks a server's acceptance against the client's
+// Negotiate checks a server's acceptance against the client's
 // offers. offers are the request's permessage-deflate elements in order
 // of preference; response is every element of the server's
 // Sec-WebSocket-Extensions. It returns nil and no problem when the server
 // declined, the configuration when it accepted an offer the way RFC 7692
 // allows, and otherwise the problems, each naming its clause, for which
 // the client MUST fail the connection.
-func NegotiateDeflate(offers, response []Extension) (*Deflate, []string) {
-	accepted := DeflateElements(response)
+func Negotiate(offers, response []handshake.Extension) (*Params, []string) {
+	accepted := Elements(response)
 	switch {
 	case len(accepted) == 0:
 		return nil, nil
 	case len(accepted) > 1:
-		return nil, []string{fmt.Sprintf("the response accepts permessage-deflate %d times (%q); two extensions cannot both own RSV1 (RFC 7692 §5)", len(accepted), FormatExtensions(accepted...))}
+		return nil, []string{fmt.Sprintf("the response accepts permessage-deflate %d times (%q); two extensions cannot both own RSV1 (RFC 7692 §5)", len(accepted), handshake.FormatExtensions(accepted...))}
 	}
 	resp := accepted[0]
 	if p := responseProblems(resp); len(p) > 0 {
@@ -165,9 +167,9 @@ func NegotiateDeflate(offers, response []Extension) (*Deflate, []string) {
 }
 
 // accepts checks one valid offer against a valid response.
-func accepts(offer, resp Extension) (*Deflate, []string) {
+func accepts(offer, resp handshake.Extension) (*Params, []string) {
 	var v []string
-	d := &Deflate{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
+	d := &Params{ServerMaxWindowBits: 15, ClientMaxWindowBits: 15}
 	_, d.ServerNoContextTakeover = resp.Param(ServerNoContextTakeover)
 	_, respClientNCT := resp.Param(ClientNoContextTakeover)
 	_, hint := offer.Param(ClientNoContextTakeover)
@@ -209,7 +211,7 @@ func prefix(p string, list []string) []string {
 // client_max_window_bits (15 without one) and whether it has
 // client_no_context_takeover. A server decompresses the client's messages
 // with these, so a client that breaks them fails to decompress.
-func (d Deflate) ClientBound() (bits int, noContextTakeover bool) {
+func (d Params) ClientBound() (bits int, noContextTakeover bool) {
 	bits = 15
 	if p, ok := d.Response.Param(ClientMaxWindowBits); ok {
 		bits, _ = windowBits(p.Value)
@@ -218,21 +220,21 @@ func (d Deflate) ClientBound() (bits int, noContextTakeover bool) {
 	return bits, noContextTakeover
 }
 
-// AnswerDeflate is a server's acceptance of a valid offer (RFC 7692 §7):
+// Answer is a server's acceptance of a valid offer (RFC 7692 §7):
 // the offer's server_no_context_takeover and server_max_window_bits are
 // answered as asked (§7.1.1.1, §7.1.2.1), then each of add is set, except
 // a server_max_window_bits above the one the offer allows, which stays at
 // the offer's. add may hold what a response must not (a case answering
-// wrongly on purpose); NegotiateDeflate tells.
-func AnswerDeflate(offer Extension, add ...ExtParam) Extension {
-	resp := Extension{Name: DeflateName}
+// wrongly on purpose); Negotiate tells.
+func Answer(offer handshake.Extension, add ...handshake.ExtParam) handshake.Extension {
+	resp := handshake.Extension{Name: ExtensionName}
 	for _, name := range []string{ServerNoContextTakeover, ServerMaxWindowBits} {
 		if p, ok := offer.Param(name); ok {
-			resp.Params = append(resp.Params, ExtParam{Name: p.Name, Value: p.Value, HasValue: p.HasValue})
+			resp.Params = append(resp.Params, handshake.ExtParam{Name: p.Name, Value: p.Value, HasValue: p.HasValue})
 		}
 	}
 	for _, p := range add {
-		i := slices.IndexFunc(resp.Params, func(q ExtParam) bool { return q.Name == p.Name })
+		i := slices.IndexFunc(resp.Params, func(q handshake.ExtParam) bool { return q.Name == p.Name })
 		switch {
 		case i < 0:
 			resp.Params = append(resp.Params, p)
@@ -249,6 +251,6 @@ func AnswerDeflate(offer Extension, add ...ExtParam) Extension {
 }
 
 // WindowBitsParam is a window-bits parameter with a value.
-func WindowBitsParam(name string, bits int) ExtParam {
-	return ExtParam{Name: name, Value: strconv.Itoa(bits), HasValue: true}
+func WindowBitsParam(name string, bits int) handshake.ExtParam {
+	return handshake.ExtParam{Name: name, Value: strconv.Itoa(bits), HasValue: true}
 }

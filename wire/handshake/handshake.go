@@ -1,4 +1,9 @@
-package wire
+// Package handshake is the opening handshake of RFC 6455 §4 as text, for
+// either end: requests and responses written byte for byte as given (so
+// the harness can send what no library would), heads read within a bound,
+// the checks of §4.1 and §4.2.2, and the Sec-WebSocket-Extensions grammar.
+// Package wire sends and reads them on a connection.
+package handshake
 
 import (
 	"bufio"
@@ -7,6 +12,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -58,7 +64,7 @@ func UpgradeRequest(u *url.URL, key string) *Request {
 // port when it is not the scheme's default (80 for ws://, 443 for wss://;
 // RFC 6455 §4.1 item 4).
 func HostHeader(u *url.URL) string {
-	if p := u.Port(); p == "" || p == defaultPort(u.Scheme) {
+	if p := u.Port(); p == "" || p == DefaultPort(u.Scheme) {
 		h := u.Hostname()
 		if strings.Contains(h, ":") {
 			return "[" + h + "]"
@@ -142,7 +148,10 @@ func ReadHead(br *bufio.Reader) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return head, noEOF(err)
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return head, err
 		}
 		if len(line) <= 2 && strings.TrimRight(string(line), "\r\n") == "" {
 			return head, nil
@@ -248,4 +257,13 @@ func containsFold(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// DefaultPort is the port a ws:// or wss:// URL without one means
+// (RFC 6455 §3).
+func DefaultPort(scheme string) string {
+	if scheme == "wss" {
+		return "443"
+	}
+	return "80"
 }
