@@ -8,7 +8,7 @@ import (
 	"testing"
 )
 
-var update = flag.Bool("update", false, "rewrite docs/cases.md from the catalog (make docs)")
+var update = flag.Bool("update", false, "rewrite docs/cases.md and the marked counts of the docs from the catalog (make docs)")
 
 // casesDocPath is docs/cases.md, from this package's directory.
 var casesDocPath = filepath.Join("..", "..", "docs", "cases.md")
