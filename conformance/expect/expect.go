@@ -4,7 +4,10 @@
 package expect
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
@@ -26,10 +29,14 @@ type Deviation struct {
 // List maps target names to their deviations.
 type List map[string][]Deviation
 
-// Parse decodes and checks a deviations file.
+// Parse decodes and checks a deviations file. A key it does not know is
+// an error, so that a misspelt "unstable:" or "reason:" is not silently
+// dropped.
 func Parse(b []byte) (List, error) {
 	var l List
-	if err := yaml.Unmarshal(b, &l); err != nil {
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&l); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("parse deviations: %w", err)
 	}
 	for target, devs := range l {

@@ -1,6 +1,9 @@
 package expect
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestMatch(t *testing.T) {
 	for _, tc := range []struct {
@@ -50,5 +53,17 @@ func TestUnstableNeedsAFrequencyThatVaries(t *testing.T) {
 		if _, err := Parse([]byte("lws:\n  - cases: [\"2.11\"]\n    unstable: " + freq + "\n    reason: r\n")); err == nil {
 			t.Errorf("unstable %s was accepted: that verdict does not vary", freq)
 		}
+	}
+}
+
+// A misspelt key would otherwise drop what it says: an "unstabel:" entry
+// would make a varying case look like a steady deviation.
+func TestParseRefusesUnknownKeys(t *testing.T) {
+	_, err := Parse([]byte("lws:\n  - cases: [\"100.4\"]\n    reason: shared mask index\n    unstabel: {failed: 8, runs: 67}\n"))
+	if err == nil || !strings.Contains(err.Error(), "unstabel") {
+		t.Fatalf("an unknown key: %v", err)
+	}
+	if l, err := Parse(nil); err != nil || len(l) != 0 {
+		t.Fatalf("an empty file: %v, %v", l, err)
 	}
 }
