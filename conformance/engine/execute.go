@@ -409,7 +409,11 @@ func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env case
 		play, err = r.clientPlayer(ctx, t)
 	}
 	if err != nil {
-		return results.Case{ID: c.ID, Family: string(c.Family), Title: c.Title, RFC: c.RFC, HarnessError: err.Error(), Observed: err.Error()}
+		// Not run, by the harness's fault: UNIMPLEMENTED with the reason,
+		// which fails the run as every harness error does.
+		res := results.Case{Verdict: results.Unimplemented, HarnessError: err.Error(), Observed: err.Error()}
+		c.Describe(&res)
+		return res
 	}
 	env.Incoming = board.expect(t.Info.Name, c.ID)
 	cctx, stop := context.WithCancel(ctx)

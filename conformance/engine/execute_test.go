@@ -276,3 +276,23 @@ func TestExecuteMixedRoles(t *testing.T) {
 		}
 	}
 }
+
+// A client the harness cannot start is the harness's fault: each case is
+// UNIMPLEMENTED with the reason, carries its text, and counts as
+// unexpected, so the run fails rather than report an empty verdict.
+func TestClientThatCannotBeStarted(t *testing.T) {
+	plan := Plan{
+		Targets:     []Target{{Info: targets.Info{Name: "unstartable", Role: wire.Client}}},
+		ClientCases: Select(cases.ForPeer(wire.Client), []string{"1.1.1", "2.1"}, nil),
+	}
+	out := Execute(t.Context(), plan)
+	if len(out.Records) != len(plan.ClientCases) {
+		t.Fatalf("%d records for %d cases", len(out.Records), len(plan.ClientCases))
+	}
+	for _, r := range out.Records {
+		c := r.Case
+		if c.Verdict != results.Unimplemented || !strings.Contains(c.HarnessError, "no way to be started") || c.Expectation == "" || !c.Unexpected() {
+			t.Errorf("%s: verdict %q, harness error %q, expectation %q, unexpected %v", c.ID, c.Verdict, c.HarnessError, c.Expectation, c.Unexpected())
+		}
+	}
+}
