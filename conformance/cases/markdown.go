@@ -162,7 +162,6 @@ func selectCases(selection string) ([]Case, error) {
 	default:
 		return nil, fmt.Errorf("selection %q: profile %q, want default, full or slow", selection, profile)
 	}
-	var families []Family // every family of either role, read once a filter names one
 	for _, f := range fields[1:] {
 		name, value, ok := strings.Cut(f, "=")
 		list := strings.Split(value, ",")
@@ -173,11 +172,8 @@ func selectCases(selection string) ([]Case, error) {
 		var in func(Case) bool
 		switch name {
 		case "family":
-			if families == nil {
-				families = docFamilies(bothForms())
-			}
 			for _, fam := range list {
-				if !slices.Contains(families, Family(fam)) {
+				if !slices.Contains(Families(), Family(fam)) {
 					return nil, fmt.Errorf("selection %q: unknown family %q", selection, fam)
 				}
 			}
