@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -245,7 +244,7 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 		return nil, hs, err
 	}
 	problems := handshake.CheckUpgrade(hs.Response, hs.Key, protocols, extensions)
-	if len(problems) == 0 && slices.ContainsFunc(extensions, func(e string) bool { return strings.EqualFold(e, deflate.ExtensionName) }) {
+	if len(problems) == 0 && handshake.ContainsToken(extensions, deflate.ExtensionName) {
 		hs.Deflate, problems = checkDeflate(offerValues, hs.Response)
 	}
 	if len(problems) > 0 {

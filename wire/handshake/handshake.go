@@ -15,6 +15,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -216,13 +217,13 @@ func CheckUpgrade(resp *Response, key string, offeredProtocols, offeredExtension
 		switch {
 		case len(protos) > 1 || len(resp.Header.Values("Sec-WebSocket-Protocol")) > 1:
 			v = append(v, fmt.Sprintf("Sec-WebSocket-Protocol selects %d subprotocols %q; at most one (§4.2.2 item 5.5)", len(protos), protos))
-		case !containsFold(offeredProtocols, protos[0]):
+		case !slices.Contains(offeredProtocols, protos[0]): // subprotocol names are case-sensitive (§11.3.4)
 			v = append(v, fmt.Sprintf("Sec-WebSocket-Protocol %q was not offered (offered %q; §4.2.2 item 5.5, §4.1)", protos[0], offeredProtocols))
 		}
 	}
 	for _, ext := range HeaderTokens(resp.Header, "Sec-WebSocket-Extensions") {
 		name := strings.TrimSpace(strings.SplitN(ext, ";", 2)[0])
-		if !containsToken(offeredExtensions, name) {
+		if !ContainsToken(offeredExtensions, name) {
 			v = append(v, fmt.Sprintf("Sec-WebSocket-Extensions accepts %q, which was not offered (§4.1, §9.1)", name))
 		}
 	}
@@ -241,18 +242,11 @@ func ExtensionNames(value string) []string {
 	return out
 }
 
-func containsToken(list []string, s string) bool {
+// ContainsToken reports whether list holds the token s, compared without
+// regard to case as header tokens are (extension names, "Upgrade").
+func ContainsToken(list []string, s string) bool {
 	for _, x := range list {
 		if strings.EqualFold(x, s) {
-			return true
-		}
-	}
-	return false
-}
-
-func containsFold(list []string, s string) bool {
-	for _, x := range list {
-		if x == s { // subprotocol names are case-sensitive tokens (§11.3.4)
 			return true
 		}
 	}
