@@ -310,4 +310,3 @@ func yes(b bool) string {
 	}
 	return "no"
 }
-
