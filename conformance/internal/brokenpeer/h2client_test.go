@@ -320,8 +320,8 @@ func (c *h2Client) window(id uint32, n int) int {
 	return n
 }
 
-// readWS returns the next RFC 6455 frame on stream id, and the other
-// events seen meanwhile; it fails the test if none comes.
+// readWS returns the next RFC 6455 frame on stream id; it fails the test
+// if none comes.
 func (c *h2Client) readWS(id uint32) wire.Received {
 	c.t.Helper()
 	f, ok, end := c.tryReadWS(id, h2Wait)
@@ -388,20 +388,6 @@ func (c *h2Client) closeWS(id uint32) h2Event {
 		c.t.Fatalf("stream %d: a frame after the Close", id)
 	}
 	return end
-}
-
-// gone reports whether the connection ends (GOAWAY or EOF) within wait.
-func (c *h2Client) gone(wait time.Duration) bool {
-	deadline := time.Now().Add(wait)
-	for {
-		ev := c.next(time.Until(deadline))
-		switch {
-		case timedOut(ev):
-			return false
-		case ev.typ == http2.FrameGoAway, ev.err != nil && ev.stream == 0:
-			return true
-		}
-	}
 }
 
 func fieldNames(fields []hpack.HeaderField) string {

@@ -2,60 +2,127 @@ package brokenpeer
 
 import (
 	"bytes"
+	"context"
+	"errors"
+	"io"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/h2"
+	"github.com/wsharness/wsharness/wire/handshake"
 	"golang.org/x/net/http2"
 	"golang.org/x/net/http2/hpack"
 )
 
-// The correct server: settings, the 200, echo within flow control both
-// ways, and END_STREAM both ways after the closing handshake.
+// The correct server, through the harness's own HTTP/2 client: the
+// setting, the 200 selecting chat, echoes larger than either end's window,
+// and END_STREAM both ways after the closing handshake, with nothing
+// the client finds wrong at the HTTP/2 level.
 func TestH2ServerEchoesAndEndsWithEndStream(t *testing.T) {
 	t.Parallel()
 	s := StartH2ForTest(t, Defects{}, H2Defects{})
-	c := dialH2(t, s)
-	if c.settings[http2.SettingEnableConnectProtocol] != 1 {
-		t.Fatalf("SETTINGS %v lack ENABLE_CONNECT_PROTOCOL=1", c.settings)
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	log := wire.NewLog()
+	c, hs, err := wire.Dial(ctx, s.URL(), wire.Options{
+		Log:  log,
+		Edit: func(r *handshake.Request) { r.Headers.Set("Sec-WebSocket-Protocol", "chat, superchat") },
+		// A small stream window: the server's 320 KB echo must wait for
+		// the client's WINDOW_UPDATEs.
+		H2: wire.H2Options{Connection: h2.Options{StreamWindow: 1000}},
+	})
+	if err != nil {
+		t.Fatalf("Dial %s: %v", s.URL(), err)
 	}
-	id := c.open(c.wsRequest())
-	ev := c.response(id)
-	if ev.typ != http2.FrameHeaders || status(ev) != "200" || ev.endStream {
-		t.Fatalf("answer: %v %s end=%v", ev.typ, fieldNames(ev.fields), ev.endStream)
+	defer c.Close()
+	hc := hs.Stream.Conn()
+	if !hc.Settings().EnableConnectProtocol {
+		t.Errorf("SETTINGS lack ENABLE_CONNECT_PROTOCOL=1: %v", hc.Settings().Raw)
 	}
-	for _, name := range []string{"sec-websocket-accept", "connection", "upgrade", "sec-websocket-protocol"} {
-		if _, ok := ev.field(name); ok {
-			t.Errorf("answer carries %s", name)
+	if hs.Response.Status != 200 || hs.Response.Header.Get("Sec-WebSocket-Protocol") != "chat" {
+		t.Errorf("answer %d %v, want 200 selecting chat", hs.Response.Status, hs.Response.Header)
+	}
+	for _, name := range []string{"Sec-WebSocket-Accept", "Connection", "Upgrade"} {
+		if v := hs.Response.Header.Values(name); len(v) > 0 {
+			t.Errorf("answer carries %s: %v", name, v)
 		}
 	}
-	c.echo(id, "hello over HTTP/2")
-	// Larger than both initial windows, each way.
-	big := bytes.Repeat([]byte("0123456789abcdef"), 20000)
-	c.sendWS(id, wire.Binary(big))
-	if r := c.readWS(id); r.Opcode != wire.OpBinary || !bytes.Equal(r.Payload, big) {
-		t.Fatalf("echo of %d bytes: %s of %d bytes", len(big), wire.OpName(r.Opcode), len(r.Payload))
-	}
-	c.sendWS(id, wire.Ping([]byte("p")))
-	if r := c.readWS(id); r.Opcode != wire.OpPong || string(r.Payload) != "p" {
-		t.Fatalf("answer to Ping: %s %q", wire.OpName(r.Opcode), r.Payload)
-	}
-	end := c.closeWS(id)
-	if end.typ != http2.FrameData || !end.endStream {
-		t.Fatalf("after the closing handshake the server sent %v (code %v), not END_STREAM", end.typ, end.code)
-	}
-	c.sendData(id, nil, true)
-	// Both ended: the stream is closed and nothing follows on it.
-	c.write(func(fr *http2.Framer) error { return fr.WritePing(false, [8]byte{1}) })
-	for {
-		ev := c.next(h2Wait)
-		if ev.typ == http2.FramePing {
-			break
+	roundTrip := func(f wire.Frame, wantOp byte) {
+		t.Helper()
+		if err := c.WriteFrames(ctx, []wire.Frame{f}, wire.OneWrite); err != nil {
+			t.Fatal(err)
 		}
-		if ev.stream == id || ev.err != nil || timedOut(ev) {
-			t.Fatalf("after END_STREAM both ways: %v code %v err %v", ev.typ, ev.code, ev.err)
+		r, err := c.ReadFrame(time.Now().Add(h2Wait))
+		if err != nil || r.Opcode != wantOp || !bytes.Equal(r.Payload, f.Payload) {
+			t.Fatalf("answer to %s of %d bytes: %s of %d bytes, %v", wire.OpName(f.Opcode), len(f.Payload), wire.OpName(r.Opcode), len(r.Payload), err)
 		}
+	}
+	roundTrip(wire.Text("hello over HTTP/2"), wire.OpText)
+	roundTrip(wire.Binary(bytes.Repeat([]byte("0123456789abcdef"), 20000)), wire.OpBinary)
+	roundTrip(wire.Ping([]byte("p")), wire.OpPong)
+	if err := c.WriteFrames(ctx, []wire.Frame{wire.Close(1000, "")}, wire.OneWrite); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := c.ReadFrame(time.Now().Add(h2Wait)); err != nil || r.Opcode != wire.OpClose {
+		t.Fatalf("answer to Close: %s, %v", wire.OpName(r.Opcode), err)
+	}
+	if _, err := c.ReadFrame(time.Now().Add(h2Wait)); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the closing handshake: %v, want io.EOF (END_STREAM)", err)
+	}
+	if err := c.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(h2Quiet) // a RST_STREAM after both ends would come now
+	for _, e := range log.Entries() {
+		if strings.Contains(e.Note, "RST_STREAM") || strings.Contains(e.Note, "GOAWAY") {
+			t.Errorf("wire log: %s", e.Note)
+		}
+	}
+	if v := hc.Violations(); len(v) > 0 {
+		t.Errorf("HTTP/2 violations: %v", v)
+	}
+	if err := hc.Err(); err != nil {
+		t.Errorf("connection ended: %v", err)
+	}
+}
+
+// Several streams on one connection of the harness's client: dropping one
+// (RST_STREAM CANCEL) leaves the others going.
+func TestH2ServerStreamsShareAConnection(t *testing.T) {
+	t.Parallel()
+	s := StartH2ForTest(t, Defects{}, H2Defects{})
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	hc, err := wire.DialH2(ctx, s.URL(), wire.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hc.Close()
+	var conns []*wire.Conn
+	for range 3 {
+		c, _, err := wire.Dial(ctx, s.URL(), wire.Options{H2: wire.H2Options{Conn: hc}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	for i := len(conns) - 1; i >= 0; i-- {
+		for _, c := range conns[:i+1] {
+			msg := []byte{byte('a' + i)}
+			if err := c.WriteFrames(ctx, []wire.Frame{wire.Binary(msg)}, wire.OneWrite); err != nil {
+				t.Fatal(err)
+			}
+			if r, err := c.ReadFrame(time.Now().Add(h2Wait)); err != nil || !bytes.Equal(r.Payload, msg) {
+				t.Fatalf("%d streams left: echo %q, %v", i+1, r.Payload, err)
+			}
+		}
+		_ = conns[i].Close()
+	}
+	if err := hc.Err(); err != nil {
+		t.Errorf("connection ended: %v", err)
 	}
 }
 
