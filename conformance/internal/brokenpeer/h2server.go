@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -98,6 +99,9 @@ const (
 	// h2ConnIdleTimeout closes a connection that sends no frame for that
 	// long; the streams' own idle timer (idleTimeout) is shorter.
 	h2ConnIdleTimeout = 2 * idleTimeout
+	// closeWriteTimeout bounds the writes in progress when the server
+	// closes.
+	closeWriteTimeout = time.Second
 )
 
 // H2Server is a running HTTP/2 cleartext (prior knowledge) echo server
@@ -161,6 +165,10 @@ func (s *H2Server) Close() {
 		}
 		s.mu.Unlock()
 		for _, c := range conns {
+			// A write blocked on a client that does not read would hold
+			// the GOAWAY back for a whole write timeout: cut it short.
+			c.closing.Store(true)
+			_ = c.nc.SetWriteDeadline(time.Now().Add(closeWriteTimeout))
 			c.goAway(http2.ErrCodeNo)
 		}
 	})
@@ -203,6 +211,9 @@ type h2Conn struct {
 	wmu  sync.Mutex
 	henc *hpack.Encoder
 	hbuf bytes.Buffer
+
+	// closing: the server is closing, writes get closeWriteTimeout.
+	closing atomic.Bool
 
 	// holMu is held by a stream for its whole write under the
 	// HeadOfLineBlocking defect.
@@ -555,7 +566,11 @@ func (c *h2Conn) clientGoAway() error {
 func (c *h2Conn) write(fn func(*http2.Framer) error) error {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	_ = c.nc.SetWriteDeadline(time.Now().Add(writeTimeout))
+	timeout := writeTimeout
+	if c.closing.Load() {
+		timeout = closeWriteTimeout
+	}
+	_ = c.nc.SetWriteDeadline(time.Now().Add(timeout))
 	if err := fn(c.fr); err != nil {
 		_ = c.nc.Close()
 		return fmt.Errorf("brokenpeer: write an HTTP/2 frame: %w", err)

@@ -377,3 +377,33 @@ func yes(b bool) string {
 	}
 	return "no"
 }
+
+// Close sends GOAWAY on every connection and returns at once, streams in
+// the middle of a message or of a write waiting for window included.
+func TestH2ServerCloseIsBounded(t *testing.T) {
+	t.Parallel()
+	s, err := StartH2(Defects{}, H2Defects{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dialH2(t, s, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
+	c.autoWindow.Store(false)
+	a, b := c.openWS(), c.openWS()
+	c.sendWS(a, wire.Fragment(wire.Text("half a mess")))
+	c.sendWS(b, wire.Binary(make([]byte, 1000))) // its echo waits for window
+	time.Sleep(50 * time.Millisecond)
+	start := time.Now()
+	s.Close()
+	if d := time.Since(start); d > 2*time.Second {
+		t.Errorf("Close took %v", d)
+	}
+	for {
+		ev := c.next(h2Wait)
+		if timedOut(ev) || ev.err != nil {
+			t.Fatalf("no GOAWAY before the end: %v", ev.err)
+		}
+		if ev.typ == http2.FrameGoAway {
+			break
+		}
+	}
+}
