@@ -122,7 +122,10 @@ type H2Server struct {
 
 // StartH2 listens on a free loopback port and serves HTTP/2 with prior
 // knowledge until Close: d breaks the RFC 6455 rules inside each stream,
-// h the HTTP/2 and RFC 8441 ones.
+// h the HTTP/2 and RFC 8441 ones. Of d's handshake knobs, those with an
+// HTTP/2 form apply (SelectUnofferedSubprotocol, SendsExtension,
+// UpgradeAnyVersion, RejectVersionWithoutHeader, the permessage-deflate
+// ones); those about Sec-WebSocket-Key, Upgrade and Connection have none.
 func StartH2(d Defects, h H2Defects) (*H2Server, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
