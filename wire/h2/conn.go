@@ -14,9 +14,9 @@ package h2
 import (
 	"bufio"
 	"bytes"
-	"encoding/binary"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
