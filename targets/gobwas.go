@@ -222,12 +222,14 @@ func (w *gobwasWriter) writeMessage(op opcode, payload []byte) error {
 	return w.writeFrame(ws.OpCode(op), payload)
 }
 
-// writeFrame writes one frame, header and payload in a single writev.
+// writeFrame writes one frame.
 func (w *gobwasWriter) writeFrame(op ws.OpCode, payload []byte) error {
 	return w.writeFrameRsv(op, 0, payload)
 }
 
 // writeFrameRsv is writeFrame with RSV bits (RSV1 for a compressed message).
+// Header and payload go out in one write (one writev on TCP, one flush on
+// an HTTP/2 stream).
 func (w *gobwasWriter) writeFrameRsv(op ws.OpCode, rsv byte, payload []byte) error {
 	var header bytes.Buffer
 	header.Grow(ws.MaxHeaderSize)
@@ -242,8 +244,7 @@ func (w *gobwasWriter) writeFrameRsv(op ws.OpCode, rsv byte, payload []byte) err
 	if op == ws.OpClose {
 		w.closeSent = true
 	}
-	bufs := net.Buffers{header.Bytes(), payload}
-	if _, err := bufs.WriteTo(w.conn); err != nil {
+	if err := writeBuffers(w.conn, net.Buffers{header.Bytes(), payload}); err != nil {
 		return fmt.Errorf("write %v frame: %w", op, err)
 	}
 	return nil

@@ -21,7 +21,7 @@ func TestNoGoroutinesLeft(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		echo, broadcast := run.URL(targets.EchoPath), run.URL(targets.BroadcastPath)
+		echo, broadcast := http1(run.URL(targets.EchoPath)), http1(run.URL(targets.BroadcastPath))
 
 		c := dialRaw(t, echo) // a clean closing handshake
 		c.send(opText, []byte("hi"))
