@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/h2"
 	"github.com/wsharness/wsharness/wire/handshake"
 )
 
@@ -62,7 +63,11 @@ type Options struct {
 	// Pacing keeps the chunks of Separate splits apart; zero fields take
 	// DefaultPacing's.
 	Pacing Pacing
+	// H2 tunes a ws+h2:// or wss+h2:// connection.
+	H2 H2Options
 }
+
+func (o Options) timeout() time.Duration { return cmp.Or(o.Timeout, DefaultIOTimeout) }
 
 // Handshake is what Open sent and received.
 type Handshake struct {
@@ -74,6 +79,10 @@ type Handshake struct {
 	// Deflate is the permessage-deflate configuration Dial found the
 	// server to accept; nil when none was offered or the server declined.
 	Deflate *deflate.Params
+	// Stream is the HTTP/2 stream of a ws+h2:// or wss+h2:// connection,
+	// nil over HTTP/1.1. Request and RawResponse then hold its header
+	// fields, one "name: value" per line.
+	Stream *h2.Stream
 }
 
 // HandshakeError is an opening handshake the server got wrong.
@@ -94,8 +103,18 @@ func Open(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 	if err != nil {
 		return nil, nil, err
 	}
-	timeout := cmp.Or(o.Timeout, DefaultIOTimeout)
+	timeout := o.timeout()
 	log := cmp.Or(o.Log, NewLog())
+	if TransportOf(u.Scheme) == HTTP2 {
+		var nc net.Conn
+		var sent *countingConn
+		if o.H2.Conn == nil {
+			if nc, sent, err = connect(ctx, u, host, timeout, o.TLS, log); err != nil {
+				return nil, nil, err
+			}
+		}
+		return openH2(ctx, u, nc, sent, log, o)
+	}
 	nc, sent, err := connect(ctx, u, host, timeout, o.TLS, log)
 	if err != nil {
 		return nil, nil, err
@@ -163,8 +182,10 @@ func parseURL(rawURL string) (*url.URL, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("parse URL %q: %w", rawURL, err)
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return nil, "", fmt.Errorf("URL %q: scheme %q not supported (use ws:// or wss://)", rawURL, u.Scheme)
+	switch u.Scheme {
+	case SchemeWS, SchemeWSS, SchemeWSH2, SchemeWSSH2:
+	default:
+		return nil, "", fmt.Errorf("URL %q: scheme %q not supported (use ws:// or wss://, or ws+h2:// or wss+h2:// for HTTP/2)", rawURL, u.Scheme)
 	}
 	return u, HostPort(u), nil
 }
@@ -191,8 +212,8 @@ func connect(ctx context.Context, u *url.URL, host string, timeout time.Duration
 	}
 	log.Note("TCP connected to %s", host)
 	counted := &countingConn{Conn: tcp}
-	if u.Scheme == "wss" {
-		nc, err := clientTLS(dctx, counted, u.Hostname(), host, cfg, log)
+	if secure(u.Scheme) {
+		nc, err := clientTLS(dctx, counted, u.Hostname(), host, cfg, TransportOf(u.Scheme), log)
 		return nc, counted, err
 	}
 	return counted, counted, nil
@@ -243,7 +264,12 @@ func Dial(ctx context.Context, rawURL string, o Options) (*Conn, *Handshake, err
 		}
 		return nil, hs, err
 	}
-	problems := handshake.CheckUpgrade(hs.Response, hs.Key, protocols, extensions)
+	var problems []string
+	if hs.Stream != nil {
+		problems = checkH2Answer(hs, protocols, extensions)
+	} else {
+		problems = handshake.CheckUpgrade(hs.Response, hs.Key, protocols, extensions)
+	}
 	if len(problems) == 0 && handshake.ContainsToken(extensions, deflate.ExtensionName) {
 		hs.Deflate, problems = checkDeflate(offerValues, hs.Response)
 	}

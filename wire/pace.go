@@ -183,7 +183,10 @@ func newPacer(sent *countingConn, cfg Pacing, log *Log, reader Role) *pacer {
 		cfg.Budget = DefaultPacing.Budget
 	}
 	p := &pacer{cfg: cfg, reader: reader, log: log, closed: make(chan struct{}), sent: sent}
-	p.peer, _ = tcpqueue.PeerOf(sent)
+	if sent != nil {
+		p.peer, _ = tcpqueue.PeerOf(sent)
+	}
+	// Without a socket to watch, pauses stand in for seeing it read.
 	p.unseen = p.peer == nil
 	return p
 }

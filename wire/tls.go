@@ -10,11 +10,12 @@ import (
 )
 
 // clientTLS runs the client side of a TLS handshake on nc, bounded by ctx.
-// The server name defaults to serverName (the URL's host); HTTP/1.1 is the
-// only protocol offered by ALPN unless cfg says otherwise, since the
-// upgrade is an HTTP/1.1 request. On failure nc is closed and the error
+// The server name defaults to serverName (the URL's host). ALPN offers the
+// transport's protocol alone unless cfg says otherwise: http/1.1 for the
+// upgrade, h2 for an extended CONNECT, which a server that does not agree
+// to h2 fails. On failure nc is closed and the error
 // names addr and, for a refused certificate, how to trust it.
-func clientTLS(ctx context.Context, nc net.Conn, serverName, addr string, cfg *tls.Config, log *Log) (net.Conn, error) {
+func clientTLS(ctx context.Context, nc net.Conn, serverName, addr string, cfg *tls.Config, transport Transport, log *Log) (net.Conn, error) {
 	if cfg == nil {
 		cfg = &tls.Config{}
 	} else {
@@ -25,6 +26,9 @@ func clientTLS(ctx context.Context, nc net.Conn, serverName, addr string, cfg *t
 	}
 	if len(cfg.NextProtos) == 0 {
 		cfg.NextProtos = []string{"http/1.1"}
+		if transport == HTTP2 {
+			cfg.NextProtos = []string{"h2"}
+		}
 	}
 	tc := tls.Client(nc, cfg)
 	if err := tc.HandshakeContext(ctx); err != nil {
@@ -36,5 +40,9 @@ func clientTLS(ctx context.Context, nc net.Conn, serverName, addr string, cfg *t
 		return nil, fmt.Errorf("TLS handshake with %s: %w", addr, describeIOError(err))
 	}
 	log.Note("TLS session with %s (server name %q): %s", addr, cfg.ServerName, tlsconfig.State(tc.ConnectionState(), !cfg.InsecureSkipVerify))
+	if got := tc.ConnectionState().NegotiatedProtocol; transport == HTTP2 && got != "h2" {
+		_ = tc.Close()
+		return nil, fmt.Errorf("TLS handshake with %s: the server did not agree to HTTP/2 in ALPN (it chose %q; RFC 9113 §3.2)", addr, got)
+	}
 	return tc, nil
 }

@@ -1,23 +1,19 @@
-// Package xconnect turns on extended CONNECT (RFC 8441, WebSockets over
-// HTTP/2) in net/http's HTTP/2 server, which is off unless the GODEBUG
-// environment variable holds http2xconnect=1 when net/http initialises
-// (net/http/h2_bundle.go reads it once, in an init function).
+// Package xconnect turns on net/http's HTTP/2 extended CONNECT (RFC 8441)
+// for the process that imports it, so that the reference targets and the
+// tests can serve WebSockets over HTTP/2 in process.
 //
-// Importing this package sets it in time: its package-level variable is
-// initialised before net/http's init runs. The Go spec (1.21 and later)
-// initialises packages in import-path order, the first one whose imports
-// are done going first; this package imports only os and strings, which
-// net/http imports too, and "github.com/..." sorts before "net/http".
+// net/http reads GODEBUG=http2xconnect=1 once, in its init, and has it off
+// by default (golang/go#71128: browsers were lured into RFC 8441 by
+// servers whose WebSocket handlers could not take it). The variable set
+// here, in a package-level initialiser, is in place by then: the Go spec
+// initialises packages in import-path order among those whose imports
+// are done, and this one imports only os and strings, while
+// "github.com/..." sorts before "net/http". TestSettingIsOn proves it.
 //
-// The setting is process-wide: every net/http HTTP/2 server of the process
-// then advertises SETTINGS_ENABLE_CONNECT_PROTOCOL and hands extended
-// CONNECT requests to its handlers. Go keeps it off by default because a
-// server that advertises it with handlers that cannot serve it lures
-// browsers into failing WebSockets (golang/go#71128). In wsharness only the
-// HTTP/2 reference targets offer HTTP/2 at all: the HTTP/1.1 targets offer
-// only http/1.1 over TLS and do not enable h2c, so no client reaches a
-// handler that cannot do RFC 8441. The environment variable is inherited by
-// the programs wsharness starts (for a Go program the same holds there).
+// It affects every net/http server of the process, and every child it
+// starts. wsharness's HTTP/1.1 servers do not offer HTTP/2 (no h2 in their
+// TLS ALPN, no h2c), so no browser is offered RFC 8441 by a handler that
+// cannot do it.
 package xconnect
 
 import (
@@ -25,21 +21,18 @@ import (
 	"strings"
 )
 
-// Setting is the GODEBUG entry this package adds.
-const Setting = "http2xconnect=1"
+const setting = "http2xconnect=1"
 
-// Enabled reports whether GODEBUG held Setting once this package had
-// initialised (false only if the environment could not be set).
-var Enabled = enable()
+// On is true once the setting is in GODEBUG.
+var On = enable()
 
-// enable appends Setting to GODEBUG, keeping what is there.
 func enable() bool {
-	cur := os.Getenv("GODEBUG")
-	if strings.Contains(cur, Setting) {
-		return true
+	v := os.Getenv("GODEBUG")
+	if !strings.Contains(v, setting) {
+		if v != "" {
+			v += ","
+		}
+		_ = os.Setenv("GODEBUG", v+setting)
 	}
-	if cur != "" {
-		cur += ","
-	}
-	return os.Setenv("GODEBUG", cur+Setting) == nil
+	return true
 }

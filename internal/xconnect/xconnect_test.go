@@ -17,9 +17,9 @@ import (
 
 // The import above ran before net/http's init: an h2c server of this
 // process advertises SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §3).
-func TestServerAdvertisesExtendedConnect(t *testing.T) {
-	if !xconnect.Enabled || !strings.Contains(os.Getenv("GODEBUG"), xconnect.Setting) {
-		t.Fatalf("GODEBUG = %q, want it to hold %s", os.Getenv("GODEBUG"), xconnect.Setting)
+func TestSettingIsOn(t *testing.T) {
+	if !xconnect.On || !strings.Contains(os.Getenv("GODEBUG"), "http2xconnect=1") {
+		t.Fatalf("GODEBUG = %q, want it to hold http2xconnect=1", os.Getenv("GODEBUG"))
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -213,15 +213,23 @@ func CheckUpgrade(resp *Response, key string, offeredProtocols, offeredExtension
 	if got, want := resp.Header.Get("Sec-WebSocket-Accept"), AcceptKey(key); got != want {
 		v = append(v, fmt.Sprintf("Sec-WebSocket-Accept %q, want %q for key %q (§4.2.2 item 5.4)", got, want, key))
 	}
-	if protos := HeaderTokens(resp.Header, "Sec-WebSocket-Protocol"); len(protos) > 0 {
+	return append(v, checkSelection(resp.Header, offeredProtocols, offeredExtensions)...)
+}
+
+// checkSelection checks the subprotocol and extensions a server's answer
+// selects against what the client offered: the same rules whether the
+// answer is a 101 or an HTTP/2 200 (RFC 8441 §5 keeps §4.2.2's).
+func checkSelection(h http.Header, offeredProtocols, offeredExtensions []string) []string {
+	var v []string
+	if protos := HeaderTokens(h, "Sec-WebSocket-Protocol"); len(protos) > 0 {
 		switch {
-		case len(protos) > 1 || len(resp.Header.Values("Sec-WebSocket-Protocol")) > 1:
+		case len(protos) > 1 || len(h.Values("Sec-WebSocket-Protocol")) > 1:
 			v = append(v, fmt.Sprintf("Sec-WebSocket-Protocol selects %d subprotocols %q; at most one (§4.2.2 item 5.5)", len(protos), protos))
 		case !slices.Contains(offeredProtocols, protos[0]): // subprotocol names are case-sensitive (§11.3.4)
 			v = append(v, fmt.Sprintf("Sec-WebSocket-Protocol %q was not offered (offered %q; §4.2.2 item 5.5, §4.1)", protos[0], offeredProtocols))
 		}
 	}
-	for _, ext := range HeaderTokens(resp.Header, "Sec-WebSocket-Extensions") {
+	for _, ext := range HeaderTokens(h, "Sec-WebSocket-Extensions") {
 		name := strings.TrimSpace(strings.SplitN(ext, ";", 2)[0])
 		if !ContainsToken(offeredExtensions, name) {
 			v = append(v, fmt.Sprintf("Sec-WebSocket-Extensions accepts %q, which was not offered (§4.1, §9.1)", name))
@@ -256,7 +264,7 @@ func ContainsToken(list []string, s string) bool {
 // DefaultPort is the port a ws:// or wss:// URL without one means
 // (RFC 6455 §3).
 func DefaultPort(scheme string) string {
-	if scheme == "wss" {
+	if scheme == "wss" || scheme == "wss+h2" {
 		return "443"
 	}
 	return "80"
