@@ -308,4 +308,3 @@ func TestH2Deflate(t *testing.T) {
 		}
 	}
 }
-
