@@ -17,6 +17,7 @@ import (
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
 	"github.com/wsharness/wsharness/wire/deflate"
+	"github.com/wsharness/wsharness/wire/h2"
 	"github.com/wsharness/wsharness/wire/handshake"
 )
 
@@ -175,6 +176,9 @@ func TestH2Refusals(t *testing.T) {
 		if v := resp.Values("sec-websocket-version"); len(v) != 1 || v[0] != "13" {
 			t.Errorf("%s: sec-websocket-version %q, want 13", tc.name, v)
 		}
+		if v := resp.Values("allow"); resp.Status == 405 && (len(v) != 1 || v[0] != "CONNECT") {
+			t.Errorf("%s: allow %q, want CONNECT", tc.name, v)
+		}
 		_ = st.SetReadDeadline(time.Now().Add(ioTimeout))
 		_, err = io.Copy(io.Discard, st)
 		t.Logf("%s: %d, then %s", tc.name, resp.Status, endOf(err))
@@ -306,5 +310,53 @@ func TestH2Deflate(t *testing.T) {
 		if got.Opcode != wire.OpText || !bytes.Equal(payload, msg) {
 			t.Fatalf("message %d: %s, %d bytes", i, wire.OpName(got.Opcode), len(payload))
 		}
+	}
+}
+
+// A /broadcast stream whose client stops granting flow-control credit is
+// evicted like a slow TCP reader: its writer, stuck on the stream's
+// window, is freed by a reset, and the others keep receiving.
+func TestH2SlowStreamEvicted(t *testing.T) {
+	target, err := targets.Lookup("gobwas-h2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := start(t, target).URL(targets.BroadcastPath)
+	slow, _ := dialH2(t, url, wire.Options{H2: wire.H2Options{Connection: h2.Options{Hold: true, StreamWindow: 65535, ConnectionWindow: 65535}}})
+	roundTrip(t, slow, wire.Ping(nil), wire.OneWrite, wire.Pong(nil))
+	sender, _ := dialH2(t, url, wire.Options{})
+	// The sender reads its own broadcasts as it goes, so that it is never
+	// the slow one; 1 KiB messages fill the slow stream's 64 KiB window,
+	// then its queue of 1024.
+	payload := bytes.Repeat([]byte("x"), 1<<10)
+	ctx := context.Background()
+	for i := range 1500 {
+		if err := sender.WriteFrames(ctx, []wire.Frame{wire.Binary(payload)}, wire.OneWrite); err != nil {
+			t.Fatalf("send %d: %v", i, err)
+		}
+		if got, err := sender.ReadFrame(time.Now().Add(ioTimeout)); err != nil || got.Opcode != wire.OpBinary {
+			t.Fatalf("broadcast %d back to the sender: %s, %v", i, wire.OpName(got.Opcode), err)
+		}
+	}
+	// The slow stream ends, well before the 1500 messages.
+	got := 0
+	for {
+		f, err := slow.ReadFrame(time.Now().Add(ioTimeout))
+		if err != nil {
+			var reset *h2.ResetError
+			if !errors.As(err, &reset) && !errors.Is(err, io.EOF) {
+				t.Fatalf("slow stream after %d messages: %v, want its end", got, err)
+			}
+			t.Logf("slow stream: %d messages, then %v", got, err)
+			break
+		}
+		if f.Opcode == wire.OpClose {
+			t.Logf("slow stream: %d messages, then Close %x", got, f.Payload)
+			break
+		}
+		got++
+	}
+	if got >= 1500 {
+		t.Fatalf("the slow stream received all %d messages", got)
 	}
 }
