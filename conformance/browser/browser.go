@@ -42,6 +42,13 @@ type Scenario struct {
 	CloseReason string `json:"closeReason"`
 	// TimeoutMS bounds each wait (open, message, close) in the page.
 	TimeoutMS int `json:"timeoutMs"`
+	// Session, when set, is an https:// URL the page fetches (no-cors,
+	// with credentials) before it opens any WebSocket. Chromium opens a
+	// WebSocket over HTTP/2 (RFC 8441) only on an HTTP/2 session it
+	// already holds to the origin, and only on one of the same privacy
+	// mode: a WebSocket always goes with credentials, so the fetch does
+	// too, or its session would not be shared.
+	Session string `json:"session,omitempty"`
 }
 
 // Trace is what the browser observed: the page's own view through the
@@ -58,8 +65,13 @@ type Trace struct {
 	// Close is the close event of the (first) connection; nil if none
 	// fired within the timeout.
 	Close *CloseEvent `json:"close"`
-	// ElapsedMS is the page's time from the first new WebSocket to the end.
+	// ElapsedMS is the page's time from the first new WebSocket (or the
+	// Session fetch) to the end.
 	ElapsedMS float64 `json:"elapsedMs"`
+	// SessionError is why the page's fetch of Scenario.Session failed,
+	// empty if it did not (an HTTP error status is no failure: the
+	// session is what counts).
+	SessionError string `json:"sessionError"`
 
 	// Filled in by the driver:
 	Handshake HandshakeInfo `json:"-"`
@@ -70,6 +82,9 @@ type Trace struct {
 	// TLSNote says how the browser treated the server's certificate on a
 	// wss:// URL when it did not verify it; empty otherwise.
 	TLSNote string `json:"-"`
+	// SessionProtocol is the protocol DevTools reported for the response
+	// to the Session fetch ("h2", "http/1.1"); empty when there was none.
+	SessionProtocol string `json:"-"`
 }
 
 // Message is one received message as the page checked it.
@@ -97,6 +112,13 @@ type HandshakeInfo struct {
 	Response string
 	// Status is the response's status code, 0 when none arrived.
 	Status int
+	// RFC8441: the browser opened the WebSocket as an extended CONNECT on
+	// an HTTP/2 stream. DevTools names no protocol for a WebSocket and
+	// shows either kind of request in HTTP/1.1 form; what tells them
+	// apart is that Chromium sends a Sec-WebSocket-Key on an HTTP/1.1
+	// upgrade only (RFC 8441 §5 has none), and a 200, not a 101, comes
+	// back.
+	RFC8441 bool
 }
 
 // Frame is a WebSocket frame the browser sent or received.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -130,6 +131,7 @@ func browserEcho(c Case, sc browser.Scenario) Case {
 		}
 		gradeEcho(&out, tr, sc)
 		gradeBrowserClose(&out, tr, false)
+		gradeTransport(&out, tr, env.URL)
 		return out
 	}
 	return c
@@ -167,6 +169,7 @@ func runBrowserBroadcast(ctx context.Context, env casekit.Env) results.Case {
 		out.Observed = "NON-STRICT: the broadcast message did not arrive"
 	}
 	gradeBrowserClose(&out, tr, false)
+	gradeTransport(&out, tr, env.BroadcastURL)
 	return out
 }
 
@@ -182,15 +185,60 @@ func runBrowserClose(ctx context.Context, env casekit.Env) results.Case {
 		out.Observed = "Chromium failed the connection: " + f
 	}
 	gradeBrowserClose(&out, tr, true)
+	gradeTransport(&out, tr, env.URL)
 	return out
+}
+
+// BrowserUnreachable says why no browser can open a WebSocket to the
+// target URL rawURL (an h2c one), or "" when a browser case can run
+// against it: the engine starts no browser for such a target.
+func BrowserUnreachable(rawURL string) string {
+	_, _, why := browserURLs(rawURL)
+	return why
+}
+
+// h2cUnspoken is why the browser family does not run over ws+h2://.
+const h2cUnspoken = "no browser speaks WebSocket over cleartext HTTP/2 (h2c, ws+h2://): Chromium opens a WebSocket " +
+	"over HTTP/2 (RFC 8441) only on a TLS session that negotiated h2 by ALPN; serve the target over TLS " +
+	"(wss+h2://) to run the browser family over HTTP/2"
+
+// browserURLs returns the URL the page opens for a target URL and the
+// Session it fetches first: a wss+h2:// target is opened at its wss://
+// form (same host, port and path; WebSocket URLs name no HTTP version)
+// after a fetch of its https:// origin, so that Chromium holds an HTTP/2
+// session to put the WebSocket on (browser.Scenario.Session). unreachable
+// says why no browser can open the URL (ws+h2://).
+func browserURLs(rawURL string) (wsURL, session, unreachable string) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return rawURL, "", ""
+	}
+	switch u.Scheme {
+	case wire.SchemeWSH2:
+		return "", "", h2cUnspoken
+	case wire.SchemeWSSH2:
+		u.Scheme = wire.SchemeWSS
+		return u.String(), "https://" + u.Host + "/", ""
+	}
+	return rawURL, "", ""
 }
 
 // playInBrowser runs the scenario and grades what every browser case
 // shares: no browser (a harness error), and a handshake that did not
-// open. ok is false when the outcome is already final.
+// open. ok is false when the outcome is already final. Over HTTP/2 the
+// caller passes the case's result through gradeTransport.
 func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (browser.Trace, results.Case, bool) {
 	started := time.Now()
 	out := results.Case{CloseVerdict: results.CloseOK}
+	target := sc.URL
+	var unreachable string
+	sc.URL, sc.Session, unreachable = browserURLs(target)
+	if unreachable != "" {
+		// Not a harness error: the target is fine, no browser can be
+		// its client over this transport. Said per target and case.
+		out.Verdict, out.Observed = results.Unimplemented, unreachable
+		return browser.Trace{}, out, false
+	}
 	if env.Browser == nil {
 		out.Verdict, out.HarnessError = results.Unimplemented, "no browser to run the browser family"
 		out.Observed = out.HarnessError
@@ -226,6 +274,9 @@ func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (b
 	case st == 101:
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
 		out.Observed = fmt.Sprintf("RFC 6455 §4.2.2: the server answered 101 but Chromium rejected the handshake response (a client MUST fail the connection on an invalid one, §4.1): %s", orNone(console, tr.Error))
+	case st == 200 && tr.Handshake.RFC8441:
+		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
+		out.Observed = fmt.Sprintf("RFC 8441 §5: the server answered the extended CONNECT with 200 but Chromium rejected the response: %s", orNone(console, tr.Error))
 	case st != 0:
 		out.Verdict = results.Informational
 		out.Observed = fmt.Sprintf("the server refused the browser's opening handshake with HTTP %d (a server may refuse, e.g. by Origin, §10.2); the response:\n%s", st, tr.Handshake.Response)
@@ -233,7 +284,64 @@ func playInBrowser(ctx context.Context, env casekit.Env, sc browser.Scenario) (b
 		out.Verdict, out.CloseVerdict = results.Failed, results.CloseFailed
 		out.Observed = fmt.Sprintf("RFC 6455 §4.2.2: no handshake response reached Chromium: %s", orNone(console, tr.Error))
 	}
+	gradeTransport(&out, tr, target)
 	return tr, out, false
+}
+
+// gradeTransport says, for a case on a wss+h2:// target (rawURL), whether
+// Chromium used RFC 8441 as DevTools showed it. A case Chromium played
+// with an HTTP/1.1 upgrade instead tested the target's HTTP/1.1 side on
+// the same port, not the HTTP/2 one the case is marked for: it is
+// INFORMATIONAL with why, whatever that upgrade did, and never FAILED.
+// A case the browser could not play (UNIMPLEMENTED) stays so.
+func gradeTransport(out *results.Case, tr browser.Trace, rawURL string) {
+	_, session, _ := browserURLs(rawURL)
+	if session == "" || out.Verdict == results.Unimplemented {
+		return
+	}
+	note := func(s string) {
+		if out.Observed != "" {
+			out.Observed += "\n"
+		}
+		out.Observed += s
+	}
+	switch {
+	case tr.Handshake.Request == "":
+		note("DevTools showed no handshake request, so whether Chromium would have used RFC 8441 is unknown")
+	case tr.Handshake.RFC8441:
+		note(fmt.Sprintf("RFC 8441: Chromium opened the WebSocket as an extended CONNECT on its HTTP/2 session to %s (DevTools: no Sec-WebSocket-Key sent, HTTP %d back)", session, tr.Handshake.Status))
+		out.Wirelog = append([]wire.Entry{{Dir: wire.HarnessEvent, Note: "HTTP/2: " + rfc8441Shown}}, out.Wirelog...)
+	default:
+		was := fmt.Sprintf("%s, close %s", out.Verdict, out.CloseVerdict)
+		why := noRFC8441Why(tr, session)
+		out.Wirelog = append([]wire.Entry{{Dir: wire.HarnessEvent, Note: "HTTP/2: the browser did not use RFC 8441: " + why}}, out.Wirelog...)
+		out.Observed = fmt.Sprintf("the browser did not use RFC 8441: %s. The case therefore tested the target's HTTP/1.1 upgrade on the same port, not HTTP/2; over HTTP/1.1 it was %s:\n%s", why, was, out.Observed)
+		out.Verdict, out.CloseVerdict = results.Informational, results.CloseOK
+	}
+}
+
+// rfc8441Shown says how DevTools shows an RFC 8441 handshake, for the
+// wire log of a case played over one.
+const rfc8441Shown = "Chromium sent an extended CONNECT (:method CONNECT, :protocol websocket) on its HTTP/2 session; " +
+	"DevTools shows it, and the 200 answer, in HTTP/1.1 form (\"GET wss://... HTTP/1.1\", Connection: Upgrade, " +
+	"\"HTTP/1.1 200\"), without a Sec-WebSocket-Key, which Chromium sends on an HTTP/1.1 upgrade only"
+
+// noRFC8441Why is why Chromium used an HTTP/1.1 upgrade, from what
+// DevTools said of the page's fetch of the origin (session).
+func noRFC8441Why(tr browser.Trace, session string) string {
+	upgrade := fmt.Sprintf("DevTools shows an HTTP/1.1 upgrade (Sec-WebSocket-Key sent, HTTP %d back)", tr.Handshake.Status)
+	// The fetch's response is often blocked from the page (an error
+	// status, no CORS): it failed for the page, yet the protocol it came
+	// over is known, and that is what counts.
+	switch p := tr.SessionProtocol; {
+	case p == "" && tr.SessionError != "":
+		return fmt.Sprintf("%s; the page's fetch of %s failed (%s), so Chromium held no HTTP/2 session to the origin", upgrade, session, tr.SessionError)
+	case p == "":
+		return fmt.Sprintf("%s; DevTools reported no response to the page's fetch of %s", upgrade, session)
+	case p != "h2":
+		return fmt.Sprintf("%s; the page's fetch of %s went over %s: the server did not choose h2 by ALPN, and Chromium puts a WebSocket on HTTP/2 only on a session it already holds", upgrade, session, p)
+	}
+	return fmt.Sprintf("%s although the page's fetch of %s went over h2: Chromium does so when the server's SETTINGS do not carry SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 (RFC 8441 §3; the h2:300.x cases check the setting)", upgrade, session)
 }
 
 // gradeEcho sets the verdict of an echo scenario.

@@ -19,9 +19,9 @@ import (
 	"github.com/wsharness/wsharness/targets"
 )
 
-// launchBrowser starts headless Chromium for a test, or skips the test
+// findChromiumOrSkip returns the Chromium to test with, or skips the test
 // when there is none, unless WSH_REQUIRE_BROWSER is set (CI sets it).
-func launchBrowser(t *testing.T) *chromium.Browser {
+func findChromiumOrSkip(t *testing.T) string {
 	t.Helper()
 	exe, err := chromium.Find()
 	if err != nil {
@@ -30,6 +30,14 @@ func launchBrowser(t *testing.T) *chromium.Browser {
 		}
 		t.Skipf("skipping the real-browser test: %v", err)
 	}
+	return exe
+}
+
+// launchBrowser starts headless Chromium for a test, or skips the test
+// when there is none (findChromiumOrSkip).
+func launchBrowser(t *testing.T) *chromium.Browser {
+	t.Helper()
+	exe := findChromiumOrSkip(t)
 	b, err := chromium.Launch(context.Background(), exe)
 	if err != nil {
 		t.Fatal(err)

@@ -113,7 +113,7 @@ type transportOnly int
 const (
 	anyTransport transportOnly = iota
 	// http1Only: the HTTP/1.1 upgrade of RFC 6455 §4 (its HTTP/2 form is
-	// the 300.x family), or a browser's page, which names a ws:// URL.
+	// the 300.x family).
 	http1Only
 	// http2Only: the extended CONNECT and streams of RFC 8441.
 	http2Only
@@ -138,7 +138,10 @@ var families = []family{
 	{name: FamilyDeflateParams, cases: DeflateParams, slow: true, cpuBound: true},
 	{name: FamilyDeflateResponse, clientOnly: DeflateResponse},
 	{name: FamilyMasking, cases: Masking, clientOnly: MaskKeys},
-	{name: FamilyBrowser, cases: Browser, inBrowser: true, over: http1Only},
+	// Over HTTP/2 the browser's page opens the wss:// form of a wss+h2://
+	// URL; a ws+h2:// target gets each case UNIMPLEMENTED with why (no
+	// browser speaks h2c), so the target's results account for the family.
+	{name: FamilyBrowser, cases: Browser, inBrowser: true},
 	{name: FamilyH2Bootstrap, cases: H2Bootstrap, over: http2Only},
 	{name: FamilyH2Streams, cases: H2Streams, over: http2Only},
 }
@@ -179,7 +182,7 @@ func SlowFamilies() []Family { return familiesWhere(func(f family) bool { return
 func IsCPUBound(family Family) bool { return familyNamed(family).cpuBound }
 
 // RunsOver reports whether family's cases run over transport t: the
-// RFC 6455 families over both, the HTTP/1.1 upgrade and the browser's
+// RFC 6455 families and the browser's over both, the HTTP/1.1 upgrade
 // over HTTP/1.1 only, RFC 8441's over HTTP/2 only.
 func RunsOver(family Family, t wire.Transport) bool {
 	switch familyNamed(family).over {

@@ -97,7 +97,7 @@ func TestCountSelections(t *testing.T) {
 		want      int
 	}{
 		{"server", overHTTP1},
-		{"server over=h2", len(All()) - len(ByFamily(FamilyHandshake)) - len(ByFamily(FamilyBrowser))},
+		{"server over=h2", len(All()) - len(ByFamily(FamilyHandshake))},
 		{"server family=h2-streams", 0},
 		{"server over=h2 family=h2-streams", len(ByFamily(FamilyH2Streams))},
 		{"client", len(ForPeer(wire.Client))},

@@ -356,7 +356,9 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case, opened net.Con
 	record := func(res results.Case) caseOutcome {
 		return caseOutcome{Record: Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res}}
 	}
-	if cases.InBrowser(c.Family) {
+	// A target no browser can reach (h2c) needs none: its browser cases
+	// say why by themselves.
+	if cases.InBrowser(c.Family) && cases.BrowserUnreachable(t.EchoURL) == "" {
 		br, skip, err := r.browser.runner(ctx)
 		switch {
 		case skip != "":

@@ -225,14 +225,16 @@ func ChromiumClient() Target {
 const ChromiumClientInFlight = 8
 
 // TalksTLS reports whether a run talks TLS: a client TLS configuration was
-// given, or a target's URL is wss://. The browser then accepts
-// certificates it cannot verify, and each wss:// browser case says so.
+// given, or a target's URL is wss:// or wss+h2://. The browser then
+// accepts certificates it cannot verify, and each wss:// browser case
+// says so.
 func TalksTLS(tlsConfig *tls.Config, ws []Want) bool {
 	if tlsConfig != nil {
 		return true
 	}
 	for _, w := range ws {
-		if strings.HasPrefix(strings.ToLower(w.EchoURL), "wss:") {
+		u := strings.ToLower(w.EchoURL)
+		if strings.HasPrefix(u, "wss:") || strings.HasPrefix(u, "wss+h2:") {
 			return true
 		}
 	}

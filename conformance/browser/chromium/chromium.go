@@ -268,7 +268,7 @@ func (b *Browser) openTab(withNetwork bool, listen func(ev any)) (context.Contex
 // (a socket closed by the reload, its console messages) enters the trace.
 func (b *Browser) play(t *tab, sc browser.Scenario) (browser.Trace, error) {
 	defer t.rec.Store(nil)
-	rec := newRecorder()
+	rec := newRecorder(sc.Session)
 	trace, err := chromedp.Run(t.ctx, func(ctx context.Context, tg *chromedp.Target) (browser.Trace, error) {
 		if _, err := chromedp.Navigate(b.pageURL)(ctx, tg); err != nil {
 			return browser.Trace{}, err
@@ -294,9 +294,17 @@ type recorder struct {
 	frames   []browser.Frame
 	console  []string
 	sockets  map[network.RequestID]int
+	// session is the scenario's Session URL; sessionID its request, and
+	// sessionProto and sessionErr what DevTools said of its response.
+	session      string
+	sessionID    network.RequestID
+	sessionProto string
+	sessionErr   string
 }
 
-func newRecorder() *recorder { return &recorder{sockets: map[network.RequestID]int{}} }
+func newRecorder(session string) *recorder {
+	return &recorder{sockets: map[network.RequestID]int{}, session: session}
+}
 
 // seen reports whether the socket was opened while the recorder listened:
 // the events of any other belong to an earlier scenario in the same tab.
@@ -362,8 +370,23 @@ func (r *recorder) event(ev any) {
 			return
 		}
 		r.frames = append(r.frames, browser.Frame{AtMS: r.at(float64(e.Timestamp)), Dir: wire.HarnessEvent, Error: strings.TrimSpace("connection closed " + r.socketNote(e.RequestID))})
+	case *network.EventRequestWillBeSent:
+		if r.session != "" && r.sessionID == "" && e.Request != nil && e.Request.URL == r.session {
+			r.sessionID = e.RequestID
+		}
+	case *network.EventResponseReceived:
+		if r.sessionID != "" && e.RequestID == r.sessionID && e.Response != nil {
+			r.sessionProto = e.Response.Protocol
+		}
+	case *network.EventLoadingFailed:
+		if r.sessionID != "" && e.RequestID == r.sessionID {
+			r.sessionErr = e.ErrorText
+		}
 	case *cdplog.EventEntryAdded:
-		if e.Entry != nil && (e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning) {
+		// The Session fetch's own complaints (an error status, a
+		// response blocked for the page) are not the WebSocket's.
+		if e.Entry != nil && (e.Entry.Level == cdplog.EntryLevelError || e.Entry.Level == cdplog.EntryLevelWarning) &&
+			(r.sessionID == "" || e.Entry.NetworkRequestID != r.sessionID) {
 			r.console = append(r.console, e.Entry.Text)
 		}
 	case *runtime.EventExceptionThrown:
@@ -389,6 +412,11 @@ func (r *recorder) fill(t *browser.Trace) {
 	defer r.mu.Unlock()
 	t.Frames = append([]browser.Frame(nil), r.frames...)
 	t.Console = append([]string(nil), r.console...)
+	t.SessionProtocol = r.sessionProto
+	if r.sessionErr != "" {
+		t.SessionError = strings.TrimSpace(t.SessionError + " (DevTools: " + r.sessionErr + ")")
+	}
+	sent := r.request
 	if r.request != nil {
 		t.Handshake.Request = "GET (sent by Chromium)\r\n" + headerLines(r.request)
 	}
@@ -399,12 +427,26 @@ func (r *recorder) fill(t *browser.Trace) {
 		} else if resp.RequestHeaders != nil {
 			t.Handshake.Request = "GET (sent by Chromium)\r\n" + headerLines(resp.RequestHeaders)
 		}
+		if resp.RequestHeaders != nil {
+			sent = resp.RequestHeaders
+		}
 		if resp.HeadersText != "" {
 			t.Handshake.Response = resp.HeadersText
 		} else {
 			t.Handshake.Response = fmt.Sprintf("HTTP/1.1 %d %s\r\n%s", resp.Status, resp.StatusText, headerLines(resp.Headers))
 		}
 	}
+	t.Handshake.RFC8441 = sent != nil && !hasHeader(sent, "Sec-WebSocket-Key")
+}
+
+// hasHeader reports whether h holds the field name, in any case.
+func hasHeader(h network.Headers, name string) bool {
+	for k := range h {
+		if strings.EqualFold(k, name) {
+			return true
+		}
+	}
+	return false
 }
 
 // headerLines renders DevTools headers as sorted "Name: value" lines.
