@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"cmp"
 	"context"
 	"encoding/hex"
 	"fmt"
@@ -139,8 +140,10 @@ func browserEcho(c Case, sc browser.Scenario) Case {
 
 func runBrowserBroadcast(ctx context.Context, env casekit.Env) results.Case {
 	if env.BroadcastURL == "" {
+		// Over h2c the reason is the transport's, as for every other
+		// browser case of the target.
 		return results.Case{Verdict: results.Unimplemented, CloseVerdict: results.CloseOK,
-			Observed: "the target declares no broadcast endpoint"}
+			Observed: cmp.Or(BrowserUnreachable(env.URL), "the target declares no broadcast endpoint")}
 	}
 	sc := browser.Scenario{Kind: browser.KindBroadcast, URL: env.BroadcastURL,
 		Text: fmt.Sprintf("wsharness broadcast %d ✓", time.Now().UnixNano())}

@@ -2,12 +2,18 @@ package engine
 
 import (
 	"context"
+	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
+	"github.com/wsharness/wsharness/conformance/browser"
+	"github.com/wsharness/wsharness/conformance/browser/chromium"
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/conformance/internal/brokenpeer"
+	"github.com/wsharness/wsharness/internal/testtarget"
+	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 )
 
@@ -37,6 +43,82 @@ func TestExecuteOverHTTP2MarksIDs(t *testing.T) {
 		slices.Sort(ids)
 		if strings.Join(ids, " ") != want {
 			t.Errorf("%s: %v, want %s", target, ids, want)
+		}
+	}
+}
+
+// The browser family over HTTP/2: a ws+h2:// target (h2c, which no
+// browser speaks) gets every browser case UNIMPLEMENTED with the reason,
+// marked h2:, without the run asking for a browser and without skipping
+// the family for the targets a browser can reach.
+func TestBrowserCasesOverH2CNeedNoBrowser(t *testing.T) {
+	h2c := brokenpeer.StartH2ForTest(t, brokenpeer.Defects{}, brokenpeer.H2Defects{})
+	var asked atomic.Int32
+	out := Execute(t.Context(), Plan{
+		Targets: []Target{{Info: targets.Info{Name: "h2c"}, EchoURL: h2c.URL()}},
+		Cases:   cases.ByFamily(cases.FamilyBrowser), Concurrency: 4,
+		Settings: Settings{Browser: func(context.Context) (browser.Runner, string, error) {
+			asked.Add(1)
+			return nil, "no browser here", nil
+		}},
+	})
+	if asked.Load() != 0 || len(out.SkippedFamilies) != 0 {
+		t.Errorf("browser asked for %d times, skipped families %v; want neither", asked.Load(), out.SkippedFamilies)
+	}
+	if len(out.Records) != len(cases.ByFamily(cases.FamilyBrowser)) {
+		t.Fatalf("%d records", len(out.Records))
+	}
+	for _, r := range out.Records {
+		c := r.Case
+		if !strings.HasPrefix(c.ID, "h2:200.") || c.Verdict != results.Unimplemented || c.HarnessError != "" ||
+			!strings.Contains(c.Observed, "no browser speaks WebSocket over cleartext HTTP/2") {
+			t.Errorf("%s: %s (harness error %q): %s", c.ID, c.Verdict, c.HarnessError, c.Observed)
+		}
+	}
+}
+
+// A run with gobwas-h2 over TLS and over h2c: Chromium plays the browser
+// family over RFC 8441 against the first (h2:200.x, all OK), and the
+// second's browser cases say why they cannot run. A wss+h2:// target makes
+// the run a TLS one, so Chromium accepts the self-signed certificate.
+func TestBrowserFamilyOverHTTP2Run(t *testing.T) {
+	if _, err := chromium.Find(); err != nil {
+		if os.Getenv("WSH_REQUIRE_BROWSER") != "" {
+			t.Fatalf("WSH_REQUIRE_BROWSER is set: %v", err)
+		}
+		t.Skip(err)
+	}
+	secure, _ := testtarget.StartTLS(t, "gobwas-h2")
+	plain := testtarget.Start(t, "gobwas-h2")
+	wants := []Want{{EchoURL: secure.URL(targets.EchoPath)}, {EchoURL: plain.URL(targets.EchoPath)}}
+	if !TalksTLS(nil, wants) {
+		t.Fatalf("a run with %s does not talk TLS", wants[0].EchoURL)
+	}
+	getBrowser, closeBrowser := Chromium(chromium.LaunchOptions{IgnoreCertificateErrors: true})
+	defer closeBrowser()
+	out := Execute(t.Context(), Plan{
+		Targets: []Target{
+			{Info: targets.Info{Name: "tls"}, EchoURL: secure.URL(targets.EchoPath), BroadcastURL: secure.URL(targets.BroadcastPath)},
+			{Info: targets.Info{Name: "h2c"}, EchoURL: plain.URL(targets.EchoPath), BroadcastURL: plain.URL(targets.BroadcastPath)},
+		},
+		Cases: cases.ByFamily(cases.FamilyBrowser), Concurrency: 8,
+		Settings: Settings{Browser: getBrowser},
+	})
+	n := len(cases.ByFamily(cases.FamilyBrowser))
+	if len(out.Records) != 2*n || len(out.SkippedFamilies) != 0 {
+		t.Fatalf("%d records for %d cases on two targets; skipped %v", len(out.Records), n, out.SkippedFamilies)
+	}
+	for _, r := range out.Records {
+		c := r.Case
+		want := results.OK
+		if r.Target == "h2c" {
+			want = results.Unimplemented
+		}
+		if !strings.HasPrefix(c.ID, "h2:200.") || c.Verdict != want || c.HarnessError != "" {
+			t.Errorf("%s %s: %s, want %s (harness error %q)\n%s", r.Target, c.ID, c.Verdict, want, c.HarnessError, c.Observed)
+		}
+		if r.Target == "tls" && !strings.Contains(c.Observed, "RFC 8441: Chromium opened the WebSocket as an extended CONNECT") {
+			t.Errorf("%s %s: not said to be over RFC 8441:\n%s", r.Target, c.ID, c.Observed)
 		}
 	}
 }
