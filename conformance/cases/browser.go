@@ -28,9 +28,10 @@ var browserSizes = []int{0, 125, 126, 65535, 65536}
 // close); large echoes from slow servers fit well inside it.
 const browserTimeout = 5 * time.Second
 
-// browserTimer is a browser case's own timer for Case.Bound: at most four
-// waits (two opens, the message, the close).
-const browserTimer = 4 * browserTimeout
+// browserTimer is a browser case's own timer for Case.Bound: at most five
+// waits (over HTTP/2 the fetch that makes the session, two opens, the
+// message, the close).
+const browserTimer = 5 * browserTimeout
 
 // browserFixed is what a browser case may add to its scaled timers:
 // launching Chromium (the first case of each process, bounded by
