@@ -346,7 +346,9 @@ func (c *Conn) readLoop() {
 			_ = c.nc.Close()
 			return
 		}
-		c.tracef(Received, "%s", describe(f))
+		if c.trace != nil { // describing every frame costs a load run
+			c.tracef(Received, "%s", describe(f))
+		}
 		if err := c.dispatch(f, &block); err != nil {
 			c.fail(err)
 			_ = c.nc.Close()
