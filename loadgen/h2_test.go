@@ -58,7 +58,7 @@ func gobwasH2(t *testing.T) (url string, accepted *atomic.Int64) {
 // a connection reach the server on 2 TCP connections (3 for 25), every
 // echo comes back and its latency is recorded, and the result says so.
 func TestEchoOverH2StreamsShareConnections(t *testing.T) {
-	for _, tc := range []struct{ conns, k, tcp int }{{20, 10, 2}, {25, 10, 3}, {4, 1, 4}} {
+	for _, tc := range []struct{ conns, k, tcp int }{{20, 10, 2}, {25, 10, 3}, {4, 1, 4}, {200, 100, 2}} {
 		url, accepted := gobwasH2(t)
 		res, err := loadgen.Run(context.Background(), loadgen.Config{
 			Scenario: loadgen.ScenarioEcho, URL: url, StreamsPerConn: tc.k,
