@@ -82,10 +82,16 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	defer r.cleanup()
 	workloads := map[string]bool{}
 	for _, j := range jobs {
-		workloads[j.Workload.Name] = true
+		if _, h2cmp := h2VariantOf(j.Workload); !h2cmp {
+			workloads[j.Workload.Name] = true
+		}
 	}
-	fmt.Fprintf(progress, "bench: %d jobs (%s × %s × %d workloads), results in %s; load average %s\n",
-		len(jobs), strings.Join(o.Targets, ","), numtext.Plural(o.Runs, "run"), len(workloads), o.Out, r.loadStart)
+	h2cmp := ""
+	if o.H2Target != "" {
+		h2cmp = fmt.Sprintf(", then HTTP/1.1 vs HTTP/2 on %s", o.H2Target)
+	}
+	fmt.Fprintf(progress, "bench: %d jobs (%s × %s × %d workloads%s), results in %s; load average %s\n",
+		len(jobs), strings.Join(o.Targets, ","), numtext.Plural(o.Runs, "run"), len(workloads), h2cmp, o.Out, r.loadStart)
 	for _, s := range skips {
 		fmt.Fprintf(progress, "bench: skipped %s\n", s)
 	}
