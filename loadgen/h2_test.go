@@ -272,3 +272,36 @@ func TestStreamsPerConnValidation(t *testing.T) {
 		t.Errorf("ToH1 = %s", got)
 	}
 }
+
+// Over TLS (wss+h2://, ALPN h2) the streams share connections as over
+// cleartext.
+func TestEchoOverH2TLS(t *testing.T) {
+	s, cert := testtarget.StartTLS(t, "gobwas-h2")
+	u := s.URL(targets.EchoPath)
+	if !strings.HasPrefix(u, "wss+h2://") {
+		t.Fatalf("gobwas-h2 over TLS serves %s", u)
+	}
+	res, err := loadgen.Run(context.Background(), loadgen.Config{
+		Scenario: loadgen.ScenarioEcho, URL: u, TLS: cert.ClientConfig(), StreamsPerConn: 4,
+		Conns: 8, Rate: 200, Duration: 500 * time.Millisecond, Drain: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Connections; c.Established != 8 || c.TCP != 2 {
+		t.Fatalf("connections %+v, want 8 streams on 2 TLS connections", c)
+	}
+	if m := res.Messages; m.Received == 0 || m.Received != m.Sent {
+		t.Errorf("messages %+v", m)
+	}
+	// Without the certificate, the TLS failure is counted as tls.
+	res, err = loadgen.Run(context.Background(), loadgen.Config{
+		Scenario: loadgen.ScenarioConnect, URL: u, StreamsPerConn: 4, Conns: 8, Duration: 100 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := res.Connections; c.Established != 0 || c.Failures[loadgen.FailTLS] != 8 {
+		t.Errorf("without the CA: connections %+v, want 8 failed as %s", c, loadgen.FailTLS)
+	}
+}
