@@ -71,7 +71,7 @@ func sayFor(t wire.Transport, text string) string {
 	if t != wire.HTTP2 {
 		return text
 	}
-	return strings.NewReplacer("(FIN)", "(END_STREAM)", "TCP", t.Carrier()).Replace(text)
+	return strings.NewReplacer("(FIN)", "(END_STREAM)", "TCP closed by", t.Carrier()+" ended (END_STREAM) by", "TCP", t.Carrier()).Replace(text)
 }
 
 func (s snapshot) closeStory() string {

@@ -144,7 +144,9 @@ func Dial(ctx context.Context, nc net.Conn, o Options) (*Conn, error) {
 	// The harness sends what it likes; the server's frames are read as
 	// RFC 9113 frames, and whatever does not parse ends the connection.
 	c.fr.AllowIllegalWrites = true
-	c.fr.SetMaxReadFrameSize(1 << 24)
+	// The harness announces no SETTINGS_MAX_FRAME_SIZE, so a larger frame
+	// is the server's error (RFC 9113 §4.2), and garbage fails at once.
+	c.fr.SetMaxReadFrameSize(defaultMaxFrameSize)
 	c.fr.MaxHeaderListSize = maxHeaderListSize
 
 	_ = nc.SetReadDeadline(time.Now().Add(o.Timeout))
