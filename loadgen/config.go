@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net"
 	"net/url"
-	"slices"
 	"time"
 
 	"github.com/wsharness/wsharness/wire"
@@ -110,9 +109,6 @@ const (
 	PhaseHold    = "hold"
 )
 
-// schemes are the URL schemes a run takes.
-var schemes = []string{wire.SchemeWS, wire.SchemeWSS, wire.SchemeWSH2, wire.SchemeWSSH2}
-
 // tcpConns is how many TCP connections the run's Conns WebSockets take.
 func (c Config) tcpConns() int {
 	if !isH2URL(c.URL) {
@@ -149,8 +145,8 @@ func (c Config) Validate() error {
 	if !known {
 		bad("--scenario %q: want %s", c.Scenario, scenarioList())
 	}
-	if u, err := url.Parse(c.URL); err != nil || !slices.Contains(schemes, u.Scheme) || u.Host == "" {
-		bad("--url %q: want a ws:// or wss://host:port/path URL (ws+h2:// or wss+h2:// over HTTP/2)", c.URL)
+	if u, err := url.Parse(c.URL); err != nil || !wire.KnownScheme(u.Scheme) || u.Host == "" {
+		bad("--url %q: want a %s URL (scheme://host:port/path)", c.URL, wire.SchemesText)
 	}
 	switch {
 	case c.StreamsPerConn < 0 || c.StreamsPerConn > MaxStreamsPerConn:

@@ -62,8 +62,7 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		return usageError("give exactly one of --url and --target")
 	}
 	if cfg.URL != "" {
-		// The HTTP/2 schemes name the same kind of URL.
-		if err := checkWSURL("--url", loadgen.ToH1(cfg.URL)); err != nil {
+		if err := checkWSURL("--url", cfg.URL); err != nil {
 			return err
 		}
 	}
