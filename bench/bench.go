@@ -82,10 +82,16 @@ func Run(ctx context.Context, o Options, progress io.Writer) (*Report, error) {
 	defer r.cleanup()
 	workloads := map[string]bool{}
 	for _, j := range jobs {
-		workloads[j.Workload.Name] = true
+		if _, h2cmp := h2VariantOf(j.Workload); !h2cmp {
+			workloads[j.Workload.Name] = true
+		}
 	}
-	fmt.Fprintf(progress, "bench: %d jobs (%s × %s × %d workloads), results in %s; load average %s\n",
-		len(jobs), strings.Join(o.Targets, ","), numtext.Plural(o.Runs, "run"), len(workloads), o.Out, r.loadStart)
+	h2cmp := ""
+	if o.H2Target != "" {
+		h2cmp = fmt.Sprintf(", then HTTP/1.1 vs HTTP/2 on %s", o.H2Target)
+	}
+	fmt.Fprintf(progress, "bench: %d jobs (%s × %s × %d workloads%s), results in %s; load average %s\n",
+		len(jobs), strings.Join(o.Targets, ","), numtext.Plural(o.Runs, "run"), len(workloads), h2cmp, o.Out, r.loadStart)
 	for _, s := range skips {
 		fmt.Fprintf(progress, "bench: skipped %s\n", s)
 	}
@@ -196,8 +202,11 @@ type runner struct {
 	loadStart string
 	loadEnd   string
 
-	results  []*loadgen.Result
-	pairs    map[int]*k6Pair // by run
+	results []*loadgen.Result
+	pairs   map[int]*k6Pair // by run
+	// h2Runs are the transport comparison's results by run, in
+	// h2Variants order.
+	h2Runs   map[int][]*loadgen.Result
 	failures []string
 	skips    []Skip
 	// withErrors has one line per job whose result counts failed or
@@ -224,6 +233,17 @@ func (r *runner) pair(run int) *k6Pair {
 		r.pairs[run] = &k6Pair{}
 	}
 	return r.pairs[run]
+}
+
+// h2Result keeps a result of the transport comparison.
+func (r *runner) h2Result(run int, v h2Variant, res *loadgen.Result) {
+	if r.h2Runs == nil {
+		r.h2Runs = map[int][]*loadgen.Result{}
+	}
+	if r.h2Runs[run] == nil {
+		r.h2Runs[run] = make([]*loadgen.Result, len(h2Variants))
+	}
+	r.h2Runs[run][slices.IndexFunc(h2Variants, func(x h2Variant) bool { return x == v })] = res
 }
 
 // cleanup removes what the run kept outside o.Out.
@@ -357,6 +377,10 @@ func (r *runner) runLoadJob(ctx context.Context, j Job) (line string, err error)
 		Scenario: w.Scenario, URL: url, Target: j.Target, Conns: w.Conns, Rate: w.Rate, Size: w.Size,
 		Duration: w.Duration, Warmup: w.Warmup, RampPerS: w.Ramp, Senders: 1, ServerPID: srv.pid,
 	}
+	variant, h2cmp := h2VariantOf(w)
+	if h2cmp {
+		cfg.URL, cfg.StreamsPerConn = variant.url(url), variant.k
+	}
 	jobCtx, cancel := context.WithTimeout(ctx, jobTimeout(w))
 	defer cancel()
 	res, err := loadgen.Run(jobCtx, cfg)
@@ -385,6 +409,10 @@ func (r *runner) runLoadJob(ctx context.Context, j Job) (line string, err error)
 		r.withErrors = append(r.withErrors, fmt.Sprintf("run %d %s %s: %s", j.Run, j.Target, w.Name, e))
 	} else {
 		keepOutput = false
+	}
+	if h2cmp {
+		r.h2Result(j.Run, variant, res)
+		return line, nil // kept out of the main table: the comparison has it
 	}
 	switch w.Name {
 	case echoClosedK6:

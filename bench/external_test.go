@@ -191,7 +191,7 @@ func TestValidateExternal(t *testing.T) {
 		want string
 	}{
 		{func(o *Options) { o.Targets = []string{"gws", "nope"} },
-			`--targets: unknown target "nope" (valid: gorilla, gobwas, gws, gorilla-deflate, gobwas-deflate, gws-deflate, gorilla-default, gobwas-default, gws-default, and from `},
+			`--targets: unknown target "nope" (valid: gorilla, gobwas, gws, gorilla-deflate, gobwas-deflate, gws-deflate, gorilla-default, gobwas-default, gws-default, gobwas-h2, gobwas-h2-deflate, and from `},
 		{func(o *Options) { o.Targets = []string{"ext-full", "ext-full"} }, `--targets: "ext-full" given twice`},
 		{func(o *Options) { o.K6, o.K6Target = "k6", "ext-full" }, `--k6-target "ext-full": an external target`},
 	} {

@@ -112,6 +112,9 @@ type Options struct {
 	K6Target string
 	// K6Conns is the k6 comparison's socket count; 0 = echo-closed's.
 	K6Conns int
+	// H2Target is the target of the HTTP/1.1 and HTTP/2 comparison
+	// (h2.go), a built-in one serving both transports; "" = none.
+	H2Target string
 	// Quick cuts every workload down to a smoke run.
 	Quick bool
 	// Workloads selects standard workloads by name; nil = all.
@@ -161,7 +164,10 @@ func (o Options) Validate() error {
 	if o.K6 == "" && (o.K6Target != "" || o.K6Conns != 0) {
 		errs = append(errs, "--k6-target and --k6-conns need --k6")
 	}
-	if o.Exe == "" && slices.ContainsFunc(o.Targets, isBuiltin) {
+	if msg := checkH2Target(o.H2Target); msg != "" {
+		errs = append(errs, msg)
+	}
+	if o.Exe == "" && (slices.ContainsFunc(o.Targets, isBuiltin) || o.H2Target != "") {
 		errs = append(errs, "no wsharness executable to start the targets with")
 	}
 	if len(errs) > 0 {
@@ -319,7 +325,8 @@ func (j Job) File() string {
 // spreads over all targets instead of hitting one. withK6 (a usable k6)
 // gives the k6 target's list the k6 echo right after its closed-loop echo
 // (and a closed-loop echo at k6's socket count first, when that differs
-// from echo-closed's).
+// from echo-closed's). An H2Target ends each run with the transport
+// comparison's three jobs.
 //
 // unavailable names targets that cannot run, with the reason (see
 // checkExternals): they get no jobs. Nor do workloads a target has no
@@ -399,6 +406,11 @@ func Plan(o Options, withK6 bool, unavailable map[string]string) ([]Job, []Skip)
 				for _, p := range k6Pair {
 					jobs = append(jobs, Job{Run: run, Target: t, Workload: p})
 				}
+			}
+		}
+		if o.H2Target != "" {
+			for _, w := range h2Workloads(o.Quick) {
+				jobs = append(jobs, Job{Run: run, Target: o.H2Target, Workload: w})
 			}
 		}
 	}

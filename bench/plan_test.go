@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -237,5 +238,29 @@ func TestPlanK6(t *testing.T) {
 	// k6 unusable: no k6 jobs at all.
 	if names := jobNames(planJobs(t, o, false)); !slices.Equal(names, []string{"gorilla-echo-rate-1", "gws-echo-rate-1"}) {
 		t.Errorf("without k6: %v", names)
+	}
+}
+
+// An H2Target ends each run with the transport comparison's three jobs,
+// echo-rate's parameters (cut down with --quick); a target that is not
+// built in is refused.
+func TestPlanH2Comparison(t *testing.T) {
+	o := Options{Exe: "wsharness", Targets: []string{"gws"}, Runs: 2, Out: "x", Workloads: []string{echoClosed}, H2Target: DefaultH2Target, Quick: true}
+	jobs := planJobs(t, o, false)
+	var names []string
+	for _, j := range jobs {
+		names = append(names, fmt.Sprintf("%d %s %s", j.Run, j.Target, j.Workload.Name))
+	}
+	want := []string{"1 gws echo-closed", "1 gobwas-h2 h2cmp-http1", "1 gobwas-h2 h2cmp-k1", "1 gobwas-h2 h2cmp-k10",
+		"2 gws echo-closed", "2 gobwas-h2 h2cmp-http1", "2 gobwas-h2 h2cmp-k1", "2 gobwas-h2 h2cmp-k10"}
+	if !slices.Equal(names, want) {
+		t.Fatalf("jobs %q, want %q", names, want)
+	}
+	if w := jobs[1].Workload; w.Scenario != loadgen.ScenarioEcho || w.Rate != 400 || w.Conns != 100 || w.Duration != 2*time.Second {
+		t.Errorf("quick comparison workload %+v, want echo-rate cut down", w)
+	}
+	o.H2Target = "nope"
+	if err := o.Validate(); err == nil || !strings.Contains(err.Error(), `--h2-target "nope"`) {
+		t.Errorf("Validate: %v", err)
 	}
 }

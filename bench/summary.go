@@ -63,6 +63,14 @@ func (r *runner) summary(interrupted bool) []byte {
 			s.WriteString("No complete k6/wsharness pair (see the failures below).\n")
 		}
 	}
+	if r.opts.H2Target != "" {
+		s.WriteString("\n## HTTP/1.1 and HTTP/2 on the same target\n\n")
+		if c := h2Comparison(r.h2Runs); c != nil {
+			s.Write(c)
+		} else {
+			s.WriteString("No run completed all three transports (see the failures below).\n")
+		}
+	}
 	if len(r.failures) > 0 {
 		s.WriteString("\n## Failures\n\n")
 		for _, f := range r.failures {

@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/url"
 	"time"
+
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Defaults the CLI shares.
@@ -72,6 +74,11 @@ type Config struct {
 	// before the send counts as late (Generator.Late); 0 means
 	// DefaultLagLimit.
 	LagLimit time.Duration
+	// StreamsPerConn is how many WebSockets share one HTTP/2 connection,
+	// as streams (RFC 8441), when URL is ws+h2:// or wss+h2://: Conns
+	// WebSockets take ceil(Conns/StreamsPerConn) TCP connections. 0 = 1;
+	// more needs HTTP/2.
+	StreamsPerConn int
 	// SecondHistograms keeps each timeline second's latency histogram in
 	// the result (Second.Histogram), for runs that will be merged.
 	SecondHistograms bool
@@ -102,6 +109,15 @@ const (
 	PhaseHold    = "hold"
 )
 
+// tcpConns is how many TCP connections the run's Conns WebSockets take.
+func (c Config) tcpConns() int {
+	if !isH2URL(c.URL) {
+		return c.Conns
+	}
+	k := max(c.StreamsPerConn, 1)
+	return (c.Conns + k - 1) / k
+}
+
 // withDefaults fills unset fields.
 func (c Config) withDefaults() Config {
 	c.Size = cmp.Or(c.Size, DefaultSize)
@@ -117,6 +133,7 @@ func (c Config) withDefaults() Config {
 	c.Senders = cmp.Or(c.Senders, 1)
 	c.LagLimit = cmp.Or(c.LagLimit, DefaultLagLimit)
 	c.Target = cmp.Or(c.Target, c.URL)
+	c.StreamsPerConn = cmp.Or(c.StreamsPerConn, 1)
 	return c
 }
 
@@ -128,8 +145,14 @@ func (c Config) Validate() error {
 	if !known {
 		bad("--scenario %q: want %s", c.Scenario, scenarioList())
 	}
-	if u, err := url.Parse(c.URL); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		bad("--url %q: want a ws:// or wss://host:port/path URL", c.URL)
+	if u, err := url.Parse(c.URL); err != nil || !wire.KnownScheme(u.Scheme) || u.Host == "" {
+		bad("--url %q: want a %s URL (scheme://host:port/path)", c.URL, wire.SchemesText)
+	}
+	switch {
+	case c.StreamsPerConn < 0 || c.StreamsPerConn > MaxStreamsPerConn:
+		bad("--streams-per-conn %d: want 1 to %d", c.StreamsPerConn, MaxStreamsPerConn)
+	case c.StreamsPerConn > 1 && !isH2URL(c.URL):
+		bad("--streams-per-conn %d: streams need HTTP/2 (--h2, or a ws+h2:// or wss+h2:// URL)", c.StreamsPerConn)
 	}
 	if c.Conns < 1 {
 		bad("--conns %d: want at least 1", c.Conns)

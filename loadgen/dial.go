@@ -17,6 +17,8 @@ import (
 
 	"github.com/wsharness/wsharness/internal/sockopt"
 	"github.com/wsharness/wsharness/internal/tlsconfig"
+	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/h2"
 )
 
 // Failure reasons for connections, as the result counts them: dial
@@ -61,8 +63,12 @@ func classify(err error) string {
 	var ne net.Error
 	var dns *net.DNSError
 	switch {
-	case errors.Is(err, websocket.ErrBadHandshake):
+	case errors.Is(err, websocket.ErrBadHandshake), errors.As(err, new(*SetupError)):
 		return FailBadHandshake
+	case errors.As(err, new(*h2.ResetError)):
+		return FailReset
+	case errors.As(err, new(*h2.GoneAwayError)):
+		return FailClosed
 	case tlsconfig.IsHandshakeError(err):
 		return FailTLS
 	case errors.As(err, &dns):
@@ -82,15 +88,20 @@ func classify(err error) string {
 
 // dialer opens client connections, spreading them over source addresses
 // when asked: one source address reaches a destination through at most
-// ~28,000 ephemeral ports here.
+// ~28,000 ephemeral ports here. Over HTTP/2 it opens streams on the
+// pool's connections instead (h2.go).
 type dialer struct {
 	ws      websocket.Dialer
 	sources []net.IP
 	timeout time.Duration
+	// h2 is set over HTTP/2; wsURL is then the URL gorilla is given,
+	// whose handshake stays local (streamShim).
+	h2    *h2Pool
+	wsURL string
 }
 
-func newDialer(sources []net.IP, timeout time.Duration, bufSize int, tlsConfig *tls.Config) *dialer {
-	d := &dialer{sources: sources, timeout: timeout}
+func newDialer(rawURL string, sources []net.IP, timeout time.Duration, bufSize, streamsPerConn int, tlsConfig *tls.Config) (*dialer, error) {
+	d := &dialer{sources: sources, timeout: timeout, wsURL: rawURL}
 	d.ws = websocket.Dialer{
 		HandshakeTimeout: timeout,
 		TLSClientConfig:  tlsConfig,
@@ -99,11 +110,21 @@ func newDialer(sources []net.IP, timeout time.Duration, bufSize int, tlsConfig *
 		ReadBufferSize:  bufSize,
 		WriteBufferSize: bufSize,
 	}
-	return d
+	if isH2URL(rawURL) {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("parse URL: %w", err)
+		}
+		d.h2 = newH2Pool(u, max(streamsPerConn, 1), tlsConfig, d.netDialer)
+		// TLS, if any, is the HTTP/2 connection's: gorilla sees ws://.
+		u.Scheme = wire.SchemeWS
+		d.wsURL = u.String()
+	}
+	return d, nil
 }
 
-// dial opens connection i.
-func (d *dialer) dial(ctx context.Context, rawURL string, i int) (*websocket.Conn, error) {
+// netDialer is the TCP dialer of connection i.
+func (d *dialer) netDialer(i int) *net.Dialer {
 	nd := &net.Dialer{Timeout: d.timeout}
 	if len(d.sources) > 0 {
 		nd.LocalAddr = &net.TCPAddr{IP: d.sources[i%len(d.sources)]}
@@ -112,12 +133,21 @@ func (d *dialer) dial(ctx context.Context, rawURL string, i int) (*websocket.Con
 		// EADDRINUSE.
 		nd.Control = sockopt.Int(unix.IPPROTO_IP, unix.IP_BIND_ADDRESS_NO_PORT, 1)
 	}
+	return nd
+}
+
+// dial opens connection i.
+func (d *dialer) dial(ctx context.Context, i int) (*websocket.Conn, error) {
 	ws := d.ws
 	hs := &handshake{}
-	ws.NetDialContext = hs.wrap(nd.DialContext)
+	if d.h2 != nil {
+		ws.NetDialContext = func(ctx context.Context, _, _ string) (net.Conn, error) { return d.h2.open(ctx, i) }
+	} else {
+		ws.NetDialContext = hs.wrap(d.netDialer(i).DialContext)
+	}
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
-	c, resp, err := ws.DialContext(ctx, rawURL, nil)
+	c, resp, err := ws.DialContext(ctx, d.wsURL, nil)
 	if resp != nil && resp.Body != nil {
 		_ = resp.Body.Close()
 	}
@@ -129,6 +159,32 @@ func (d *dialer) dial(ctx context.Context, rawURL string, i int) (*websocket.Con
 	}
 	hs.lift()
 	return c, nil
+}
+
+// preflight makes the first HTTP/2 connection before the ramp, so that a
+// server the run cannot use (SetupError) fails it with one error rather
+// than every connection; the connection is kept for the first streams.
+// Failures of other kinds are the first connections' to count.
+func (d *dialer) preflight(ctx context.Context) error {
+	if d.h2 == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, d.timeout)
+	defer cancel()
+	_, err := d.h2.conn(ctx, 0)
+	if se := (*SetupError)(nil); errors.As(err, &se) {
+		return se
+	}
+	return nil
+}
+
+// tcpConns is the number of TCP connections made: one per WebSocket over
+// HTTP/1.1 (established), one per HTTP/2 connection otherwise.
+func (d *dialer) tcpConns(established int) int {
+	if d.h2 == nil {
+		return established
+	}
+	return int(d.h2.tcp.Load())
 }
 
 // loopbackSources returns n source addresses 127.0.0.1, 127.0.0.2, ... for

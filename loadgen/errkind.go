@@ -8,6 +8,8 @@ import (
 	"syscall"
 
 	"github.com/gorilla/websocket"
+
+	"github.com/wsharness/wsharness/wire/h2"
 )
 
 // MinReadLimit is the smallest read limit of a connection: no message the
@@ -35,8 +37,12 @@ func classifyDrop(err error) string {
 		return FailClosed
 	case errors.Is(err, websocket.ErrReadLimit):
 		return FailProtocol
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+	// Over HTTP/2, RST_STREAM is the stream's TCP reset and a GOAWAY
+	// that leaves it out its close (RFC 8441 §5).
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.As(err, new(*h2.ResetError)):
 		return FailReset
+	case errors.As(err, new(*h2.GoneAwayError)):
+		return FailClosed
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
 		return FailTimeout
 	case errors.As(err, &ne):

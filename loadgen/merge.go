@@ -266,6 +266,8 @@ func checkCompatible(parts []*Result) error {
 			return differs("message size or type", fmt.Sprint(pa.Size, pa.Binary), fmt.Sprint(pb.Size, pb.Binary))
 		case pb.DurationMS != pa.DurationMS || pb.WarmupMS != pa.WarmupMS:
 			return differs("duration or warm-up", fmt.Sprint(pa.DurationMS, pa.WarmupMS), fmt.Sprint(pb.DurationMS, pb.WarmupMS))
+		case pb.TransportName() != pa.TransportName() || pb.StreamsPerConn != pa.StreamsPerConn:
+			return differs("transport or streams per connection", fmt.Sprint(pa.TransportName(), pa.StreamsPerConn), fmt.Sprint(pb.TransportName(), pb.StreamsPerConn))
 		case pb.ClosedLoop != pa.ClosedLoop || pb.MaxInflight != pa.MaxInflight:
 			return differs("closed loop or in-flight limit", fmt.Sprint(pa.ClosedLoop, pa.MaxInflight), fmt.Sprint(pb.ClosedLoop, pb.MaxInflight))
 		}
@@ -278,6 +280,7 @@ func addConnections(dst *Connections, c Connections) {
 	dst.Established += c.Established
 	dst.Failed += c.Failed
 	dst.Dropped += c.Dropped
+	dst.TCP += c.TCP
 	for k, v := range c.Failures {
 		dst.Failures[k] += v
 	}

@@ -295,6 +295,17 @@ func TestMergeRejects(t *testing.T) {
 			p.Worker = nil
 			return []*Result{part(0, 2), p}
 		}, "some results are workers"},
+		{"transport", func() []*Result {
+			p := part(1, 2)
+			p.Params.Transport, p.Params.StreamsPerConn = "HTTP/2", 10
+			return []*Result{part(0, 2), p}
+		}, "transport or streams per connection"},
+		{"streams per connection", func() []*Result {
+			a, b := part(0, 2), part(1, 2)
+			a.Params.Transport, a.Params.StreamsPerConn = "HTTP/2", 1
+			b.Params.Transport, b.Params.StreamsPerConn = "HTTP/2", 10
+			return []*Result{a, b}
+		}, "transport or streams per connection"},
 		{"scenario", func() []*Result {
 			p := part(1, 2)
 			p.Scenario = ScenarioConnect

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/internal/jsonpos"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Schema identifies the format version of a load result file.
@@ -80,7 +81,25 @@ type Params struct {
 	// sender, so one delivery less is expected per message.
 	ExcludeSender bool     `json:"exclude_sender,omitempty"`
 	SourceIPs     []string `json:"source_ips,omitempty"`
+	// Transport is what carried the WebSockets, "HTTP/1.1" or "HTTP/2"
+	// (RFC 8441 streams); StreamsPerConn is how many shared one TCP
+	// connection (1 over HTTP/1.1). Absent in results written before
+	// they existed, which were all over HTTP/1.1.
+	Transport      string `json:"transport,omitempty"`
+	StreamsPerConn int    `json:"streams_per_conn,omitempty"`
 }
+
+// TransportName is the run's transport, "HTTP/1.1" for results that
+// predate the field.
+func (p Params) TransportName() string {
+	if p.Transport == "" {
+		return wire.HTTP1.String()
+	}
+	return p.Transport
+}
+
+// OverH2 reports whether the WebSockets were HTTP/2 streams.
+func (p Params) OverH2() bool { return p.Transport == wire.HTTP2.String() }
 
 // Connections counts connection attempts.
 type Connections struct {
@@ -97,6 +116,10 @@ type Connections struct {
 	// RatePerS is the connection rate achieved during the ramp: connections
 	// made divided by the time from the first attempt to the last success.
 	RatePerS float64 `json:"rate_per_s,omitempty"`
+	// TCP counts the TCP connections made: Established over HTTP/1.1,
+	// the HTTP/2 connections carrying them otherwise. Absent in results
+	// written before it existed.
+	TCP int `json:"tcp,omitempty"`
 }
 
 // Messages counts messages (deliveries, for broadcast).

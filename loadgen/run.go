@@ -19,6 +19,7 @@ import (
 
 	"github.com/wsharness/wsharness/loadgen/metrics"
 	"github.com/wsharness/wsharness/loadgen/procstat"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // recorderShards spreads histogram locks over a few shards per core. Each
@@ -84,7 +85,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if err := checkFileLimit(cfg.Conns); err != nil {
+	if err := checkFileLimit(cfg.tcpConns()); err != nil {
 		return nil, err
 	}
 	sources, err := pickSources(cfg)
@@ -120,15 +121,33 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	tickerDone := make(chan struct{})
 	go func() { defer close(tickerDone); r.tick(tickCtx) }()
 
-	d := newDialer(sources, cfg.DialTimeout, dialBufferSize(cfg, s), cfg.TLS)
+	d, err := newDialer(cfg.URL, sources, cfg.DialTimeout, dialBufferSize(cfg, s), cfg.StreamsPerConn, cfg.TLS)
+	if err == nil {
+		err = d.preflight(ctx)
+	}
+	if err != nil {
+		stopTicker()
+		<-tickerDone
+		clientCPU.Stop()
+		if serverCPU != nil {
+			serverCPU.Stop()
+		}
+		return nil, err
+	}
 	r.ramp(ctx, d)
 	s.drive(ctx, r)
 	r.closeAll()
+	if d.h2 != nil {
+		d.h2.close()
+	}
 	stopTicker()
 	<-tickerDone
 
 	res := r.result(started, ctx.Err() != nil)
 	res.Params.SourceIPs = ipStrings(sources)
+	res.Params.Transport = wire.TransportOfURL(cfg.URL).String()
+	res.Params.StreamsPerConn = cfg.StreamsPerConn
+	res.Connections.TCP = d.tcpConns(res.Connections.Established)
 	cpu, rss, samples, _ := clientCPU.Stop()
 	peak, err := procstat.PeakRSS(self)
 	if err != nil || peak < rss {
@@ -193,10 +212,11 @@ func pickSources(cfg Config) ([]net.IP, error) {
 	if len(cfg.SourceIPs) > 0 {
 		return cfg.SourceIPs, nil
 	}
-	if cfg.Conns <= SourceSpreadAbove {
+	tcp := cfg.tcpConns()
+	if tcp <= SourceSpreadAbove {
 		return nil, nil
 	}
-	n := (cfg.Conns + SourceSpreadAbove - 1) / SourceSpreadAbove
+	n := (tcp + SourceSpreadAbove - 1) / SourceSpreadAbove
 	return loopbackSources(cfg.URL, n)
 }
 
@@ -211,7 +231,6 @@ func ipStrings(ips []net.IP) []string {
 // ramp opens the connections, paced, with bounded concurrency.
 func (r *run) ramp(ctx context.Context, d *dialer) {
 	cfg := r.cfg
-	url := cfg.URL
 	sem := make(chan struct{}, DialConcurrency)
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -235,7 +254,7 @@ func (r *run) ramp(ctx context.Context, d *dialer) {
 			defer wg.Done()
 			defer func() { <-sem }()
 			t0 := time.Now()
-			ws, err := d.dial(ctx, url, i)
+			ws, err := d.dial(ctx, i)
 			if err != nil {
 				if ctx.Err() == nil {
 					kind := classify(err)

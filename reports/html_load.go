@@ -87,9 +87,13 @@ func htmlLoadGroups(all []*loadgen.Result, colors map[string]string) []htmlLoadG
 
 // htmlLoadFigures are the columns of a workload's table after the
 // target's.
-func htmlLoadFigures(withGenerator bool) []*loadFigure {
+func htmlLoadFigures(withGenerator, overH2 bool) []*loadFigure {
 	figs := []*loadFigure{figThroughput, figPrimaryP50, figPrimaryP90, figPrimaryP99, figPrimaryP999, figPrimaryMax,
-		figLost, figErrors, figDelivery, figConnectP99, figEstablished, figClientCPU, figClientRSS}
+		figLost, figErrors, figDelivery, figConnectP99, figEstablished}
+	if overH2 {
+		figs = append(figs, figTCP)
+	}
+	figs = append(figs, figClientCPU, figClientRSS)
 	if withGenerator {
 		figs = append(figs, generatorFigures...)
 	}
@@ -139,7 +143,7 @@ func htmlLoadGroupOf(gi int, label string, rs []*loadgen.Result, colors map[stri
 	}
 	kind := rs[0].Kind()
 	g := htmlLoadGroup{ID: fmt.Sprintf("load-%d", gi), Label: label, Kind: kind, Params: htmlParams(rs[0])}
-	figs := htmlLoadFigures(hasGenerator(rs))
+	figs := htmlLoadFigures(hasGenerator(rs), rs[0].Params.OverH2())
 	g.Columns = []htmlColumn{{Name: "target", Text: true}}
 	for _, f := range figs {
 		col := htmlColumn{Name: f.nameFor(rs[0]), Title: f.about}

@@ -202,6 +202,9 @@ var (
 	figEstablished   = &loadFigure{name: "established", about: "connections established / attempted", unit: unitCount, of: func(r *loadgen.Result) (float64, bool) {
 		return float64(r.Connections.Established), true
 	}}
+	figTCP = &loadFigure{name: "TCP conns", about: "TCP connections made; over HTTP/2 each carries several WebSocket streams", unit: unitCount, of: func(r *loadgen.Result) (float64, bool) {
+		return float64(r.Connections.TCP), r.Params.OverH2() && r.Connections.TCP > 0
+	}}
 	figConnectRate = &loadFigure{name: "connections/s", unit: unitRate, of: func(r *loadgen.Result) (float64, bool) {
 		v, _, ok := ConnectRate(r)
 		return v, ok
@@ -538,17 +541,22 @@ func ScenarioLabel(r *loadgen.Result) string {
 	if p.Binary {
 		kind = "binary"
 	}
+	conns := numtext.Thousands(p.Conns) + " conns"
+	if p.OverH2() {
+		// Runs over HTTP/2 are a workload of their own, by K.
+		conns += fmt.Sprintf(" over HTTP/2 (%s)", numtext.Plural(max(p.StreamsPerConn, 1), "stream")+"/conn")
+	}
 	switch r.Kind() {
 	case loadgen.KindEchoRate:
-		return fmt.Sprintf("echo %s conns, %s msg/s, %d B %s", numtext.Thousands(p.Conns), numtext.Number(p.Rate), p.Size, kind)
+		return fmt.Sprintf("echo %s, %s msg/s, %d B %s", conns, numtext.Number(p.Rate), p.Size, kind)
 	case loadgen.KindEchoClosed:
-		return fmt.Sprintf("echo closed loop %s conns, %d B %s", numtext.Thousands(p.Conns), p.Size, kind)
+		return fmt.Sprintf("echo closed loop %s, %d B %s", conns, p.Size, kind)
 	case loadgen.KindBroadcast:
-		return fmt.Sprintf("broadcast to %s conns, %s/s from %s", numtext.Thousands(p.Conns), numtext.Number(p.Rate), numtext.Plural(max(p.Senders, 1), "sender"))
+		return fmt.Sprintf("broadcast to %s, %s/s from %s", conns, numtext.Number(p.Rate), numtext.Plural(max(p.Senders, 1), "sender"))
 	case loadgen.KindConnect:
-		return fmt.Sprintf("connect %s conns at %s/s, hold %s", numtext.Thousands(p.Conns), numtext.Number(p.RampPerS), time.Duration(p.DurationMS)*time.Millisecond)
+		return fmt.Sprintf("connect %s at %s/s, hold %s", conns, numtext.Number(p.RampPerS), time.Duration(p.DurationMS)*time.Millisecond)
 	}
-	return fmt.Sprintf("%s %s conns", r.Scenario, numtext.Thousands(p.Conns))
+	return fmt.Sprintf("%s %s", r.Scenario, conns)
 }
 
 // ConnectRate is the rate at which connections were established while the

@@ -29,6 +29,10 @@ func LoadSummary(r *loadgen.Result) []byte {
 	}
 	c := r.Connections
 	fmt.Fprintf(&b, "connections: %d/%d established, %d failed%s, %d dropped%s\n", c.Established, c.Target, c.Failed, inParens(countsText(c.Failures)), c.Dropped, inParens(countsText(c.Drops)))
+	if r.Params.OverH2() {
+		fmt.Fprintf(&b, "transport:   HTTP/2 (RFC 8441), %s per connection, on %s\n",
+			numtext.Plural(max(r.Params.StreamsPerConn, 1), "WebSocket stream"), numtext.Plural(c.TCP, "TCP connection"))
+	}
 	if m := r.Messages; m != nil {
 		fmt.Fprintf(&b, "messages:    sent %d, received %d, lost %d, duplicated %d, out of order %d, errors %d, unmatched %d\n",
 			m.Sent, m.Received, m.Lost, m.Duplicated, m.OutOfOrder, m.Errors, m.Unmatched)

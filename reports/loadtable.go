@@ -131,6 +131,9 @@ func workloadRows(w *loadWorkload) []workloadRow {
 	case loadgen.KindConnect:
 		figs = []*loadFigure{figEstablished, figPrimaryP50, figPrimaryP99, figConnectRate}
 	}
+	if w.first.Params.OverH2() {
+		figs = append(figs, figTCP)
+	}
 	figs = append(figs, figServerCPU, figServerRSS, figClientKiBPerConn)
 	if kind != loadgen.KindConnect {
 		figs = append(figs, figClientCPUPerMessage)

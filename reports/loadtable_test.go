@@ -391,3 +391,32 @@ func TestLoadComparisonFollowsLoadgen(t *testing.T) {
 		}
 	}
 }
+
+// Runs over HTTP/2 are workloads of their own, by streams per connection,
+// and their sections show the TCP connections; HTTP/1.1 runs read as
+// before.
+func TestLoadComparisonOverH2(t *testing.T) {
+	h1 := echoRate("gobwas-h2", 4000, 700, 1000, 2000)
+	h2 := echoRate("gobwas-h2", 4000, 600, 900, 1800)
+	h2.Params.Transport, h2.Params.StreamsPerConn, h2.Connections.TCP = "HTTP/2", 10, 100
+	if got, want := ScenarioLabel(h1), "echo 1,000 conns, 4,000 msg/s, 128 B text"; got != want {
+		t.Errorf("HTTP/1.1 label %q, want %q", got, want)
+	}
+	want := "echo 1,000 conns over HTTP/2 (10 streams/conn), 4,000 msg/s, 128 B text"
+	if got := ScenarioLabel(h2); got != want {
+		t.Errorf("HTTP/2 label %q, want %q", got, want)
+	}
+	table := string(LoadComparison([]*loadgen.Result{h1, h2}))
+	if got := row(t, table, want, "TCP conns"); got[0] != "100" {
+		t.Errorf("TCP conns %q, want 100", got)
+	}
+	if strings.Count(table, "TCP conns") != 1 {
+		t.Errorf("TCP conns shown outside the HTTP/2 section:\n%s", table)
+	}
+	if s := string(LoadSummary(h2)); !strings.Contains(s, "transport:   HTTP/2 (RFC 8441), 10 WebSocket streams per connection, on 100 TCP connections") {
+		t.Errorf("summary:\n%s", s)
+	}
+	if s := string(LoadSummary(h1)); strings.Contains(s, "transport") {
+		t.Errorf("an HTTP/1.1 summary names its transport:\n%s", s)
+	}
+}

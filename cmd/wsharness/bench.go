@@ -27,13 +27,14 @@ func parseBenchFlags(args []string, stderr io.Writer) (bench.Options, error) {
 	k6 := fs.String("k6", "", "k6 binary for the generator comparison (skipped with a message if absent)")
 	k6Target := fs.String("k6-target", "", "target of the k6 comparison, a built-in one (default: the first built-in target of --targets)")
 	k6Conns := fs.Int("k6-conns", 0, "sockets for the k6 comparison (default: echo-closed's connections; lower it if k6 cannot hold them)")
+	h2Target := fs.String("h2-target", bench.DefaultH2Target, "target of the HTTP/1.1 and HTTP/2 comparison (echo-rate over both, with 1 and 10 streams per connection), a built-in one serving both; \"\" for none")
 	quick := fs.Bool("quick", false, "smoke run: a tenth of the connections, 2 s per workload")
 	scenarioList := fs.String("scenarios", "", "comma-separated workloads to run (default all: "+strings.Join(bench.Workloads(), ", ")+")")
 	if err := parseFlagsOnly(fs, args); err != nil {
 		return bench.Options{}, err
 	}
 	o := bench.Options{
-		Runs: *runs, Out: *out, K6: *k6, K6Target: *k6Target, K6Conns: *k6Conns, Quick: *quick,
+		Runs: *runs, Out: *out, K6: *k6, K6Target: *k6Target, K6Conns: *k6Conns, Quick: *quick, H2Target: *h2Target,
 		Command: "wsharness bench " + strings.Join(args, " "),
 	}
 	if o.Quick && !flagSet(fs, "runs") {

@@ -28,11 +28,13 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("load", "--scenario echo|broadcast|connect (--url URL | --target NAME) [flags]", stderr)
 	var cfg loadgen.Config
 	fs.StringVar(&cfg.Scenario, "scenario", loadgen.ScenarioEcho, strings.Join(loadgen.ScenarioNames(), ", "))
-	fs.StringVar(&cfg.URL, "url", "", "server endpoint (ws://host:port/path or wss://host:port/path)")
+	fs.StringVar(&cfg.URL, "url", "", "server endpoint (ws://host:port/path or wss://host:port/path; ws+h2:// or wss+h2:// over HTTP/2)")
 	tlsOpts := addTLSFlags(fs)
 	target := fs.String("target", "", "start this reference target in its own process and load it")
 	fs.StringVar(&cfg.Target, "name", "", "name of the server in the result (default: the target or URL)")
-	fs.IntVar(&cfg.Conns, "conns", loadgen.DefaultConns, "connections")
+	fs.IntVar(&cfg.Conns, "conns", loadgen.DefaultConns, "connections (WebSockets; over HTTP/2 they share ceil(conns/streams-per-conn) TCP connections)")
+	h2 := fs.Bool("h2", false, "WebSockets over HTTP/2 (RFC 8441) to the same server: ws:// becomes ws+h2://, wss:// wss+h2://; --h2=false loads an HTTP/2 target over HTTP/1.1")
+	fs.IntVar(&cfg.StreamsPerConn, "streams-per-conn", 1, fmt.Sprintf("HTTP/2: WebSocket streams per TCP connection, 1 to %d (at most the server's SETTINGS_MAX_CONCURRENT_STREAMS)", loadgen.MaxStreamsPerConn))
 	fs.Float64Var(&cfg.Rate, "rate", 0, "messages/s in total (broadcasts/s for broadcast); 0 = closed loop at full speed (echo)")
 	fs.IntVar(&cfg.Size, "size", loadgen.DefaultSize, fmt.Sprintf("payload bytes (text ≥ %d, binary ≥ %d)", loadgen.MinTextSize, loadgen.MinBinarySize))
 	fs.BoolVar(&cfg.Binary, "binary", false, "send binary messages instead of text")
@@ -63,6 +65,16 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		if err := checkWSURL("--url", cfg.URL); err != nil {
 			return err
 		}
+	}
+	h2Set := flagSet(fs, "h2")
+	if cfg.StreamsPerConn < 1 || cfg.StreamsPerConn > loadgen.MaxStreamsPerConn {
+		return usageError("--streams-per-conn %d: want 1 to %d", cfg.StreamsPerConn, loadgen.MaxStreamsPerConn)
+	}
+	if cfg.StreamsPerConn > 1 && h2Set && !*h2 {
+		return usageError("--streams-per-conn %d: streams need HTTP/2, and --h2=false asks for HTTP/1.1", cfg.StreamsPerConn)
+	}
+	if cfg.StreamsPerConn > 1 && !h2Set && cfg.URL != "" && loadgen.ToH1(cfg.URL) == cfg.URL {
+		return usageError("--streams-per-conn %d: streams need HTTP/2 (--h2, or a ws+h2:// or wss+h2:// URL)", cfg.StreamsPerConn)
 	}
 	var tlsErr firstTLSError
 	tlsConfig, err := tlsOpts.config()
@@ -113,6 +125,12 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 			cfg.URL = srv.BroadcastURL
 		}
 	}
+	switch {
+	case h2Set && *h2:
+		cfg.URL = loadgen.ToH2(cfg.URL)
+	case h2Set:
+		cfg.URL = loadgen.ToH1(cfg.URL)
+	}
 	if worker != nil {
 		if cfg, err = cfg.Share(worker.Index, worker.Count); err != nil {
 			return usageError("%v", err)
@@ -137,6 +155,10 @@ func runLoad(args []string, stdout, stderr io.Writer) error {
 		defer pprof.StopCPUProfile()
 	}
 	res, err := loadgen.Run(ctx, cfg)
+	if se := (*loadgen.SetupError)(nil); errors.As(err, &se) {
+		// The server cannot take the run over HTTP/2: as unreachable.
+		return &exitError{code: exitUnreachable, err: err}
+	}
 	if err != nil {
 		return usageError("%v", err)
 	}

@@ -348,7 +348,9 @@ func (c *Conn) readLoop() {
 			_ = c.nc.Close()
 			return
 		}
-		c.tracef(Received, "%s", describe(f))
+		if c.trace != nil { // describing every frame costs a load run
+			c.tracef(Received, "%s", describe(f))
+		}
 		if err := c.dispatch(f, &block); err != nil {
 			c.fail(err)
 			_ = c.nc.Close()
@@ -566,6 +568,11 @@ func (c *Conn) stream(id uint32) *Stream {
 // block exceeds the server's frame size) carrying fields as given, in
 // order, pseudo-headers and all; endStream sets END_STREAM on it.
 func (c *Conn) Open(fields []hpack.HeaderField, endStream bool) (*Stream, error) {
+	// The write lock is taken before the ID is drawn: streams opened
+	// concurrently must reach the server in ID order (RFC 9113 §5.1.1),
+	// or it fails the connection with PROTOCOL_ERROR.
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.mu.Lock()
 	if c.err != nil {
 		err := c.err
@@ -579,8 +586,6 @@ func (c *Conn) Open(fields []hpack.HeaderField, endStream bool) (*Stream, error)
 	maxFrame := int(c.settings.MaxFrameSize)
 	c.mu.Unlock()
 
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
 	c.hbuf.Reset()
 	for _, f := range fields {
 		if err := c.henc.WriteField(f); err != nil {
