@@ -21,7 +21,7 @@ func TestExternalH2Proxies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"haproxy-h2", "apache-h2"} {
+	for _, name := range []string{"haproxy-h2", "apache-h2", "apache-h2-wstunnel"} {
 		t.Run(name, func(t *testing.T) {
 			var e *External
 			for i := range all {
