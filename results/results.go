@@ -176,6 +176,13 @@ func (t *Target) SortCases() {
 
 // LessID compares dotted case IDs segment by segment, numerically.
 func LessID(a, b string) bool {
+	// A transport marker ("h2:") sorts a case with its kind, after the
+	// unmarked ones.
+	am, a, _ := cutMarker(a)
+	bm, b, _ := cutMarker(b)
+	if am != bm {
+		return am < bm
+	}
 	as, bs := splitID(a), splitID(b)
 	for i := 0; i < len(as) && i < len(bs); i++ {
 		if as[i] != bs[i] {
@@ -183,6 +190,15 @@ func LessID(a, b string) bool {
 		}
 	}
 	return len(as) < len(bs)
+}
+
+// cutMarker splits a case ID into its transport marker ("h2:", or "")
+// and the catalog ID.
+func cutMarker(id string) (marker, base string, marked bool) {
+	if i := strings.IndexByte(id, ':'); i >= 0 {
+		return id[:i+1], id[i+1:], true
+	}
+	return "", id, false
 }
 
 func splitID(id string) []int {

@@ -123,7 +123,9 @@ func TestDeflateTargetsEchoCompressed(t *testing.T) {
 			}
 			defer func() { _ = run.Stop(context.Background()) }()
 			offer := handshake.MustParseExtension("permessage-deflate; client_max_window_bits")
-			conn, hs, err := wire.Dial(context.Background(), run.URL(EchoPath), wire.Options{
+			// The HTTP/2 targets' HTTP/1.1 side; h2_test.go has their HTTP/2 one.
+			url := strings.Replace(run.URL(EchoPath), "+h2://", "://", 1)
+			conn, hs, err := wire.Dial(context.Background(), url, wire.Options{
 				Edit: func(r *handshake.Request) { r.Headers.Set("Sec-WebSocket-Extensions", offer.String()) },
 			})
 			if err != nil {

@@ -24,7 +24,7 @@ func TestBroadcastDisconnectsSlowReader(t *testing.T) {
 		}
 		t.Run(target.Info().Name, func(t *testing.T) {
 			t.Parallel()
-			url := start(t, target).URL(targets.BroadcastPath)
+			url := http1(start(t, target).URL(targets.BroadcastPath))
 
 			slow := dialRaw(t, url)
 			slow.send(opPing, nil)

@@ -69,6 +69,25 @@ func upgradeGobwas(w http.ResponseWriter, r *http.Request, compress bool) sessio
 		// net/http's buffer; read those first.
 		src = io.MultiReader(io.LimitReader(rw.Reader, int64(n)), conn)
 	}
+	return newGobwasSession(conn, src, deflateAccepted(ext))
+}
+
+// deflateAccepted reports whether ext (nil when not offered) accepted an
+// offer.
+func deflateAccepted(ext *wsflate.Extension) bool {
+	if ext == nil {
+		return false
+	}
+	_, ok := ext.Accepted()
+	return ok
+}
+
+// newGobwasSession configures a session on an established connection:
+// conn is what the server writes to and closes, src what it reads frames
+// from (conn, or conn behind bytes already buffered). The HTTP/1.1 upgrade
+// and the HTTP/2 stream (gobwas_h2.go) both build their sessions here, so
+// the same gobwas code serves both transports.
+func newGobwasSession(conn net.Conn, src io.Reader, compressed bool) *gobwasSession {
 	s := &gobwasSession{raw: conn, out: &gobwasWriter{conn: conn}}
 	s.rd = &wsutil.Reader{
 		Source:         bufio.NewReaderSize(src, 4096),
@@ -78,12 +97,10 @@ func upgradeGobwas(w http.ResponseWriter, r *http.Request, compress bool) sessio
 		OnIntermediate: s.handleControl,
 		// CheckUTF8 stays off: serve validates text, failing fast.
 	}
-	if ext != nil {
-		if _, ok := ext.Accepted(); ok {
-			s.deflate = newGobwasDeflate()
-			s.rd.State |= ws.StateExtended
-			s.rd.Extensions = s.deflate.recvExtensions()
-		}
+	if compressed {
+		s.deflate = newGobwasDeflate()
+		s.rd.State |= ws.StateExtended
+		s.rd.Extensions = s.deflate.recvExtensions()
 	}
 	return s
 }
@@ -205,12 +222,14 @@ func (w *gobwasWriter) writeMessage(op opcode, payload []byte) error {
 	return w.writeFrame(ws.OpCode(op), payload)
 }
 
-// writeFrame writes one frame, header and payload in a single writev.
+// writeFrame writes one frame.
 func (w *gobwasWriter) writeFrame(op ws.OpCode, payload []byte) error {
 	return w.writeFrameRsv(op, 0, payload)
 }
 
 // writeFrameRsv is writeFrame with RSV bits (RSV1 for a compressed message).
+// Header and payload go out in one write (one writev on TCP, one flush on
+// an HTTP/2 stream).
 func (w *gobwasWriter) writeFrameRsv(op ws.OpCode, rsv byte, payload []byte) error {
 	var header bytes.Buffer
 	header.Grow(ws.MaxHeaderSize)
@@ -225,8 +244,7 @@ func (w *gobwasWriter) writeFrameRsv(op ws.OpCode, rsv byte, payload []byte) err
 	if op == ws.OpClose {
 		w.closeSent = true
 	}
-	bufs := net.Buffers{header.Bytes(), payload}
-	if _, err := bufs.WriteTo(w.conn); err != nil {
+	if err := writeBuffers(w.conn, net.Buffers{header.Bytes(), payload}); err != nil {
 		return fmt.Errorf("write %v frame: %w", op, err)
 	}
 	return nil

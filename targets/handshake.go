@@ -18,10 +18,17 @@ func acceptAnyOrigin(*http.Request) bool { return true }
 // 400 to an unknown version where the RFC asks for 426, ...). The status
 // codes follow §4.2.2: 426 Upgrade Required with the supported version for a
 // version the server does not speak, 405 for another method, 400 otherwise.
+//
+// An HTTP/2 request (only the HTTP/2 targets serve HTTP/2) is checked as an
+// extended CONNECT instead (checkExtendedConnect).
 func handshakeGuard(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if status, reason := checkHandshake(r); status != 0 {
-			rejectHandshake(w, status, reason)
+		check := checkHandshake
+		if r.ProtoMajor == 2 {
+			check = checkExtendedConnect
+		}
+		if status, reason := check(r); status != 0 {
+			rejectHandshake(w, r, status, reason)
 			return
 		}
 		next(w, r)
@@ -58,13 +65,22 @@ func checkHandshake(r *http.Request) (status int, reason string) {
 // rejectHandshake answers a refused handshake. Every refusal names the
 // version the server speaks, which the RFC requires for 426 and which
 // helps a client to fix the others.
-func rejectHandshake(w http.ResponseWriter, status int, reason string) {
+func rejectHandshake(w http.ResponseWriter, r *http.Request, status int, reason string) {
 	h := w.Header()
 	h.Set("Sec-WebSocket-Version", "13")
 	if status == http.StatusMethodNotAllowed {
-		h.Set("Allow", http.MethodGet)
+		h.Set("Allow", allowedMethod(r))
 	}
 	http.Error(w, reason, status)
+}
+
+// allowedMethod is the method of a WebSocket handshake on r's protocol:
+// GET on HTTP/1.1, CONNECT on HTTP/2.
+func allowedMethod(r *http.Request) string {
+	if r.ProtoMajor == 2 {
+		return http.MethodConnect
+	}
+	return http.MethodGet
 }
 
 // validKey reports whether key is the base64 encoding of 16 bytes.

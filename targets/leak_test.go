@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // TestNoGoroutinesLeft exercises every target's normal and failing paths,
@@ -21,7 +22,10 @@ func TestNoGoroutinesLeft(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		echo, broadcast := run.URL(targets.EchoPath), run.URL(targets.BroadcastPath)
+		if url := run.URL(targets.EchoPath); strings.Contains(url, "+h2://") {
+			exerciseH2(t, url)
+		}
+		echo, broadcast := http1(run.URL(targets.EchoPath)), http1(run.URL(targets.BroadcastPath))
 
 		c := dialRaw(t, echo) // a clean closing handshake
 		c.send(opText, []byte("hi"))
@@ -71,5 +75,31 @@ func TestNoGoroutinesLeft(t *testing.T) {
 			t.Fatalf("%d goroutines before, %d after:\n%s", before, runtime.NumGoroutine(), stacks.String())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// exerciseH2 runs the same paths over HTTP/2 streams: a clean closing
+// handshake, a protocol error, and a peer that vanishes mid-message.
+func exerciseH2(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	for _, f := range []wire.Frame{
+		wire.Close(1000, ""),
+		{Fin: true, RSV: wire.RSV2, Opcode: wire.OpText},
+		{Opcode: wire.OpText, Payload: []byte("half")},
+	} {
+		conn, _, err := wire.Dial(ctx, url, wire.Options{Timeout: ioTimeout})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := conn.WriteFrames(ctx, []wire.Frame{f}, wire.OneWrite); err != nil {
+			t.Fatal(err)
+		}
+		if f.Fin {
+			if got, err := conn.ReadFrame(time.Now().Add(ioTimeout)); err != nil || got.Opcode != wire.OpClose {
+				t.Fatalf("after %s: %s, %v; want Close", wire.OpName(f.Opcode), wire.OpName(got.Opcode), err)
+			}
+		}
+		conn.Close()
 	}
 }

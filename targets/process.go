@@ -32,7 +32,8 @@ type Process struct {
 	// Name is the reference target the process serves.
 	Name string
 	// EchoURL and BroadcastURL are the ws:// URLs of the target's
-	// EchoPath and BroadcastPath endpoints.
+	// EchoPath and BroadcastPath endpoints (ws+h2:// for an HTTP/2
+	// target).
 	EchoURL      string
 	BroadcastURL string
 	// PID is the process's ID, e.g. to sample its CPU and memory.
@@ -43,8 +44,9 @@ type Process struct {
 
 // StartProcess runs `exe serve --target name --addr 127.0.0.1:0` (exe is
 // a wsharness binary) and returns once the process has printed the URL it
-// serves, taken from the first ws:// word of its first line on standard
-// output. Its standard error goes to this process's.
+// serves, taken from the first ws:// word (ws+h2:// for an HTTP/2 target)
+// of its first line on standard output. Its standard error goes to this
+// process's.
 //
 // The process gets its own process group, so that a terminal's Ctrl-C
 // reaches only the caller, which then stops the target after writing its
@@ -86,7 +88,7 @@ func StartProcess(ctx context.Context, exe, name string) (*Process, error) {
 	select {
 	case line := <-lines:
 		for _, f := range strings.Fields(line) {
-			if strings.HasPrefix(f, "ws://") {
+			if isServedURL(f) {
 				p.EchoURL = f
 				break
 			}
@@ -106,6 +108,17 @@ func StartProcess(ctx context.Context, exe, name string) (*Process, error) {
 	}
 	p.BroadcastURL = strings.TrimSuffix(p.EchoURL, EchoPath) + BroadcastPath
 	return p, nil
+}
+
+// isServedURL reports whether a word of serve's line is the URL served:
+// ws://, or ws+h2:// for an HTTP/2 target (wss:// and wss+h2:// with TLS).
+func isServedURL(word string) bool {
+	for _, scheme := range []string{"ws://", "wss://", "ws+h2://", "wss+h2://"} {
+		if strings.HasPrefix(word, scheme) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stop ends the process: SIGTERM to its process group, then SIGKILL

@@ -58,6 +58,16 @@ func TestStartProcess(t *testing.T) {
 		t.Error("Stop returned before the process exited")
 	}
 	p.Stop() // a second Stop is harmless
+
+	// An HTTP/2 target's URLs are ws+h2://.
+	exe = fakeExe(t, `echo "gws serving ws+h2://127.0.0.1:4243/echo and ws+h2://127.0.0.1:4243/broadcast (Ctrl-C to stop)"; exec sleep 30`)
+	if p, err = StartProcess(context.Background(), exe, "gws"); err != nil {
+		t.Fatal(err)
+	}
+	defer p.Stop()
+	if p.EchoURL != "ws+h2://127.0.0.1:4243/echo" || p.BroadcastURL != "ws+h2://127.0.0.1:4243/broadcast" {
+		t.Errorf("HTTP/2 target: %+v", p)
+	}
 }
 
 func TestStopKillsAfterGrace(t *testing.T) {

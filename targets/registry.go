@@ -17,11 +17,15 @@ const (
 	// asREADME: the library exactly as its README example runs it
 	// (Info.Default), deviating from the RFC in known ways.
 	asREADME
+	// configuredH2: configured, served over HTTP/2 as well as HTTP/1.1:
+	// WebSockets by extended CONNECT (RFC 8441), on h2c with prior
+	// knowledge or TLS with ALPN h2. Its URLs are ws+h2:// and wss+h2://.
+	configuredH2
 )
 
 // Builtin returns the reference targets: each library configured to
 // conform to RFC 6455, then the same with permessage-deflate (RFC 7692),
-// then each library as its README runs it. Every call returns fresh
+// then each library as its README runs it, then the HTTP/2 targets. Every call returns fresh
 // targets; starting one builds its handler (and broadcast hub) anew.
 func Builtin() []Target {
 	var out []Target
@@ -112,6 +116,24 @@ func builtin() []handlerTarget {
 			},
 			newHandler: newGWSDefaultHandler,
 			variant:    asREADME,
+		},
+		{
+			info: Info{
+				Name:        "gobwas-h2",
+				Library:     gobwasLibrary,
+				Description: "gobwas as configured, over HTTP/2 by extended CONNECT (RFC 8441: net/http, h2c or TLS with ALPN h2) and over HTTP/1.1 upgrades on the same port",
+			},
+			newHandler: newGobwasH2Handler,
+			variant:    configuredH2,
+		},
+		{
+			info: Info{
+				Name:        "gobwas-h2-deflate",
+				Library:     gobwasLibrary,
+				Description: "gobwas-h2 plus permessage-deflate as gobwas-deflate negotiates it, in the HTTP/2 headers too",
+			},
+			newHandler: newGobwasH2DeflateHandler,
+			variant:    configuredH2,
 		},
 	}
 }

@@ -67,7 +67,8 @@ func StartTLS(ctx context.Context, t Target, addr string, cfg *tls.Config) (Runn
 // Running is a started target.
 type Running interface {
 	// URL returns the ws:// URL (wss:// when it serves TLS) of an
-	// endpoint path such as EchoPath.
+	// endpoint path such as EchoPath; ws+h2:// (wss+h2://) for a target
+	// served over HTTP/2.
 	URL(path string) string
 	// Stop stops accepting connections and returns once the listener is
 	// closed. WebSocket connections already open are owned by their
@@ -94,13 +95,17 @@ func (t handlerTarget) Start(ctx context.Context, addr string) (Running, error) 
 
 // StartTLS serves the same handler over TLS: the listener hands the HTTP
 // server TLS connections, which the libraries then hijack like TCP ones.
-// ALPN offers only HTTP/1.1, the protocol of the upgrade.
+// ALPN offers only HTTP/1.1, the protocol of the upgrade; an HTTP/2 target
+// offers h2 first.
 func (t handlerTarget) StartTLS(ctx context.Context, addr string, cfg *tls.Config) (Running, error) {
 	if cfg == nil || (len(cfg.Certificates) == 0 && cfg.GetCertificate == nil && cfg.GetConfigForClient == nil) {
 		return nil, fmt.Errorf("target %s: TLS needs a certificate", t.info.Name)
 	}
 	cfg = cfg.Clone()
 	cfg.NextProtos = []string{"http/1.1"}
+	if t.variant == configuredH2 {
+		cfg.NextProtos = []string{"h2", "http/1.1"}
+	}
 	return t.start(ctx, addr, cfg)
 }
 
@@ -118,6 +123,17 @@ func (t handlerTarget) start(ctx context.Context, addr string, cfg *tls.Config) 
 	if cfg != nil {
 		ln, s.scheme = tls.NewListener(ln, cfg), "wss"
 	}
+	if t.variant == configuredH2 {
+		// HTTP/1.1 stays, so that the same target can be compared over
+		// both transports; HTTP/2 is h2c with prior knowledge (RFC 9113
+		// §3.3) or, over TLS, what ALPN picks.
+		srv.Protocols = new(http.Protocols)
+		srv.Protocols.SetHTTP1(true)
+		srv.Protocols.SetUnencryptedHTTP2(cfg == nil)
+		srv.Protocols.SetHTTP2(cfg != nil)
+		s.scheme += "+h2"
+		s.h2 = true
+	}
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -131,14 +147,35 @@ func (t handlerTarget) start(ctx context.Context, addr string, cfg *tls.Config) 
 type httpRunning struct {
 	srv      *http.Server
 	addr     string
-	scheme   string // ws or wss
+	scheme   string // ws or wss, with +h2 for an HTTP/2 target
+	h2       bool
 	wg       sync.WaitGroup
 	serveErr error
 }
 
 func (s *httpRunning) URL(path string) string { return s.scheme + "://" + s.addr + path }
 
+// h2DrainTimeout bounds how long the WebSocket streams of a stopped
+// HTTP/2 target stay open; then their connections are closed.
+const h2DrainTimeout = 30 * time.Second
+
 func (s *httpRunning) Stop(ctx context.Context) error {
+	if s.h2 {
+		// Shutdown closes the listener and sends GOAWAY, then waits for
+		// the open streams, WebSocket ones included: net/http owns
+		// them, unlike hijacked connections. Stop returns once the
+		// listener is closed, as for the other targets, and the streams
+		// end when their peers close them or the drain bound passes.
+		go func() {
+			drain, cancel := context.WithTimeout(context.Background(), h2DrainTimeout)
+			defer cancel()
+			if s.srv.Shutdown(drain) != nil {
+				_ = s.srv.Close()
+			}
+		}()
+		s.wg.Wait()
+		return s.serveErr
+	}
 	// Shutdown does not track hijacked (WebSocket) connections; the
 	// handlers own those and end when their peers go away.
 	err := s.srv.Shutdown(ctx)

@@ -31,6 +31,11 @@ func start(tb testing.TB, target targets.Target) targets.Running {
 	return run
 }
 
+// http1 returns the HTTP/1.1 form of a target's URL: the HTTP/2 targets
+// (ws+h2://) serve RFC 6455 upgrades on the same port, and the tests of
+// every target drive those; h2_test.go tests the HTTP/2 side.
+func http1(url string) string { return strings.Replace(url, "+h2://", "://", 1) }
+
 // dialGorilla connects with gorilla's client.
 func dialGorilla(tb testing.TB, url string) *websocket.Conn {
 	tb.Helper()
@@ -55,6 +60,7 @@ func TestBuiltinOrderAndInfo(t *testing.T) {
 			want = append(want, name+suffix)
 		}
 	}
+	want = append(want, "gobwas-h2", "gobwas-h2-deflate") // then the HTTP/2 targets
 	got := targets.Builtin()
 	if len(got) != len(want) {
 		t.Fatalf("Builtin() has %d targets, want %d", len(got), len(want))
@@ -125,14 +131,14 @@ func TestStopReturnsWithOpenConnections(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			conn := dialGorilla(t, run.URL(targets.EchoPath))
-			_ = dialGorilla(t, run.URL(targets.BroadcastPath))
+			conn := dialGorilla(t, http1(run.URL(targets.EchoPath)))
+			_ = dialGorilla(t, http1(run.URL(targets.BroadcastPath)))
 			ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 			defer cancel()
 			if err := run.Stop(ctx); err != nil {
 				t.Fatalf("Stop: %v", err)
 			}
-			if _, _, err := (&websocket.Dialer{HandshakeTimeout: ioTimeout}).Dial(run.URL(targets.EchoPath), nil); err == nil {
+			if _, _, err := (&websocket.Dialer{HandshakeTimeout: ioTimeout}).Dial(http1(run.URL(targets.EchoPath)), nil); err == nil {
 				t.Error("dial succeeded after Stop")
 			}
 			conn.Close()
@@ -148,7 +154,7 @@ func TestTargets(t *testing.T) {
 		t.Run(info.Name, func(t *testing.T) {
 			t.Parallel()
 			run := start(t, target)
-			echoURL := run.URL(targets.EchoPath)
+			echoURL := http1(run.URL(targets.EchoPath))
 
 			t.Run("echo", func(t *testing.T) {
 				t.Parallel()
@@ -171,7 +177,7 @@ func TestTargets(t *testing.T) {
 			})
 			t.Run("broadcast", func(t *testing.T) {
 				t.Parallel()
-				testBroadcast(t, run.URL(targets.BroadcastPath))
+				testBroadcast(t, http1(run.URL(targets.BroadcastPath)))
 			})
 			// gws' BuiltinEventHandler answers every ping with an
 			// empty pong; everyone else echoes the payload.

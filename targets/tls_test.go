@@ -39,9 +39,9 @@ func TestTargetsServeTLS(t *testing.T) {
 					t.Errorf("stop: %v", err)
 				}
 			})
-			echo := run.URL(targets.EchoPath)
-			if !strings.HasPrefix(echo, "wss://127.0.0.1:") || !strings.HasPrefix(run.URL(targets.BroadcastPath), "wss://") {
-				t.Fatalf("URLs %s, %s: want wss://", echo, run.URL(targets.BroadcastPath))
+			echo, broadcast := http1(run.URL(targets.EchoPath)), http1(run.URL(targets.BroadcastPath))
+			if !strings.HasPrefix(echo, "wss://127.0.0.1:") || !strings.HasPrefix(broadcast, "wss://") {
+				t.Fatalf("URLs %s, %s: want wss://", echo, broadcast)
 			}
 
 			ctx := context.Background()
@@ -81,7 +81,7 @@ func TestTargetsServeTLS(t *testing.T) {
 				t.Errorf("after the closing handshake: %v, want EOF", err)
 			}
 
-			testBroadcastTLS(t, run.URL(targets.BroadcastPath), cert.ClientConfig())
+			testBroadcastTLS(t, broadcast, cert.ClientConfig())
 		})
 	}
 }

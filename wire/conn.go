@@ -182,10 +182,8 @@ func parseURL(rawURL string) (*url.URL, string, error) {
 	if err != nil {
 		return nil, "", fmt.Errorf("parse URL %q: %w", rawURL, err)
 	}
-	switch u.Scheme {
-	case SchemeWS, SchemeWSS, SchemeWSH2, SchemeWSSH2:
-	default:
-		return nil, "", fmt.Errorf("URL %q: scheme %q not supported (use ws:// or wss://, or ws+h2:// or wss+h2:// for HTTP/2)", rawURL, u.Scheme)
+	if !KnownScheme(u.Scheme) {
+		return nil, "", fmt.Errorf("URL %q: scheme %q not supported (use %s)", rawURL, u.Scheme, SchemesText)
 	}
 	return u, HostPort(u), nil
 }

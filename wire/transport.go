@@ -36,6 +36,19 @@ const (
 	SchemeWSSH2 = "wss+h2"
 )
 
+// KnownScheme reports whether scheme is one of the four a WebSocket URL
+// may have here.
+func KnownScheme(scheme string) bool {
+	switch scheme {
+	case SchemeWS, SchemeWSS, SchemeWSH2, SchemeWSSH2:
+		return true
+	}
+	return false
+}
+
+// SchemesText lists the schemes for error messages.
+const SchemesText = "ws:// or wss://, or ws+h2:// or wss+h2:// for HTTP/2"
+
 // TransportOf returns the transport a URL scheme names.
 func TransportOf(scheme string) Transport {
 	if scheme == SchemeWSH2 || scheme == SchemeWSSH2 {

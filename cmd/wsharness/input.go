@@ -10,10 +10,12 @@ import (
 
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
-// checkWSURL checks a server URL given on the command line: ws:// or
-// wss://, with a host. what names where it came from ("--url", "URL"). It
+// checkWSURL checks a server URL given on the command line: ws://,
+// wss://, ws+h2:// or wss+h2://, with a host. what names where it came
+// from ("--url", "URL"). It
 // does not resolve the host: an unresolvable host is a target that cannot
 // be reached (exit 3), found when connecting.
 func checkWSURL(what, raw string) error {
@@ -25,8 +27,8 @@ func checkWSURL(what, raw string) error {
 		}
 		return usageError("%s %q: %v", what, raw, err)
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return usageError("%s %q: want a ws:// or wss:// URL such as ws://127.0.0.1:9001/echo", what, raw)
+	if !wire.KnownScheme(u.Scheme) {
+		return usageError("%s %q: want a %s URL such as ws://127.0.0.1:9001/echo", what, raw, wire.SchemesText)
 	}
 	if u.Hostname() == "" {
 		return usageError("%s %q: no host (want ws://host:port/path)", what, raw)

@@ -60,7 +60,7 @@ func startServe(t *testing.T, args ...string) (line, url string) {
 		t.Fatal("serve printed nothing within 20 s")
 	}
 	for _, w := range strings.Fields(line) {
-		if strings.HasPrefix(w, "wss://") || strings.HasPrefix(w, "ws://") {
+		if strings.HasPrefix(w, "wss://") || strings.HasPrefix(w, "ws://") || strings.HasPrefix(w, "ws+h2://") || strings.HasPrefix(w, "wss+h2://") {
 			return line, w
 		}
 	}

@@ -68,7 +68,10 @@ func (e Env) connect(ctx context.Context, log *wire.Log, op opening) (opened, *r
 	if err != nil {
 		return opened{}, noConnection(text, log, err)
 	}
-	logTrailing(log, op.trailing, trailing, "sent in the same TCP write as the handshake request")
+	logTrailing(log, op.trailing, trailing, map[wire.Transport]string{
+		wire.HTTP1: "sent in the same TCP write as the handshake request",
+		wire.HTTP2: "sent in DATA right behind the extended CONNECT, before its answer",
+	}[conn.Transport()])
 	return opened{conn: conn, handshake: text, response: hs.Response, deflate: hs.Deflate}, nil
 }
 

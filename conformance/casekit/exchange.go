@@ -313,7 +313,7 @@ func (r *roundTrips) noteUnlogged(what string) {
 func (r *roundTrips) write(ctx context.Context, frames []wire.Frame, split wire.Split, deadline time.Time) int {
 	sess, n := r.e.sess, r.sent+1
 	stalledWriteDrop := time.AfterFunc(time.Until(deadline), func() {
-		sess.log.Note("timer expired in the middle of message %d: %s drops TCP", n, sess.peer.Peer())
+		sess.log.Note(sess.say("timer expired in the middle of message %d: %s drops TCP"), n, sess.peer.Peer())
 		sess.drop()
 	})
 	err := sess.conn.WriteFrames(ctx, frames, split)
@@ -416,7 +416,7 @@ func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation erro
 		notes = append(notes, fmt.Sprintf("timed out: %d of %d echoes in %s (the case allows %s)", matched, r.N, numtext.Duration(r.elapsed), numtext.Duration(r.timeout)))
 		if r.stop == stopWriteTimeout {
 			notes = append(notes, fmt.Sprintf("the %s stopped reading: message %d was still being written", st.peer, r.sent+1))
-			closeVerdict, closeNote = results.CloseOK, fmt.Sprintf("the %s dropped TCP in the middle of a message, where no Close can be sent; the close is not graded", st.peer.Peer())
+			closeVerdict, closeNote = results.CloseOK, fmt.Sprintf(st.say("the %s dropped TCP in the middle of a message, where no Close can be sent; the close is not graded"), st.peer.Peer())
 		}
 	case r.stop == stopCancelled:
 		verdict = results.Failed
@@ -442,7 +442,7 @@ func (r *roundTrips) judge(env Env, st snapshot, closer Script, negotiation erro
 	}
 	if st.droppedAfterClose && verdict == results.OK {
 		verdict = results.NonStrict
-		notes = append(notes, "the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)")
+		notes = append(notes, st.say("the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)"))
 	}
 	out.Verdict, out.CloseVerdict = verdict, closeVerdict
 	summary := "no message sent"

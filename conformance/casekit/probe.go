@@ -33,7 +33,7 @@ func (p Probe) Run(ctx context.Context, env Env) results.Case {
 	}
 	verdict, observed := p.Judge(resp, err)
 	switch {
-	case conn != nil && resp != nil && resp.Status == 101:
+	case conn != nil && resp != nil && resp.Agreed():
 		_ = conn.ClosePolitely(ctx, env.Scaled(CloseTimeout))
 	case conn != nil:
 		_ = conn.Close()

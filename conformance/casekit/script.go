@@ -334,7 +334,7 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 				sess.linger(ctx, env.Scaled(s.Close.Linger), s.AfterClose, "after the closing handshake")
 				return
 			}
-			sess.log.Note("closing handshake complete: the server drops TCP first (RFC 6455 §7.1.1)")
+			sess.log.Note("%s", sess.say("closing handshake complete: the server drops TCP first (RFC 6455 §7.1.1)"))
 			sess.drop()
 			return
 		case st.closeSent && st.peerClose != nil:
@@ -374,11 +374,11 @@ func (s Script) finish(ctx context.Context, env Env, sess *session) {
 				sess.log.Note("timer expired after %v: %s starts the closing handshake", env.Scaled(timeout), sess.peer.Peer())
 				sess.timedOutClosing(ctx)
 			case phaseClosing:
-				sess.log.Note("no Close from the %s within %v: %s drops TCP", sess.peer, closeWait, sess.peer.Peer())
+				sess.log.Note(sess.say("no Close from the %s within %v: %s drops TCP"), sess.peer, closeWait, sess.peer.Peer())
 				sess.giveUpWaiting()
 				return
 			default: // phaseDraining
-				sess.log.Note("server did not close TCP within %v after the closing handshake: client drops TCP", env.Scaled(CloseTimeout))
+				sess.log.Note(sess.say("server did not close TCP within %v after the closing handshake: client drops TCP"), env.Scaled(CloseTimeout))
 				sess.dropAfterClose()
 				return
 			}
@@ -476,7 +476,7 @@ func (s Script) judge(env Env, st snapshot, out *results.Case) {
 	}
 	if st.droppedAfterClose && verdict == results.OK {
 		verdict = results.NonStrict
-		notes = append(notes, "the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)")
+		notes = append(notes, st.say("the server did not close TCP after the closing handshake; the client had to (RFC 6455 §7.1.1: the server SHOULD close first)"))
 	}
 	verdict, notes = s.judgeLinger(env, st, verdict, notes)
 	out.Verdict, out.CloseVerdict = verdict, closeVerdict
@@ -524,7 +524,7 @@ func (s Script) judgeClose(env Env, st snapshot) (results.CloseVerdict, string) 
 	}
 	switch {
 	case e.MustAnswer && st.gaveUpWaiting:
-		return results.CloseFailed, fmt.Sprintf("the %s neither answered the %s's Close nor closed TCP within %v: it MUST answer a Close with a Close, or fail the connection (RFC 6455 §5.5.1, §7.1.7)", st.peer, st.peer.Peer(), env.Scaled(CloseTimeout))
+		return results.CloseFailed, fmt.Sprintf(st.say("the %s neither answered the %s's Close nor closed TCP within %v: it MUST answer a Close with a Close, or fail the connection (RFC 6455 §5.5.1, §7.1.7)"), st.peer, st.peer.Peer(), env.Scaled(CloseTimeout))
 	case e.RequireClean && !(st.closeSent && st.peerClose != nil):
 		return results.CloseUnclean, fmt.Sprintf("the closing handshake did not complete: the %s MUST answer a Close frame with a Close frame (RFC 6455 §5.5.1)", st.peer)
 	case e.CodeRequired && st.peerClose != nil && st.peerClose.code == nil:
@@ -550,15 +550,15 @@ func (s Script) judgeLinger(env Env, st snapshot, verdict results.Verdict, notes
 	}
 	switch {
 	case s.Close.WithoutClose && st.peerKeptOpen:
-		return results.Informational, append(notes, fmt.Sprintf("the %s kept TCP open for %v after the %s closed its side without a Close; RFC 6455 sets no time for closing it (INFORMATIONAL)", st.peer, env.Scaled(s.Close.Linger), st.peer.Peer()))
+		return results.Informational, append(notes, fmt.Sprintf(st.say("the %s kept TCP open for %v after the %s closed its side without a Close; RFC 6455 sets no time for closing it (INFORMATIONAL)"), st.peer, env.Scaled(s.Close.Linger), st.peer.Peer()))
 	case !s.Close.WithoutClose && len(s.AfterClose) == 0 && st.peerDroppedTCP && st.closeSent && st.peerClose != nil:
 		// (After AfterClose frames, which break §5.5.1, closing TCP is the
 		// client's right: it is failing the connection.)
 		after := st.tcpCloseDelay.Round(time.Millisecond)
 		if st.tcpCloseDelay >= env.Scaled(reasonableWait) {
-			return verdict, append(notes, fmt.Sprintf("the %s closed TCP %v after the %s's Close, before the %s did: after a wait, which RFC 6455 §5.5.1 allows", st.peer, after, st.peer.Peer(), st.peer.Peer()))
+			return verdict, append(notes, fmt.Sprintf(st.say("the %s closed TCP %v after the %s's Close, before the %s did: after a wait, which RFC 6455 §5.5.1 allows"), st.peer, after, st.peer.Peer(), st.peer.Peer()))
 		}
-		return results.NonStrict, append(notes, fmt.Sprintf("the %s closed TCP %v after the %s's Close, without waiting for the %s, which kept it open %v after the closing handshake (RFC 6455 §5.5.1, §7.1.1: the client SHOULD wait for the server to close TCP)", st.peer, after, st.peer.Peer(), st.peer.Peer(), env.Scaled(s.Close.Linger)))
+		return results.NonStrict, append(notes, fmt.Sprintf(st.say("the %s closed TCP %v after the %s's Close, without waiting for the %s, which kept it open %v after the closing handshake (RFC 6455 §5.5.1, §7.1.1: the client SHOULD wait for the server to close TCP)"), st.peer, after, st.peer.Peer(), st.peer.Peer(), env.Scaled(s.Close.Linger)))
 	}
 	return verdict, notes
 }

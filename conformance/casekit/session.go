@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
 	"unicode/utf8"
 
 	"github.com/wsharness/wsharness/wire"
+	"github.com/wsharness/wsharness/wire/h2"
 )
 
 // Who started the close.
@@ -55,6 +57,21 @@ type snapshot struct {
 	// peer is the role of the implementation under test; the harness
 	// plays the other.
 	peer wire.Role
+	// transport carries the connection's frames.
+	transport wire.Transport
+}
+
+// say words text, written of TCP, for the connection's transport: over
+// HTTP/2 the stream stands for TCP, END_STREAM for a FIN (RFC 8441 §5).
+func (s snapshot) say(text string) string { return sayFor(s.transport, text) }
+
+func (s *session) say(text string) string { return sayFor(s.conn.Transport(), text) }
+
+func sayFor(t wire.Transport, text string) string {
+	if t != wire.HTTP2 {
+		return text
+	}
+	return strings.NewReplacer("(FIN)", "(END_STREAM)", "TCP closed by", t.Carrier()+" ended (END_STREAM) by", "TCP", t.Carrier()).Replace(text)
 }
 
 func (s snapshot) closeStory() string {
@@ -65,9 +82,9 @@ func (s snapshot) closeStory() string {
 	case byPeer:
 		who = fmt.Sprintf("the %s sent Close first", s.peer)
 	case byPeerDrop:
-		who = fmt.Sprintf("the %s dropped TCP without a Close", s.peer)
+		who = fmt.Sprintf(s.say("the %s dropped TCP without a Close"), s.peer)
 	case byHarnessFIN:
-		who = fmt.Sprintf("the %s closed its side of TCP without a Close", s.peer.Peer())
+		who = fmt.Sprintf(s.say("the %s closed its side of TCP without a Close"), s.peer.Peer())
 	default:
 		who = "nobody sent Close"
 	}
@@ -156,7 +173,7 @@ func (s *session) snapshot() snapshot {
 		droppedAfterClose:    s.droppedAfterClose,
 		initiator:            s.initiator, tcpClosed: s.tcpClosed, tcpStory: s.tcpStory,
 		peerDroppedTCP: s.peerDroppedTCP, tcpCloseDelay: s.tcpCloseDelay, peerKeptOpen: s.peerKeptOpen, gaveUpWaiting: s.gaveUpWaiting,
-		peer: s.peer,
+		peer: s.peer, transport: s.conn.Transport(),
 	}
 }
 
@@ -216,7 +233,7 @@ func (s *session) violate(format string, args ...any) {
 	case !full:
 		s.log.Note("violation: %s", msg)
 	case first:
-		s.log.Note("more than %d violations: the %s stops reading and drops TCP", maxViolations, s.peer.Peer())
+		s.log.Note(s.say("more than %d violations: the %s stops reading and drops TCP"), maxViolations, s.peer.Peer())
 		s.drop()
 	}
 }
@@ -289,7 +306,7 @@ func (s *session) dropTCP(afterClose bool) {
 	s.droppedByHarness = true
 	s.droppedAfterClose = s.droppedAfterClose || afterClose
 	if !s.tcpClosed {
-		s.tcpStory = fmt.Sprintf("TCP dropped by the %s", s.peer.Peer())
+		s.tcpStory = fmt.Sprintf(s.say("TCP dropped by the %s"), s.peer.Peer())
 	}
 	s.mu.Unlock()
 	_ = s.conn.Close()
@@ -311,7 +328,7 @@ func (s *session) halfClose() {
 		s.initiator = byHarnessFIN
 	}
 	s.mu.Unlock()
-	s.log.Note("the %s closes its side of TCP (FIN) without a Close frame", s.peer.Peer())
+	s.log.Note(s.say("the %s closes its side of TCP (FIN) without a Close frame"), s.peer.Peer())
 	if err := s.conn.CloseWrite(); err != nil {
 		s.log.Note("half-close failed: %v", err)
 	}
@@ -322,7 +339,7 @@ func (s *session) halfClose() {
 // §5.5.1 on purpose), waits for the peer to close TCP, and drops it
 // itself when d runs out.
 func (s *session) linger(ctx context.Context, d time.Duration, frames []wire.Frame, after string) {
-	s.log.Note("the %s keeps TCP open up to %v %s, to see what the %s does", s.peer.Peer(), d, after, s.peer)
+	s.log.Note(s.say("the %s keeps TCP open up to %v %s, to see what the %s does"), s.peer.Peer(), d, after, s.peer)
 	if len(frames) > 0 {
 		if err := s.conn.WriteFrames(ctx, frames, wire.OneWrite); err != nil {
 			s.writeFailed(err)
@@ -339,7 +356,7 @@ func (s *session) linger(ctx context.Context, d time.Duration, frames []wire.Fra
 		s.mu.Lock()
 		s.peerKeptOpen = true
 		s.mu.Unlock()
-		s.log.Note("the %s kept TCP open for %v %s: the %s drops it", s.peer, d, after, s.peer.Peer())
+		s.log.Note(s.say("the %s kept TCP open for %v %s: the %s drops it"), s.peer, d, after, s.peer.Peer())
 	}
 	s.drop()
 }
@@ -457,6 +474,8 @@ func (s *session) readEnded(err error) {
 		s.initiator = byPeerDrop
 	}
 	var tooLarge *wire.TooLargeError
+	var reset *h2.ResetError
+	var goneAway *h2.GoneAwayError
 	defer func() {
 		if s.peerDroppedTCP && s.closeSent {
 			s.tcpCloseDelay = time.Since(s.closeSentAt)
@@ -465,26 +484,33 @@ func (s *session) readEnded(err error) {
 	switch {
 	case s.droppedByHarness:
 		if s.tcpStory == "" {
-			s.tcpStory = fmt.Sprintf("TCP dropped by the %s", s.peer.Peer())
+			s.tcpStory = fmt.Sprintf(s.say("TCP dropped by the %s"), s.peer.Peer())
 		}
 	case errors.As(err, &tooLarge):
 		s.tcpStory = "stopped reading: " + err.Error()
 		s.violations = append(s.violations, fmt.Sprintf("%s sent a frame declaring %d payload bytes; no case expects more than 16 MiB", s.peer, tooLarge.Declared))
 		_ = s.conn.Close()
 	case errors.Is(err, io.EOF):
-		s.tcpStory = fmt.Sprintf("TCP closed by the %s", s.peer)
+		s.tcpStory = fmt.Sprintf(s.say("TCP closed by the %s"), s.peer)
 		s.peerDroppedTCP = true
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		s.tcpStory = fmt.Sprintf("TCP closed by the %s in the middle of a frame", s.peer)
+		s.tcpStory = fmt.Sprintf(s.say("TCP closed by the %s in the middle of a frame"), s.peer)
 		s.peerDroppedTCP = true
 	case errors.Is(err, syscall.ECONNRESET):
-		s.tcpStory = fmt.Sprintf("TCP reset by the %s", s.peer)
+		s.tcpStory = fmt.Sprintf(s.say("TCP reset by the %s"), s.peer)
+		s.peerDroppedTCP = true
+	case errors.As(err, &reset):
+		// RFC 8441 §5: RST_STREAM stands for a TCP reset.
+		s.tcpStory = fmt.Sprintf("the HTTP/2 stream reset by the %s (RST_STREAM %v)", s.peer, reset.Code)
+		s.peerDroppedTCP = true
+	case errors.As(err, &goneAway):
+		s.tcpStory = fmt.Sprintf("the HTTP/2 stream ended by the %s's GOAWAY (last stream %d, %v)", s.peer, goneAway.LastStreamID, goneAway.Code)
 		s.peerDroppedTCP = true
 	case isTimeout(err):
 		s.tcpStory = fmt.Sprintf("%s stopped reading: case time limit reached", s.peer.Peer())
 		_ = s.conn.Close()
 	default:
-		s.tcpStory = "TCP ended: " + err.Error()
+		s.tcpStory = s.say("TCP ended: ") + err.Error()
 	}
 	s.log.Note("%s", s.tcpStory)
 }

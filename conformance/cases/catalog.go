@@ -102,11 +102,26 @@ type family struct {
 	cpuBound bool
 	// inBrowser families run their cases in a real browser (Env.Browser).
 	inBrowser bool
+	// over is the one transport the family's cases run over; the zero
+	// value, anyTransport, runs them over both (the RFC 6455 families).
+	over transportOnly
 }
+
+// transportOnly limits a family to one transport.
+type transportOnly int
+
+const (
+	anyTransport transportOnly = iota
+	// http1Only: the HTTP/1.1 upgrade of RFC 6455 §4 (its HTTP/2 form is
+	// the 300.x family), or a browser's page, which names a ws:// URL.
+	http1Only
+	// http2Only: the extended CONNECT and streams of RFC 8441.
+	http2Only
+)
 
 // families is the registry of the catalog's families, in report order.
 var families = []family{
-	{name: FamilyHandshake, cases: Handshake},
+	{name: FamilyHandshake, cases: Handshake, over: http1Only},
 	{name: FamilyHandshakeResponse, clientOnly: HandshakeResponse},
 	{name: FamilyFraming, cases: Framing, swapsRoles: true},
 	{name: FamilyPingPong, cases: PingPong, swapsRoles: true},
@@ -123,7 +138,9 @@ var families = []family{
 	{name: FamilyDeflateParams, cases: DeflateParams, slow: true, cpuBound: true},
 	{name: FamilyDeflateResponse, clientOnly: DeflateResponse},
 	{name: FamilyMasking, cases: Masking, clientOnly: MaskKeys},
-	{name: FamilyBrowser, cases: Browser, inBrowser: true},
+	{name: FamilyBrowser, cases: Browser, inBrowser: true, over: http1Only},
+	{name: FamilyH2Bootstrap, cases: H2Bootstrap, over: http2Only},
+	{name: FamilyH2Streams, cases: H2Streams, over: http2Only},
 }
 
 // familyNamed returns the family called name; the zero family (no cases,
@@ -160,6 +177,19 @@ func SlowFamilies() []Family { return familiesWhere(func(f family) bool { return
 // IsCPUBound reports whether family is CPU-bound (family.cpuBound): the
 // engine runs only a few of its cases at once.
 func IsCPUBound(family Family) bool { return familyNamed(family).cpuBound }
+
+// RunsOver reports whether family's cases run over transport t: the
+// RFC 6455 families over both, the HTTP/1.1 upgrade and the browser's
+// over HTTP/1.1 only, RFC 8441's over HTTP/2 only.
+func RunsOver(family Family, t wire.Transport) bool {
+	switch familyNamed(family).over {
+	case http1Only:
+		return t == wire.HTTP1
+	case http2Only:
+		return t == wire.HTTP2
+	}
+	return true
+}
 
 // InBrowser reports whether family runs its cases in a real browser.
 func InBrowser(family Family) bool { return familyNamed(family).inBrowser }

@@ -2,6 +2,7 @@ package cases_test
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/conformance/internal/brokenpeer"
 	"github.com/wsharness/wsharness/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // Concurrency of the defect tests: cases mostly wait on timers, so many run
@@ -31,15 +33,34 @@ func TestCorrectServerPassesEveryCase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
 
-	var all []cases.Case
-	for _, c := range wireCases() {
-		if !cases.IsSlow(c.Family) { // TestCorrectServerPassesLimits runs them
-			all = append(all, c)
+	started := time.Now()
+	got := runAll(ctx, srv.URL(), quickCases(wire.HTTP1), make(chan struct{}, correctWorkers))
+	requireAllPass(t, "server", got, started)
+}
+
+// TestCorrectH2ServerPassesEveryCase is the same over HTTP/2: the RFC 6455
+// families on an extended CONNECT stream, and the HTTP/2 families,
+// against the broken peer's HTTP/2 server with no defect.
+func TestCorrectH2ServerPassesEveryCase(t *testing.T) {
+	t.Parallel()
+	srv := brokenpeer.StartH2ForTest(t, brokenpeer.Defects{}, brokenpeer.H2Defects{})
+	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
+	defer cancel()
+	started := time.Now()
+	got := runAll(ctx, srv.URL(), quickCases(wire.HTTP2), make(chan struct{}, correctWorkers))
+	requireAllPass(t, "HTTP/2 server", got, started)
+}
+
+// quickCases is wireCases(transport) without the slow families
+// (TestCorrectServerPassesLimits runs them).
+func quickCases(transport wire.Transport) []cases.Case {
+	var out []cases.Case
+	for _, c := range wireCases(transport) {
+		if !cases.IsSlow(c.Family) {
+			out = append(out, c)
 		}
 	}
-	started := time.Now()
-	got := runAll(ctx, srv.URL(), all, make(chan struct{}, correctWorkers))
-	requireAllPass(t, "server", got, started)
+	return out
 }
 
 // requireAllPass fails the test for any result of the correct peer (a
@@ -66,9 +87,9 @@ func TestEachDefectIsCaught(t *testing.T) {
 	t.Parallel()
 	ctx, cancel := context.WithTimeout(context.Background(), testDeadline)
 	defer cancel()
-	catalog := wireCases()
+	catalogs := map[bool][]cases.Case{false: wireCases(wire.HTTP1), true: wireCases(wire.HTTP2)}
 	inCatalog := map[string]bool{}
-	for _, c := range catalog {
+	for _, c := range slices.Concat(catalogs[false], catalogs[true]) {
 		inCatalog[c.ID] = true
 	}
 
@@ -85,11 +106,11 @@ func TestEachDefectIsCaught(t *testing.T) {
 		if row.defects.ClientOnly() || row.clientFormOnly {
 			continue // clientdefects_test.go
 		}
-		srv := brokenpeer.StartForTest(t, row.defects)
-		runs[i].selected = selectCases(catalog, row.run)
+		url := startBroken(t, row)
+		runs[i].selected = selectCases(catalogs[row.overH2], row.run)
 		wg.Go(func() {
 			t0 := time.Now()
-			runs[i].got = runAll(ctx, srv.URL(), runs[i].selected, sem)
+			runs[i].got = runAll(ctx, url, runs[i].selected, sem)
 			runs[i].took = time.Since(t0)
 		})
 	}
@@ -111,12 +132,21 @@ func TestEachDefectIsCaught(t *testing.T) {
 	}
 }
 
-// wireCases is the catalog without the browser family, whose client is a
-// browser (browser_test.go runs it).
-func wireCases() []cases.Case {
+// startBroken starts the broken peer a row's server defects describe, over
+// HTTP/1.1 or HTTP/2, for the test, and returns its URL.
+func startBroken(t *testing.T, row defectRow) string {
+	if row.overH2 {
+		return brokenpeer.StartH2ForTest(t, row.defects, row.h2).URL()
+	}
+	return brokenpeer.StartForTest(t, row.defects).URL()
+}
+
+// wireCases is the catalog run over transport, without the browser
+// family, whose client is a browser (browser_test.go runs it).
+func wireCases(transport wire.Transport) []cases.Case {
 	var out []cases.Case
 	for _, c := range cases.All() {
-		if c.Family != cases.FamilyBrowser {
+		if c.Family != cases.FamilyBrowser && cases.RunsOver(c.Family, transport) {
 			out = append(out, c)
 		}
 	}

@@ -35,6 +35,10 @@ type defectRow struct {
 	// the server's defect table leaves it out although its knob is one of
 	// the frame loop's.
 	clientFormOnly bool
+	// overH2: the broken peer is its HTTP/2 server (ws+h2://), with h2's
+	// knobs beside defects', and the cases are those run over HTTP/2.
+	overH2 bool
+	h2     brokenpeer.H2Defects
 }
 
 // defectRows is the one table of defects, of either end: the broken peer
@@ -432,6 +436,70 @@ var defectRows = []defectRow{
 	{
 		name: "EchoInvalidUTF8/server-close", defects: brokenpeer.Defects{EchoInvalidUTF8: true}, clientFormOnly: true,
 		run: ids("111.17"), nonStrict: ids("111.17"), noneFailing: true,
+	},
+	// HTTP/2 (RFC 8441): each knob of the broken peer's HTTP/2 server,
+	// and an RFC 6455 knob inside the stream, caught over ws+h2://.
+	{
+		name: "H2/IgnoreRSV", overH2: true, defects: brokenpeer.Defects{IgnoreRSV: true},
+		run:      []string{string(cases.FamilyReservedBits)},
+		mustFail: seq("3", 1, 7),
+	},
+	{
+		name: "H2/NoConnectSetting", overH2: true, h2: brokenpeer.H2Defects{NoConnectSetting: true},
+		run:      []string{string(cases.FamilyH2Bootstrap)},
+		mustFail: ids("300.1", "300.2", "300.11"),
+	},
+	{
+		name: "H2/Status101", overH2: true, h2: brokenpeer.H2Defects{Status101: true},
+		run: []string{"300.2"}, mustFail: ids("300.2"), observed: ":status 101",
+	},
+	{
+		name: "H2/StatusWithEndStream", overH2: true, h2: brokenpeer.H2Defects{StatusWithEndStream: true},
+		run: []string{"300.2"}, mustFail: ids("300.2"), observed: "END_STREAM",
+	},
+	{
+		name: "H2/ConnectionHeaders", overH2: true, h2: brokenpeer.H2Defects{ConnectionHeaders: true},
+		run: []string{"300.2"}, mustFail: ids("300.2"), observed: "RFC 9113 §8.2.2",
+	},
+	{
+		name: "H2/AcceptsProtocolOnGet", overH2: true, h2: brokenpeer.H2Defects{AcceptsProtocolOnGet: true},
+		run: []string{"300.5"}, mustFail: ids("300.5"),
+	},
+	{
+		name: "H2/AcceptsMissingPath", overH2: true, h2: brokenpeer.H2Defects{AcceptsMissingPath: true},
+		run: []string{"300.6", "300.7"}, mustFail: ids("300.6", "300.7"),
+	},
+	{
+		name: "H2/AcceptsConnectionHeaders", overH2: true, h2: brokenpeer.H2Defects{AcceptsConnectionHeaders: true},
+		run: []string{"300.8"}, mustFail: ids("300.8"),
+	},
+	{
+		name: "H2/IgnoresFlowControl", overH2: true, h2: brokenpeer.H2Defects{IgnoresFlowControl: true},
+		run: []string{"301.2"}, mustFail: ids("301.2"), observed: "RFC 9113 §6.9.1",
+	},
+	{
+		name: "H2/NoWindowUpdate", overH2: true, h2: brokenpeer.H2Defects{NoWindowUpdate: true},
+		run: []string{"301.1"}, mustFail: ids("301.1"),
+	},
+	{
+		name: "H2/HeadOfLineBlocking", overH2: true, h2: brokenpeer.H2Defects{HeadOfLineBlocking: true},
+		run: []string{"301.4"}, nonStrict: ids("301.4"),
+	},
+	{
+		name: "H2/ResetKillsConnection", overH2: true, h2: brokenpeer.H2Defects{ResetKillsConnection: true},
+		run: []string{"301.6", "301.7"}, nonStrict: ids("301.6", "301.7"),
+	},
+	{
+		name: "H2/ResetInsteadOfEndStream", overH2: true, h2: brokenpeer.H2Defects{ResetInsteadOfEndStream: true},
+		run: []string{"301.5"}, nonStrict: ids("301.5"),
+	},
+	{
+		name: "H2/NeverEndsStream", overH2: true, h2: brokenpeer.H2Defects{NeverEndsStream: true},
+		run: []string{"301.5"}, nonStrict: ids("301.5"),
+	},
+	{
+		name: "H2/GoAwayKillsStreams", overH2: true, h2: brokenpeer.H2Defects{GoAwayKillsStreams: true},
+		run: []string{"301.8"}, nonStrict: ids("301.8"),
 	},
 }
 

@@ -152,7 +152,7 @@ func mustDecline(resp *handshake.Response, err error) (results.Verdict, string) 
 		return results.NonStrict, got + "; the server should decline the offer or answer with a 4xx"
 	case resp.Status >= 400 && resp.Status < 500:
 		return results.OK, got + ": the handshake was failed"
-	case resp.Status != http.StatusSwitchingProtocols:
+	case !resp.Agreed():
 		return results.NonStrict, got + "; declining the offer or a 4xx is expected"
 	}
 	values := resp.Header.Values("Sec-WebSocket-Extensions")
@@ -376,19 +376,23 @@ func inBothForms(c Case, clientSteps string) Case {
 // A 101 that accepts the invalid offer stays FAILED.
 func refusedNonStrict(c Case) Case {
 	return regraded(c, func(_ casekit.Env, out *results.Case) {
-		if status := responseStatus(out.Handshake.Response); out.Verdict == results.Failed && status != http.StatusSwitchingProtocols {
+		if out.Verdict == results.Failed && !agreed(out.Handshake.Response) {
 			out.Verdict, out.CloseVerdict = results.NonStrict, results.CloseOK
 			out.Observed = "NON-STRICT: the handshake was refused; the server should have declined the invalid offer and accepted or declined the valid one (RFC 7692 §7).\n" + out.Observed
 		}
 	})
 }
 
-// responseStatus reads the status code of a raw response head; 0 if none.
-func responseStatus(raw string) int {
+// agreed reports whether a response as results.json holds it opened the
+// WebSocket: "HTTP/1.1 101 ..." or, over HTTP/2, ":status: 200".
+func agreed(raw string) bool {
 	var proto string
 	var status int
 	if _, err := fmt.Sscan(raw, &proto, &status); err != nil {
-		return 0
+		return false
 	}
-	return status
+	if proto == ":status:" {
+		return status == http.StatusOK
+	}
+	return status == http.StatusSwitchingProtocols
 }

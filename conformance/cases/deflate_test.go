@@ -10,6 +10,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/conformance/internal/brokenpeer"
 	"github.com/wsharness/wsharness/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 // deflateSample is the part of 12.x and 13.x that make test runs against
@@ -34,7 +35,7 @@ func TestCorrectServerPassesDeflateData(t *testing.T) {
 	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
-	selected := selectCases(wireCases(), selectors)
+	selected := selectCases(wireCases(wire.HTTP1), selectors)
 	if len(selected) < len(selectors) {
 		t.Fatalf("%d cases selected by %d selectors", len(selected), len(selectors))
 	}
@@ -55,7 +56,7 @@ func TestServerWithoutDeflate(t *testing.T) {
 	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{NoDeflate: true})
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	selected := selectCases(wireCases(), append([]string{string(cases.FamilyDeflateNegotiation)}, deflateSample...))
+	selected := selectCases(wireCases(wire.HTTP1), append([]string{string(cases.FamilyDeflateNegotiation)}, deflateSample...))
 	for _, r := range runAll(ctx, srv.URL(), selected, make(chan struct{}, 8)) {
 		want := results.Unimplemented
 		if strings.HasPrefix(r.ID, "11.2.") {

@@ -91,15 +91,19 @@ func TestDocCounts(t *testing.T) {
 }
 
 func TestCountSelections(t *testing.T) {
+	overHTTP1 := len(All()) - len(ByFamily(FamilyH2Bootstrap)) - len(ByFamily(FamilyH2Streams))
 	for _, tc := range []struct {
 		selection string
 		want      int
 	}{
-		{"server", len(All())},
+		{"server", overHTTP1},
+		{"server over=h2", len(All()) - len(ByFamily(FamilyHandshake)) - len(ByFamily(FamilyBrowser))},
+		{"server family=h2-streams", 0},
+		{"server over=h2 family=h2-streams", len(ByFamily(FamilyH2Streams))},
 		{"client", len(ForPeer(wire.Client))},
 		{"server family=utf8", len(ByFamily(FamilyUTF8))},
 		{"server ids=6.*", len(ByFamily(FamilyUTF8))},
-		{"server -family=utf8", len(All()) - len(ByFamily(FamilyUTF8))},
+		{"server -family=utf8", overHTTP1 - len(ByFamily(FamilyUTF8))},
 		{"server ids=1.1.1,1.1.2", 2},
 		{"server-slow family=limits", len(ByFamily(FamilyLimits))},
 		{"server-default family=limits", 0},
@@ -110,10 +114,10 @@ func TestCountSelections(t *testing.T) {
 	}
 	def, _ := countCases("server-default")
 	slow, _ := countCases("server-slow")
-	if def+slow != len(All()) || def == 0 || slow == 0 {
-		t.Errorf("default %d + slow %d != %d", def, slow, len(All()))
+	if def+slow != overHTTP1 || def == 0 || slow == 0 {
+		t.Errorf("default %d + slow %d != %d", def, slow, overHTTP1)
 	}
-	for _, bad := range []string{"", "servers", "server-fast", "server family=nope", "server family=", "server ids", "server colour=red"} {
+	for _, bad := range []string{"", "servers", "server-fast", "server family=nope", "server family=", "server ids", "server colour=red", "server over=h3", "server -over=h2"} {
 		if _, err := countCases(bad); err == nil {
 			t.Errorf("countCases(%q): no error", bad)
 		}

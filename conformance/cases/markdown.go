@@ -113,6 +113,8 @@ func docFamilies(all []docCase) []Family {
 //	family=NAME[,NAME]               only these families (-family=: not these)
 //	ids=PATTERN[,PATTERN]            only these IDs, as --cases takes them:
 //	                                 exact, or a prefix ending in ".*" (-ids=: not these)
+//	over=h2                          the cases run over HTTP/2 (ws+h2://)
+//	                                 instead of HTTP/1.1, the default
 //
 // e.g. "server-default", "client ids=12.*,13.*", "server family=utf8".
 func countCases(selection string) (int, error) {
@@ -152,7 +154,8 @@ func selectCases(selection string) ([]Case, error) {
 	default:
 		return nil, fmt.Errorf("selection %q: starts with %q, want server or client", selection, role)
 	}
-	keep := []func(Case) bool{}
+	transport := wire.HTTP1
+	keep := []func(Case) bool{func(c Case) bool { return RunsOver(c.Family, transport) }}
 	switch profile {
 	case "", string(ProfileFull):
 	case string(ProfileDefault):
@@ -178,12 +181,18 @@ func selectCases(selection string) ([]Case, error) {
 				}
 			}
 			in = func(c Case) bool { return slices.Contains(list, string(c.Family)) }
+		case "over":
+			if value != "h2" || negated {
+				return nil, fmt.Errorf("selection %q: filter %q, want over=h2", selection, f)
+			}
+			transport = wire.HTTP2
+			continue
 		case "ids":
 			in = func(c Case) bool {
 				return slices.ContainsFunc(list, func(p string) bool { return expect.Match(p, c.ID) })
 			}
 		default:
-			return nil, fmt.Errorf("selection %q: filter %q, want family= or ids=", selection, f)
+			return nil, fmt.Errorf("selection %q: filter %q, want family=, ids= or over=", selection, f)
 		}
 		keep = append(keep, func(c Case) bool { return in(c) != negated })
 	}

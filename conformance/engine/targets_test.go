@@ -11,6 +11,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/targets"
+	"github.com/wsharness/wsharness/wire"
 )
 
 func TestSplitURL(t *testing.T) {
@@ -108,7 +109,7 @@ func TestExecuteSilentServerEndsFast(t *testing.T) {
 	silent := testnet.Serve(t, func(net.Conn) {}) // connections held open, never answered
 	var all []cases.Case
 	for _, c := range cases.All() {
-		if !cases.IsSlow(c.Family) && c.Family != cases.FamilyBrowser {
+		if !cases.IsSlow(c.Family) && c.Family != cases.FamilyBrowser && cases.RunsOver(c.Family, wire.HTTP1) {
 			all = append(all, c)
 		}
 	}

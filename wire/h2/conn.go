@@ -16,6 +16,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -115,6 +116,9 @@ type Conn struct {
 	goAway     *http2.GoAwayFrame
 	// violations are what the server got wrong at the HTTP/2 level.
 	violations []string
+	// pings are the PINGs awaiting their ACK, by payload.
+	pings   map[[8]byte]chan struct{}
+	pingSeq uint64
 	// err ends the connection: the reader's error, or Close's.
 	err  error
 	done chan struct{}
@@ -140,7 +144,9 @@ func Dial(ctx context.Context, nc net.Conn, o Options) (*Conn, error) {
 	// The harness sends what it likes; the server's frames are read as
 	// RFC 9113 frames, and whatever does not parse ends the connection.
 	c.fr.AllowIllegalWrites = true
-	c.fr.SetMaxReadFrameSize(1 << 24)
+	// The harness announces no SETTINGS_MAX_FRAME_SIZE, so a larger frame
+	// is the server's error (RFC 9113 §4.2), and garbage fails at once.
+	c.fr.SetMaxReadFrameSize(defaultMaxFrameSize)
 	c.fr.MaxHeaderListSize = maxHeaderListSize
 
 	_ = nc.SetReadDeadline(time.Now().Add(o.Timeout))
@@ -227,6 +233,32 @@ func (c *Conn) Err() error {
 
 // NetConn is the TCP (or TLS) connection under the HTTP/2 one.
 func (c *Conn) NetConn() net.Conn { return c.nc }
+
+// Ping sends a PING and waits for its ACK (RFC 9113 §6.7: the receiver
+// MUST answer) until ctx ends.
+func (c *Conn) Ping(ctx context.Context) error {
+	ch := make(chan struct{})
+	c.mu.Lock()
+	c.pingSeq++
+	var data [8]byte
+	binary.BigEndian.PutUint64(data[:], c.pingSeq)
+	if c.pings == nil {
+		c.pings = map[[8]byte]chan struct{}{}
+	}
+	c.pings[data] = ch
+	c.mu.Unlock()
+	if err := c.writeFrame(func() error { return c.fr.WritePing(false, data) }, "PING %x", data); err != nil {
+		return err
+	}
+	select {
+	case <-ch:
+		return nil
+	case <-c.done:
+		return c.Err()
+	case <-ctx.Done():
+		return fmt.Errorf("no PING ACK: %w", ctx.Err())
+	}
+}
 
 // Close drops the connection (no GOAWAY: SendGoAway first for that).
 func (c *Conn) Close() error {
@@ -343,6 +375,12 @@ func (c *Conn) dispatch(f http2.Frame, block *headerBlock) error {
 		if !f.IsAck() {
 			return c.writeFrame(func() error { return c.fr.WritePing(true, f.Data) }, "PING ACK")
 		}
+		c.mu.Lock()
+		if ch, ok := c.pings[f.Data]; ok {
+			delete(c.pings, f.Data)
+			close(ch)
+		}
+		c.mu.Unlock()
 	case *http2.WindowUpdateFrame:
 		c.onWindowUpdate(f)
 	case *http2.HeadersFrame:
@@ -492,7 +530,7 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 // credit returns n octets of flow-control credit for s (nil: the
 // connection only) once enough has built up, unless Options.Hold.
 func (c *Conn) credit(s *Stream, n int64) {
-	if c.opts.Hold || n <= 0 {
+	if c.opts.Hold || n < 0 || (n == 0 && s == nil) {
 		return
 	}
 	c.mu.Lock()
@@ -504,7 +542,7 @@ func (c *Conn) credit(s *Stream, n int64) {
 	}
 	if s != nil {
 		s.unacked += n
-		if s.unacked >= int64(c.opts.StreamWindow)/4 && !s.recvEnded && s.reset == nil {
+		if s.unacked >= int64(c.opts.StreamWindow)/4 && !s.held && !s.recvEnded && s.reset == nil {
 			streamIncr, s.unacked = s.unacked, 0
 			s.recvWindow += streamIncr
 		}

@@ -85,6 +85,21 @@ type Stream struct {
 	unacked     int64
 	rdl, wdl    time.Time
 	interimSeen int
+	// held: the harness returns no credit for the stream, as a reader
+	// that stopped reading would not (Hold).
+	held bool
+}
+
+// Hold stops (true) or resumes returning flow-control credit for the
+// stream: a held stream's window fills and the server must stop sending
+// on it, while the connection's credit still goes back.
+func (s *Stream) Hold(hold bool) {
+	s.c.mu.Lock()
+	s.held = hold
+	s.c.mu.Unlock()
+	if !hold {
+		s.c.credit(s, 0)
+	}
 }
 
 func newStream(c *Conn, id uint32) *Stream {

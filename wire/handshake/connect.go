@@ -47,10 +47,13 @@ func ExtendedConnect(u *url.URL, r *Request) []hpack.HeaderField {
 	}, rest...)
 }
 
+// ProtoHTTP2 is the Proto of an answer to an extended CONNECT.
+const ProtoHTTP2 = "HTTP/2"
+
 // ConnectResponse is an HTTP/2 answer as a Response: Status from
 // :status, the other fields as a header, Proto "HTTP/2".
 func ConnectResponse(fields []hpack.HeaderField, raw []byte) *Response {
-	resp := &Response{Status: -1, Proto: "HTTP/2", Header: http.Header{}, Raw: raw}
+	resp := &Response{Status: -1, Proto: ProtoHTTP2, Header: http.Header{}, Raw: raw}
 	for _, f := range fields {
 		if f.Name == ":status" {
 			fmt.Sscan(f.Value, &resp.Status)

@@ -132,6 +132,16 @@ type Response struct {
 	Raw    []byte
 }
 
+// Agreed reports whether the answer opens the WebSocket: 101 Switching
+// Protocols to an HTTP/1.1 upgrade, 200 to an HTTP/2 extended CONNECT
+// (RFC 8441 §5).
+func (r *Response) Agreed() bool {
+	if r.Proto == ProtoHTTP2 {
+		return r.Status == http.StatusOK
+	}
+	return r.Status == http.StatusSwitchingProtocols
+}
+
 // ErrHeadTooLarge means the peer sent an HTTP head over MaxHeadBytes.
 var ErrHeadTooLarge = fmt.Errorf("HTTP head is larger than %d bytes", MaxHeadBytes)
 
