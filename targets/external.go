@@ -621,10 +621,8 @@ func checkLoopbackWS(raw string) error {
 	if err != nil {
 		return err
 	}
-	switch u.Scheme {
-	case "ws", "wss", wire.SchemeWSH2, wire.SchemeWSSH2:
-	default:
-		return fmt.Errorf("%q: want a ws://, wss://, ws+h2:// or wss+h2:// URL", raw)
+	if !wire.KnownScheme(u.Scheme) {
+		return fmt.Errorf("%q: want a URL with %s", raw, wire.SchemesText)
 	}
 	if h := u.Hostname(); h != "127.0.0.1" && !strings.EqualFold(h, "localhost") {
 		return fmt.Errorf("%q: host %q is not 127.0.0.1 or localhost; external targets must listen on loopback only", raw, h)

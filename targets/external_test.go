@@ -343,7 +343,7 @@ func TestLoadExternalErrors(t *testing.T) {
 		{"unknown field", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://127.0.0.1:1/echo\n    cmd: [x]\n", "field cmd not found"},
 		{"non-loopback", "version: 1\ntargets:\n  - name: a\n    command: [x]\n    echo_url: ws://0.0.0.0:9105/echo\n", "loopback only"},
 		{"remote host", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://example.com:80/echo\n", "loopback only"},
-		{"https", "version: 1\ntargets:\n  - name: a\n    echo_url: https://127.0.0.1:1/echo\n", "want a ws://, wss://, ws+h2:// or wss+h2:// URL"},
+		{"https", "version: 1\ntargets:\n  - name: a\n    echo_url: https://127.0.0.1:1/echo\n", "want a URL with ws:// or wss://, or ws+h2://"},
 		{"no port", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost/echo\n", "no port"},
 		{"bad broadcast", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost:1/echo\n    broadcast_url: ws://10.0.0.1:1/b\n", "broadcast_url"},
 		{"no url", "version: 1\ntargets:\n  - name: a\n    command: [x]\n", "echo_url missing"},
