@@ -6,11 +6,14 @@
 #   python3-websockets       the Python websockets target and client agent
 #   python3-autobahn         the Autobahn|Python asyncio target and client agent
 #   libwebsockets-dev gcc    the libwebsockets C echo target and client agent (built by make)
+#   haproxy                  haproxy-h2: HAProxy terminating WebSockets over HTTP/2 (RFC 8441)
+#   apache2-bin              apache-h2: Apache's binary and modules (mod_http2 with H2WebSockets, 2.4.58+;
+#                            mod_proxy_http), without the apache2 package's system service
 # Idempotent; run as root (CI) or with sudo. A package that is already
 # installed is not touched, so a runtime removed on purpose (to see the
 # target skipped) stays removed unless deps is run again.
 set -euo pipefail
-want=(chromium-headless-shell php-cli nodejs node-ws python3-websockets python3-autobahn libwebsockets-dev gcc libc6-dev pkg-config)
+want=(chromium-headless-shell php-cli nodejs node-ws python3-websockets python3-autobahn libwebsockets-dev gcc libc6-dev pkg-config haproxy apache2-bin)
 need=()
 for p in "${want[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || need+=("$p")

@@ -13,7 +13,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -87,7 +89,16 @@ type ExternalSpec struct {
 	// ReadyTimeout bounds how long the command gets to accept a WebSocket
 	// handshake on EchoURL, e.g. "15s"; zero means 10 s.
 	ReadyTimeout time.Duration `yaml:"ready_timeout,omitempty"`
+	// Backend names a built-in target for a command that fronts one (a
+	// proxy): Start runs it in process on 127.0.0.1:0 before the command,
+	// puts its host:port in place of {backend} in Command and in Env
+	// values, and Stop stops it after the command.
+	Backend string `yaml:"backend,omitempty"`
 }
+
+// PlaceholderBackend in a target's command or env values is replaced by
+// the host:port of its Backend.
+const PlaceholderBackend = "{backend}"
 
 // External is a Target whose server is a program the user names.
 type External struct {
@@ -177,10 +188,11 @@ func (e External) runCheck() error {
 
 // Start makes the target reachable. addr is ignored: the command chooses
 // its own address, the one in EchoURL. Without a Command, Start only
-// returns the URLs. Otherwise it runs the command in its own process group
-// (which receives SIGTERM should wsharness die without stopping it),
-// captures its output, and returns once a WebSocket opening handshake to
-// EchoURL succeeds.
+// returns the URLs. Otherwise it starts the Backend, if any, then runs the
+// command in its own process group (which receives SIGTERM should
+// wsharness die without stopping it), captures its output, and returns
+// once a WebSocket opening handshake to EchoURL succeeds (over HTTP/2 for
+// a ws+h2:// or wss+h2:// URL). Stopping the command stops the Backend.
 //
 // A missing required executable, a port already in use before the command
 // starts, a command that cannot start, exits before serving or does not
@@ -207,10 +219,31 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 		return nil, fmt.Errorf("target %s: %w: something already listens on %s", s.Name, ErrTargetUnavailable, host)
 	}
 
-	r, err := startProcess(s, s.Command)
+	args, env := s.Command, s.Env
+	var backend Running
+	if s.Backend != "" {
+		var addr string
+		if backend, addr, err = startBackend(ctx, s); err != nil {
+			return nil, err
+		}
+		fill := func(in []string) []string {
+			out := make([]string, len(in))
+			for i, a := range in {
+				out[i] = strings.ReplaceAll(a, PlaceholderBackend, addr)
+			}
+			return out
+		}
+		args, env = fill(args), fill(env)
+	}
+	s.Env = env
+	r, err := startProcess(s, args)
 	if err != nil {
+		if backend != nil {
+			_ = backend.Stop(context.WithoutCancel(ctx))
+		}
 		return nil, err
 	}
+	r.backend, r.backendName = backend, s.Backend
 
 	timeout := s.ReadyTimeout
 	if timeout <= 0 {
@@ -237,6 +270,7 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 		}
 		select {
 		case <-r.proc.Done():
+			_ = r.Stop(context.Background())
 			return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.proc.Err()))
 		case <-ctx.Done():
 			_ = r.Stop(context.Background())
@@ -247,6 +281,7 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 	// The process may have exited during the last attempt.
 	select {
 	case <-r.proc.Done():
+		_ = r.Stop(context.Background())
 		return nil, r.unavailable(fmt.Sprintf("exited before serving (%v)", r.proc.Err()))
 	default:
 	}
@@ -301,6 +336,10 @@ type externalRunning struct {
 	externalURLs
 	name string
 	proc *procgroup.Group
+	// backend is the spec's Backend, running in process; nil without one.
+	backend     Running
+	backendName string
+	backendStop sync.Once
 }
 
 // Output returns the command's last 64 KiB of standard output and error.
@@ -315,7 +354,35 @@ func (r *externalRunning) PID() int { return r.proc.PID() }
 // return at once.
 func (r *externalRunning) Stop(ctx context.Context) error {
 	r.proc.Stop(ctx, externalStopGrace)
-	return nil
+	var err error
+	if r.backend != nil {
+		// After the command, which may still be forwarding to it.
+		r.backendStop.Do(func() {
+			if err = r.backend.Stop(ctx); err != nil {
+				err = fmt.Errorf("target %s: stop backend %s: %w", r.name, r.backendName, err)
+			}
+		})
+	}
+	return err
+}
+
+// startBackend starts s.Backend, a built-in target, on a free loopback
+// port, and returns it with its host:port.
+func startBackend(ctx context.Context, s ExternalSpec) (Running, string, error) {
+	t, err := Lookup(s.Backend)
+	if err != nil {
+		return nil, "", fmt.Errorf("target %s: backend: %w", s.Name, err)
+	}
+	r, err := t.Start(ctx, "127.0.0.1:0")
+	if err != nil {
+		return nil, "", fmt.Errorf("target %s: start backend %s: %w", s.Name, s.Backend, err)
+	}
+	u, err := url.Parse(r.URL(EchoPath))
+	if err != nil {
+		_ = r.Stop(context.WithoutCancel(ctx))
+		return nil, "", fmt.Errorf("target %s: backend %s: %w", s.Name, s.Backend, err)
+	}
+	return r, u.Host, nil
 }
 
 // unavailable returns an ErrTargetUnavailable error quoting the command's
@@ -488,8 +555,31 @@ func (s ExternalSpec) Validate() error {
 	if s.ReadyTimeout < 0 {
 		return fmt.Errorf("target %s: negative ready_timeout", s.Name)
 	}
+	return s.checkBackend()
+}
+
+// checkBackend accepts a Backend that is a built-in target's name, with a
+// command that uses it: {backend} in an argument or an env value, and no
+// {backend} without a Backend.
+func (s ExternalSpec) checkBackend() error {
+	used := slices.ContainsFunc(s.Command, hasBackend) || slices.ContainsFunc(s.Env, hasBackend)
+	if s.Backend == "" {
+		if used {
+			return fmt.Errorf("target %s: %s in command or env, but no backend", s.Name, PlaceholderBackend)
+		}
+		return nil
+	}
+	if _, err := Lookup(s.Backend); err != nil {
+		return fmt.Errorf("target %s: backend: %w", s.Name, err)
+	}
+	if !used {
+		// A backend nothing is told about would run for nothing.
+		return fmt.Errorf("target %s: backend %s: no %s in command or env", s.Name, s.Backend, PlaceholderBackend)
+	}
 	return nil
 }
+
+func hasBackend(arg string) bool { return strings.Contains(arg, PlaceholderBackend) }
 
 // checkRuntime checks what says how to run the command: check, env and
 // requires.
@@ -524,15 +614,15 @@ func CheckName(name string) error {
 	return nil
 }
 
-// checkLoopbackWS accepts a ws:// or wss:// URL on 127.0.0.1 or localhost
-// with a port.
+// checkLoopbackWS accepts a ws://, wss:// (HTTP/1.1), ws+h2:// or
+// wss+h2:// (HTTP/2, RFC 8441) URL on 127.0.0.1 or localhost with a port.
 func checkLoopbackWS(raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return err
 	}
-	if u.Scheme != "ws" && u.Scheme != "wss" {
-		return fmt.Errorf("%q: want a ws:// or wss:// URL", raw)
+	if !wire.KnownScheme(u.Scheme) {
+		return fmt.Errorf("%q: want a URL with %s", raw, wire.SchemesText)
 	}
 	if h := u.Hostname(); h != "127.0.0.1" && !strings.EqualFold(h, "localhost") {
 		return fmt.Errorf("%q: host %q is not 127.0.0.1 or localhost; external targets must listen on loopback only", raw, h)

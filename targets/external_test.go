@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -24,13 +25,16 @@ import (
 // WSH_FAKE_SERVER set it never runs the tests. WSH_FAKE_MODE picks what
 // it does: serve (default) an echo server on WSH_FAKE_SERVER's address,
 // serve it over TLS with a fresh self-signed certificate (tls), exit at
-// once, or hang without listening.
+// once, hang without listening, or forward every connection to
+// WSH_FAKE_BACKEND, which its first argument must repeat (proxy).
 func TestMain(m *testing.M) {
 	addr := os.Getenv("WSH_FAKE_SERVER")
 	if addr == "" {
 		os.Exit(m.Run())
 	}
 	switch os.Getenv("WSH_FAKE_MODE") {
+	case "proxy":
+		fakeProxy(addr, os.Getenv("WSH_FAKE_BACKEND"))
 	case "exit":
 		fmt.Println("fake server: starting")
 		fmt.Fprintln(os.Stderr, "fake server: cannot bind, giving up")
@@ -62,6 +66,37 @@ func fakeEchoServer(addr string) {
 	fmt.Println("fake server: listening on", ln.Addr())
 	fmt.Fprintln(os.Stderr, "fake server: stderr works too")
 	_ = http.Serve(ln, newGorillaDefaultHandler())
+}
+
+// fakeProxy forwards every connection to addr to backend, as a proxy in
+// another process, once its first argument says the same backend.
+func fakeProxy(addr, backend string) {
+	if len(os.Args) < 2 || os.Args[1] != backend || strings.Contains(backend, "{") {
+		fmt.Fprintf(os.Stderr, "fake proxy: backend %q in env, arguments %q\n", backend, os.Args[1:])
+		os.Exit(4)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fake proxy:", err)
+		os.Exit(2)
+	}
+	fmt.Println("fake proxy: forwarding", ln.Addr(), "to", backend)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			os.Exit(2)
+		}
+		go func() {
+			defer c.Close()
+			b, err := net.DialTimeout("tcp", backend, 2*time.Second)
+			if err != nil {
+				return
+			}
+			defer b.Close()
+			go func() { _, _ = io.Copy(b, c); _ = b.(*net.TCPConn).CloseWrite() }()
+			_, _ = io.Copy(c, b)
+		}()
+	}
 }
 
 func fakeExternal(t *testing.T, mode string, timeout time.Duration) (External, string) {
@@ -308,7 +343,7 @@ func TestLoadExternalErrors(t *testing.T) {
 		{"unknown field", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://127.0.0.1:1/echo\n    cmd: [x]\n", "field cmd not found"},
 		{"non-loopback", "version: 1\ntargets:\n  - name: a\n    command: [x]\n    echo_url: ws://0.0.0.0:9105/echo\n", "loopback only"},
 		{"remote host", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://example.com:80/echo\n", "loopback only"},
-		{"https", "version: 1\ntargets:\n  - name: a\n    echo_url: https://127.0.0.1:1/echo\n", "want a ws:// or wss:// URL"},
+		{"https", "version: 1\ntargets:\n  - name: a\n    echo_url: https://127.0.0.1:1/echo\n", "want a URL with ws:// or wss://, or ws+h2://"},
 		{"no port", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost/echo\n", "no port"},
 		{"bad broadcast", "version: 1\ntargets:\n  - name: a\n    echo_url: ws://localhost:1/echo\n    broadcast_url: ws://10.0.0.1:1/b\n", "broadcast_url"},
 		{"no url", "version: 1\ntargets:\n  - name: a\n    command: [x]\n", "echo_url missing"},
@@ -411,5 +446,124 @@ func TestExternalCommandTLS(t *testing.T) {
 	_, err = e.Start(context.Background(), "")
 	if !errors.Is(err, ErrTargetUnavailable) || !strings.Contains(err.Error(), "x509") {
 		t.Fatalf("unverifiable certificate: %v, want unavailable with the x509 error", err)
+	}
+}
+
+// A target with a backend: the built-in target runs first on a free port,
+// the command learns its address from {backend} in its arguments and env,
+// and stopping the command stops the backend.
+func TestExternalBackend(t *testing.T) {
+	e, addr := fakeExternal(t, "proxy", 5*time.Second)
+	e.Spec.Backend = "gorilla"
+	e.Spec.Command = append(e.Spec.Command, "{backend}")
+	e.Spec.Env = append(e.Spec.Env, "WSH_FAKE_BACKEND={backend}")
+	if err := e.Spec.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	r, err := e.Start(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	er := r.(*externalRunning)
+	backend := strings.TrimSuffix(strings.TrimPrefix(er.backend.URL(EchoPath), "ws://"), EchoPath)
+	if !strings.Contains(er.Output(), "forwarding "+addr+" to "+backend) {
+		t.Errorf("output %q, want the proxy forwarding to %s", er.Output(), backend)
+	}
+	if e.Spec.Command[1] != "{backend}" || e.Spec.Env[2] != "WSH_FAKE_BACKEND={backend}" {
+		t.Errorf("Start changed the spec: %q %q", e.Spec.Command, e.Spec.Env)
+	}
+	c, _, err := websocket.DefaultDialer.Dial(r.URL(EchoPath), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WriteMessage(websocket.TextMessage, []byte("through")); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, p, err := c.ReadMessage(); err != nil || string(p) != "through" {
+		t.Errorf("echo through the proxy: %q %v", p, err)
+	}
+	_ = c.Close()
+	if err := r.Stop(context.Background()); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	if b, err := net.DialTimeout("tcp", backend, time.Second); err == nil {
+		_ = b.Close()
+		t.Errorf("backend %s still listens after Stop", backend)
+	}
+	if err := r.Stop(context.Background()); err != nil {
+		t.Errorf("second Stop: %v", err)
+	}
+}
+
+// A command that never serves leaves no backend behind.
+func TestExternalBackendStoppedOnFailure(t *testing.T) {
+	e, _ := fakeExternal(t, "exit", 5*time.Second)
+	e.Spec.Backend = "gorilla"
+	e.Spec.Env = append(e.Spec.Env, "WSH_FAKE_BACKEND={backend}")
+	before := listeningLoopback(t)
+	if _, err := e.Start(context.Background(), ""); !errors.Is(err, ErrTargetUnavailable) {
+		t.Fatalf("Start = %v; want ErrTargetUnavailable", err)
+	}
+	if after := listeningLoopback(t); after > before {
+		t.Errorf("%d loopback listeners before Start, %d after it failed: the backend was left running", before, after)
+	}
+
+	e.Spec.Backend = "no-such-target"
+	if _, err := e.Start(context.Background(), ""); err == nil || !strings.Contains(err.Error(), `backend: unknown target "no-such-target"`) {
+		t.Errorf("Start with an unknown backend = %v", err)
+	}
+}
+
+// listeningLoopback counts this process's listening TCP sockets, from the
+// descriptors that /proc says are sockets in the LISTEN state.
+func listeningLoopback(t *testing.T) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skip("no /proc/net/tcp:", err)
+	}
+	inodes := map[string]bool{}
+	for _, line := range strings.Split(string(b), "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) > 9 && f[3] == "0A" { // TCP_LISTEN
+			inodes[f[9]] = true
+		}
+	}
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Skip("no /proc/self/fd:", err)
+	}
+	n := 0
+	for _, fd := range fds {
+		l, err := os.Readlink(filepath.Join("/proc/self/fd", fd.Name()))
+		if err == nil && strings.HasPrefix(l, "socket:[") && inodes[strings.TrimSuffix(strings.TrimPrefix(l, "socket:["), "]")] {
+			n++
+		}
+	}
+	return n
+}
+
+func TestExternalBackendValidate(t *testing.T) {
+	for _, tc := range []struct{ name, body, want string }{
+		{"unknown backend", "    command: [x, \"{backend}\"]\n    backend: nginx\n", `backend: unknown target "nginx"`},
+		{"backend unused", "    command: [x]\n    backend: gorilla\n", "backend gorilla: no {backend} in command or env"},
+		{"placeholder without backend", "    command: [x]\n    env: [\"B={backend}\"]\n", "{backend} in command or env, but no backend"},
+		{"backend without command", "    backend: gorilla\n", "no {backend}"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := LoadExternal(writeFile(t, "version: 1\ntargets:\n  - name: a\n    echo_url: ws+h2://127.0.0.1:1/echo\n"+tc.body))
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("err = %v, want it to mention %q", err, tc.want)
+			}
+		})
+	}
+	got, err := LoadExternal(writeFile(t, "version: 1\ntargets:\n  - name: a\n    echo_url: ws+h2://127.0.0.1:1/echo\n    broadcast_url: wss+h2://localhost:1/broadcast\n    command: [x]\n    env: [\"B={backend}\"]\n    backend: gobwas\n"))
+	if err != nil || len(got) != 1 || got[0].Spec.Backend != "gobwas" {
+		t.Errorf("LoadExternal = %+v, %v", got, err)
+	}
+	c := ExternalSpec{Name: "c", Command: []string{"x", PlaceholderURL}, Backend: "gorilla"}
+	if err := c.ValidateClient(); err == nil || !strings.Contains(err.Error(), "backend are for servers") {
+		t.Errorf("a client with a backend: %v", err)
 	}
 }

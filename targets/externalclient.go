@@ -89,8 +89,8 @@ func (s ExternalSpec) ValidateClient() error {
 	if !slices.ContainsFunc(s.Command, func(a string) bool { return strings.Contains(a, PlaceholderURL) }) {
 		return fmt.Errorf("client %s: command has no %s: the driver must be handed the fuzzing server's URL", s.Name, PlaceholderURL)
 	}
-	if s.EchoURL != "" || s.BroadcastURL != "" || s.Bench != nil || s.MaxConnections != 0 || s.ReadyTimeout != 0 {
-		return fmt.Errorf("client %s: echo_url, broadcast_url, bench, max_connections and ready_timeout are for servers", s.Name)
+	if s.EchoURL != "" || s.BroadcastURL != "" || s.Bench != nil || s.MaxConnections != 0 || s.ReadyTimeout != 0 || s.Backend != "" {
+		return fmt.Errorf("client %s: echo_url, broadcast_url, bench, max_connections, ready_timeout and backend are for servers", s.Name)
 	}
 	return s.checkRuntime()
 }
