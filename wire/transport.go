@@ -245,8 +245,8 @@ func countingOf(nc net.Conn, fallback *countingConn) *countingConn {
 // frame.
 func checkH2Answer(hs *Handshake, protocols, extensions []string) []string {
 	problems := handshake.CheckConnect(hs.Response, protocols, extensions)
-	if len(problems) == 0 && hs.Stream != nil && hs.Stream.Conn() != nil {
-		if resp, err := hs.Stream.Response(context.Background()); err == nil && resp.EndStream {
+	if len(problems) == 0 && hs.Stream != nil {
+		if resp := hs.Stream.Answer(); resp != nil && resp.EndStream {
 			problems = append(problems, "the 200 HEADERS carry END_STREAM: the server's side of the stream ended before any frame (RFC 9113 §5.1, RFC 8441 §5)")
 		}
 	}

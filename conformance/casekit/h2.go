@@ -113,9 +113,8 @@ func (p H2Probe) Run(ctx context.Context, env Env) results.Case {
 	a.Err = err
 	errors.As(err, &a.Reset)
 	if hs != nil && hs.Stream != nil {
-		if resp, rerr := hs.Stream.Response(ctx); rerr == nil {
-			a.Response = resp
-		}
+		// What came within Open's timeout; a later answer is no answer.
+		a.Response = hs.Stream.Answer()
 	}
 	if conn != nil {
 		if a.Response != nil && !a.Refused() && !a.Response.EndStream {

@@ -137,6 +137,14 @@ func (s *Stream) Response(ctx context.Context) (*Response, error) {
 	return nil, fmt.Errorf("no response on HTTP/2 stream %d: %w", s.id, s.c.err)
 }
 
+// Answer returns the server's answer if it has come, nil if not: it never
+// waits.
+func (s *Stream) Answer() *Response {
+	s.c.mu.Lock()
+	defer s.c.mu.Unlock()
+	return s.response
+}
+
 func (s *Stream) onHeaders(fields []hpack.HeaderField, endStream bool) {
 	status := -1
 	for _, f := range fields {
