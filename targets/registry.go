@@ -25,7 +25,8 @@ const (
 
 // Builtin returns the reference targets: each library configured to
 // conform to RFC 6455, then the same with permessage-deflate (RFC 7692),
-// then each library as its README runs it, then the HTTP/2 targets. Every call returns fresh
+// then each library as its README runs it, then the HTTP/2 targets (the last
+// served over TLS by itself, ServesTLS). Every call returns fresh
 // targets; starting one builds its handler (and broadcast hub) anew.
 func Builtin() []Target {
 	var out []Target
@@ -134,6 +135,16 @@ func builtin() []handlerTarget {
 			},
 			newHandler: newGobwasH2DeflateHandler,
 			variant:    configuredH2,
+		},
+		{
+			info: Info{
+				Name:        "gobwas-h2-tls",
+				Library:     gobwasLibrary,
+				Description: "gobwas-h2 always over TLS (ALPN h2, then http/1.1), with a self-signed certificate made at start that only the harness trusts: the HTTP/2 target a browser reaches (RFC 8441 over TLS only)",
+			},
+			newHandler: newGobwasH2Handler,
+			variant:    configuredH2,
+			ownTLS:     true,
 		},
 	}
 }
