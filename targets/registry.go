@@ -164,6 +164,29 @@ func Configured() []Target {
 	return out
 }
 
+// Servable returns the built-in targets `wsharness serve` serves, and so
+// StartProcess, load and bench: all but those serving TLS by themselves
+// (ServesTLS), whose certificate only the process that started them
+// trusts.
+func Servable() []Target {
+	var out []Target
+	for _, t := range Builtin() {
+		if !ServesTLS(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ServeRefusal says why a target cannot be served in a process of its
+// own, and what to serve instead; "" when it can.
+func ServeRefusal(t Target) string {
+	if !ServesTLS(t) {
+		return ""
+	}
+	return fmt.Sprintf("%s serves TLS with a certificate only the harness running it trusts: serve --target gobwas-h2 --tls instead (the same server; its certificate is written for clients to trust)", t.Info().Name)
+}
+
 // Names returns the names of ts, in order.
 func Names(ts []Target) []string {
 	names := make([]string, len(ts))

@@ -22,7 +22,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *name == "" {
-		return usageError("--target is required (one of: %s)", strings.Join(targets.Names(targets.Builtin()), ", "))
+		return usageError("--target is required (one of: %s)", strings.Join(targets.Names(targets.Servable()), ", "))
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments: %v", fs.Args())
@@ -36,11 +36,8 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if targets.ServesTLS(t) {
-		// Its certificate is made for one harness run and trusted by that
-		// run alone; serve has gobwas-h2 --tls, whose certificate it writes
-		// for clients to trust.
-		return usageError("%s serves TLS with a certificate only the harness running it trusts: serve --target gobwas-h2 --tls instead (the same server; its certificate is written for clients to trust)", *name)
+	if why := targets.ServeRefusal(t); why != "" {
+		return usageError("%s", why)
 	}
 	srvTLS, err := tlsFlags.config(*name)
 	if err != nil {
