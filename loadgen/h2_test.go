@@ -1,7 +1,6 @@
 package loadgen_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -132,14 +131,8 @@ func TestBroadcastOverH2(t *testing.T) {
 func fakeH2(t *testing.T, settings ...http2.Setting) (addr string, accepted *atomic.Int64) {
 	t.Helper()
 	accepted = new(atomic.Int64)
-	addr = testnet.Serve(t, func(c net.Conn) {
+	addr = testnet.ServeH2(t, func(fr *http2.Framer, _ net.Conn) {
 		accepted.Add(1)
-		br := bufio.NewReader(c)
-		preface := make([]byte, len(http2.ClientPreface))
-		if _, err := io.ReadFull(br, preface); err != nil {
-			return
-		}
-		fr := http2.NewFramer(c, br)
 		if err := fr.WriteSettings(settings...); err != nil {
 			return
 		}

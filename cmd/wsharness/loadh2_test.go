@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"io"
 	"net"
 	"path/filepath"
 	"strings"
@@ -57,12 +55,7 @@ func TestLoadStreamsPerConnUsage(t *testing.T) {
 // A server whose SETTINGS lack ENABLE_CONNECT_PROTOCOL: one line, the exit
 // code of an unreachable server.
 func TestLoadH2WithoutExtendedConnect(t *testing.T) {
-	addr := testnet.Serve(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		if _, err := io.ReadFull(br, make([]byte, len(http2.ClientPreface))); err != nil {
-			return
-		}
-		fr := http2.NewFramer(c, br)
+	addr := testnet.ServeH2(t, func(fr *http2.Framer, _ net.Conn) {
 		_ = fr.WriteSettings()
 		for {
 			if _, err := fr.ReadFrame(); err != nil {

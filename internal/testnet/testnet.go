@@ -3,11 +3,14 @@
 package testnet
 
 import (
+	"bufio"
+	"io"
 	"net"
 	"sync"
 	"testing"
 
 	"github.com/gorilla/websocket"
+	"golang.org/x/net/http2"
 )
 
 // Serve listens on a free 127.0.0.1 port and hands every connection it
@@ -70,4 +73,18 @@ func Echo(c *websocket.Conn) {
 			return
 		}
 	}
+}
+
+// ServeH2 is Serve for a raw HTTP/2 server a test writes frame by frame:
+// each connection's client preface is read, then serve gets a Framer on
+// it (its reads buffered) and the connection.
+func ServeH2(t testing.TB, serve func(fr *http2.Framer, nc net.Conn)) string {
+	t.Helper()
+	return Serve(t, func(nc net.Conn) {
+		br := bufio.NewReader(nc)
+		if _, err := io.ReadFull(br, make([]byte, len(http2.ClientPreface))); err != nil {
+			return
+		}
+		serve(http2.NewFramer(nc, br), nc)
+	})
 }

@@ -1,7 +1,6 @@
 package h2
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"io"
@@ -16,18 +15,10 @@ import (
 	"github.com/wsharness/wsharness/internal/testnet"
 )
 
-// rawServer reads the client preface and runs serve with a framer on the
-// connection.
+// rawServer connects to a raw HTTP/2 server that serve writes.
 func rawServer(t *testing.T, serve func(fr *http2.Framer, nc net.Conn)) net.Conn {
 	t.Helper()
-	addr := testnet.Serve(t, func(nc net.Conn) {
-		br := bufio.NewReader(nc)
-		preface := make([]byte, len(http2.ClientPreface))
-		if _, err := io.ReadFull(br, preface); err != nil {
-			return
-		}
-		serve(http2.NewFramer(nc, br), nc)
-	})
+	addr := testnet.ServeH2(t, serve)
 	nc, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

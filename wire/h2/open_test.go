@@ -1,9 +1,7 @@
 package h2_test
 
 import (
-	"bufio"
 	"context"
-	"io"
 	"net"
 	"sync"
 	"testing"
@@ -20,12 +18,7 @@ import (
 // order (RFC 9113 §5.1.1: a server fails the connection on a lower ID).
 func TestConcurrentOpensInIDOrder(t *testing.T) {
 	ids := make(chan uint32, 200)
-	addr := testnet.Serve(t, func(c net.Conn) {
-		br := bufio.NewReader(c)
-		if _, err := io.ReadFull(br, make([]byte, len(http2.ClientPreface))); err != nil {
-			return
-		}
-		fr := http2.NewFramer(c, br)
+	addr := testnet.ServeH2(t, func(fr *http2.Framer, _ net.Conn) {
 		_ = fr.WriteSettings()
 		for {
 			f, err := fr.ReadFrame()

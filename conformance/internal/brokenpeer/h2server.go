@@ -180,27 +180,17 @@ func (s *H2Server) Close() {
 
 func (s *H2Server) acceptLoop() {
 	defer s.wg.Done()
-	for {
-		nc, err := s.ln.Accept()
-		if err != nil {
-			if errors.Is(err, net.ErrClosed) {
-				return
-			}
-			time.Sleep(5 * time.Millisecond) // e.g. out of file descriptors: retry
-			continue
-		}
+	acceptEach(s.ln, func(nc net.Conn) func() {
 		c := newH2Conn(s, nc)
 		s.mu.Lock()
+		defer s.mu.Unlock()
 		if s.closed {
-			s.mu.Unlock()
-			_ = nc.Close()
-			return
+			return nil
 		}
 		s.conns[c] = struct{}{}
 		s.wg.Add(1)
-		s.mu.Unlock()
-		go c.serve()
-	}
+		return c.serve
+	})
 }
 
 // h2Conn is one HTTP/2 connection: a read loop (serve) that owns the

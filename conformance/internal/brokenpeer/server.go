@@ -325,8 +325,24 @@ func (s *Server) Close() {
 
 func (s *Server) acceptLoop() {
 	defer s.wg.Done()
+	acceptEach(s.ln, func(nc net.Conn) func() {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			return nil
+		}
+		s.conns[nc] = struct{}{}
+		s.wg.Add(1)
+		return func() { s.serve(nc) }
+	})
+}
+
+// acceptEach accepts connections on ln until it is closed, and serves each
+// in a goroutine with what admit returns; admit returns nil once the
+// server is closing, which drops the connection and ends the loop.
+func acceptEach(ln net.Listener, admit func(net.Conn) func()) {
 	for {
-		nc, err := s.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
@@ -334,16 +350,12 @@ func (s *Server) acceptLoop() {
 			time.Sleep(5 * time.Millisecond) // e.g. out of file descriptors: retry
 			continue
 		}
-		s.mu.Lock()
-		if s.closed {
-			s.mu.Unlock()
+		serve := admit(nc)
+		if serve == nil {
 			_ = nc.Close()
 			return
 		}
-		s.conns[nc] = struct{}{}
-		s.wg.Add(1)
-		s.mu.Unlock()
-		go s.serve(nc)
+		go serve()
 	}
 }
 
