@@ -193,6 +193,8 @@ func TestValidateExternal(t *testing.T) {
 		{func(o *Options) { o.Targets = []string{"gws", "nope"} },
 			`--targets: unknown target "nope" (valid: gorilla, gobwas, gws, gorilla-deflate, gobwas-deflate, gws-deflate, gorilla-default, gobwas-default, gws-default, gobwas-h2, gobwas-h2-deflate, and from `},
 		{func(o *Options) { o.Targets = []string{"ext-full", "ext-full"} }, `--targets: "ext-full" given twice`},
+		{func(o *Options) { o.Targets = []string{"gobwas-h2-tls"} }, `--targets: gobwas-h2-tls serves TLS with a certificate only the harness running it trusts: serve --target gobwas-h2 --tls instead`},
+		{func(o *Options) { o.H2Target = "gobwas-h2-tls" }, `--h2-target "gobwas-h2-tls": not a built-in target a process serves`},
 		{func(o *Options) { o.K6, o.K6Target = "k6", "ext-full" }, `--k6-target "ext-full": an external target`},
 	} {
 		o := withExternal(t, nil)

@@ -10,7 +10,6 @@ import (
 	"github.com/wsharness/wsharness/internal/numtext"
 	"github.com/wsharness/wsharness/loadgen"
 	"github.com/wsharness/wsharness/reports"
-	"github.com/wsharness/wsharness/targets"
 )
 
 // The HTTP/1.1 and HTTP/2 comparison: the scheduled echo (echo-rate's
@@ -66,8 +65,8 @@ func checkH2Target(name string) string {
 	if name == "" {
 		return ""
 	}
-	if _, err := targets.Lookup(name); err != nil {
-		return fmt.Sprintf("--h2-target %q: not a built-in target (want one serving both transports, such as %s)", name, DefaultH2Target)
+	if !isBuiltin(name) {
+		return fmt.Sprintf("--h2-target %q: not a built-in target a process serves (want one serving both transports, such as %s)", name, DefaultH2Target)
 	}
 	return ""
 }

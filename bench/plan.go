@@ -131,7 +131,9 @@ func (o Options) Validate() error {
 		errs = append(errs, "--targets: empty list")
 	}
 	for i, t := range o.Targets {
-		if !isBuiltin(t) && o.external(t) == nil {
+		if ref, err := targets.Lookup(t); err == nil && targets.ServeRefusal(ref) != "" {
+			errs = append(errs, fmt.Sprintf("--targets: %s", targets.ServeRefusal(ref)))
+		} else if !isBuiltin(t) && o.external(t) == nil {
 			errs = append(errs, fmt.Sprintf("--targets: %s", o.unknownTarget(t)))
 		} else if slices.Contains(o.Targets[:i], t) {
 			errs = append(errs, fmt.Sprintf("--targets: %q given twice", t))
@@ -188,10 +190,10 @@ func (o Options) k6TargetName() string {
 	return ""
 }
 
-// isBuiltin reports whether name is a built-in reference target's.
+// isBuiltin reports whether name is a built-in reference target's that a
+// process of its own serves (targets.Servable): the ones a bench starts.
 func isBuiltin(name string) bool {
-	_, err := targets.Lookup(name)
-	return err == nil
+	return slices.Contains(targets.Names(targets.Servable()), name)
 }
 
 // DefaultTargets are the targets a bench compares when none are named:
@@ -219,7 +221,7 @@ func (o Options) external(name string) *targets.External {
 
 // unknownTarget explains a name that is neither built-in nor external.
 func (o Options) unknownTarget(name string) string {
-	msg := fmt.Sprintf("unknown target %q (valid: %s", name, strings.Join(targets.Names(targets.Builtin()), ", "))
+	msg := fmt.Sprintf("unknown target %q (valid: %s", name, strings.Join(targets.Names(targets.Servable()), ", "))
 	switch {
 	case o.ExternalFile == "" && len(o.External) == 0:
 		msg += " — no external targets file, see --external"

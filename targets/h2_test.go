@@ -21,10 +21,10 @@ import (
 	"github.com/wsharness/wsharness/wire/handshake"
 )
 
-// h2Targets are the built-in targets served over HTTP/2.
+// h2Targets are the built-in targets served over HTTP/2 (h2c by Start).
 func h2Targets(t *testing.T) []targets.Target {
 	var out []targets.Target
-	for _, tg := range targets.Builtin() {
+	for _, tg := range plainBuiltin() {
 		if strings.Contains(tg.Info().Name, "-h2") {
 			out = append(out, tg)
 		}
@@ -274,6 +274,70 @@ func TestH2TLS(t *testing.T) {
 		t.Fatalf("HTTP/1.1 upgrade: %v, status %d", conn1.Transport(), hs1.Response.Status)
 	}
 	roundTrip(t, conn1, wire.Text("over TLS, HTTP/1.1"), wire.OneWrite, wire.Text("over TLS, HTTP/1.1"))
+}
+
+// gobwas-h2-tls serves gobwas-h2 over TLS by itself: Start makes a fresh
+// certificate, its Running hands out the one client configuration that
+// trusts it, ALPN picks h2 (and http/1.1 for an upgrade), and a client
+// without that configuration is refused. Outside this test only
+// conformance/engine trusts it (Target.TLS).
+func TestOwnTLSTarget(t *testing.T) {
+	target, err := targets.Lookup("gobwas-h2-tls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !targets.ServesTLS(target) || target.Info().Default {
+		t.Fatalf("%s: ServesTLS %v, Default %v; want true, false", target.Info().Name, targets.ServesTLS(target), target.Info().Default)
+	}
+	for _, name := range []string{"gobwas-h2", "gorilla"} {
+		if tg, _ := targets.Lookup(name); targets.ServesTLS(tg) {
+			t.Errorf("%s serves TLS by itself", name)
+		}
+	}
+	run, other := start(t, target), start(t, target)
+	url := run.URL(targets.EchoPath)
+	if !strings.HasPrefix(url, "wss+h2://127.0.0.1:") || run.URL(targets.BroadcastPath) != strings.TrimSuffix(url, targets.EchoPath)+targets.BroadcastPath {
+		t.Fatalf("URLs %s, %s: want wss+h2://", url, run.URL(targets.BroadcastPath))
+	}
+	trust := targets.ClientTLS(run)
+	if trust == nil || trust.InsecureSkipVerify || trust.RootCAs == nil {
+		t.Fatalf("ClientTLS = %+v: want a configuration trusting the certificate", trust)
+	}
+	trust.ServerName = "changed" // a copy: the next caller gets its own
+	if targets.ClientTLS(run).ServerName != "" {
+		t.Error("ClientTLS hands out its own configuration, not a copy")
+	}
+	conn, hs := dialH2(t, url, wire.Options{TLS: targets.ClientTLS(run)})
+	if tc, ok := hs.Stream.Conn().NetConn().(*tls.Conn); !ok || tc.ConnectionState().NegotiatedProtocol != "h2" {
+		t.Fatalf("the HTTP/2 connection: %T, want TLS with ALPN h2", hs.Stream.Conn().NetConn())
+	}
+	roundTrip(t, conn, wire.Text("over its own TLS"), wire.OneWrite, wire.Text("over its own TLS"))
+	conn1, hs1, err := wire.Dial(context.Background(), http1(url), wire.Options{TLS: targets.ClientTLS(run), Timeout: ioTimeout})
+	if err != nil {
+		t.Fatalf("HTTP/1.1 upgrade: %v", err)
+	}
+	defer conn1.Close()
+	if conn1.Transport() != wire.HTTP1 || hs1.Response.Status != 101 {
+		t.Fatalf("HTTP/1.1 upgrade: %v, status %d", conn1.Transport(), hs1.Response.Status)
+	}
+	roundTrip(t, conn1, wire.Text("HTTP/1.1"), wire.OneWrite, wire.Text("HTTP/1.1"))
+
+	// Trusted nowhere else: not by the machine's roots, not by another
+	// start's configuration (each start makes its own certificate).
+	for what, cfg := range map[string]*tls.Config{"the system roots": nil, "another start's certificate": targets.ClientTLS(other)} {
+		c, _, err := wire.Dial(context.Background(), url, wire.Options{TLS: cfg, Timeout: ioTimeout})
+		if err == nil {
+			c.Close()
+			t.Errorf("dial with %s succeeded", what)
+		} else if !strings.Contains(err.Error(), "certificate") {
+			t.Errorf("dial with %s: %v, want a certificate error", what, err)
+		}
+	}
+	// The plain targets' Running gives no configuration: the run's applies.
+	plain, _ := targets.Lookup("gobwas-h2")
+	if cfg := targets.ClientTLS(start(t, plain)); cfg != nil {
+		t.Errorf("gobwas-h2's ClientTLS = %+v, want nil", cfg)
+	}
 }
 
 // gobwas-h2-deflate negotiates permessage-deflate in the HTTP/2 headers

@@ -57,8 +57,12 @@ type Process struct {
 // within 10 s returns an error for which errors.Is(err, ErrProcessStart)
 // holds; an ended ctx returns an error wrapping ctx.Err().
 func StartProcess(ctx context.Context, exe, name string) (*Process, error) {
-	if _, err := Lookup(name); err != nil {
+	t, err := Lookup(name)
+	if err != nil {
 		return nil, err
+	}
+	if why := ServeRefusal(t); why != "" {
+		return nil, fmt.Errorf("target %s cannot run in a process: %s", name, why)
 	}
 	cmd := exec.Command(exe, "serve", "--target", name, "--addr", "127.0.0.1:0")
 	cmd.Stderr = os.Stderr

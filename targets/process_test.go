@@ -118,6 +118,12 @@ func TestStartProcessFailures(t *testing.T) {
 	if err == nil || errors.Is(err, ErrProcessStart) || !strings.Contains(err.Error(), `unknown target "no-such-target"`) {
 		t.Errorf("unknown target: %v", err)
 	}
+
+	// A target serving TLS by itself is refused before any process starts.
+	_, err = StartProcess(context.Background(), fakeExe(t, `echo "serving ws://127.0.0.1:1/echo"; exec sleep 30`), "gobwas-h2-tls")
+	if err == nil || errors.Is(err, ErrProcessStart) || !strings.Contains(err.Error(), "serve --target gobwas-h2 --tls instead") {
+		t.Errorf("gobwas-h2-tls: %v", err)
+	}
 }
 
 func TestStartProcessCanceled(t *testing.T) {

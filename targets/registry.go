@@ -25,7 +25,8 @@ const (
 
 // Builtin returns the reference targets: each library configured to
 // conform to RFC 6455, then the same with permessage-deflate (RFC 7692),
-// then each library as its README runs it, then the HTTP/2 targets. Every call returns fresh
+// then each library as its README runs it, then the HTTP/2 targets (the last
+// served over TLS by itself, ServesTLS). Every call returns fresh
 // targets; starting one builds its handler (and broadcast hub) anew.
 func Builtin() []Target {
 	var out []Target
@@ -135,6 +136,16 @@ func builtin() []handlerTarget {
 			newHandler: newGobwasH2DeflateHandler,
 			variant:    configuredH2,
 		},
+		{
+			info: Info{
+				Name:        "gobwas-h2-tls",
+				Library:     gobwasLibrary,
+				Description: "gobwas-h2 always over TLS (ALPN h2, then http/1.1), with a self-signed certificate made at start that only the harness trusts: the HTTP/2 target a browser reaches (RFC 8441 over TLS only)",
+			},
+			newHandler: newGobwasH2Handler,
+			variant:    configuredH2,
+			ownTLS:     true,
+		},
 	}
 }
 
@@ -151,6 +162,29 @@ func Configured() []Target {
 		}
 	}
 	return out
+}
+
+// Servable returns the built-in targets `wsharness serve` serves, and so
+// StartProcess, load and bench: all but those serving TLS by themselves
+// (ServesTLS), whose certificate only the process that started them
+// trusts.
+func Servable() []Target {
+	var out []Target
+	for _, t := range Builtin() {
+		if !ServesTLS(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// ServeRefusal says why a target cannot be served in a process of its
+// own, and what to serve instead; "" when it can.
+func ServeRefusal(t Target) string {
+	if !ServesTLS(t) {
+		return ""
+	}
+	return fmt.Sprintf("%s serves TLS with a certificate only the harness running it trusts: serve --target gobwas-h2 --tls instead (the same server; its certificate is written for clients to trust)", t.Info().Name)
 }
 
 // Names returns the names of ts, in order.

@@ -55,3 +55,20 @@ func TestRegistryAndSelect(t *testing.T) {
 		t.Error("Registry of a missing file: no error")
 	}
 }
+
+// Servable is Builtin without the targets serving TLS by themselves, which
+// ServeRefusal names; the others have no refusal.
+func TestServable(t *testing.T) {
+	var want []string
+	for _, tg := range Builtin() {
+		if tg.Info().Name != "gobwas-h2-tls" {
+			want = append(want, tg.Info().Name)
+		}
+		if why := ServeRefusal(tg); (why != "") != ServesTLS(tg) {
+			t.Errorf("%s: ServeRefusal %q, ServesTLS %v", tg.Info().Name, why, ServesTLS(tg))
+		}
+	}
+	if got := strings.Join(Names(Servable()), ","); got != strings.Join(want, ",") {
+		t.Errorf("Servable() = %s, want %s", got, strings.Join(want, ","))
+	}
+}

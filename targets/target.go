@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/wsharness/wsharness/internal/selfsigned"
 	"github.com/wsharness/wsharness/wire"
 )
 
@@ -64,6 +65,25 @@ func StartTLS(ctx context.Context, t Target, addr string, cfg *tls.Config) (Runn
 	return tt.StartTLS(ctx, addr, cfg)
 }
 
+// ServesTLS reports whether Start serves t over TLS by itself, with a
+// certificate made at Start that only its Running's client configuration
+// trusts (see ClientTLS): gobwas-h2-tls, which a browser reaches over
+// RFC 8441 where it never speaks h2c.
+func ServesTLS(t Target) bool {
+	s, ok := t.(interface{ ServesTLS() bool })
+	return ok && s.ServesTLS()
+}
+
+// ClientTLS returns the client TLS configuration that trusts r's
+// certificate, for a target that serves TLS by itself (ServesTLS); nil
+// for any other, whose clients use the run's configuration.
+func ClientTLS(r Running) *tls.Config {
+	if c, ok := r.(interface{ ClientTLS() *tls.Config }); ok {
+		return c.ClientTLS()
+	}
+	return nil
+}
+
 // Running is a started target.
 type Running interface {
 	// URL returns the ws:// URL (wss:// when it serves TLS) of an
@@ -81,7 +101,14 @@ type handlerTarget struct {
 	info       Info
 	newHandler func() http.Handler
 	variant    variant
+	// ownTLS: Start serves TLS with a self-signed certificate made for
+	// the run, so that the target is reachable over TLS without the
+	// user's certificate (ServesTLS).
+	ownTLS bool
 }
+
+// ServesTLS reports whether Start serves TLS by itself.
+func (t handlerTarget) ServesTLS() bool { return t.ownTLS }
 
 func (t handlerTarget) Info() Info {
 	info := t.info
@@ -90,8 +117,32 @@ func (t handlerTarget) Info() Info {
 }
 
 func (t handlerTarget) Start(ctx context.Context, addr string) (Running, error) {
-	return t.start(ctx, addr, nil)
+	if !t.ownTLS {
+		return t.start(ctx, addr, nil)
+	}
+	// A fresh certificate per start: it is trusted by the one Running
+	// that hands it out, never by the machine.
+	cert, err := selfsigned.Generate()
+	if err != nil {
+		return nil, fmt.Errorf("target %s: %w", t.info.Name, err)
+	}
+	r, err := t.StartTLS(ctx, addr, cert.ServerConfig())
+	if err != nil {
+		return nil, err
+	}
+	return &trustedRunning{Running: r, client: cert.ClientConfig()}, nil
 }
+
+// trustedRunning is a target serving TLS with a certificate of its own,
+// and the client configuration that trusts it.
+type trustedRunning struct {
+	Running
+	client *tls.Config
+}
+
+// ClientTLS returns a configuration trusting the target's certificate
+// alone; a copy, so that a caller may set its ALPN or server name.
+func (r *trustedRunning) ClientTLS() *tls.Config { return r.client.Clone() }
 
 // StartTLS serves the same handler over TLS: the listener hands the HTTP
 // server TLS connections, which the libraries then hijack like TCP ones.

@@ -36,6 +36,20 @@ func start(tb testing.TB, target targets.Target) targets.Running {
 // every target drive those; h2_test.go tests the HTTP/2 side.
 func http1(url string) string { return strings.Replace(url, "+h2://", "://", 1) }
 
+// plainBuiltin returns the built-in targets whose Start serves them
+// without TLS, which the checks here dial as they are. gobwas-h2-tls
+// (gobwas-h2 over TLS by itself) has its own test, TestOwnTLSTarget, and
+// is served over the caller's TLS in TestTargetsServeTLS.
+func plainBuiltin() []targets.Target {
+	var out []targets.Target
+	for _, t := range targets.Builtin() {
+		if !targets.ServesTLS(t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
 // dialGorilla connects with gorilla's client.
 func dialGorilla(tb testing.TB, url string) *websocket.Conn {
 	tb.Helper()
@@ -60,7 +74,7 @@ func TestBuiltinOrderAndInfo(t *testing.T) {
 			want = append(want, name+suffix)
 		}
 	}
-	want = append(want, "gobwas-h2", "gobwas-h2-deflate") // then the HTTP/2 targets
+	want = append(want, "gobwas-h2", "gobwas-h2-deflate", "gobwas-h2-tls") // then the HTTP/2 targets
 	got := targets.Builtin()
 	if len(got) != len(want) {
 		t.Fatalf("Builtin() has %d targets, want %d", len(got), len(want))
@@ -124,7 +138,7 @@ func TestLookup(t *testing.T) {
 }
 
 func TestStopReturnsWithOpenConnections(t *testing.T) {
-	for _, target := range targets.Builtin() {
+	for _, target := range plainBuiltin() {
 		t.Run(target.Info().Name, func(t *testing.T) {
 			t.Parallel()
 			run, err := target.Start(context.Background(), "127.0.0.1:0")
@@ -149,7 +163,7 @@ func TestStopReturnsWithOpenConnections(t *testing.T) {
 // TestTargets runs the checks every built-in target must pass, plus those
 // only the configured (non-default) targets must pass.
 func TestTargets(t *testing.T) {
-	for _, target := range targets.Builtin() {
+	for _, target := range plainBuiltin() {
 		info := target.Info()
 		t.Run(info.Name, func(t *testing.T) {
 			t.Parallel()

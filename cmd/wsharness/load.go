@@ -265,8 +265,12 @@ func progressPrinter(w io.Writer) func(loadgen.Progress) {
 // startTarget starts the reference target name in a process of this
 // executable's own (see targets.StartProcess).
 func startTarget(ctx context.Context, name string) (*targets.Process, error) {
-	if _, err := targets.Lookup(name); err != nil {
+	t, err := targets.Lookup(name)
+	if err != nil {
 		return nil, usageError("%v", err)
+	}
+	if why := targets.ServeRefusal(t); why != "" {
+		return nil, usageError("--target %s", why)
 	}
 	exe, err := os.Executable()
 	if err != nil {

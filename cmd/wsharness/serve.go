@@ -22,7 +22,7 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	if *name == "" {
-		return usageError("--target is required (one of: %s)", strings.Join(targets.Names(targets.Builtin()), ", "))
+		return usageError("--target is required (one of: %s)", strings.Join(targets.Names(targets.Servable()), ", "))
 	}
 	if fs.NArg() > 0 {
 		return usageError("unexpected arguments: %v", fs.Args())
@@ -35,6 +35,9 @@ func runServe(args []string, stdout, stderr io.Writer) error {
 	t, err := targets.Lookup(*name)
 	if err != nil {
 		return usageError("%v", err)
+	}
+	if why := targets.ServeRefusal(t); why != "" {
+		return usageError("%s", why)
 	}
 	srvTLS, err := tlsFlags.config(*name)
 	if err != nil {

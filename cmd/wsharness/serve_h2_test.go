@@ -54,3 +54,19 @@ func TestServeH2Target(t *testing.T) {
 		conn.Close()
 	}
 }
+
+// gobwas-h2-tls makes a certificate only the harness running it trusts,
+// so serve (and load, which serves a target by serve) refuses it and
+// names the target that writes its certificate.
+func TestServeRefusesOwnTLSTarget(t *testing.T) {
+	for _, args := range [][]string{
+		{"serve", "--target", "gobwas-h2-tls", "--addr", "127.0.0.1:0"},
+		{"serve", "--target", "gobwas-h2-tls", "--addr", "127.0.0.1:0", "--tls"},
+		{"load", "--target", "gobwas-h2-tls", "--conns", "1", "--duration", "1s"},
+	} {
+		code, stdout, stderr := runCLI(args...)
+		if code != exitUsage || stdout != "" || !strings.Contains(stderr, "--target gobwas-h2 --tls") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want a usage error naming --target gobwas-h2 --tls", args, code, stdout, stderr)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"fmt"
@@ -24,6 +25,10 @@ type Target struct {
 	Info         targets.Info
 	EchoURL      string
 	BroadcastURL string
+	// TLS, when set, is how a client trusts this target: a target serving
+	// TLS with a certificate of its own (targets.ServesTLS). Its cases use
+	// it instead of the run's Settings.TLS.
+	TLS *tls.Config
 	// Unavailable is why the target cannot be tested (not installed, not
 	// reachable); its cases are then not run and the target is listed
 	// with the reason.
@@ -351,7 +356,7 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case, opened net.Con
 	}
 	r.mu.Unlock()
 	p := r.settings
-	env := casekit.Env{URL: t.EchoURL, TimeScale: p.TimeScale, TLS: p.TLS,
+	env := casekit.Env{URL: t.EchoURL, TimeScale: p.TimeScale, TLS: cmp.Or(t.TLS, p.TLS),
 		Keys: wire.NewKeyStream(p.Seed, t.Info.Name+"/"+c.ID), Liveness: live}
 	record := func(res results.Case) caseOutcome {
 		return caseOutcome{Record: Record{Target: t.Info.Name, Library: t.Info.Library, URL: t.EchoURL, Case: res}}

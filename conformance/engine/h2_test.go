@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"crypto/tls"
 	"os"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 	"github.com/wsharness/wsharness/conformance/browser/chromium"
 	"github.com/wsharness/wsharness/conformance/cases"
 	"github.com/wsharness/wsharness/conformance/internal/brokenpeer"
+	"github.com/wsharness/wsharness/internal/selfsigned"
 	"github.com/wsharness/wsharness/internal/testtarget"
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
@@ -119,6 +121,78 @@ func TestBrowserFamilyOverHTTP2Run(t *testing.T) {
 		}
 		if r.Target == "tls" && !strings.Contains(c.Observed, "RFC 8441: Chromium opened the WebSocket as an extended CONNECT") {
 			t.Errorf("%s %s: not said to be over RFC 8441:\n%s", r.Target, c.ID, c.Observed)
+		}
+	}
+}
+
+// gobwas-h2-tls serves TLS with a certificate made at start: a run that
+// names it talks TLS before it starts (so Chromium would accept the
+// certificate), Start hands the engine the configuration that trusts it,
+// and its cases run on that configuration with none for the run, or with
+// the run's trusting something else. With Chromium on the machine its
+// browser cases go over RFC 8441.
+func TestOwnTLSTargetRun(t *testing.T) {
+	wants, err := Resolve(Request{Names: []string{"gobwas-h2-tls"}})
+	if err != nil || len(wants) != 1 {
+		t.Fatalf("Resolve: %v, %v", wants, err)
+	}
+	if !TalksTLS(nil, wants) {
+		t.Fatal("a run with gobwas-h2-tls does not talk TLS")
+	}
+	if plain, _ := Resolve(Request{Names: []string{"gobwas-h2"}}); TalksTLS(nil, plain) {
+		t.Fatal("a run with gobwas-h2 (h2c) talks TLS")
+	}
+	target, stop := wants[0].Start(t.Context(), nil, 1)
+	defer stop()
+	if target.Unavailable != "" || target.TLS == nil || !strings.HasPrefix(target.EchoURL, "wss+h2://127.0.0.1:") {
+		t.Fatalf("started: %+v", target)
+	}
+	// The run's own configuration trusts another certificate: the
+	// target's wins for its cases.
+	other, err := selfsigned.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, runTLS := range map[string]*tls.Config{"no run TLS": nil, "run TLS for another certificate": other.ClientConfig()} {
+		out := Execute(t.Context(), Plan{
+			Targets:  []Target{target},
+			Cases:    Select(cases.All(), []string{"1.1.1", "300.2"}, nil),
+			Settings: Settings{TLS: runTLS}, Concurrency: 2,
+		})
+		var got []string
+		for _, r := range out.Records {
+			got = append(got, r.Case.ID+"="+string(r.Case.Verdict))
+			if r.Case.Verdict != results.OK {
+				t.Logf("%s %s:\n%s", name, r.Case.ID, r.Case.Observed)
+			}
+		}
+		slices.Sort(got)
+		if strings.Join(got, " ") != "h2:1.1.1=OK h2:300.2=OK" {
+			t.Errorf("%s: %v, want h2:1.1.1=OK h2:300.2=OK", name, got)
+		}
+	}
+
+	if _, err := chromium.Find(); err != nil {
+		if os.Getenv("WSH_REQUIRE_BROWSER") != "" {
+			t.Fatalf("WSH_REQUIRE_BROWSER is set: %v", err)
+		}
+		t.Skipf("the browser cases: %v", err)
+	}
+	getBrowser, closeBrowser := Chromium(chromium.LaunchOptions{IgnoreCertificateErrors: TalksTLS(nil, wants)})
+	defer closeBrowser()
+	family := cases.ByFamily(cases.FamilyBrowser)
+	out := Execute(t.Context(), Plan{
+		Targets: []Target{target}, Cases: family, Concurrency: 8,
+		Settings: Settings{Browser: getBrowser},
+	})
+	if len(out.Records) != len(family) || len(out.SkippedFamilies) != 0 {
+		t.Fatalf("%d records for %d browser cases; skipped %v", len(out.Records), len(family), out.SkippedFamilies)
+	}
+	for _, r := range out.Records {
+		c := r.Case
+		if !strings.HasPrefix(c.ID, "h2:200.") || c.Verdict != results.OK || c.HarnessError != "" ||
+			!strings.Contains(c.Observed, "RFC 8441: Chromium opened the WebSocket as an extended CONNECT") {
+			t.Errorf("%s: %s (harness error %q), want OK over RFC 8441:\n%s", c.ID, c.Verdict, c.HarnessError, c.Observed)
 		}
 	}
 }

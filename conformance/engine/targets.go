@@ -162,7 +162,17 @@ func (w Want) Start(ctx context.Context, tlsConfig *tls.Config, timeScale float6
 		return t, stop
 	}
 	t.EchoURL, t.BroadcastURL = r.URL(targets.EchoPath), r.URL(targets.BroadcastPath)
-	return t, func() { _ = r.Stop(context.WithoutCancel(ctx)) }
+	stop = func() { _ = r.Stop(context.WithoutCancel(ctx)) }
+	if t.TLS = targets.ClientTLS(r); t.TLS != nil {
+		// A certificate made at start: the harness trusts it for this
+		// target alone, and checks it answers as any other URL.
+		reach := casekit.Env{TimeScale: timeScale}.Scaled(casekit.HandshakeTimeout)
+		if err := wire.Reach(ctx, t.EchoURL, t.TLS, reach); err != nil {
+			stop()
+			return Target{Info: w.Info, Unavailable: "cannot be reached over its own TLS: " + err.Error()}, func() {}
+		}
+	}
+	return t, stop
 }
 
 // siblingURL is rawURL with its path replaced by path.
@@ -225,7 +235,8 @@ func ChromiumClient() Target {
 const ChromiumClientInFlight = 8
 
 // TalksTLS reports whether a run talks TLS: a client TLS configuration was
-// given, or a target's URL is wss:// or wss+h2://. The browser then
+// given, a target's URL is wss:// or wss+h2://, or a target serves TLS by
+// itself (targets.ServesTLS). The browser then
 // accepts certificates it cannot verify, and each wss:// browser case
 // says so.
 func TalksTLS(tlsConfig *tls.Config, ws []Want) bool {
@@ -233,6 +244,9 @@ func TalksTLS(tlsConfig *tls.Config, ws []Want) bool {
 		return true
 	}
 	for _, w := range ws {
+		if w.target != nil && targets.ServesTLS(w.target) {
+			return true // its URL is known only once it starts
+		}
 		u := strings.ToLower(w.EchoURL)
 		if strings.HasPrefix(u, "wss:") || strings.HasPrefix(u, "wss+h2:") {
 			return true
