@@ -2,11 +2,16 @@ package brokenpeer
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -132,8 +137,8 @@ func TestH2ServerStreamsShareAConnection(t *testing.T) {
 func TestH2ServerRefusesMalformedRequests(t *testing.T) {
 	t.Parallel()
 	s := StartH2ForTest(t, Defects{}, H2Defects{})
-	c := dialH2(t, s)
-	ws := c.wsRequest()
+	p := dialH2(t, s, h2.Options{})
+	ws := wsRequest(s)
 	resets := map[string][]hpack.HeaderField{
 		"GET with :protocol":  set(ws, ":method", "GET"),
 		"no :path":            without(ws, ":path"),
@@ -148,31 +153,31 @@ func TestH2ServerRefusesMalformedRequests(t *testing.T) {
 		"te other than trail": with(ws, "te", "gzip"),
 	}
 	for name, fields := range resets {
-		id := c.open(fields)
-		if ev := c.response(id); ev.typ != http2.FrameRSTStream || ev.code != http2.ErrCodeProtocol {
-			t.Errorf("%s: answered %v %s (code %v, err %v), want RST_STREAM PROTOCOL_ERROR", name, ev.typ, fieldNames(ev.fields), ev.code, ev.err)
+		resp, err := p.request(fields)
+		if re, ok := errors.AsType[*h2.ResetError](err); !ok || re.Code != http2.ErrCodeProtocol {
+			t.Errorf("%s: answered %s, want RST_STREAM PROTOCOL_ERROR", name, answer(resp, err))
 		}
 	}
 	statuses := []struct {
 		name   string
 		fields []hpack.HeaderField
-		status string
+		status int
 	}{
-		{"other :protocol", set(ws, ":protocol", "chat"), "501"},
-		{"version 8", set(ws, "sec-websocket-version", "8"), "400"},
-		{"no version", without(ws, "sec-websocket-version"), "400"},
+		{"other :protocol", set(ws, ":protocol", "chat"), 501},
+		{"version 8", set(ws, "sec-websocket-version", "8"), 400},
+		{"no version", without(ws, "sec-websocket-version"), 400},
 	}
 	for _, tc := range statuses {
-		id := c.open(tc.fields)
-		ev := c.response(id)
-		if ev.typ != http2.FrameHeaders || status(ev) != tc.status {
-			t.Errorf("%s: answered %v %s, want %s", tc.name, ev.typ, fieldNames(ev.fields), tc.status)
+		resp, err := p.request(tc.fields)
+		if err != nil || resp.Status != tc.status {
+			t.Errorf("%s: answered %s, want %d", tc.name, answer(resp, err), tc.status)
+			continue
 		}
-		if v, _ := ev.field("sec-websocket-version"); tc.status == "400" && v != "13" {
-			t.Errorf("%s: the 400 lacks sec-websocket-version: 13 (%s)", tc.name, fieldNames(ev.fields))
+		if v := resp.Values("sec-websocket-version"); tc.status == 400 && (len(v) != 1 || v[0] != "13") {
+			t.Errorf("%s: the 400 lacks sec-websocket-version: 13 (%s)", tc.name, answer(resp, err))
 		}
 	}
-	c.echo(c.openWS(), "still serving")
+	p.echo(p.openWS(), "still serving")
 }
 
 // The first subprotocol offered is selected when it is chat, and none
@@ -180,11 +185,11 @@ func TestH2ServerRefusesMalformedRequests(t *testing.T) {
 func TestH2ServerSubprotocol(t *testing.T) {
 	t.Parallel()
 	s := StartH2ForTest(t, Defects{}, H2Defects{})
-	c := dialH2(t, s)
+	p := dialH2(t, s, h2.Options{})
 	for offer, want := range map[string]string{"chat, superchat": "chat", "superchat, chat": ""} {
-		ev := c.response(c.open(with(c.wsRequest(), "sec-websocket-protocol", offer)))
-		if got, _ := ev.field("sec-websocket-protocol"); status(ev) != "200" || got != want {
-			t.Errorf("offer %q: answered %s, want subprotocol %q", offer, fieldNames(ev.fields), want)
+		resp, err := p.request(with(wsRequest(s), "sec-websocket-protocol", offer))
+		if err != nil || resp.Status != 200 || strings.Join(resp.Values("sec-websocket-protocol"), ",") != want {
+			t.Errorf("offer %q: answered %s, want subprotocol %q", offer, answer(resp, err), want)
 		}
 	}
 }
@@ -194,10 +199,10 @@ func TestH2ServerSubprotocol(t *testing.T) {
 func TestH2ServerNegotiatesDeflate(t *testing.T) {
 	t.Parallel()
 	s := StartH2ForTest(t, Defects{}, H2Defects{})
-	c := dialH2(t, s)
-	ev := c.response(c.open(with(c.wsRequest(), "sec-websocket-extensions", "permessage-deflate")))
-	if got, _ := ev.field("sec-websocket-extensions"); status(ev) != "200" || got != "permessage-deflate" {
-		t.Fatalf("answered %s", fieldNames(ev.fields))
+	p := dialH2(t, s, h2.Options{})
+	resp, err := p.request(with(wsRequest(s), "sec-websocket-extensions", "permessage-deflate"))
+	if err != nil || resp.Status != 200 || strings.Join(resp.Values("sec-websocket-extensions"), ",") != "permessage-deflate" {
+		t.Fatalf("answered %s", answer(resp, err))
 	}
 }
 
@@ -211,112 +216,95 @@ type h2Knob struct {
 
 var h2Knobs = []h2Knob{
 	{"NoConnectSetting", H2Defects{NoConnectSetting: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		_, advertised := c.settings[http2.SettingEnableConnectProtocol]
-		ev := c.response(c.open(c.wsRequest()))
-		return !advertised && status(ev) == "200", "advertised " + yes(advertised) + ", answered " + status(ev)
+		p := dialH2(t, s, h2.Options{})
+		advertised := p.hc.Settings().EnableConnectProtocol
+		resp, err := p.request(wsRequest(s))
+		return !advertised && err == nil && resp.Status == 200, "advertised " + yes(advertised) + ", answered " + answer(resp, err)
 	}},
 	{"Status101", H2Defects{Status101: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		ev := c.response(c.open(c.wsRequest()))
-		return status(ev) == "101", "answered " + status(ev)
+		resp, err := dialH2(t, s, h2.Options{}).request(wsRequest(s))
+		return err == nil && resp.Status == 101, "answered " + answer(resp, err)
 	}},
 	{"StatusWithEndStream", H2Defects{StatusWithEndStream: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		ev := c.response(c.open(c.wsRequest()))
-		return ev.endStream, "END_STREAM " + yes(ev.endStream)
+		resp, err := dialH2(t, s, h2.Options{}).request(wsRequest(s))
+		return err == nil && resp.EndStream, "answered " + answer(resp, err)
 	}},
 	{"ConnectionHeaders", H2Defects{ConnectionHeaders: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		ev := c.response(c.open(c.wsRequest()))
-		_, conn := ev.field("connection")
-		_, up := ev.field("upgrade")
-		return conn && up, fieldNames(ev.fields)
+		resp, err := dialH2(t, s, h2.Options{}).request(wsRequest(s))
+		return err == nil && len(resp.Values("connection")) > 0 && len(resp.Values("upgrade")) > 0, answer(resp, err)
 	}},
 	{"AcceptsProtocolOnGet", H2Defects{AcceptsProtocolOnGet: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		return answers200(t, s, func(c *h2Client) []hpack.HeaderField { return set(c.wsRequest(), ":method", "GET") })
+		return answers200(t, s, set(wsRequest(s), ":method", "GET"))
 	}},
 	{"AcceptsMissingPath", H2Defects{AcceptsMissingPath: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		return answers200(t, s, func(c *h2Client) []hpack.HeaderField { return without(c.wsRequest(), ":path") })
+		return answers200(t, s, without(wsRequest(s), ":path"))
 	}},
 	{"AcceptsConnectionHeaders", H2Defects{AcceptsConnectionHeaders: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		return answers200(t, s, func(c *h2Client) []hpack.HeaderField {
-			return with(with(c.wsRequest(), "connection", "upgrade"), "upgrade", "websocket")
-		})
+		return answers200(t, s, with(with(wsRequest(s), "connection", "upgrade"), "upgrade", "websocket"))
 	}},
 	{"IgnoresFlowControl", H2Defects{IgnoresFlowControl: true}, func(t *testing.T, s *H2Server) (bool, string) {
 		// A 100-byte stream window and a 1,000-byte message: at most 100
-		// bytes may come back until the client gives more.
-		c := dialH2(t, s, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
-		c.autoWindow.Store(false)
-		id := c.openWS()
-		c.sendWS(id, wire.Binary(make([]byte, 1000)))
-		got := 0
-		for {
-			ev := c.next(h2Quiet)
-			if timedOut(ev) || ev.err != nil {
-				break
-			}
-			if ev.typ == http2.FrameData && ev.stream == id {
-				got += len(ev.data)
-			}
-		}
-		return got > 100, strconv.Itoa(got) + " bytes of DATA in a 100-byte window"
+		// bytes may come back until the client gives more, which it holds.
+		p := dialH2(t, s, h2.Options{StreamWindow: 100, Hold: true})
+		ws := p.openWS()
+		p.send(ws, wire.Binary(make([]byte, 1000)))
+		p.await(func(string) bool { return false }, h2Quiet) // until the frames stop
+		got := p.frames.dataOctets(ws.st.ID())
+		return got > 100, strconv.Itoa(got) + " bytes of DATA in a 100-byte window; violations: " + strings.Join(p.hc.Violations(), "; ")
 	}},
 	{"NoWindowUpdate", H2Defects{NoWindowUpdate: true}, func(t *testing.T, s *H2Server) (bool, string) {
 		// The whole initial window, as the start of a 100,000-byte message:
 		// the server must give window back to let the rest come.
-		c := dialH2(t, s)
-		id := c.openWS()
+		p := dialH2(t, s, h2.Options{})
+		ws := p.openWS()
 		frame := wire.Binary(make([]byte, 100000)).Encode(wire.Client, nil)
-		c.sendData(id, frame[:65535], false)
-		for {
-			ev := c.next(h2Quiet)
-			switch {
-			case timedOut(ev) || ev.err != nil:
-				return true, "no WINDOW_UPDATE for the stream after 65,535 bytes"
-			case ev.typ == http2.FrameWindowUpdate && ev.stream == id:
-				return false, "WINDOW_UPDATE of " + strconv.Itoa(int(ev.increment))
-			}
+		if err := ws.WriteRaw(t.Context(), frame[:65535], wire.OneWrite); err != nil {
+			t.Fatalf("65,535 bytes in the initial window: %v", err)
 		}
+		id := ws.st.ID()
+		if p.await(func(l string) bool { return onStream(l, "WINDOW_UPDATE", id) }, h2Quiet) {
+			return false, "a WINDOW_UPDATE for the stream came"
+		}
+		return true, "no WINDOW_UPDATE for the stream after 65,535 bytes"
 	}},
 	{"HeadOfLineBlocking", H2Defects{HeadOfLineBlocking: true}, func(t *testing.T, s *H2Server) (bool, string) {
 		// Stream a's echo waits for window the client does not give; stream
 		// b's small echo fits its own window and must still come.
-		c := dialH2(t, s, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
-		c.autoWindow.Store(false)
-		a, b := c.openWS(), c.openWS()
-		c.sendWS(a, wire.Binary(make([]byte, 1000)))
+		p := dialH2(t, s, h2.Options{StreamWindow: 100, Hold: true})
+		a, b := p.openWS(), p.openWS()
+		p.send(a, wire.Binary(make([]byte, 1000)))
 		time.Sleep(50 * time.Millisecond) // a's echo first
-		c.sendWS(b, wire.Text("b"))
-		_, ok, _ := c.tryReadWS(b, 2*h2Quiet)
-		return !ok, "stream b's echo came: " + yes(ok)
+		err := p.tryEcho(b, "b", 2*h2Quiet)
+		return err != nil, "stream b's echo: " + errText(err)
 	}},
 	{"ResetKillsConnection", H2Defects{ResetKillsConnection: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		a, b := c.openWS(), c.openWS()
-		c.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(a, http2.ErrCodeCancel) })
-		c.sendWS(b, wire.Text("b"))
-		r, ok, end := c.tryReadWS(b, h2Wait)
-		return !ok, "stream b after a's reset: echo " + string(r.Payload) + ", end " + end.typ.String()
+		p := dialH2(t, s, h2.Options{})
+		a, b := p.openWS(), p.openWS()
+		if err := a.st.Reset(http2.ErrCodeCancel); err != nil {
+			t.Fatal(err)
+		}
+		err := p.tryEcho(b, "b", h2Wait)
+		return err != nil, "stream b after a's reset: " + errText(err)
 	}},
 	{"ResetInsteadOfEndStream", H2Defects{ResetInsteadOfEndStream: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		end := c.closeWS(c.openWS())
-		return end.typ == http2.FrameRSTStream, "the stream ended with " + end.typ.String()
+		p := dialH2(t, s, h2.Options{})
+		end, err := p.closeWS(p.openWS())
+		_, reset := errors.AsType[*h2.ResetError](err)
+		return strings.HasPrefix(end, "RST_STREAM") && reset, "the stream ended with " + end + " (read: " + errText(err) + ")"
 	}},
 	{"NeverEndsStream", H2Defects{NeverEndsStream: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		end := c.closeWS(c.openWS())
-		return timedOut(end), "after the closing handshake: " + end.typ.String()
+		p := dialH2(t, s, h2.Options{})
+		end, err := p.closeWS(p.openWS())
+		return end == "" && errors.Is(err, os.ErrDeadlineExceeded), "after the closing handshake: " + cmp.Or(end, "nothing") + " (read: " + errText(err) + ")"
 	}},
 	{"GoAwayKillsStreams", H2Defects{GoAwayKillsStreams: true}, func(t *testing.T, s *H2Server) (bool, string) {
-		c := dialH2(t, s)
-		id := c.openWS()
-		c.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCodeNo, nil) })
-		c.sendWS(id, wire.Text("after GOAWAY"))
-		r, ok, end := c.tryReadWS(id, h2Wait)
-		return !ok, "after the client's GOAWAY: echo " + string(r.Payload) + ", end " + end.typ.String()
+		p := dialH2(t, s, h2.Options{})
+		ws := p.openWS()
+		if err := p.hc.SendGoAway(0, http2.ErrCodeNo); err != nil {
+			t.Fatal(err)
+		}
+		err := p.tryEcho(ws, "after GOAWAY", h2Wait)
+		return err != nil, "after the client's GOAWAY: " + errText(err)
 	}},
 }
 
@@ -337,19 +325,31 @@ func TestH2DefectsShow(t *testing.T) {
 }
 
 // A stream reset by the client, or a GOAWAY from it, leaves the other
-// streams alone, and the reset stream is gone.
+// streams alone, and the reset stream is gone; after the closing
+// handshake the server ends the stream with END_STREAM, before any
+// RST_STREAM.
 func TestH2ServerResetAndGoAwayLeaveOtherStreams(t *testing.T) {
 	t.Parallel()
 	s := StartH2ForTest(t, Defects{}, H2Defects{})
-	c := dialH2(t, s)
-	a, b := c.openWS(), c.openWS()
-	c.sendWS(a, wire.Fragment(wire.Text("half a mess")))
-	c.write(func(fr *http2.Framer) error { return fr.WriteRSTStream(a, http2.ErrCodeCancel) })
-	c.echo(b, "b after a's reset")
-	c.write(func(fr *http2.Framer) error { return fr.WriteGoAway(0, http2.ErrCodeNo, nil) })
-	c.echo(b, "b after the GOAWAY")
-	if end := c.closeWS(b); !end.endStream {
-		t.Fatalf("b ended with %v", end.typ)
+	p := dialH2(t, s, h2.Options{})
+	a, b := p.openWS(), p.openWS()
+	p.send(a, wire.Fragment(wire.Text("half a mess")))
+	if err := a.st.Reset(http2.ErrCodeCancel); err != nil {
+		t.Fatal(err)
+	}
+	p.echo(b, "b after a's reset")
+	if err := p.hc.SendGoAway(0, http2.ErrCodeNo); err != nil {
+		t.Fatal(err)
+	}
+	p.echo(b, "b after the GOAWAY")
+	if end, err := p.closeWS(b); !strings.HasSuffix(end, "END_STREAM") || !errors.Is(err, io.EOF) {
+		t.Fatalf("b ended with %q (read: %v)", end, err)
+	}
+	if p.frames.count(func(l string) bool { return onStream(l, "RST_STREAM", a.st.ID()) }) > 0 {
+		t.Errorf("the server reset stream a, which the client reset")
+	}
+	if err := p.hc.Err(); err != nil {
+		t.Errorf("connection ended: %v", err)
 	}
 }
 
@@ -357,25 +357,12 @@ func TestH2ServerResetAndGoAwayLeaveOtherStreams(t *testing.T) {
 func TestH2ServerRunsTheFrameLoopDefects(t *testing.T) {
 	t.Parallel()
 	s := StartH2ForTest(t, Defects{NoPong: true}, H2Defects{})
-	c := dialH2(t, s)
-	id := c.openWS()
-	c.sendWS(id, wire.Ping([]byte("p")), wire.Text("after the ping"))
-	if r := c.readWS(id); r.Opcode != wire.OpText {
-		t.Fatalf("NoPong server answered the Ping with %s", wire.OpName(r.Opcode))
+	p := dialH2(t, s, h2.Options{})
+	ws := p.openWS()
+	p.send(ws, wire.Ping([]byte("p")), wire.Text("after the ping"))
+	if r, err := ws.ReadFrame(time.Now().Add(h2Wait)); err != nil || r.Opcode != wire.OpText {
+		t.Fatalf("NoPong server answered the Ping with %s (%v)", wire.OpName(r.Opcode), err)
 	}
-}
-
-func answers200(t *testing.T, s *H2Server, req func(*h2Client) []hpack.HeaderField) (bool, string) {
-	c := dialH2(t, s)
-	ev := c.response(c.open(req(c)))
-	return status(ev) == "200", "answered " + ev.typ.String() + " " + status(ev) + " " + ev.code.String()
-}
-
-func yes(b bool) string {
-	if b {
-		return "yes"
-	}
-	return "no"
 }
 
 // Close sends GOAWAY on every connection and returns at once, streams in
@@ -386,24 +373,293 @@ func TestH2ServerCloseIsBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := dialH2(t, s, http2.Setting{ID: http2.SettingInitialWindowSize, Val: 100})
-	c.autoWindow.Store(false)
-	a, b := c.openWS(), c.openWS()
-	c.sendWS(a, wire.Fragment(wire.Text("half a mess")))
-	c.sendWS(b, wire.Binary(make([]byte, 1000))) // its echo waits for window
+	p := dialH2(t, s, h2.Options{StreamWindow: 100, Hold: true})
+	a, b := p.openWS(), p.openWS()
+	p.send(a, wire.Fragment(wire.Text("half a mess")))
+	p.send(b, wire.Binary(make([]byte, 1000))) // its echo waits for window
 	time.Sleep(50 * time.Millisecond)
 	start := time.Now()
 	s.Close()
 	if d := time.Since(start); d > 2*time.Second {
 		t.Errorf("Close took %v", d)
 	}
-	for {
-		ev := c.next(h2Wait)
-		if timedOut(ev) || ev.err != nil {
-			t.Fatalf("no GOAWAY before the end: %v", ev.err)
-		}
-		if ev.typ == http2.FrameGoAway {
-			break
+	if !p.await(func(l string) bool { return strings.HasPrefix(l, "GOAWAY ") }, h2Wait) {
+		t.Fatalf("no GOAWAY before the end: %v", p.hc.Err())
+	}
+}
+
+func answers200(t *testing.T, s *H2Server, req []hpack.HeaderField) (bool, string) {
+	resp, err := dialH2(t, s, h2.Options{}).request(req)
+	return err == nil && resp.Status == 200, "answered " + answer(resp, err)
+}
+
+func yes(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}
+
+// The H2Server tests' client is the harness's own, wire/h2, which sends
+// what no client library would (malformed requests, resets, GOAWAY at any
+// point); its trace shows every frame the server sends, in order.
+
+// h2Wait bounds a wait for a frame that should come; h2Quiet is how long
+// a frame that should not come is waited for.
+const (
+	h2Wait  = 5 * time.Second
+	h2Quiet = 400 * time.Millisecond
+)
+
+// h2Peer is one HTTP/2 connection to an H2Server and the frames received
+// on it.
+type h2Peer struct {
+	t      *testing.T
+	s      *H2Server
+	hc     *h2.Conn
+	frames *frameLog
+}
+
+// dialH2 connects to s with prior knowledge, o tuning the connection (its
+// Trace is the peer's).
+func dialH2(t *testing.T, s *H2Server, o h2.Options) *h2Peer {
+	t.Helper()
+	p := &h2Peer{t: t, s: s, frames: &frameLog{changed: make(chan struct{})}}
+	o.Trace = p.frames.add
+	hc, err := wire.DialH2(t.Context(), s.URL(), wire.Options{Timeout: h2Wait, H2: wire.H2Options{Connection: o}})
+	if err != nil {
+		t.Fatalf("HTTP/2 connection to %s: %v", s.URL(), err)
+	}
+	t.Cleanup(func() { _ = hc.Close() })
+	p.hc = hc
+	return p
+}
+
+// wsRequest is the extended CONNECT (RFC 8441 §4) wire.Dial sends for s's
+// /echo, to be broken by with, without and set.
+func wsRequest(s *H2Server) []hpack.HeaderField {
+	u, err := url.Parse(s.URL())
+	if err != nil {
+		panic(err)
+	}
+	return handshake.ExtendedConnect(u, handshake.UpgradeRequest(u, ""))
+}
+
+// without drops the fields named name; with appends one; set changes the
+// value of those named name.
+func without(fields []hpack.HeaderField, name string) []hpack.HeaderField {
+	var out []hpack.HeaderField
+	for _, f := range fields {
+		if f.Name != name {
+			out = append(out, f)
 		}
 	}
+	return out
+}
+
+func with(fields []hpack.HeaderField, name, value string) []hpack.HeaderField {
+	return append(append([]hpack.HeaderField(nil), fields...), hpack.HeaderField{Name: name, Value: value})
+}
+
+func set(fields []hpack.HeaderField, name, value string) []hpack.HeaderField {
+	out := append([]hpack.HeaderField(nil), fields...)
+	for i := range out {
+		if out[i].Name == name {
+			out[i].Value = value
+		}
+	}
+	return out
+}
+
+// request sends fields on a new stream and returns the answer, or the
+// server's RST_STREAM as an *h2.ResetError; anything else fails the test.
+func (p *h2Peer) request(fields []hpack.HeaderField) (*h2.Response, error) {
+	p.t.Helper()
+	st, err := p.hc.Open(fields, false)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(p.t.Context(), h2Wait)
+	defer cancel()
+	resp, err := st.Response(ctx)
+	if _, reset := errors.AsType[*h2.ResetError](err); err != nil && !reset {
+		p.t.Fatalf("stream %d: no answer: %v", st.ID(), err)
+	}
+	return resp, err
+}
+
+// answer describes what request returned.
+func answer(resp *h2.Response, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	s := strconv.Itoa(resp.Status)
+	if resp.EndStream {
+		s += " END_STREAM"
+	}
+	return s + " " + strings.TrimSuffix(strings.ReplaceAll(h2.FieldsText(resp.Fields), "\r\n", "; "), "; ")
+}
+
+// wsStream is a WebSocket over one stream of a peer's connection.
+type wsStream struct {
+	*wire.Conn
+	st *h2.Stream
+}
+
+// openWS opens a WebSocket stream with wire.Dial, which checks the 200.
+func (p *h2Peer) openWS() wsStream {
+	p.t.Helper()
+	c, hs, err := wire.Dial(p.t.Context(), p.s.URL(), wire.Options{Timeout: h2Wait, H2: wire.H2Options{Conn: p.hc}})
+	if err != nil {
+		p.t.Fatalf("extended CONNECT: %v", err)
+	}
+	return wsStream{Conn: c, st: hs.Stream}
+}
+
+// send sends RFC 6455 frames as the client, one stream write per frame.
+func (p *h2Peer) send(ws wsStream, frames ...wire.Frame) {
+	p.t.Helper()
+	if err := ws.WriteFrames(p.t.Context(), frames, wire.FrameWise); err != nil {
+		p.t.Fatalf("stream %d: %v", ws.st.ID(), err)
+	}
+}
+
+// tryEcho sends msg as a text message on ws and waits up to wait for its
+// echo; the error says why none came.
+func (p *h2Peer) tryEcho(ws wsStream, msg string, wait time.Duration) error {
+	if err := ws.WriteFrames(p.t.Context(), []wire.Frame{wire.Text(msg)}, wire.OneWrite); err != nil {
+		return err
+	}
+	r, err := ws.ReadFrame(time.Now().Add(wait))
+	if err != nil {
+		return err
+	}
+	if r.Opcode != wire.OpText || string(r.Payload) != msg {
+		return fmt.Errorf("echo of %q is %s %q", msg, wire.OpName(r.Opcode), r.Payload)
+	}
+	return nil
+}
+
+// echo is tryEcho that fails the test.
+func (p *h2Peer) echo(ws wsStream, msg string) {
+	p.t.Helper()
+	if err := p.tryEcho(ws, msg, h2Wait); err != nil {
+		p.t.Fatalf("stream %d: %v", ws.st.ID(), err)
+	}
+}
+
+// closeWS runs the closing handshake on ws and waits h2Quiet for the
+// server's side of the stream to end. It returns the first frame that
+// ended it ("DATA stream 1, 0 octets, END_STREAM", "RST_STREAM stream 1
+// NO_ERROR"; "" when none came) and what the read after the Close got.
+func (p *h2Peer) closeWS(ws wsStream) (string, error) {
+	p.t.Helper()
+	p.send(ws, wire.Close(1000, ""))
+	if r, err := ws.ReadFrame(time.Now().Add(h2Wait)); err != nil || r.Opcode != wire.OpClose {
+		p.t.Fatalf("stream %d: answer to Close is %s (%v)", ws.st.ID(), wire.OpName(r.Opcode), err)
+	}
+	r, err := ws.ReadFrame(time.Now().Add(h2Quiet))
+	if err == nil {
+		p.t.Fatalf("stream %d: a %s after the Close", ws.st.ID(), wire.OpName(r.Opcode))
+	}
+	id := ws.st.ID()
+	end := p.frames.first(func(l string) bool {
+		return onStream(l, "RST_STREAM", id) || (onStream(l, "DATA", id) || onStream(l, "HEADERS", id)) && strings.HasSuffix(l, "END_STREAM")
+	})
+	return end, err
+}
+
+// await waits for a received frame that match accepts, until no frame
+// has come for quiet or the connection has ended.
+func (p *h2Peer) await(match func(string) bool, quiet time.Duration) bool {
+	for {
+		if p.frames.first(match) != "" {
+			return true
+		}
+		select {
+		case <-p.frames.next():
+		case <-p.hc.Done():
+			return p.frames.first(match) != ""
+		case <-time.After(quiet):
+			return p.frames.first(match) != ""
+		}
+	}
+}
+
+func errText(err error) string {
+	if err == nil {
+		return "none"
+	}
+	return err.Error()
+}
+
+// frameLog records the trace lines of the frames received, in order.
+type frameLog struct {
+	mu    sync.Mutex
+	lines []string
+	// changed is closed, and replaced, when a line is added.
+	changed chan struct{}
+}
+
+func (l *frameLog) add(d h2.Dir, text string) {
+	if d != h2.Received {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, text)
+	close(l.changed)
+	l.changed = make(chan struct{})
+}
+
+func (l *frameLog) next() <-chan struct{} {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.changed
+}
+
+// first returns the first line match accepts, "" when none.
+func (l *frameLog) first(match func(string) bool) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, line := range l.lines {
+		if match(line) {
+			return line
+		}
+	}
+	return ""
+}
+
+func (l *frameLog) count(match func(string) bool) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, line := range l.lines {
+		if match(line) {
+			n++
+		}
+	}
+	return n
+}
+
+// dataOctets sums the DATA received on stream id.
+func (l *frameLog) dataOctets(id uint32) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	total := 0
+	for _, line := range l.lines {
+		var sid uint32
+		var n int
+		if _, err := fmt.Sscanf(line, "DATA stream %d, %d octets", &sid, &n); err == nil && sid == id {
+			total += n
+		}
+	}
+	return total
+}
+
+// onStream reports whether a trace line is a frame of type typ on stream
+// id ("RST_STREAM stream 3 CANCEL").
+func onStream(line, typ string, id uint32) bool {
+	rest, ok := strings.CutPrefix(line, typ+" stream "+strconv.FormatUint(uint64(id), 10))
+	return ok && (rest == "" || rest[0] == ' ' || rest[0] == ',')
 }
