@@ -34,6 +34,7 @@ import (
 	"github.com/wsharness/wsharness/internal/selfsigned"
 	"github.com/wsharness/wsharness/internal/testnet"
 	"github.com/wsharness/wsharness/results"
+	"github.com/wsharness/wsharness/wire"
 )
 
 const (
@@ -378,11 +379,12 @@ func checkTimes(t *testing.T, ginkgoReport string, run results.Run, bounds map[s
 	t.Logf("slowest case: %s", slowest.Round(time.Millisecond))
 }
 
-// casesRun are the cases labelFilter selects.
+// casesRun are the cases labelFilter selects that run against the hostile
+// servers, which speak HTTP/1.1.
 func casesRun() []cases.Case {
 	var out []cases.Case
 	for _, c := range cases.All() {
-		if !cases.IsSlow(c.Family) && c.Family != cases.FamilyBrowser {
+		if !cases.IsSlow(c.Family) && c.Family != cases.FamilyBrowser && cases.RunsOver(c.Family, wire.HTTP1) {
 			out = append(out, c)
 		}
 	}

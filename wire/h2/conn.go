@@ -312,11 +312,18 @@ func (c *Conn) writeLocked(write func() error) error {
 	return nil
 }
 
-// violation records what the server got wrong, and traces it.
+// maxViolations bounds what a connection records of a server that keeps
+// getting things wrong.
+const maxViolations = 32
+
+// violation records what the server got wrong (up to maxViolations), and
+// traces it.
 func (c *Conn) violation(format string, args ...any) {
 	v := fmt.Sprintf(format, args...)
 	c.mu.Lock()
-	c.violations = append(c.violations, v)
+	if len(c.violations) < maxViolations {
+		c.violations = append(c.violations, v)
+	}
 	c.mu.Unlock()
 	c.tracef(Received, "violation: %s", v)
 }
@@ -513,12 +520,24 @@ func (c *Conn) onData(f *http2.DataFrame) error {
 	n := int64(f.Length) // padding counts against the window too
 	c.mu.Lock()
 	c.recvWindow -= n
-	if c.recvWindow < 0 {
-		c.violations = append(c.violations, fmt.Sprintf("the server sent %d octets past the connection's flow-control window (RFC 9113 §6.9.1: a sender MUST NOT)", -c.recvWindow))
-		c.recvWindow = 0
-	}
 	s := c.streams[f.StreamID]
+	var past string
+	switch {
+	case c.recvWindow < 0:
+		past = fmt.Sprintf("the server sent %d octets past the connection's flow-control window", -c.recvWindow)
+	case s != nil:
+		if s.recvWindow -= n; s.recvWindow < 0 {
+			past = fmt.Sprintf("the server sent %d octets past stream %d's flow-control window", -s.recvWindow, s.id)
+		}
+	}
 	c.mu.Unlock()
+	if past != "" {
+		// A connection error (RFC 9113 §6.9.1): what the server sends
+		// past the window is never held, however much it sends.
+		c.violation("%s (RFC 9113 §6.9.1: a sender MUST NOT; the harness ends the connection with FLOW_CONTROL_ERROR)", past)
+		_ = c.SendGoAway(0, http2.ErrCodeFlowControl)
+		return errors.New(past + ": FLOW_CONTROL_ERROR")
+	}
 	if s == nil {
 		// A stream the harness reset or forgot: its credit goes back at
 		// once, so the connection's window does not shrink for good.

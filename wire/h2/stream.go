@@ -15,10 +15,6 @@ import (
 	"golang.org/x/net/http2/hpack"
 )
 
-// maxBuffered bounds what a stream holds unread beyond its window, should
-// the server ignore flow control: past it the stream is reset.
-const maxBuffered = 64 << 20
-
 // ResetError is a stream the server reset (RST_STREAM): to the RFC 6455
 // layer above, a TCP reset (RFC 8441 §5).
 type ResetError struct {
@@ -88,6 +84,8 @@ type Stream struct {
 	// held: the harness returns no credit for the stream, as a reader
 	// that stopped reading would not (Hold).
 	held bool
+	// dataBeforeAnswer: DATA came before the answer (reported once).
+	dataBeforeAnswer bool
 }
 
 // Hold stops (true) or resumes returning flow-control credit for the
@@ -171,25 +169,20 @@ func (s *Stream) onHeaders(fields []hpack.HeaderField, endStream bool) {
 	close(s.responded)
 }
 
+// onData queues a DATA frame's payload, which Conn.onData has checked
+// against the windows; n is the frame's length, padding included.
 func (s *Stream) onData(p []byte, n int64, endStream bool) {
 	s.c.mu.Lock()
-	s.recvWindow -= n
-	if s.recvWindow < 0 {
-		s.c.violations = append(s.c.violations, fmt.Sprintf("the server sent %d octets past stream %d's flow-control window (RFC 9113 §6.9.1: a sender MUST NOT)", -s.recvWindow, s.id))
-		s.recvWindow = 0
-	}
-	if s.response == nil {
-		s.c.violations = append(s.c.violations, fmt.Sprintf("DATA on stream %d before any response HEADERS (RFC 9113 §8.1)", s.id))
-	}
-	over := s.buf.Len()+len(p) > maxBuffered
-	if !s.recvEnded && !over {
+	early := s.response == nil && !s.dataBeforeAnswer
+	s.dataBeforeAnswer = s.dataBeforeAnswer || s.response == nil
+	if !s.recvEnded {
 		s.buf.Write(p)
 	}
 	s.recvEnded = s.recvEnded || endStream
 	s.c.cond.Broadcast()
 	s.c.mu.Unlock()
-	if over {
-		_ = s.Reset(http2.ErrCodeFlowControl)
+	if early {
+		s.c.violation("DATA on stream %d before any response HEADERS (RFC 9113 §8.1)", s.id)
 	}
 	// Padding is never read: its credit goes back now.
 	s.c.credit(nil, n-int64(len(p)))
