@@ -354,18 +354,41 @@ func H2Streams() []Case {
 	}
 }
 
+// h2Streams is a connection and the WebSocket streams a case opened on
+// it, named A, B, C... in the order opened.
+type h2Streams struct {
+	hc      *h2.Conn
+	conns   []*wire.Conn
+	streams []*h2.Stream
+}
+
+// openStreams connects with o and opens n WebSocket streams on the one
+// connection; why says what failed, "" when all opened.
+func openStreams(ctx context.Context, k *casekit.H2Kit, o h2.Options, n int) (h2Streams, string) {
+	var out h2Streams
+	hc, err := k.Connect(ctx, o)
+	if err != nil {
+		return out, "no HTTP/2 connection: " + err.Error()
+	}
+	out.hc = hc
+	for i := range n {
+		conn, st, err := k.Open(ctx, hc)
+		if err != nil {
+			return out, fmt.Sprintf("WebSocket stream %c: %v", 'A'+i, err)
+		}
+		out.conns, out.streams = append(out.conns, conn), append(out.streams, st)
+	}
+	return out, ""
+}
+
 // openOne connects with o and opens one WebSocket stream; nil and why
 // when it could not.
 func openOne(ctx context.Context, k *casekit.H2Kit, o h2.Options) (*wire.Conn, string) {
-	hc, err := k.Connect(ctx, o)
-	if err != nil {
-		return nil, "no HTTP/2 connection: " + err.Error()
+	s, why := openStreams(ctx, k, o, 1)
+	if why != "" {
+		return nil, why
 	}
-	conn, _, err := k.Open(ctx, hc)
-	if err != nil {
-		return nil, "no WebSocket stream: " + err.Error()
-	}
-	return conn, ""
+	return s.conns[0], ""
 }
 
 func echoBig(ctx context.Context, k *casekit.H2Kit, o h2.Options) (results.Verdict, string) {
@@ -388,18 +411,11 @@ func echoBig(ctx context.Context, k *casekit.H2Kit, o h2.Options) (results.Verdi
 }
 
 func threeStreams(ctx context.Context, k *casekit.H2Kit) (results.Verdict, string) {
-	hc, err := k.Connect(ctx, h2.Options{})
-	if err != nil {
-		return results.Failed, "no HTTP/2 connection: " + err.Error()
+	s, why := openStreams(ctx, k, h2.Options{}, 3)
+	if why != "" {
+		return results.Failed, why
 	}
-	var conns []*wire.Conn
-	for range 3 {
-		conn, _, err := k.Open(ctx, hc)
-		if err != nil {
-			return results.Failed, fmt.Sprintf("WebSocket stream %d: %v", len(conns)+1, err)
-		}
-		conns = append(conns, conn)
-	}
+	conns := s.conns
 	for round := range 2 {
 		for i, conn := range conns {
 			msg := []byte(fmt.Sprintf("stream %d, message %d", i+1, round+1))
@@ -421,18 +437,11 @@ func threeStreams(ctx context.Context, k *casekit.H2Kit) (results.Verdict, strin
 }
 
 func stalledStream(ctx context.Context, k *casekit.H2Kit) (results.Verdict, string) {
-	hc, err := k.Connect(ctx, h2.Options{StreamWindow: 65535})
-	if err != nil {
-		return results.Failed, "no HTTP/2 connection: " + err.Error()
+	s, why := openStreams(ctx, k, h2.Options{StreamWindow: 65535}, 2)
+	if why != "" {
+		return results.Failed, why
 	}
-	a, streamA, err := k.Open(ctx, hc)
-	if err != nil {
-		return results.Failed, "stream A: " + err.Error()
-	}
-	b, _, err := k.Open(ctx, hc)
-	if err != nil {
-		return results.Failed, "stream B: " + err.Error()
-	}
+	a, b, streamA := s.conns[0], s.conns[1], s.streams[0]
 	streamA.Hold(true)
 	big := make([]byte, h2BigMessage+1)
 	if err := a.WriteFrames(ctx, []wire.Frame{{Fin: true, Opcode: wire.OpBinary, Payload: big}}, wire.OneWrite); err != nil {
@@ -497,18 +506,11 @@ func isTimeout(err error) bool {
 const probeText = "Hello, HTTP/2 stream!"
 
 func resetOne(ctx context.Context, k *casekit.H2Kit, midMessage bool) (results.Verdict, string) {
-	hc, err := k.Connect(ctx, h2.Options{})
-	if err != nil {
-		return results.Failed, "no HTTP/2 connection: " + err.Error()
+	s, why := openStreams(ctx, k, h2.Options{}, 2)
+	if why != "" {
+		return results.Failed, why
 	}
-	a, streamA, err := k.Open(ctx, hc)
-	if err != nil {
-		return results.Failed, "stream A: " + err.Error()
-	}
-	b, _, err := k.Open(ctx, hc)
-	if err != nil {
-		return results.Failed, "stream B: " + err.Error()
-	}
+	hc, a, b, streamA := s.hc, s.conns[0], s.conns[1], s.streams[0]
 	for name, conn := range map[string]*wire.Conn{"A": a, "B": b} {
 		if why := k.Echo(ctx, conn, []byte(probeText), false, wire.OneWrite); why != "" {
 			return results.Failed, "stream " + name + ": " + why
@@ -542,14 +544,11 @@ func resetOne(ctx context.Context, k *casekit.H2Kit, midMessage bool) (results.V
 }
 
 func goAwayWhileOpen(ctx context.Context, k *casekit.H2Kit) (results.Verdict, string) {
-	hc, err := k.Connect(ctx, h2.Options{})
-	if err != nil {
-		return results.Failed, "no HTTP/2 connection: " + err.Error()
+	s, why := openStreams(ctx, k, h2.Options{}, 1)
+	if why != "" {
+		return results.Failed, why
 	}
-	conn, _, err := k.Open(ctx, hc)
-	if err != nil {
-		return results.Failed, "no WebSocket stream: " + err.Error()
-	}
+	hc, conn := s.hc, s.conns[0]
 	if err := hc.SendGoAway(0, http2.ErrCodeNo); err != nil {
 		return results.Failed, "GOAWAY could not be sent: " + err.Error()
 	}
@@ -564,14 +563,11 @@ func goAwayWhileOpen(ctx context.Context, k *casekit.H2Kit) (results.Verdict, st
 }
 
 func pingWhileOpen(ctx context.Context, k *casekit.H2Kit) (results.Verdict, string) {
-	hc, err := k.Connect(ctx, h2.Options{})
-	if err != nil {
-		return results.Failed, "no HTTP/2 connection: " + err.Error()
+	s, why := openStreams(ctx, k, h2.Options{}, 1)
+	if why != "" {
+		return results.Failed, why
 	}
-	conn, _, err := k.Open(ctx, hc)
-	if err != nil {
-		return results.Failed, "no WebSocket stream: " + err.Error()
-	}
+	hc, conn := s.hc, s.conns[0]
 	pctx, cancel := context.WithTimeout(ctx, k.Env.Scaled(casekit.DefaultTimeout))
 	defer cancel()
 	if err := hc.Ping(pctx); err != nil {
