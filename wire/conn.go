@@ -160,7 +160,8 @@ func newConn(role Role, nc net.Conn, sent *countingConn, log *Log, keys *KeyStre
 }
 
 // Reach connects to the URL's host and, for wss://, completes the TLS
-// handshake, then hangs up. It tells a server that cannot be tested at all
+// handshake (and for an HTTP/2 URL, the exchange of prefaces), then hangs
+// up. It tells a server that cannot be tested at all
 // (nothing listening, a name that does not resolve, a certificate the
 // client does not trust) from one that answers and gets the protocol wrong.
 func Reach(ctx context.Context, rawURL string, cfg *tls.Config, timeout time.Duration) error {
@@ -168,9 +169,18 @@ func Reach(ctx context.Context, rawURL string, cfg *tls.Config, timeout time.Dur
 	if err != nil {
 		return err
 	}
-	nc, _, err := connect(ctx, u, host, timeout, cfg, NewLog())
+	log := NewLog()
+	nc, _, err := connect(ctx, u, host, timeout, cfg, log)
 	if err != nil {
 		return err
+	}
+	if TransportOf(u.Scheme) == HTTP2 {
+		// A server that does not speak HTTP/2 cannot be tested over it.
+		hc, err := dialH2(ctx, nc, log, Options{Timeout: timeout})
+		if err != nil {
+			return fmt.Errorf("%s: %w", host, err)
+		}
+		return hc.Close()
 	}
 	return nc.Close()
 }

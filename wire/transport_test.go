@@ -202,3 +202,22 @@ func TestTransportOf(t *testing.T) {
 		t.Error("case markers")
 	}
 }
+
+// Reach of an HTTP/2 URL tells a server that does not speak HTTP/2 from
+// one that does.
+func TestReachOverHTTP2(t *testing.T) {
+	if err := Reach(context.Background(), h2Echo(t), nil, 3*time.Second); err != nil {
+		t.Errorf("an HTTP/2 server: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h1 := &http.Server{Handler: http.NotFoundHandler()}
+	go h1.Serve(ln)
+	defer h1.Close()
+	err = Reach(context.Background(), "ws+h2://"+ln.Addr().String()+"/", nil, 3*time.Second)
+	if err == nil || !strings.Contains(err.Error(), "not an HTTP/2 server") {
+		t.Errorf("an HTTP/1.1 server: %v, want 'not an HTTP/2 server'", err)
+	}
+}
