@@ -48,7 +48,8 @@ import json, sys
 run = json.load(open(sys.argv[1]))
 # The default profile leaves out the slow families and says so.
 skipped = set(run.get("skipped_families", {}))
-catalog = {c["id"] for c in json.load(open(sys.argv[2])) if c["family"] != "browser" and c["family"] not in skipped}
+catalog = {c["id"] for c in json.load(open(sys.argv[2]))
+           if c["family"] != "browser" and c["family"] not in skipped and "HTTP/1.1" in c["transports"]}
 names = [t["name"] for t in run["targets"]]
 assert names == ["gorilla", "gobwas", "gws"], f"targets {names}"
 assert not run.get("incomplete"), "the run is marked incomplete"

@@ -25,6 +25,9 @@ type Case struct {
 	RFC         string `json:"rfc"`
 	Description string `json:"description"`
 	Expectation string `json:"expectation"`
+	// Transports are those the case runs over (RunsOver), as
+	// wire.Transport names them: "HTTP/1.1", "HTTP/2" or both.
+	Transports []string `json:"transports"`
 
 	// client, when set, words the case's client form where swapping the
 	// ends is not enough (masking: a server's frames must not be masked, a
@@ -194,6 +197,17 @@ func RunsOver(family Family, t wire.Transport) bool {
 	return true
 }
 
+// transportsOf names the transports family's cases run over.
+func transportsOf(family Family) []string {
+	var out []string
+	for _, t := range []wire.Transport{wire.HTTP1, wire.HTTP2} {
+		if RunsOver(family, t) {
+			out = append(out, t.String())
+		}
+	}
+	return out
+}
+
 // InBrowser reports whether family runs its cases in a real browser.
 func InBrowser(family Family) bool { return familyNamed(family).inBrowser }
 
@@ -248,6 +262,9 @@ func All() []Case {
 			all = append(all, f.cases()...)
 		}
 	}
+	for i := range all {
+		all[i].Transports = transportsOf(all[i].Family)
+	}
 	sort.SliceStable(all, func(i, j int) bool { return results.LessID(all[i].ID, all[j].ID) })
 	return all
 }
@@ -295,6 +312,9 @@ func clientOnly() []Case {
 		if f.clientOnly != nil {
 			out = append(out, f.clientOnly()...)
 		}
+	}
+	for i := range out {
+		out[i].Transports = transportsOf(out[i].Family)
 	}
 	return out
 }
