@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
@@ -155,22 +156,11 @@ func judgeSetting(a casekit.H2Answer) (results.Verdict, string) {
 	}
 	switch {
 	case !a.Settings.EnableConnectProtocol:
-		return results.Failed, "the server's SETTINGS lack ENABLE_CONNECT_PROTOCOL = 1: no client may send it an extended CONNECT, so it takes no WebSocket over HTTP/2; SETTINGS received: " + settingsText(a.Settings)
+		return results.Failed, "the server's SETTINGS lack ENABLE_CONNECT_PROTOCOL = 1: no client may send it an extended CONNECT, so it takes no WebSocket over HTTP/2; SETTINGS received: " + a.Settings.String()
 	case len(settingProblems) > 0:
 		return results.Failed, strings.Join(settingProblems, "; ")
 	}
-	return results.OK, "SETTINGS: " + settingsText(a.Settings)
-}
-
-func settingsText(s h2.Settings) string {
-	if len(s.Raw) == 0 {
-		return "(empty)"
-	}
-	parts := make([]string, len(s.Raw))
-	for i, x := range s.Raw {
-		parts[i] = fmt.Sprintf("%v=%d", x.ID, x.Val)
-	}
-	return strings.Join(parts, ", ")
+	return results.OK, "SETTINGS: " + a.Settings.String()
 }
 
 // accepted judges a 2xx answer to a valid extended CONNECT: §5's 200,
@@ -492,17 +482,12 @@ func closeThenEndStream(ctx context.Context, k *casekit.H2Kit) (results.Verdict,
 		return results.OK, "Close answered; the server ended its side with END_STREAM, then the harness did"
 	case errors.As(err, &reset):
 		return results.NonStrict, fmt.Sprintf("Close answered, then the server reset the stream (RST_STREAM %v) instead of ending it with END_STREAM (RFC 8441 §5: RST_STREAM stands for a TCP reset)", reset.Code)
-	case err != nil && isTimeout(err):
+	case errors.Is(err, os.ErrDeadlineExceeded):
 		return results.NonStrict, fmt.Sprintf("Close answered, but the server kept its side of the stream open for %v (RFC 6455 §7.1.1: the server SHOULD close first; RFC 8441 §5: with END_STREAM)", k.Env.Scaled(casekit.CloseTimeout))
 	case err != nil:
 		return results.NonStrict, "Close answered, then: " + err.Error()
 	}
 	return results.Failed, "a frame after the Close (RFC 6455 §5.5.1)"
-}
-
-func isTimeout(err error) bool {
-	var ne interface{ Timeout() bool }
-	return errors.As(err, &ne) && ne.Timeout()
 }
 
 // probeText is the message the stream cases exchange.

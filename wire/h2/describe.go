@@ -44,6 +44,9 @@ func describe(f http2.Frame) string {
 	return fmt.Sprintf("%v stream %d flags %v, %d octets", h.Type, h.StreamID, h.Flags, h.Length)
 }
 
+// String lists the settings as received, NAME=value.
+func (s Settings) String() string { return describeSettings(s.Raw) }
+
 // describeSettings lists settings as NAME=value.
 func describeSettings(s []http2.Setting) string {
 	if len(s) == 0 {

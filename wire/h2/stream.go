@@ -400,26 +400,21 @@ func (s *Stream) Close() error {
 func (s *Stream) LocalAddr() net.Addr  { return s.c.nc.LocalAddr() }
 func (s *Stream) RemoteAddr() net.Addr { return s.c.nc.RemoteAddr() }
 
-func (s *Stream) SetDeadline(t time.Time) error {
-	s.c.mu.Lock()
-	s.rdl, s.wdl = t, t
-	s.c.cond.Broadcast()
-	s.c.mu.Unlock()
-	return nil
-}
+func (s *Stream) SetDeadline(t time.Time) error      { return s.setDeadlines(t, true, true) }
+func (s *Stream) SetReadDeadline(t time.Time) error  { return s.setDeadlines(t, true, false) }
+func (s *Stream) SetWriteDeadline(t time.Time) error { return s.setDeadlines(t, false, true) }
 
-func (s *Stream) SetReadDeadline(t time.Time) error {
+// setDeadlines sets the read and/or write deadline and wakes the waiters,
+// which then see it.
+func (s *Stream) setDeadlines(t time.Time, read, write bool) error {
 	s.c.mu.Lock()
-	s.rdl = t
+	defer s.c.mu.Unlock()
+	if read {
+		s.rdl = t
+	}
+	if write {
+		s.wdl = t
+	}
 	s.c.cond.Broadcast()
-	s.c.mu.Unlock()
-	return nil
-}
-
-func (s *Stream) SetWriteDeadline(t time.Time) error {
-	s.c.mu.Lock()
-	s.wdl = t
-	s.c.cond.Broadcast()
-	s.c.mu.Unlock()
 	return nil
 }
