@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -435,7 +436,12 @@ func (c *Conn) writeLocked(b []byte) error {
 }
 
 // ReadFrame reads one frame, waiting at most until deadline.
+// Frames already buffered would otherwise be returned past the deadline,
+// so a peer that keeps sending could hold a reader forever.
 func (c *Conn) ReadFrame(deadline time.Time) (Received, error) {
+	if !deadline.IsZero() && !time.Now().Before(deadline) {
+		return Received{}, describeIOError(os.ErrDeadlineExceeded)
+	}
 	_ = c.nc.SetReadDeadline(deadline)
 	f, err := c.dec.Next()
 	if err != nil {

@@ -221,3 +221,25 @@ func TestReachOverHTTP2(t *testing.T) {
 		t.Errorf("an HTTP/1.1 server: %v, want 'not an HTTP/2 server'", err)
 	}
 }
+
+// A deadline that has passed ends ReadFrame even with frames ready to
+// read: a peer that keeps sending cannot hold a reader past it.
+func TestReadFrameHonoursAPassedDeadline(t *testing.T) {
+	url := h2Echo(t)
+	c, _, err := Dial(context.Background(), url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if err := c.WriteFrames(context.Background(), []Frame{Text("a"), Text("b")}, OneWrite); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ReadFrame(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(50 * time.Millisecond) // the second echo is buffered by now
+	var ne net.Error
+	if f, err := c.ReadFrame(time.Now().Add(-time.Millisecond)); !errors.As(err, &ne) || !ne.Timeout() {
+		t.Errorf("past deadline: %v %v, want a timeout", f.Header, err)
+	}
+}
