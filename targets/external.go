@@ -262,6 +262,13 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 		if err == nil {
 			return r, nil
 		}
+		// A certificate the client refuses stays refused: waiting out the
+		// deadline would only hide the reason behind a timeout.
+		var refused *tls.CertificateVerificationError
+		if errors.As(err, &refused) {
+			_ = r.Stop(context.Background())
+			return nil, r.unavailable(fmt.Sprintf("its certificate at %s is refused: %v", s.EchoURL, err))
+		}
 		// The last attempt gets only what is left of the deadline; cut
 		// short, it says less than the one before it (a certificate the
 		// client refuses, a refused connection).

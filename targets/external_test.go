@@ -441,11 +441,18 @@ func TestExternalCommandTLS(t *testing.T) {
 		t.Errorf("Stop: %v", err)
 	}
 
-	e, addr = fakeExternal(t, "tls", 1500*time.Millisecond)
+	// Refused at the first attempt that reaches the certificate, not
+	// after the ready timeout: a loaded machine may take seconds to start
+	// the child, so the timeout is generous and the wait is what is bounded.
+	e, addr = fakeExternal(t, "tls", 20*time.Second)
 	e.Spec.EchoURL = "wss://" + addr + EchoPath
+	began := time.Now()
 	_, err = e.Start(context.Background(), "")
 	if !errors.Is(err, ErrTargetUnavailable) || !strings.Contains(err.Error(), "x509") {
 		t.Fatalf("unverifiable certificate: %v, want unavailable with the x509 error", err)
+	}
+	if waited := time.Since(began); waited > 15*time.Second {
+		t.Errorf("the refused certificate was reported after %s, want at the first attempt", waited)
 	}
 }
 
