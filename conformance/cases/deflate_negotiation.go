@@ -2,7 +2,6 @@ package cases
 
 import (
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/wsharness/wsharness/conformance/casekit"
@@ -392,7 +391,7 @@ func agreed(raw string) bool {
 		return false
 	}
 	if proto == ":status:" {
-		return status == http.StatusOK
+		proto = handshake.ProtoHTTP2
 	}
-	return status == http.StatusSwitchingProtocols
+	return handshake.StatusAgrees(proto, status)
 }

@@ -135,11 +135,15 @@ type Response struct {
 // Agreed reports whether the answer opens the WebSocket: 101 Switching
 // Protocols to an HTTP/1.1 upgrade, 200 to an HTTP/2 extended CONNECT
 // (RFC 8441 §5).
-func (r *Response) Agreed() bool {
-	if r.Proto == ProtoHTTP2 {
-		return r.Status == http.StatusOK
+func (r *Response) Agreed() bool { return StatusAgrees(r.Proto, r.Status) }
+
+// StatusAgrees is the rule behind Agreed, for an answer known only by its
+// protocol (ProtoHTTP2 or an HTTP/1.x version) and status.
+func StatusAgrees(proto string, status int) bool {
+	if proto == ProtoHTTP2 {
+		return status == http.StatusOK
 	}
-	return r.Status == http.StatusSwitchingProtocols
+	return status == http.StatusSwitchingProtocols
 }
 
 // ErrHeadTooLarge means the peer sent an HTTP head over MaxHeadBytes.

@@ -52,3 +52,23 @@ func TestCheckUpgrade(t *testing.T) {
 		t.Fatalf("wrong accept: %v", v)
 	}
 }
+
+// An answer opens the WebSocket with 101 over HTTP/1.1 and with 200 over
+// HTTP/2 (RFC 8441 §5), and with nothing else.
+func TestStatusAgrees(t *testing.T) {
+	for _, c := range []struct {
+		proto  string
+		status int
+		want   bool
+	}{
+		{"HTTP/1.1", 101, true}, {"HTTP/1.1", 200, false}, {"HTTP/1.0", 101, true},
+		{ProtoHTTP2, 200, true}, {ProtoHTTP2, 101, false}, {ProtoHTTP2, 400, false},
+	} {
+		if got := StatusAgrees(c.proto, c.status); got != c.want {
+			t.Errorf("StatusAgrees(%q, %d) = %v, want %v", c.proto, c.status, got, c.want)
+		}
+		if got := (&Response{Proto: c.proto, Status: c.status}).Agreed(); got != c.want {
+			t.Errorf("Response{%q, %d}.Agreed() = %v, want %v", c.proto, c.status, got, c.want)
+		}
+	}
+}
