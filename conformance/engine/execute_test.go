@@ -2,11 +2,7 @@ package engine
 
 import (
 	"context"
-	"io"
-	"net"
-	"net/url"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -188,65 +184,6 @@ func TestExecuteClients(t *testing.T) {
 		if target.Role != wire.Client {
 			t.Errorf("%s: role %v in results, want client", target.Name, target.Role)
 		}
-	}
-}
-
-// countingProxy forwards TCP connections to addr and records the most
-// that were open at once.
-type countingProxy struct {
-	ln        net.Listener
-	open, max atomic.Int32
-}
-
-func startCountingProxy(t *testing.T, addr string) *countingProxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &countingProxy{ln: ln}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			in, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			n := p.open.Add(1)
-			for m := p.max.Load(); n > m && !p.max.CompareAndSwap(m, n); m = p.max.Load() {
-			}
-			go func() {
-				defer p.open.Add(-1)
-				defer in.Close()
-				out, err := net.Dial("tcp", addr)
-				if err != nil {
-					return
-				}
-				defer out.Close()
-				go func() { _, _ = io.Copy(out, in); _ = out.(*net.TCPConn).CloseWrite() }()
-				_, _ = io.Copy(in, out)
-			}()
-		}
-	}()
-	return p
-}
-
-// At most SlowPerTarget slow-family cases run against one target at once,
-// however many workers the run has.
-func TestSlowCasesPerTarget(t *testing.T) {
-	srv := brokenpeer.StartForTest(t, brokenpeer.Defects{})
-	u, _ := url.Parse(srv.URL())
-	proxy := startCountingProxy(t, u.Host)
-	slow := Select(cases.All(), []string{"9.1.*", "9.2.*"}, nil)
-	plan := Plan{Targets: []Target{{Info: targets.Info{Name: "one"}, EchoURL: "ws://" + proxy.ln.Addr().String() + "/echo"}}, Cases: slow, Concurrency: 32}
-	out := Execute(t.Context(), plan)
-	if len(out.Records) != len(slow) {
-		t.Fatalf("%d records for %d cases", len(out.Records), len(slow))
-	}
-	// The liveness probe never runs against a server that answers, so
-	// every connection is a case's.
-	if got := proxy.max.Load(); got > SlowPerTarget || got < 2 {
-		t.Errorf("%d slow cases at once against one target; want 2 to %d", got, SlowPerTarget)
 	}
 }
 
