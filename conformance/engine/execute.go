@@ -380,9 +380,6 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case, opened net.Con
 	// One that does not is a harness bug: it is stopped a margin later and
 	// fails the run.
 	bound := c.Bound(env) + BoundMargin
-	if t.Info.Role == wire.Client {
-		bound += connectWait(env.Scaled(casekit.HandshakeTimeout))
-	}
 	cctx, cancel := context.WithTimeout(ctx, bound)
 	defer cancel()
 	var res results.Case
@@ -432,10 +429,10 @@ func (r *runner) runClient(ctx context.Context, t Target, c cases.Case, env case
 		c.Describe(&res)
 		return res
 	}
-	done := make(chan struct{})
-	env.Incoming = board.expect(t.Info.Name, c.ID, done)
+	env.Incoming = board.expect(t.Info.Name, c.ID)
 	cctx, stop := context.WithCancel(ctx)
 	defer stop()
+	done := make(chan struct{})
 	var said string
 	go func() {
 		defer close(done)

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -134,56 +133,29 @@ func waitingKey(req *handshake.ClientRequest) (key caseKey, ok bool) {
 
 // expect registers the case caseID of agent as waiting, and returns how
 // the case takes its connection: it waits for the agent to connect, at
-// most connectWait of the opening handshake's timeout, and reads its
-// request. When ended closes (the client's process exited, or its browser
-// page gave up) the wait gets one handshake timeout more, for a
-// connection already on its way, and then says the client ended.
-func (s *switchboard) expect(agent, caseID string, ended <-chan struct{}) func(context.Context, wire.AcceptOptions) (*wire.Incoming, error) {
+// most the opening handshake's timeout, and reads its request.
+func (s *switchboard) expect(agent, caseID string) func(context.Context, wire.AcceptOptions) (*wire.Incoming, error) {
 	key := caseKey{agent, caseID}
 	ch := make(chan net.Conn, 1)
 	s.mu.Lock()
 	s.waiting[key] = ch
 	s.mu.Unlock()
 	return func(ctx context.Context, o wire.AcceptOptions) (*wire.Incoming, error) {
-		handshake := cmp.Or(o.Timeout, wire.DefaultIOTimeout)
-		limit := connectWait(handshake)
-		deadline := time.Now().Add(limit)
-		t := time.NewTimer(limit)
+		timeout := cmp.Or(o.Timeout, wire.DefaultIOTimeout)
+		t := time.NewTimer(timeout)
 		defer t.Stop()
-		why := fmt.Sprintf("the client did not connect within %v", limit)
-		for {
-			select {
-			case nc := <-ch:
-				return readIncoming(nc, o)
-			case <-ended:
-				// Once: a nil channel blocks.
-				ended = nil
-				if soon := time.Now().Add(handshake); soon.Before(deadline) {
-					deadline = soon
-					t.Reset(handshake) // drops a firing not yet received (Go 1.23 timers)
-				}
-				why = "the client ended without connecting"
-				continue
-			case <-t.C:
-				s.forget(key, ch)
-				return nil, errors.New(why)
-			case <-ctx.Done():
-				s.forget(key, ch)
-				return nil, ctx.Err()
-			}
+		select {
+		case nc := <-ch:
+			return readIncoming(nc, o)
+		case <-t.C:
+			s.forget(key, ch)
+			return nil, fmt.Errorf("the client did not connect within %v", timeout)
+		case <-ctx.Done():
+			s.forget(key, ch)
+			return nil, ctx.Err()
 		}
 	}
 }
-
-// connectWait is how long a case waits for its client's connection, given
-// the opening handshake's timeout: several of them, because a client's
-// connection may queue behind those of its other cases in play (a browser
-// opens one at a time to a host, RFC 6455 §4.1, and its page may be busy
-// echoing megabytes for them) or its process may start slowly on a loaded
-// machine. Slow is not wrong; a client that gives up ends the wait sooner.
-func connectWait(handshake time.Duration) time.Duration { return connectWaitFactor * handshake }
-
-const connectWaitFactor = 4
 
 // readIncoming reads the opening handshake request of a client under test
 // on its case's connection; on an error the connection is closed.
