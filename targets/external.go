@@ -270,8 +270,8 @@ func (e External) Start(ctx context.Context, _ string) (Running, error) {
 			return nil, r.unavailable(fmt.Sprintf("its certificate at %s is refused: %v", s.EchoURL, err))
 		}
 		// The last attempt gets only what is left of the deadline; cut
-		// short, it says less than the one before it (a certificate the
-		// client refuses, a refused connection).
+		// short, it says less than the one before it (a refused
+		// connection, a handshake the server got wrong).
 		if lastErr == nil || !errors.Is(err, context.DeadlineExceeded) {
 			lastErr = err
 		}
