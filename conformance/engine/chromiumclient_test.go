@@ -2,8 +2,13 @@ package engine
 
 import (
 	"context"
+	"fmt"
+	"maps"
+	"net/url"
 	"os"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -101,5 +106,66 @@ func TestMaxInFlight(t *testing.T) {
 	}
 	if got := most.Load(); got > 2 {
 		t.Errorf("%d cases at once against a target bounded to 2", got)
+	}
+}
+
+// A SlowAlone target runs each slow-family case with nothing else in
+// flight against it, and its other cases up to MaxInFlight at once.
+func TestSlowAlone(t *testing.T) {
+	var mu sync.Mutex
+	open := map[string]int{} // cases in flight, by whether they are slow
+	var mixed []string
+	most := 0
+	list := Select(cases.ForPeer(wire.Client), []string{"9.1.1", "9.1.2", "9.2.1", "9.2.2", "1.1.*", "1.2.*", "2.*"}, nil)
+	slow := map[string]bool{}
+	for _, c := range list {
+		slow[c.ID] = cases.IsSlow(c.Family)
+	}
+	if !slices.Contains(slices.Collect(maps.Values(slow)), true) {
+		t.Fatalf("no slow case among the %d selected", len(list))
+	}
+	client := func(ctx context.Context, rawURL string) error {
+		u, err := url.Parse(rawURL)
+		if err != nil {
+			return err
+		}
+		id := u.Query().Get("casetuple")
+		kind := "other"
+		if slow[id] {
+			kind = "slow"
+		}
+		mu.Lock()
+		open[kind]++
+		if open["slow"] > 1 || open["slow"] == 1 && open["other"] > 0 {
+			mixed = append(mixed, fmt.Sprintf("%s with %v", id, maps.Clone(open)))
+		}
+		most = max(most, open["other"])
+		mu.Unlock()
+		defer func() {
+			mu.Lock()
+			open[kind]--
+			mu.Unlock()
+		}()
+		return brokenpeer.Echo(ctx, rawURL, brokenpeer.Defects{})
+	}
+	plan := Plan{
+		Targets:     []Target{{Info: targets.Info{Name: "alone", Role: wire.Client}, Client: client, MaxInFlight: 4, SlowAlone: true}},
+		ClientCases: list,
+		Concurrency: 32,
+	}
+	out := Execute(t.Context(), plan)
+	if len(out.Records) != len(plan.ClientCases) {
+		t.Fatalf("%d records for %d cases", len(out.Records), len(plan.ClientCases))
+	}
+	for _, rec := range out.Records {
+		if rec.Case.Verdict != results.OK {
+			t.Errorf("%s: %s (%s); want OK from a correct client", rec.Case.ID, rec.Case.Verdict, rec.Case.Observed)
+		}
+	}
+	if len(mixed) > 0 {
+		t.Errorf("slow cases shared the client with other cases: %v", mixed)
+	}
+	if most < 2 || most > 4 {
+		t.Errorf("at most %d other cases at once; want between 2 and the bound of 4", most)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/wsharness/wsharness/results"
 	"github.com/wsharness/wsharness/targets"
 	"github.com/wsharness/wsharness/wire"
+	"golang.org/x/sync/semaphore"
 )
 
 // Target is a target ready to test: its endpoints, or why it cannot run.
@@ -46,6 +47,10 @@ type Target struct {
 	// MaxInFlight, when above 0, bounds the cases in flight against this
 	// target, below Plan.Concurrency (see ChromiumClientInFlight).
 	MaxInFlight int
+	// SlowAlone: each slow-family case runs with no other case in flight
+	// against this target (it takes all MaxInFlight slots), for a client
+	// that moves every case's data through one thread (see ChromiumClient).
+	SlowAlone bool
 	// Drive, set instead of Client, runs a client test driver once for
 	// the whole run: it is handed a fuzzing server (FuzzingServer) that
 	// serves the target's cases, and starts them itself over Autobahn's
@@ -248,15 +253,16 @@ type runner struct {
 	liveness map[string]*casekit.Liveness
 	// slots holds, per target and bound, a slot for each case in flight
 	// against it: slow-family cases (SlowPerTarget), and all cases when
-	// the target has a MaxInFlight.
-	slots map[slotKey]chan struct{}
+	// the target has a MaxInFlight. Waiters are served in order, so a case
+	// that needs every slot is not starved by single ones.
+	slots map[slotKey]*semaphore.Weighted
 	// board routes the connections of clients under test to their cases;
 	// nil until a client is tested.
 	board *switchboard
 }
 
 func newRunner(s Settings) *runner {
-	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}, slots: map[slotKey]chan struct{}{}}
+	return &runner{settings: s, browser: browserOnce{get: s.Browser}, liveness: map[string]*casekit.Liveness{}, slots: map[slotKey]*semaphore.Weighted{}}
 }
 
 // SlowPerTarget bounds the slow-family cases (megabytes each) in flight
@@ -272,22 +278,20 @@ type slotKey struct {
 	slow   bool // the bound on slow-family cases, else on all cases
 }
 
-// slot waits for one of the n slots of key; release gives it back. ok is
-// false when ctx ended first.
-func (r *runner) slot(ctx context.Context, key slotKey, n int) (release func(), ok bool) {
+// slot waits for take of the n slots of key; release gives them back. ok
+// is false when ctx ended first.
+func (r *runner) slot(ctx context.Context, key slotKey, n, take int) (release func(), ok bool) {
 	r.mu.Lock()
 	slots := r.slots[key]
 	if slots == nil {
-		slots = make(chan struct{}, n)
+		slots = semaphore.NewWeighted(int64(n))
 		r.slots[key] = slots
 	}
 	r.mu.Unlock()
-	select {
-	case slots <- struct{}{}:
-		return func() { <-slots }, true
-	case <-ctx.Done():
+	if slots.Acquire(ctx, int64(take)) != nil {
 		return nil, false
 	}
+	return func() { slots.Release(int64(take)) }, true
 }
 
 // switchboard returns the run's switchboard, listening from the first
@@ -335,14 +339,18 @@ func (r *runner) run(ctx context.Context, t Target, c cases.Case, opened net.Con
 	// A client that starts its cases by itself chooses how many run at
 	// once; holding its connection back would only time out its handshake.
 	if cases.IsSlow(c.Family) && opened == nil {
-		release, ok := r.slot(ctx, slotKey{t.Info.Name, true}, SlowPerTarget)
+		release, ok := r.slot(ctx, slotKey{t.Info.Name, true}, SlowPerTarget, 1)
 		if !ok {
 			return caseOutcome{Cut: true}
 		}
 		defer release()
 	}
 	if t.MaxInFlight > 0 {
-		release, ok := r.slot(ctx, slotKey{t.Info.Name, false}, t.MaxInFlight)
+		take := 1
+		if t.SlowAlone && cases.IsSlow(c.Family) {
+			take = t.MaxInFlight
+		}
+		release, ok := r.slot(ctx, slotKey{t.Info.Name, false}, t.MaxInFlight, take)
 		if !ok {
 			return caseOutcome{Cut: true}
 		}

@@ -220,7 +220,10 @@ func ChromiumClient() Target {
 	if err != nil {
 		return Target{Info: chromium.ClientInfo(""), Unavailable: err.Error()}
 	}
-	return Target{Info: chromium.ClientInfo(exe), InBrowser: true, MaxInFlight: ChromiumClientInFlight}
+	// Slow cases run alone: every case's messages go through the page's
+	// one renderer thread, so a case moving megabytes made the others'
+	// connections and echoes late (docs/clients.md).
+	return Target{Info: chromium.ClientInfo(exe), InBrowser: true, MaxInFlight: ChromiumClientInFlight, SlowAlone: true}
 }
 
 // ChromiumClientInFlight bounds the cases in flight against the Chromium
